@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+import datetime
+
+import django_filters
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from unions.forms import DateInput, ReorganiseForm, UnitChoiceField
+from unions.models import Unit, UnitKind
+from unions.scope import Capability
+
+from .models import Dependant, Member, MemberKind, MemberStatus, Sex
+from .national_id import clean_national_id, validate_national_id
+
+OLDEST_BIRTH_YEAR = 1900
+
+
+def grassroots_choices(user, capability: Capability = Capability.EDIT_MEMBERS) -> UnitChoiceField:
+    return UnitChoiceField(
+        queryset=Unit.objects.visible_to(user, capability)
+        .active()
+        .filter(kind=UnitKind.GRASSROOTS)
+        .order_by("name"),
+        label=_("grassroots union"),
+    )
+
+
+def check_birth_date(value: datetime.date | None) -> None:
+    if value is None:
+        return
+    if value > timezone.localdate():
+        raise ValidationError(_("The date of birth cannot be in the future."))
+    if value.year < OLDEST_BIRTH_YEAR:
+        raise ValidationError(_("The date of birth must be after 1900."))
+
+
+class MemberForm(forms.ModelForm):
+    class Meta:
+        model = Member
+        fields = [
+            "full_name",
+            "sex",
+            "date_of_birth",
+            "national_id",
+            "phone",
+            "address",
+            "unit",
+            "kind",
+            "union_card_number",
+            "joined_on",
+            "occupation",
+            "status",
+            "policy_family",
+            "poor_household",
+        ]
+        widgets = {"date_of_birth": DateInput(), "joined_on": DateInput()}
+        error_messages = {
+            "national_id": {"unique": _("A person with this ID number is already registered.")},
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # The unit changes only by a transfer, which keeps the history.
+            del self.fields["unit"]
+        else:
+            self.fields["unit"] = grassroots_choices(user)
+            self.fields["status"].choices = [(MemberStatus.ACTIVE, MemberStatus.ACTIVE.label)]
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            Fieldset(
+                _("Person"),
+                Row(Column("full_name", css_class="col-md-6"), Column("sex"), Column("date_of_birth")),
+                Row(Column("national_id"), Column("phone"), Column("occupation")),
+                "address",
+            ),
+            Fieldset(
+                _("Union"),
+                Row(
+                    *([Column("unit", css_class="col-md-6")] if "unit" in self.fields else []),
+                    Column("kind"),
+                    Column("status"),
+                ),
+                Row(Column("union_card_number"), Column("joined_on")),
+                Row(Column("policy_family"), Column("poor_household")),
+            ),
+        )
+        self.helper.add_input(Submit("submit", _("Save")))
+
+    def clean_full_name(self) -> str:
+        return " ".join(self.cleaned_data["full_name"].split())
+
+    def clean_national_id(self) -> str:
+        return clean_national_id(self.cleaned_data["national_id"])
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data["date_of_birth"]
+        check_birth_date(value)
+        return value
+
+    def clean(self):
+        data = super().clean()
+        national_id = data.get("national_id")
+        if national_id and "date_of_birth" in data and "sex" in data:
+            try:
+                validate_national_id(
+                    national_id, date_of_birth=data["date_of_birth"], sex=data["sex"]
+                )
+            except ValidationError as error:
+                self.add_error("national_id", error)
+        joined_on, birth = data.get("joined_on"), data.get("date_of_birth")
+        if joined_on and joined_on > timezone.localdate():
+            self.add_error("joined_on", _("The date joined cannot be in the future."))
+        elif joined_on and birth and joined_on < birth:
+            self.add_error("joined_on", _("The date joined cannot be before the date of birth."))
+        if data.get("kind") == MemberKind.WORKER and data.get("union_card_number"):
+            self.add_error(
+                "union_card_number", _("A non-member worker has no union card number.")
+            )
+        return data
+
+
+class DependantForm(forms.ModelForm):
+    class Meta:
+        model = Dependant
+        fields = ["full_name", "sex", "date_of_birth", "note"]
+        widgets = {"date_of_birth": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", _("Save")))
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data["date_of_birth"]
+        check_birth_date(value)
+        return value
+
+
+class TransferForm(ReorganiseForm):
+    field_order = ["to_unit", "effective_on", "note"]
+
+    def __init__(self, *args, user, member: Member, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_unit"] = grassroots_choices(user)
+        self.fields["to_unit"].label = _("transfer to")
+        self.fields["to_unit"].queryset = self.fields["to_unit"].queryset.exclude(pk=member.unit_id)
+        self.order_fields(self.field_order)
+
+
+SORTS = {
+    "name": ("search_name", "id"),
+    "-name": ("-search_name", "-id"),
+    "dob": ("date_of_birth", "id"),
+    "-dob": ("-date_of_birth", "-id"),
+    "joined": ("joined_on", "id"),
+    "-joined": ("-joined_on", "-id"),
+    "unit": ("unit__name", "search_name", "id"),
+    "-unit": ("-unit__name", "-search_name", "-id"),
+}
+
+
+class MemberFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label=_("Search"))
+    unit = django_filters.ModelChoiceFilter(
+        queryset=Unit.objects.none(), method="filter_unit", label=_("unit")
+    )
+    status = django_filters.ChoiceFilter(choices=MemberStatus.choices, label=_("status"))
+    sex = django_filters.ChoiceFilter(choices=Sex.choices, label=_("sex"))
+    kind = django_filters.ChoiceFilter(choices=MemberKind.choices, label=_("membership"))
+    sort = django_filters.ChoiceFilter(
+        choices=[
+            ("name", _("Name A-Z")),
+            ("-name", _("Name Z-A")),
+            ("dob", _("Oldest first")),
+            ("-dob", _("Youngest first")),
+            ("-joined", _("Joined recently")),
+            ("unit", _("Unit")),
+        ],
+        method="apply_sort",
+        label=_("sort"),
+        empty_label=None,
+    )
+
+    class Meta:
+        model = Member
+        fields = ["q", "unit", "status", "sex", "kind"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["unit"].queryset = Unit.objects.visible_to(user).order_by("path")
+        self.form.fields["unit"].label_from_instance = UnitChoiceField.label_from_instance.__get__(
+            self.form.fields["unit"]
+        )
+
+    def filter_search(self, queryset, name, value):
+        return queryset.search(value)
+
+    def filter_unit(self, queryset, name, unit: Unit):
+        """A unit filter reaches the unit's whole subtree."""
+        return queryset.filter(unit__in=Unit.objects.in_subtree_of(unit).values("pk"))
+
+    def apply_sort(self, queryset, name, value):
+        return queryset.order_by(*SORTS.get(value, SORTS["name"]))
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        if not self.is_bound or not self.form.cleaned_data.get("sort"):
+            queryset = queryset.order_by(*SORTS["name"])
+        return queryset

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from unions.models import Unit
+from unions.scope import Capability, visible_unit_ids
+
+from .search import normalise
+
+
+class Sex(models.TextChoices):
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+
+
+class MemberStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    TRANSFERRED = "transferred", _("Transferred out")
+    LEFT = "left", _("Left")
+    DECEASED = "deceased", _("Deceased")
+
+
+class MemberKind(models.TextChoices):
+    MEMBER = "member", _("Union member")
+    WORKER = "worker", _("Non-member worker")
+
+
+class MemberQuerySet(models.QuerySet["Member"]):
+    def visible_to(self, user, capability: Capability = Capability.VIEW) -> MemberQuerySet:
+        return self.filter(unit_id__in=visible_unit_ids(user, capability))
+
+    def search(self, text: str) -> MemberQuerySet:
+        """Match a name with or without diacritics, a national ID, or a union card number."""
+        text = text.strip()
+        if not text:
+            return self
+        compact = "".join(text.split())
+        if compact.isdigit():
+            return self.filter(
+                Q(national_id__startswith=compact) | Q(union_card_number=compact)
+            )
+        return self.filter(Q(search_name__contains=normalise(text)) | Q(union_card_number=text))
+
+
+class Member(models.Model):
+    """A union member or a non-member worker, identified by the personal ID number."""
+
+    full_name = models.CharField(_("full name"), max_length=128)
+    search_name = models.CharField(max_length=128, editable=False, db_index=True)
+    sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices)
+    date_of_birth = models.DateField(_("date of birth"))
+    national_id = models.CharField(
+        _("personal ID number (CCCD)"),
+        max_length=12,
+        unique=True,
+        help_text=_("12 digits on the citizen ID card; 9 digits for an old ID card."),
+    )
+    kind = models.CharField(
+        _("membership"), max_length=8, choices=MemberKind.choices, default=MemberKind.MEMBER
+    )
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("grassroots union"), on_delete=models.PROTECT, related_name="members"
+    )
+    union_card_number = models.CharField(_("union card number"), max_length=32, blank=True)
+    joined_on = models.DateField(_("date joined"), null=True, blank=True)
+    occupation = models.CharField(_("occupation"), max_length=128, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
+    )
+    policy_family = models.BooleanField(_("policy family"), default=False)
+    poor_household = models.BooleanField(_("poor household"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["search_name", "updated_at"])
+    objects = MemberQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["union_card_number"],
+                condition=~Q(union_card_number=""),
+                name="unique_union_card_number",
+            ),
+            models.CheckConstraint(
+                condition=Q(national_id__regex=r"^([0-9]{9}|[0-9]{12})$"),
+                name="national_id_digits",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["unit", "status"]),
+            models.Index(fields=["search_name", "id"], name="member_name_order"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def save(self, *args, **kwargs):
+        self.search_name = normalise(self.full_name)
+        super().save(*args, **kwargs)
+
+
+class Dependant(models.Model):
+    """A member's child: savings books and scholarships are given for them."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="dependants")
+    full_name = models.CharField(_("full name"), max_length=128)
+    sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices)
+    date_of_birth = models.DateField(_("date of birth"))
+    relationship = models.CharField(_("relationship"), max_length=32, default="child")
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("dependant")
+        verbose_name_plural = _("dependants")
+        ordering = ["date_of_birth", "id"]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class Membership(models.Model):
+    """Which unit a member belonged to, from when until when: kept across transfers and merges."""
+
+    class Reason(models.TextChoices):
+        JOINED = "joined", _("Joined")
+        TRANSFER = "transfer", _("Transferred")
+        MERGE = "merge", _("Unit merged")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="memberships")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    note = models.CharField(max_length=255, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-valid_from", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(valid_to__isnull=True), name="one_open_membership"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} at {self.unit_id} from {self.valid_from}"

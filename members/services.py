@@ -1,0 +1,153 @@
+"""Writes on members: each one transaction, called alike by views, commands and tests."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
+
+from unions.models import Unit, UnitKind
+from unions.scope import Capability, can
+
+from .models import Dependant, Member, MemberStatus, Membership
+
+
+def get_member_for_user(user, pk, *, write: bool = False) -> Member:
+    """The member if in the user's scope (404 otherwise, as if missing); 403 if read-only."""
+    member = get_object_or_404(Member.objects.visible_to(user).select_related("unit"), pk=pk)
+    if write and not can(user, Capability.EDIT_MEMBERS, member.unit):
+        raise PermissionDenied
+    return member
+
+
+def get_dependant_for_user(user, pk, *, write: bool = False) -> Dependant:
+    dependant = get_object_or_404(
+        Dependant.objects.filter(member__in=Member.objects.visible_to(user)).select_related(
+            "member__unit"
+        ),
+        pk=pk,
+    )
+    if write and not can(user, Capability.EDIT_MEMBERS, dependant.member.unit):
+        raise PermissionDenied
+    return dependant
+
+
+@transaction.atomic
+def create_member(*, member: Member, by) -> Member:
+    """Save a validated new member and open their first membership at their unit."""
+    member._history_user = by
+    member.save()
+    Membership.objects.create(
+        member=member,
+        unit=member.unit,
+        valid_from=member.joined_on or timezone.localdate(),
+        reason=Membership.Reason.JOINED,
+        by=by,
+    )
+    return member
+
+
+@transaction.atomic
+def update_member(*, member: Member, by) -> Member:
+    member._history_user = by
+    member.save()
+    return member
+
+
+def _open_membership(member: Member) -> Membership | None:
+    return member.memberships.select_for_update().filter(valid_to__isnull=True).first()
+
+
+@transaction.atomic
+def transfer_member(
+    *, member: Member, to_unit: Unit, effective_on: datetime.date, by, note: str = ""
+) -> Member:
+    """Move a member to another grassroots union; the old membership stays in their history."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if to_unit.kind != UnitKind.GRASSROOTS or not to_unit.is_active:
+        raise ValidationError({"to_unit": _("Members can only move to an active grassroots union.")})
+    if to_unit.pk == member.unit_id:
+        raise ValidationError({"to_unit": _("The member already belongs to this union.")})
+    if member.status != MemberStatus.ACTIVE:
+        raise ValidationError(_("Only an active member can be transferred."))
+    if effective_on > timezone.localdate():
+        raise ValidationError({"effective_on": _("The effective date cannot be in the future.")})
+    current = _open_membership(member)
+    if current and effective_on < current.valid_from:
+        raise ValidationError(
+            {
+                "effective_on": _("The member joined the current union on %(date)s.")
+                % {"date": current.valid_from.strftime("%d/%m/%Y")}
+            }
+        )
+    _close_and_open(
+        [member], to_unit, effective_on, by, Membership.Reason.TRANSFER, note, {member.pk: current}
+    )
+    member.unit = to_unit
+    member._history_user = by
+    member.save()
+    return member
+
+
+def _close_and_open(members, to_unit, effective_on, by, reason, note, open_rows) -> None:
+    closing, opening = [], []
+    for member in members:
+        row = open_rows.get(member.pk)
+        if row is not None:
+            if row.valid_from >= effective_on:
+                row.delete()  # began the same day: it never stood on any date
+            else:
+                row.valid_to = effective_on
+                closing.append(row)
+        opening.append(
+            Membership(
+                member=member,
+                unit=to_unit,
+                valid_from=effective_on,
+                reason=reason,
+                note=note,
+                by=by,
+            )
+        )
+    Membership.objects.bulk_update(closing, ["valid_to"])
+    Membership.objects.bulk_create(opening)
+
+
+def refuse_closing_with_members(sender, *, unit: Unit, successor: Unit | None, **kwargs):
+    """Answer ``unions.signals.unit_closing``: a unit with active members needs a successor
+    that can hold them."""
+    if not Member.objects.filter(unit=unit, status=MemberStatus.ACTIVE).exists():
+        return None
+    if successor is None:
+        return _("%(unit)s still has active members: transfer them or merge the unit instead.") % {
+            "unit": unit.name
+        }
+    if successor.kind != UnitKind.GRASSROOTS:
+        return _("%(unit)s has members, so it can only be merged into a grassroots union.") % {
+            "unit": unit.name
+        }
+    return None
+
+
+def move_members_to_successor(sender, *, unit: Unit, successor: Unit, effective_on, by, **kw):
+    """Answer ``unions.signals.unit_merged``: the merged unit's active members follow it."""
+    members = list(
+        Member.objects.select_for_update().filter(unit=unit, status=MemberStatus.ACTIVE)
+    )
+    if not members:
+        return
+    open_rows = {
+        row.member_id: row
+        for row in Membership.objects.filter(member__in=members, valid_to__isnull=True)
+    }
+    _close_and_open(
+        members, successor, effective_on, by, Membership.Reason.MERGE, unit.name, open_rows
+    )
+    for member in members:
+        member.unit = successor
+    bulk_update_with_history(members, Member, ["unit"], default_user=by)

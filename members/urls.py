@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "members"
+urlpatterns = [
+    path("", views.member_list, name="list"),
+    path("new/", views.member_create, name="create"),
+    path("<int:pk>/", views.member_detail, name="detail"),
+    path("<int:pk>/edit/", views.member_edit, name="edit"),
+    path("<int:pk>/transfer/", views.member_transfer, name="transfer"),
+    path("<int:pk>/children/new/", views.dependant_create, name="dependant_create"),
+    path("children/<int:pk>/edit/", views.dependant_edit, name="dependant_edit"),
+    path("children/<int:pk>/delete/", views.dependant_delete, name="dependant_delete"),
+]

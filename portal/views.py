@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from members.models import Member, MemberKind, MemberStatus
+from unions.models import Unit, UnitKind, UnitStatus
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page: the reader's own unions and what their scope holds, with counts."""
+    units = Unit.objects.visible_to(request.user).filter(status=UnitStatus.ACTIVE)
+    units_by_kind = dict(
+        units.values_list("kind").annotate(n=Count("pk")).order_by().values_list("kind", "n")
+    )
+    members = Member.objects.visible_to(request.user).aggregate(
+        members=Count("pk", filter=Q(status=MemberStatus.ACTIVE, kind=MemberKind.MEMBER)),
+        workers=Count("pk", filter=Q(status=MemberStatus.ACTIVE, kind=MemberKind.WORKER)),
+        female=Count("pk", filter=Q(status=MemberStatus.ACTIVE, sex="female")),
+    )
+    kinds = [
+        (kind, label, units_by_kind[kind])
+        for kind, label in UnitKind.choices
+        if units_by_kind.get(kind)
+    ]
+    return render(
+        request,
+        "home.html",
+        {
+            "units_by_kind": kinds,
+            "unit_total": sum(units_by_kind.values()),
+            "member_counts": members,
+        },
+    )
+
+
+@login_not_required
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """200 when the database answers, 503 otherwise (for load balancers and compose)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # noqa: BLE001 - any database failure means unhealthy
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok"})

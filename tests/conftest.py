@@ -1,0 +1,105 @@
+"""Shared fixtures: a small province with two commune unions, and the six demo roles.
+
+    Province P ── commune A ── grassroots A1 (member "Nguyễn Văn An"), A2
+               └─ commune B ── grassroots B1 (member "Đặng Thị Bình")
+    Province Q ── grassroots Q1 (member "Lê Văn Cường")   <- outside every role's scope
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+
+from members.models import Member
+from unions.models import Unit, UnitKind
+
+from .factories import ROLES, DependantFactory, MemberFactory, make_unit, make_user
+
+REQUIRE_FULL_SUITE = os.environ.get("REQUIRE_FULL_SUITE") == "1"
+
+
+def _unavailable(item, reason: str) -> None:
+    """Skip a test whose environment is missing, or fail it where CI requires it to run."""
+    if REQUIRE_FULL_SUITE:
+        pytest.fail(f"required test could not run: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _unavailable(item, "needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if item.get_closest_marker("browser") and not chromium_path():
+        _unavailable(item, "needs Debian's chromium (apt-get install chromium)")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class World:
+    province: Unit
+    commune_a: Unit
+    commune_b: Unit
+    a1: Unit
+    a2: Unit
+    b1: Unit
+    other_province: Unit
+    q1: Unit
+    member_a1: Member
+    member_b1: Member
+    member_q1: Member
+    users: dict
+
+
+@pytest.fixture
+def world(db) -> World:
+    province = make_unit("LĐLĐ tỉnh P", UnitKind.PROVINCE, code="P")
+    commune_a = make_unit("Công đoàn phường A", UnitKind.COMMUNE, province, code="P-A")
+    commune_b = make_unit("Công đoàn xã B", UnitKind.COMMUNE, province, code="P-B")
+    a1 = make_unit("CĐCS Công ty A1", parent=commune_a, code="P-A-1")
+    a2 = make_unit("CĐCS Trường A2", parent=commune_a, code="P-A-2")
+    b1 = make_unit("CĐCS Bệnh viện B1", parent=commune_b, code="P-B-1")
+    other = make_unit("LĐLĐ tỉnh Q", UnitKind.PROVINCE, code="Q")
+    q1 = make_unit("CĐCS Công ty Q1", parent=other, code="Q-1")
+    member_a1 = MemberFactory(full_name="Nguyễn Văn An", unit=a1, union_card_number="C001")
+    DependantFactory(member=member_a1)
+    member_b1 = MemberFactory(
+        full_name="Đặng Thị Bình", sex="female", unit=b1, union_card_number="C002"
+    )
+    DependantFactory(member=member_b1, full_name="Đặng Minh Châu")
+    member_q1 = MemberFactory(full_name="Lê Văn Cường", unit=q1)
+    DependantFactory(member=member_q1, full_name="Lê Thu Hà")
+    at = {
+        "admin": province,
+        "province": province,
+        "commune": commune_a,
+        "grassroots": a1,
+        "treasurer": province,
+        "leader": province,
+    }
+    users = {name: make_user(name, ROLES[name], at[name]) for name in ROLES}
+    users["outsider"] = make_user("outsider", ROLES["admin"], other)
+    return World(
+        province, commune_a, commune_b, a1, a2, b1, other, q1, member_a1, member_b1, member_q1, users
+    )
+
+
+@pytest.fixture
+def client_for(client, world):
+    """A test client logged in as one of the demo roles."""
+
+    def login(role: str):
+        client.force_login(world.users[role])
+        return client
+
+    return login

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import SetPasswordMixin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import Role, RoleAssignment, Unit, UnitKind
+from .scope import Capability
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def _helper(submit_label) -> FormHelper:
+    helper = FormHelper()
+    helper.add_input(Submit("submit", submit_label))
+    return helper
+
+
+class UnitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Unit) -> str:
+        return f"{'— ' * obj.depth}{obj.name}"
+
+
+def unit_choices(user, capability: Capability, **filters) -> forms.ModelChoiceField:
+    """A unit select limited to the active units where the user holds ``capability``."""
+    return UnitChoiceField(
+        queryset=Unit.objects.visible_to(user, capability).active().filter(**filters),
+        label=_("unit"),
+    )
+
+
+class UnitForm(forms.ModelForm):
+    class Meta:
+        model = Unit
+        fields = ["code", "name", "kind", "founded_on", "employer", "address", "phone", "email"]
+        widgets = {"founded_on": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # The founding date and kind are part of the tree's history; fix them by a new unit.
+            del self.fields["founded_on"]
+            del self.fields["kind"]
+        else:
+            self.fields["founded_on"].initial = timezone.localdate
+        self.helper = _helper(_("Save"))
+
+
+class NewUnitForm(UnitForm):
+    """A unit created under a parent the administrator manages."""
+
+    field_order = ["parent"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"] = unit_choices(user, Capability.MANAGE_TREE)
+        self.fields["parent"].label = _("parent unit")
+        self.fields["parent"].queryset = self.fields["parent"].queryset.exclude(
+            kind=UnitKind.GRASSROOTS
+        )
+        self.order_fields(["parent", *self.Meta.fields])
+
+
+class ReorganiseForm(forms.Form):
+    effective_on = forms.DateField(label=_("effective date"), widget=DateInput())
+    note = forms.CharField(
+        label=_("decision or note"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["effective_on"].initial = timezone.localdate
+        self.helper = _helper(_("Confirm"))
+
+
+class MoveUnitForm(ReorganiseForm):
+    field_order = ["new_parent", "effective_on", "note"]
+
+    def __init__(self, *args, user, unit: Unit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_parent"] = unit_choices(user, Capability.MANAGE_TREE)
+        self.fields["new_parent"].label = _("new parent unit")
+        self.fields["new_parent"].queryset = (
+            self.fields["new_parent"]
+            .queryset.exclude(kind=UnitKind.GRASSROOTS)
+            .exclude(path__startswith=unit.path)
+        )
+        self.order_fields(self.field_order)
+
+
+class MergeUnitForm(ReorganiseForm):
+    field_order = ["into", "effective_on", "note"]
+
+    def __init__(self, *args, user, unit: Unit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["into"] = unit_choices(user, Capability.MANAGE_TREE)
+        self.fields["into"].label = _("merge into")
+        self.fields["into"].queryset = self.fields["into"].queryset.exclude(
+            path__startswith=unit.path
+        )
+        self.order_fields(self.field_order)
+
+
+class DissolveUnitForm(ReorganiseForm):
+    pass
+
+
+class UserForm(forms.ModelForm):
+    class Meta:
+        model = get_user_model()
+        fields = ["username", "first_name", "last_name", "email", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        self.helper = _helper(_("Save"))
+
+
+class NewUserForm(SetPasswordMixin, UserForm):
+    """A new account always comes with its first role, so it is in someone's scope."""
+
+    password1, password2 = SetPasswordMixin.create_password_fields()
+
+    def __init__(self, *args, manager, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"] = unit_choices(manager, Capability.MANAGE_USERS)
+        self.fields["role"] = forms.ChoiceField(label=_("role"), choices=Role.choices)
+
+    def clean(self):
+        self.validate_passwords()
+        return super().clean()
+
+    def _post_clean(self):
+        super()._post_clean()
+        self.validate_password_for_user(self.instance)
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        return self.set_password_and_save(user, commit=commit)
+
+
+class RoleAssignmentForm(forms.ModelForm):
+    class Meta:
+        model = RoleAssignment
+        fields = ["unit", "role"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"] = unit_choices(user, Capability.MANAGE_USERS)
+        self.fields["role"].choices = Role.choices
+        self.helper = _helper(_("Grant role"))
+
+    def validate_unique(self):
+        # The user is set by the view; check the triple here so the error lands on the form.
+        super().validate_unique()
+        if (
+            self.instance.user_id
+            and RoleAssignment.objects.filter(
+                user_id=self.instance.user_id,
+                unit=self.cleaned_data.get("unit"),
+                role=self.cleaned_data.get("role"),
+            ).exists()
+        ):
+            self.add_error("role", _("This user already holds this role at this unit."))

@@ -1,0 +1,239 @@
+"""The union tree: units, their effective-dated placements, reorganisation events and roles.
+
+A unit's place in the tree is kept as rows of ``Placement`` (parent and materialised path,
+valid from / valid to).  The open row is today's tree and is mirrored on ``Unit.parent`` and
+``Unit.path`` so that scoping is one indexed prefix match.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+PATH_SEPARATOR = "/"
+
+
+class UnitKind(models.TextChoices):
+    PROVINCE = "province", _("Provincial confederation")
+    DISTRICT = "district", _("District federation")
+    SECTOR = "sector", _("Sector union")
+    COMMUNE = "commune", _("Commune/ward union")
+    ZONE = "zone", _("Industrial-zone union")
+    GRASSROOTS = "grassroots", _("Grassroots union")
+    OTHER = "other", _("Other union")
+
+
+class UnitStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    MERGED = "merged", _("Merged")
+    DISSOLVED = "dissolved", _("Dissolved")
+
+
+class UnitQuerySet(models.QuerySet["Unit"]):
+    def visible_to(self, user, capability=None) -> UnitQuerySet:
+        """Units in the subtree (today's tree) of the user's role assignments that grant
+        ``capability`` (any role when None)."""
+        from .scope import Capability, scope_q
+
+        return self.filter(scope_q(user, "path", capability or Capability.VIEW))
+
+    def active(self) -> UnitQuerySet:
+        return self.filter(status=UnitStatus.ACTIVE)
+
+    def in_subtree_of(self, unit: Unit) -> UnitQuerySet:
+        return self.filter(path__startswith=unit.path)
+
+
+class Unit(models.Model):
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=255)
+    kind = models.CharField(_("kind"), max_length=16, choices=UnitKind.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=UnitStatus.choices, default=UnitStatus.ACTIVE
+    )
+    # Today's placement, mirrored from the open Placement row by the services in tree.py.
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    path = models.CharField(max_length=255, db_index=True, editable=False)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    founded_on = models.DateField(_("founded on"))
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    successor = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="predecessors",
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    employer = models.CharField(
+        _("employer or agency"),
+        max_length=255,
+        blank=True,
+        help_text=_("For a grassroots union: the company, hospital, school or agency."),
+    )
+    history = HistoricalRecords()
+    objects = UnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("union unit")
+        verbose_name_plural = _("union units")
+        ordering = ["path"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="active", closed_on__isnull=True)
+                | (~Q(status="active") & Q(closed_on__isnull=False)),
+                name="unit_closed_iff_not_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == UnitStatus.ACTIVE
+
+    @property
+    def is_grassroots(self) -> bool:
+        return self.kind == UnitKind.GRASSROOTS
+
+    def ancestor_ids(self) -> list[int]:
+        """Ids on today's path from the root down to (and including) this unit."""
+        return [int(part) for part in self.path.split(PATH_SEPARATOR) if part]
+
+    def ancestors(self) -> UnitQuerySet:
+        return Unit.objects.filter(pk__in=self.ancestor_ids()[:-1]).order_by("depth")
+
+
+class PlacementQuerySet(models.QuerySet["Placement"]):
+    def on(self, date: datetime.date) -> PlacementQuerySet:
+        """The placements in force on a date: the tree as it stood then."""
+        return self.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=date), valid_from__lte=date)
+
+    def open(self) -> PlacementQuerySet:
+        return self.filter(valid_to__isnull=True)
+
+
+class Placement(models.Model):
+    """Where a unit stood in the tree from ``valid_from`` up to (not including) ``valid_to``."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="placements")
+    parent = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    path = models.CharField(max_length=255, db_index=True)
+    depth = models.PositiveSmallIntegerField()
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+
+    objects = PlacementQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit"], condition=Q(valid_to__isnull=True), name="one_open_placement"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=models.F("valid_from")),
+                name="placement_valid_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["valid_from", "valid_to"])]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} under {self.parent_id} from {self.valid_from}"
+
+
+class UnitEvent(models.Model):
+    """A reorganisation of the tree: who did what to which unit, effective when."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        MOVED = "moved", _("Moved")
+        MERGED = "merged", _("Merged into another unit")
+        ABSORBED = "absorbed", _("Took over a merged unit")
+        DISSOLVED = "dissolved", _("Dissolved")
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    effective_on = models.DateField(_("effective date"))
+    old_parent = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    new_parent = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    other_unit = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-effective_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.unit} {self.effective_on}"
+
+
+class Role(models.TextChoices):
+    OFFICER = "officer", _("Grassroots officer")
+    STAFF = "staff", _("Intermediate staff")
+    PROVINCE_STAFF = "province_staff", _("Province staff")
+    TREASURER = "treasurer", _("Treasurer")
+    LEADER = "leader", _("Leader")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+class RoleAssignmentQuerySet(models.QuerySet["RoleAssignment"]):
+    def visible_to(self, user, capability=None) -> RoleAssignmentQuerySet:
+        from .scope import Capability, scope_q
+
+        return self.filter(scope_q(user, "unit__path", capability or Capability.VIEW))
+
+
+class RoleAssignment(models.Model):
+    """A role held at one unit; it reaches that unit's whole subtree and nothing else."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_assignments"
+    )
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="role_assignments"
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+    objects = RoleAssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "unit", "role"], name="unique_role_assignment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} — {self.unit}"

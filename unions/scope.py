@@ -1,0 +1,122 @@
+"""The one scoping mechanism: which units a user may see, and what they may do there.
+
+A role assignment at a unit reaches that unit's whole subtree in today's tree, found by a
+prefix match on the materialised path.  Every model that belongs to a unit builds its
+``visible_to(user)`` on ``scope_q``; views fetch objects through ``get_unit_for_user`` and the
+``get_*_for_user`` functions of the other apps, which answer 404 for anything out of scope.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+
+from .models import Role, RoleAssignment, Unit
+
+
+class Capability(enum.StrEnum):
+    VIEW = "view"
+    EDIT_MEMBERS = "edit_members"
+    MANAGE_TREE = "manage_tree"
+    MANAGE_USERS = "manage_users"
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    Role.OFFICER: frozenset({Capability.VIEW, Capability.EDIT_MEMBERS}),
+    Role.STAFF: frozenset({Capability.VIEW, Capability.EDIT_MEMBERS}),
+    Role.PROVINCE_STAFF: frozenset({Capability.VIEW, Capability.EDIT_MEMBERS}),
+    Role.TREASURER: frozenset({Capability.VIEW}),
+    Role.LEADER: frozenset({Capability.VIEW}),
+    Role.ADMINISTRATOR: frozenset(
+        {
+            Capability.VIEW,
+            Capability.EDIT_MEMBERS,
+            Capability.MANAGE_TREE,
+            Capability.MANAGE_USERS,
+        }
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    unit_id: int
+    unit_name: str
+    path: str
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label
+
+
+def grants(user) -> list[Grant]:
+    """The user's role assignments, read once per user object (one query per request)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cached = getattr(user, "_unit_grants", None)
+    if cached is None:
+        cached = [
+            Grant(role, unit_id, unit_name, path)
+            for role, unit_id, unit_name, path in RoleAssignment.objects.filter(
+                user=user
+            ).values_list("role", "unit_id", "unit__name", "unit__path")
+        ]
+        user._unit_grants = cached
+    return cached
+
+
+def forget_grants(user) -> None:
+    if hasattr(user, "_unit_grants"):
+        del user._unit_grants
+
+
+def scope_paths(user, capability: Capability = Capability.VIEW) -> list[str]:
+    """The top-most paths under which the user holds ``capability``."""
+    paths = sorted(
+        {g.path for g in grants(user) if capability in ROLE_CAPABILITIES.get(g.role, ())}
+    )
+    tops: list[str] = []
+    for path in paths:
+        if not any(path.startswith(top) for top in tops):
+            tops.append(path)
+    return tops
+
+
+def scope_q(user, path_field: str, capability: Capability = Capability.VIEW) -> Q:
+    """A filter on ``path_field`` (a unit path) that keeps only the user's subtrees."""
+    q = Q(pk__in=[])
+    for path in scope_paths(user, capability):
+        q |= Q(**{f"{path_field}__startswith": path})
+    return q
+
+
+def visible_unit_ids(user, capability: Capability = Capability.VIEW):
+    """A subquery of unit ids, for filtering big tables by ``unit_id IN (...)``."""
+    return Unit.objects.filter(scope_q(user, "path", capability)).values("pk")
+
+
+def can(user, capability: Capability, unit: Unit) -> bool:
+    return any(unit.path.startswith(path) for path in scope_paths(user, capability))
+
+
+def has_capability(user, capability: Capability) -> bool:
+    """Whether the user holds ``capability`` anywhere (for showing a menu, never for access)."""
+    return bool(scope_paths(user, capability))
+
+
+def authorize(user, capability: Capability, unit: Unit) -> None:
+    """403 for a user who may see ``unit`` but not do ``capability`` there."""
+    if not can(user, capability, unit):
+        raise PermissionDenied
+
+
+def get_unit_for_user(user, pk, *, capability: Capability = Capability.VIEW) -> Unit:
+    """The unit if it is in the user's scope (404 otherwise), 403 if the role may not act."""
+    unit = get_object_or_404(Unit.objects.visible_to(user), pk=pk)
+    authorize(user, capability, unit)
+    return unit

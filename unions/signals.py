@@ -1,0 +1,14 @@
+"""Signals through which the apps above ``unions`` take part in a reorganisation.
+
+``unions`` knows nothing of members; the members app answers these inside the same
+transaction as the reorganisation.
+"""
+
+from django.dispatch import Signal
+
+# Sent before a unit is merged or dissolved, with ``unit`` and ``successor`` (None when
+# dissolving).  A receiver returns a message explaining why the unit cannot close, or None.
+unit_closing = Signal()
+
+# Sent when ``unit`` has been merged into ``successor`` on ``effective_on`` by ``by``.
+unit_merged = Signal()

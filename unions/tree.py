@@ -1,0 +1,299 @@
+"""Services that change the tree: create, move, merge, dissolve.
+
+Each runs in one transaction, closes the placements it replaces at the effective date and
+opens new ones, so the tree as of any earlier date is never rewritten.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import PATH_SEPARATOR, Placement, Unit, UnitEvent, UnitKind, UnitStatus
+from .signals import unit_closing, unit_merged
+
+
+def _child_path(parent: Unit | None, unit_id: int) -> str:
+    return f"{parent.path if parent else ''}{unit_id}{PATH_SEPARATOR}"
+
+
+def _check_effective_date(effective_on: datetime.date, *, not_before: datetime.date | None):
+    if effective_on > timezone.localdate():
+        raise ValidationError({"effective_on": _("The effective date cannot be in the future.")})
+    if not_before and effective_on < not_before:
+        raise ValidationError(
+            {
+                "effective_on": _(
+                    "The effective date cannot be before %(date)s, the last change to this "
+                    "part of the tree."
+                )
+                % {"date": not_before.strftime("%d/%m/%Y")}
+            }
+        )
+
+
+def _check_active(unit: Unit, field: str) -> None:
+    if not unit.is_active:
+        raise ValidationError({field: _("%(unit)s is closed.") % {"unit": unit.name}})
+
+
+@transaction.atomic
+def create_unit(
+    *,
+    parent: Unit | None,
+    code: str,
+    name: str,
+    kind: str,
+    founded_on: datetime.date,
+    by,
+    **details,
+) -> Unit:
+    if parent is not None:
+        parent = Unit.objects.select_for_update().get(pk=parent.pk)
+        _check_active(parent, "parent")
+        if founded_on < parent.founded_on:
+            raise ValidationError(
+                {"founded_on": _("A unit cannot be founded before its parent unit.")}
+            )
+    elif kind != UnitKind.PROVINCE:
+        raise ValidationError({"parent": _("Only a provincial confederation has no parent.")})
+    unit = Unit(
+        parent=parent,
+        code=code,
+        name=name,
+        kind=kind,
+        founded_on=founded_on,
+        depth=(parent.depth + 1) if parent else 0,
+        path="-",
+        **details,
+    )
+    unit.full_clean(exclude=["path", "parent"])
+    unit.save()
+    unit.path = _child_path(parent, unit.pk)
+    unit.save(update_fields=["path"])
+    Placement.objects.create(
+        unit=unit, parent=parent, path=unit.path, depth=unit.depth, valid_from=founded_on
+    )
+    UnitEvent.objects.create(
+        unit=unit, kind=UnitEvent.Kind.CREATED, effective_on=founded_on, new_parent=parent, by=by
+    )
+    return unit
+
+
+def _last_change_in_subtree(unit: Unit) -> datetime.date | None:
+    return Placement.objects.open().filter(path__startswith=unit.path).aggregate(
+        last=Max("valid_from")
+    )["last"]
+
+
+def _replace_placements(unit: Unit, new_parent: Unit, effective_on: datetime.date) -> None:
+    """Re-root the open placements of ``unit``'s subtree under ``new_parent`` from a date."""
+    old_prefix = unit.path
+    new_prefix = _child_path(new_parent, unit.pk)
+    depth_shift = new_parent.depth + 1 - unit.depth
+    subtree = list(Unit.objects.select_for_update().filter(path__startswith=old_prefix))
+    open_rows = {
+        p.unit_id: p for p in Placement.objects.open().filter(unit__in=[u.pk for u in subtree])
+    }
+    closing, opening, rewriting = [], [], []
+    for member_unit in subtree:
+        row = open_rows[member_unit.pk]
+        new_path = new_prefix + member_unit.path[len(old_prefix) :]
+        new_parent_id = new_parent.pk if member_unit.pk == unit.pk else member_unit.parent_id
+        member_unit.path = new_path
+        member_unit.depth += depth_shift
+        member_unit.parent_id = new_parent_id
+        if row.valid_from == effective_on:
+            # The placement began the same day: it never stood on any date, so replace it.
+            row.path, row.depth, row.parent_id = new_path, member_unit.depth, new_parent_id
+            rewriting.append(row)
+        else:
+            row.valid_to = effective_on
+            closing.append(row)
+            opening.append(
+                Placement(
+                    unit_id=member_unit.pk,
+                    parent_id=new_parent_id,
+                    path=new_path,
+                    depth=member_unit.depth,
+                    valid_from=effective_on,
+                )
+            )
+    Placement.objects.bulk_update(closing, ["valid_to"])
+    Placement.objects.bulk_update(rewriting, ["path", "depth", "parent"])
+    Placement.objects.bulk_create(opening)
+    Unit.objects.bulk_update(subtree, ["path", "depth", "parent"])
+
+
+def _check_new_parent(unit: Unit, new_parent: Unit, field: str) -> None:
+    if new_parent.pk == unit.pk or new_parent.path.startswith(unit.path):
+        raise ValidationError(
+            {field: _("A unit cannot be placed under itself or one of its own units.")}
+        )
+    _check_active(new_parent, field)
+    if new_parent.kind == UnitKind.GRASSROOTS:
+        raise ValidationError({field: _("A grassroots union cannot have units under it.")})
+
+
+@transaction.atomic
+def move_unit(
+    *, unit: Unit, new_parent: Unit, effective_on: datetime.date, by, note: str = ""
+) -> Unit:
+    """Move a unit with its whole subtree under another parent from ``effective_on``."""
+    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    new_parent = Unit.objects.select_for_update().get(pk=new_parent.pk)
+    _check_active(unit, "unit")
+    _check_new_parent(unit, new_parent, "new_parent")
+    if unit.parent_id == new_parent.pk:
+        raise ValidationError({"new_parent": _("The unit is already under this parent.")})
+    _check_effective_date(effective_on, not_before=_last_change_in_subtree(unit))
+    old_parent_id = unit.parent_id
+    _replace_placements(unit, new_parent, effective_on)
+    UnitEvent.objects.create(
+        unit=unit,
+        kind=UnitEvent.Kind.MOVED,
+        effective_on=effective_on,
+        old_parent_id=old_parent_id,
+        new_parent=new_parent,
+        note=note,
+        by=by,
+    )
+    unit.refresh_from_db()
+    return unit
+
+
+def _raise_closing_objections(unit: Unit, successor: Unit | None) -> None:
+    objections = [
+        message for _receiver, message in unit_closing.send(Unit, unit=unit, successor=successor)
+    ]
+    objections = [message for message in objections if message]
+    if objections:
+        raise ValidationError(objections)
+
+
+@transaction.atomic
+def merge_unit(
+    *, unit: Unit, into: Unit, effective_on: datetime.date, by, note: str = ""
+) -> Unit:
+    """Close ``unit`` and hand its child units and members to its successor ``into``."""
+    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    into = Unit.objects.select_for_update().get(pk=into.pk)
+    _check_active(unit, "unit")
+    if into.pk == unit.pk or into.path.startswith(unit.path):
+        raise ValidationError(
+            {"into": _("A unit cannot be merged into itself or one of its own units.")}
+        )
+    _check_active(into, "into")
+    children = list(unit.children.filter(status=UnitStatus.ACTIVE))
+    if children and into.kind == UnitKind.GRASSROOTS:
+        raise ValidationError(
+            {"into": _("This unit has units under it; a grassroots union cannot take them.")}
+        )
+    _check_effective_date(effective_on, not_before=_last_change_in_subtree(unit))
+    _raise_closing_objections(unit, into)
+    for child in children:
+        child.refresh_from_db()
+        _replace_placements(child, into, effective_on)
+        UnitEvent.objects.create(
+            unit=child,
+            kind=UnitEvent.Kind.MOVED,
+            effective_on=effective_on,
+            old_parent=unit,
+            new_parent=into,
+            note=note,
+            by=by,
+        )
+    unit.refresh_from_db()
+    unit.status = UnitStatus.MERGED
+    unit.closed_on = effective_on
+    unit.successor = into
+    unit.save()
+    unit_merged.send(Unit, unit=unit, successor=into, effective_on=effective_on, by=by)
+    UnitEvent.objects.create(
+        unit=unit,
+        kind=UnitEvent.Kind.MERGED,
+        effective_on=effective_on,
+        other_unit=into,
+        note=note,
+        by=by,
+    )
+    UnitEvent.objects.create(
+        unit=into,
+        kind=UnitEvent.Kind.ABSORBED,
+        effective_on=effective_on,
+        other_unit=unit,
+        note=note,
+        by=by,
+    )
+    return unit
+
+
+@transaction.atomic
+def dissolve_unit(*, unit: Unit, effective_on: datetime.date, by, note: str = "") -> Unit:
+    """Close a unit that no longer holds active units or members; it stays in history."""
+    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    _check_active(unit, "unit")
+    if unit.children.filter(status=UnitStatus.ACTIVE).exists():
+        raise ValidationError(
+            _("Move, merge or dissolve the units under %(unit)s first.") % {"unit": unit.name}
+        )
+    _check_effective_date(effective_on, not_before=_last_change_in_subtree(unit))
+    _raise_closing_objections(unit, None)
+    unit.status = UnitStatus.DISSOLVED
+    unit.closed_on = effective_on
+    unit.save()
+    UnitEvent.objects.create(
+        unit=unit, kind=UnitEvent.Kind.DISSOLVED, effective_on=effective_on, note=note, by=by
+    )
+    return unit
+
+
+@dataclass
+class TreeRow:
+    unit: Unit
+    depth: int
+    parent_id: int | None
+
+
+KIND_ORDER = {kind: index for index, kind in enumerate(UnitKind.values)}
+
+
+def tree_rows(units_with_parent: list[tuple[Unit, int | None]]) -> list[TreeRow]:
+    """Order (unit, parent id) pairs depth-first, siblings by kind then name.
+
+    Units whose parent is not in the list (outside the reader's scope) become roots, so a
+    commune officer sees their own subtree as a tree of its own.
+    """
+    present = {unit.pk for unit, _parent in units_with_parent}
+    children: dict[int | None, list[Unit]] = {}
+    for unit, parent_id in units_with_parent:
+        children.setdefault(parent_id if parent_id in present else None, []).append(unit)
+    for siblings in children.values():
+        siblings.sort(key=lambda u: (KIND_ORDER.get(u.kind, 99), u.name))
+    parents = {unit.pk: parent_id for unit, parent_id in units_with_parent}
+    rows: list[TreeRow] = []
+    stack: list[tuple[Unit, int]] = [(u, 0) for u in reversed(children.get(None, []))]
+    while stack:
+        unit, depth = stack.pop()
+        rows.append(TreeRow(unit, depth, parents[unit.pk]))
+        stack.extend((child, depth + 1) for child in reversed(children.get(unit.pk, [])))
+    return rows
+
+
+def tree_on(user, date: datetime.date | None) -> list[TreeRow]:
+    """The units the user may see today, placed as the tree stood on ``date`` (or today)."""
+    visible = Unit.objects.visible_to(user)
+    if date is None:
+        return tree_rows([(unit, unit.parent_id) for unit in visible])
+    placements = (
+        Placement.objects.on(date)
+        .filter(unit__in=visible.values("pk"))
+        .select_related("unit")
+    )
+    return tree_rows([(p.unit, p.parent_id) for p in placements])

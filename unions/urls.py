@@ -1,0 +1,34 @@
+from django.urls import include, path
+
+from members.views import unit_detail
+
+from . import views
+
+unit_patterns = (
+    [
+        path("", views.unit_tree, name="tree"),
+        path("new/", views.unit_create, name="create"),
+        path("<int:pk>/", unit_detail, name="detail"),
+        path("<int:pk>/edit/", views.unit_edit, name="edit"),
+        path("<int:pk>/move/", views.unit_move, name="move"),
+        path("<int:pk>/merge/", views.unit_merge, name="merge"),
+        path("<int:pk>/dissolve/", views.unit_dissolve, name="dissolve"),
+    ],
+    "units",
+)
+
+account_patterns = (
+    [
+        path("", views.user_list, name="users"),
+        path("new/", views.user_create, name="user_create"),
+        path("<int:pk>/", views.user_detail, name="user"),
+        path("<int:pk>/roles/", views.role_grant, name="role_grant"),
+        path("roles/<int:pk>/revoke/", views.role_revoke, name="role_revoke"),
+    ],
+    "accounts",
+)
+
+urlpatterns = [
+    path("units/", include(unit_patterns)),
+    path("users/", include(account_patterns)),
+]

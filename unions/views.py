@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import accounts, tree
+from .forms import (
+    DissolveUnitForm,
+    MergeUnitForm,
+    MoveUnitForm,
+    NewUnitForm,
+    NewUserForm,
+    RoleAssignmentForm,
+    UnitForm,
+    UserForm,
+)
+from .models import RoleAssignment
+from .scope import Capability, get_unit_for_user, has_capability
+
+
+def _require(user, capability: Capability) -> None:
+    if not has_capability(user, capability):
+        raise PermissionDenied
+
+
+def apply_service_errors(form, error: ValidationError) -> None:
+    """Show a service's refusal on the form, on the field it names when the form has it."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def unit_tree(request: HttpRequest) -> HttpResponse:
+    on_text = request.GET.get("on", "")
+    on = parse_date(on_text) if on_text else None
+    if on_text and on is None:
+        messages.error(request, _("The date %(date)s is not valid.") % {"date": on_text})
+    show_closed = request.GET.get("closed") == "1" or on is not None
+    rows = tree.tree_on(request.user, on)
+    if on is not None:
+        rows = [row for row in rows if row.unit.founded_on <= on]
+    elif not show_closed:
+        rows = [row for row in rows if row.unit.is_active]
+    return render(
+        request,
+        "unions/tree.html",
+        {
+            "rows": rows,
+            "on": on,
+            "show_closed": show_closed,
+            "examples": [datetime.date(2021, 12, 31), datetime.date(2025, 6, 30)],
+        },
+    )
+
+
+def unit_create(request: HttpRequest) -> HttpResponse:
+    _require(request.user, Capability.MANAGE_TREE)
+    initial = {"parent": request.GET.get("parent")} if request.GET.get("parent") else {}
+    form = NewUnitForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            unit = tree.create_unit(by=request.user, **data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("Unit %(unit)s was created.") % {"unit": unit.name})
+            return redirect("units:detail", pk=unit.pk)
+    return render(request, "unions/unit_form.html", {"form": form, "title": _("New unit")})
+
+
+def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    unit = get_unit_for_user(request.user, pk, capability=Capability.MANAGE_TREE)
+    form = UnitForm(request.POST or None, instance=unit)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("The unit was saved."))
+        return redirect("units:detail", pk=unit.pk)
+    return render(
+        request,
+        "unions/unit_form.html",
+        {"form": form, "unit": unit, "title": _("Edit %(unit)s") % {"unit": unit.name}},
+    )
+
+
+def _reorganise(request, pk, form_class, action, title, success, **form_kwargs):
+    unit = get_unit_for_user(request.user, pk, capability=Capability.MANAGE_TREE)
+    kwargs = {"user": request.user, "unit": unit} if form_kwargs.get("with_target") else {}
+    form = form_class(request.POST or None, **kwargs)
+    if request.method == "POST" and form.is_valid():
+        try:
+            action(unit=unit, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, success % {"unit": unit.name})
+            return redirect("units:detail", pk=unit.pk)
+    return render(
+        request,
+        "unions/reorganise.html",
+        {"form": form, "unit": unit, "title": title % {"unit": unit.name}},
+    )
+
+
+def unit_move(request: HttpRequest, pk: int) -> HttpResponse:
+    return _reorganise(
+        request,
+        pk,
+        MoveUnitForm,
+        tree.move_unit,
+        _("Move %(unit)s"),
+        _("%(unit)s was moved with all its units."),
+        with_target=True,
+    )
+
+
+def unit_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    return _reorganise(
+        request,
+        pk,
+        MergeUnitForm,
+        tree.merge_unit,
+        _("Merge %(unit)s into another unit"),
+        _("%(unit)s was merged."),
+        with_target=True,
+    )
+
+
+def unit_dissolve(request: HttpRequest, pk: int) -> HttpResponse:
+    return _reorganise(
+        request,
+        pk,
+        DissolveUnitForm,
+        tree.dissolve_unit,
+        _("Dissolve %(unit)s"),
+        _("%(unit)s was dissolved. It stays in the history of the tree."),
+    )
+
+
+def user_list(request: HttpRequest) -> HttpResponse:
+    _require(request.user, Capability.MANAGE_USERS)
+    query = request.GET.get("q", "").strip()
+    users = accounts.users_visible_to(request.user).order_by("username")
+    if query:
+        users = users.filter(username__icontains=query) | users.filter(
+            last_name__icontains=query
+        )
+    page = Paginator(users, 50).get_page(request.GET.get("page"))
+    assignments = RoleAssignment.objects.visible_to(request.user).select_related("unit")
+    users_on_page = (
+        accounts.users_visible_to(request.user)
+        .filter(pk__in=[user.pk for user in page.object_list])
+        .prefetch_related(Prefetch("role_assignments", queryset=assignments))
+        .order_by("username")
+    )
+    return render(
+        request, "unions/user_list.html", {"page": page, "users": users_on_page, "q": query}
+    )
+
+
+def user_create(request: HttpRequest) -> HttpResponse:
+    _require(request.user, Capability.MANAGE_USERS)
+    form = NewUserForm(request.POST or None, manager=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = accounts.create_user_with_role(
+            form=form,
+            unit=form.cleaned_data["unit"],
+            role=form.cleaned_data["role"],
+            by=request.user,
+        )
+        messages.success(request, _("Account %(user)s was created.") % {"user": user.username})
+        return redirect("accounts:user", pk=user.pk)
+    return render(request, "unions/user_form.html", {"form": form, "title": _("New account")})
+
+
+def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request.user, Capability.MANAGE_USERS)
+    account = accounts.get_user_for_manager(request.user, pk)
+    form = UserForm(request.POST or None, instance=account, prefix="user")
+    role_form = RoleAssignmentForm(user=request.user, prefix="role")
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("The account was saved."))
+        return redirect("accounts:user", pk=account.pk)
+    assignments = RoleAssignment.objects.visible_to(
+        request.user, Capability.MANAGE_USERS
+    ).filter(user=account).select_related("unit")
+    return render(
+        request,
+        "unions/user_detail.html",
+        {"account": account, "form": form, "role_form": role_form, "assignments": assignments},
+    )
+
+
+@require_POST
+def role_grant(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request.user, Capability.MANAGE_USERS)
+    account = accounts.get_user_for_manager(request.user, pk)
+    role_form = RoleAssignmentForm(request.POST, user=request.user, prefix="role")
+    role_form.instance.user = account
+    if role_form.is_valid():
+        try:
+            accounts.grant_role(
+                user=account,
+                unit=role_form.cleaned_data["unit"],
+                role=role_form.cleaned_data["role"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("The role was granted."))
+    else:
+        messages.error(
+            request, " ".join(str(e) for errors in role_form.errors.values() for e in errors)
+        )
+    return redirect("accounts:user", pk=account.pk)
+
+
+@require_POST
+def role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request.user, Capability.MANAGE_USERS)
+    assignment = accounts.get_assignment_for_manager(request.user, pk)
+    try:
+        accounts.revoke_role(assignment=assignment, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The role was removed."))
+    return redirect("accounts:user", pk=assignment.user_id)
