@@ -84,5 +84,5 @@ fmt: install ## Rewrite code in the house style: ruff format, then ruff check --
 	$(BIN)/ruff check --fix .
 
 clean: ## Remove .venv, node_modules, caches and build output (keeps var/db.sqlite3 and var/media)
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache var/static var/celery var/junit.xml $(MO_STAMP)
+	rm -rf $(VENV) node_modules *.egg-info .pytest_cache .ruff_cache var/static var/celery var/junit.xml $(MO_STAMP)
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

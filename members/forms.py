@@ -75,7 +75,11 @@ class MemberForm(forms.ModelForm):
         self.helper.layout = Layout(
             Fieldset(
                 _("Person"),
-                Row(Column("full_name", css_class="col-md-6"), Column("sex"), Column("date_of_birth")),
+                Row(
+                    Column("full_name", css_class="col-md-6"),
+                    Column("sex"),
+                    Column("date_of_birth"),
+                ),
                 Row(Column("national_id"), Column("phone"), Column("occupation")),
                 "address",
             ),
@@ -119,9 +123,7 @@ class MemberForm(forms.ModelForm):
         elif joined_on and birth and joined_on < birth:
             self.add_error("joined_on", _("The date joined cannot be before the date of birth."))
         if data.get("kind") == MemberKind.WORKER and data.get("union_card_number"):
-            self.add_error(
-                "union_card_number", _("A non-member worker has no union card number.")
-            )
+            self.add_error("union_card_number", _("A non-member worker has no union card number."))
         return data
 
 
@@ -166,13 +168,20 @@ SORTS = {
 
 
 class MemberFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_search", label=_("Search"))
+    q = django_filters.CharFilter(method="filter_search", label=_("Name, ID number or union card"))
     unit = django_filters.ModelChoiceFilter(
-        queryset=Unit.objects.none(), method="filter_unit", label=_("unit")
+        queryset=Unit.objects.none(),
+        method="filter_unit",
+        label=_("Unit (with the units under it)"),
+        empty_label=_("All units"),
     )
-    status = django_filters.ChoiceFilter(choices=MemberStatus.choices, label=_("status"))
-    sex = django_filters.ChoiceFilter(choices=Sex.choices, label=_("sex"))
-    kind = django_filters.ChoiceFilter(choices=MemberKind.choices, label=_("membership"))
+    status = django_filters.ChoiceFilter(
+        choices=MemberStatus.choices, label=_("Status"), empty_label=_("All")
+    )
+    sex = django_filters.ChoiceFilter(choices=Sex.choices, label=_("Sex"), empty_label=_("All"))
+    kind = django_filters.ChoiceFilter(
+        choices=MemberKind.choices, label=_("Membership"), empty_label=_("All")
+    )
     sort = django_filters.ChoiceFilter(
         choices=[
             ("name", _("Name A-Z")),
@@ -183,7 +192,7 @@ class MemberFilter(django_filters.FilterSet):
             ("unit", _("Unit")),
         ],
         method="apply_sort",
-        label=_("sort"),
+        label=_("Sort by"),
         empty_label=None,
     )
 

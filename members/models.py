@@ -40,9 +40,7 @@ class MemberQuerySet(models.QuerySet["Member"]):
             return self
         compact = "".join(text.split())
         if compact.isdigit():
-            return self.filter(
-                Q(national_id__startswith=compact) | Q(union_card_number=compact)
-            )
+            return self.filter(Q(national_id__startswith=compact) | Q(union_card_number=compact))
         return self.filter(Q(search_name__contains=normalise(text)) | Q(union_card_number=text))
 
 

@@ -14,7 +14,7 @@ from simple_history.utils import bulk_update_with_history
 from unions.models import Unit, UnitKind
 from unions.scope import Capability, can
 
-from .models import Dependant, Member, MemberStatus, Membership
+from .models import Dependant, Member, Membership, MemberStatus
 
 
 def get_member_for_user(user, pk, *, write: bool = False) -> Member:
@@ -70,7 +70,9 @@ def transfer_member(
     """Move a member to another grassroots union; the old membership stays in their history."""
     member = Member.objects.select_for_update().get(pk=member.pk)
     if to_unit.kind != UnitKind.GRASSROOTS or not to_unit.is_active:
-        raise ValidationError({"to_unit": _("Members can only move to an active grassroots union.")})
+        raise ValidationError(
+            {"to_unit": _("Members can only move to an active grassroots union.")}
+        )
     if to_unit.pk == member.unit_id:
         raise ValidationError({"to_unit": _("The member already belongs to this union.")})
     if member.status != MemberStatus.ACTIVE:
@@ -136,9 +138,7 @@ def refuse_closing_with_members(sender, *, unit: Unit, successor: Unit | None, *
 
 def move_members_to_successor(sender, *, unit: Unit, successor: Unit, effective_on, by, **kw):
     """Answer ``unions.signals.unit_merged``: the merged unit's active members follow it."""
-    members = list(
-        Member.objects.select_for_update().filter(unit=unit, status=MemberStatus.ACTIVE)
-    )
+    members = list(Member.objects.select_for_update().filter(unit=unit, status=MemberStatus.ACTIVE))
     if not members:
         return
     open_rows = {

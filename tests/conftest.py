@@ -1,8 +1,8 @@
 """Shared fixtures: a small province with two commune unions, and the six demo roles.
 
-    Province P ── commune A ── grassroots A1 (member "Nguyễn Văn An"), A2
-               └─ commune B ── grassroots B1 (member "Đặng Thị Bình")
-    Province Q ── grassroots Q1 (member "Lê Văn Cường")   <- outside every role's scope
+Province P ── commune A ── grassroots A1 (member "Nguyễn Văn An"), A2
+           └─ commune B ── grassroots B1 (member "Đặng Thị Bình")
+Province Q ── grassroots Q1 (member "Lê Văn Cường")   <- outside every role's scope
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ def world(db) -> World:
     users = {name: make_user(name, ROLES[name], at[name]) for name in ROLES}
     users["outsider"] = make_user("outsider", ROLES["admin"], other)
     return World(
-        province, commune_a, commune_b, a1, a2, b1, other, q1, member_a1, member_b1, member_q1, users
+        *(province, commune_a, commune_b, a1, a2, b1, other, q1),
+        *(member_a1, member_b1, member_q1, users),
     )
 
 

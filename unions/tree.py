@@ -87,9 +87,11 @@ def create_unit(
 
 
 def _last_change_in_subtree(unit: Unit) -> datetime.date | None:
-    return Placement.objects.open().filter(path__startswith=unit.path).aggregate(
-        last=Max("valid_from")
-    )["last"]
+    return (
+        Placement.objects.open()
+        .filter(path__startswith=unit.path)
+        .aggregate(last=Max("valid_from"))["last"]
+    )
 
 
 def _replace_placements(unit: Unit, new_parent: Unit, effective_on: datetime.date) -> None:
@@ -178,9 +180,7 @@ def _raise_closing_objections(unit: Unit, successor: Unit | None) -> None:
 
 
 @transaction.atomic
-def merge_unit(
-    *, unit: Unit, into: Unit, effective_on: datetime.date, by, note: str = ""
-) -> Unit:
+def merge_unit(*, unit: Unit, into: Unit, effective_on: datetime.date, by, note: str = "") -> Unit:
     """Close ``unit`` and hand its child units and members to its successor ``into``."""
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
     into = Unit.objects.select_for_update().get(pk=into.pk)
@@ -259,6 +259,7 @@ class TreeRow:
     unit: Unit
     depth: int
     parent_id: int | None
+    closed: bool = False
 
 
 KIND_ORDER = {kind: index for index, kind in enumerate(UnitKind.values)}
@@ -290,10 +291,13 @@ def tree_on(user, date: datetime.date | None) -> list[TreeRow]:
     """The units the user may see today, placed as the tree stood on ``date`` (or today)."""
     visible = Unit.objects.visible_to(user)
     if date is None:
-        return tree_rows([(unit, unit.parent_id) for unit in visible])
-    placements = (
-        Placement.objects.on(date)
-        .filter(unit__in=visible.values("pk"))
-        .select_related("unit")
-    )
-    return tree_rows([(p.unit, p.parent_id) for p in placements])
+        rows = tree_rows([(unit, unit.parent_id) for unit in visible])
+    else:
+        placements = (
+            Placement.objects.on(date).filter(unit__in=visible.values("pk")).select_related("unit")
+        )
+        rows = tree_rows([(p.unit, p.parent_id) for p in placements])
+    for row in rows:
+        closed_on = row.unit.closed_on
+        row.closed = closed_on is not None and (date is None or closed_on <= date)
+    return rows

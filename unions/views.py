@@ -51,7 +51,7 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
     if on is not None:
         rows = [row for row in rows if row.unit.founded_on <= on]
     elif not show_closed:
-        rows = [row for row in rows if row.unit.is_active]
+        rows = [row for row in rows if not row.closed]
     return render(
         request,
         "unions/tree.html",
@@ -153,9 +153,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     users = accounts.users_visible_to(request.user).order_by("username")
     if query:
-        users = users.filter(username__icontains=query) | users.filter(
-            last_name__icontains=query
-        )
+        users = users.filter(username__icontains=query) | users.filter(last_name__icontains=query)
     page = Paginator(users, 50).get_page(request.GET.get("page"))
     assignments = RoleAssignment.objects.visible_to(request.user).select_related("unit")
     users_on_page = (
@@ -193,9 +191,11 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
         form.save()
         messages.success(request, _("The account was saved."))
         return redirect("accounts:user", pk=account.pk)
-    assignments = RoleAssignment.objects.visible_to(
-        request.user, Capability.MANAGE_USERS
-    ).filter(user=account).select_related("unit")
+    assignments = (
+        RoleAssignment.objects.visible_to(request.user, Capability.MANAGE_USERS)
+        .filter(user=account)
+        .select_related("unit")
+    )
     return render(
         request,
         "unions/user_detail.html",

@@ -1,0 +1,232 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from members.models import Member, Membership
+from members.national_id import make_national_id
+
+from ..factories import MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("members:list")
+
+
+def member_data(unit, **overrides):
+    birth = datetime.date(1990, 4, 2)
+    data = {
+        "full_name": "  Hoàng   Thị Mai ",
+        "sex": "female",
+        "date_of_birth": birth.isoformat(),
+        "national_id": make_national_id("020", birth, "female", 424242),
+        "unit": unit.pk,
+        "kind": "member",
+        "union_card_number": "LS7777777",
+        "joined_on": "2015-06-01",
+        "occupation": "Giáo viên",
+        "phone": "0912345678",
+        "address": "Phường Đông Kinh",
+        "status": "active",
+    }
+    data.update(overrides)
+    return data
+
+
+def names(response):
+    return [member.full_name for member in response.context["page"].object_list]
+
+
+def test_search_without_diacritics_finds_vietnamese_names(client_for, world):
+    client = client_for("province")
+    assert names(client.get(LIST, {"q": "nguyen van"})) == ["Nguyễn Văn An"]
+    assert names(client.get(LIST, {"q": "Nguyen Van"})) == ["Nguyễn Văn An"]
+    assert names(client.get(LIST, {"q": "dang"})) == ["Đặng Thị Bình"]
+    assert names(client.get(LIST, {"q": "C002"})) == ["Đặng Thị Bình"]
+    assert names(client.get(LIST, {"q": world.member_a1.national_id[:8]})) == ["Nguyễn Văn An"]
+
+
+def test_grassroots_officer_lists_only_own_unit(client_for, world):
+    response = client_for("grassroots").get(LIST)
+    assert names(response) == ["Nguyễn Văn An"]
+    assert "Đặng Thị Bình" not in response.text
+    # searching for a person outside scope finds nothing
+    assert names(client_for("grassroots").get(LIST, {"q": "dang"})) == []
+
+
+def test_filters_by_unit_subtree_status_sex_and_kind(client_for, world):
+    client = client_for("province")
+    MemberFactory(full_name="Vi Văn Dũng", unit=world.a2, kind="worker", status="left")
+    assert sorted(names(client.get(LIST, {"unit": world.commune_a.pk}))) == [
+        "Nguyễn Văn An",
+        "Vi Văn Dũng",
+    ]
+    assert names(client.get(LIST, {"sex": "female"})) == ["Đặng Thị Bình"]
+    assert names(client.get(LIST, {"kind": "worker"})) == ["Vi Văn Dũng"]
+    assert names(client.get(LIST, {"status": "left"})) == ["Vi Văn Dũng"]
+    # a unit outside scope is not a valid choice, so it filters nothing in
+    response = client.get(LIST, {"unit": world.q1.pk})
+    assert "Lê Văn Cường" not in names(response)
+
+
+def test_sort_orders_by_name_and_birth_date(client_for, world):
+    client = client_for("province")
+    assert names(client.get(LIST, {"sort": "name"})) == ["Đặng Thị Bình", "Nguyễn Văn An"]
+    assert names(client.get(LIST, {"sort": "-name"})) == ["Nguyễn Văn An", "Đặng Thị Bình"]
+
+
+def _bulk_members(unit, count):
+    for index in range(count):
+        MemberFactory(full_name=f"Trần Văn Thành {index:03d}", unit=unit)
+
+
+def test_member_list_runs_a_fixed_number_of_queries(
+    client_for, world, settings, django_assert_max_num_queries
+):
+    _bulk_members(world.a1, 60)
+    client = client_for("province")
+    settings.PAGE_SIZE = 10
+    with django_assert_max_num_queries(8):
+        first = client.get(LIST)
+    with django_assert_max_num_queries(8):
+        last = client.get(LIST, {"page": 7, "q": "tran van"})
+    settings.PAGE_SIZE = 50
+    with django_assert_max_num_queries(8):
+        big = client.get(LIST, {"unit": world.a1.pk})
+    assert len(first.context["page"].object_list) == 10
+    assert len(last.context["page"].object_list) == 0 or last.context["page"].number == 6
+    assert len(big.context["page"].object_list) == 50
+
+
+def test_member_page_runs_a_fixed_number_of_queries(
+    client_for, world, django_assert_max_num_queries
+):
+    client = client_for("grassroots")
+    url = reverse("members:detail", args=[world.member_a1.pk])
+    with django_assert_max_num_queries(10):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert "Nguyễn Minh Khôi" in response.text  # the child
+
+
+def test_officer_creates_member_with_first_membership(client_for, world):
+    response = client_for("grassroots").post(reverse("members:create"), member_data(world.a1))
+    member = Member.objects.get(national_id=member_data(world.a1)["national_id"])
+    assert response.status_code == 302
+    assert member.full_name == "Hoàng Thị Mai"
+    assert member.search_name == "hoang thi mai"
+    assert member.unit == world.a1
+    membership = Membership.objects.get(member=member)
+    assert (membership.unit, membership.valid_to) == (world.a1, None)
+    assert member.history.get().history_user == world.users["grassroots"]
+
+
+def test_bad_member_input_shows_vietnamese_message_and_saves_nothing(client_for, world):
+    before = Member.objects.count()
+    client = client_for("grassroots")
+    bad_id = member_data(world.a1, national_id="020" + "0" + "90424242")  # male digit, female
+    with translation.override("vi"):
+        response = client.post(
+            reverse("members:create"), bad_id, HTTP_ACCEPT_LANGUAGE="vi"
+        )
+    assert response.status_code == 200
+    assert "national_id" in response.context["form"].errors
+    assert "Chưa có gì được lưu" in response.text
+    assert Member.objects.count() == before
+
+
+def test_officer_cannot_create_member_in_neighbouring_unit(client_for, world):
+    before = Member.objects.count()
+    response = client_for("grassroots").post(reverse("members:create"), member_data(world.a2))
+    assert response.status_code == 200
+    assert "unit" in response.context["form"].errors
+    assert Member.objects.count() == before
+
+
+def test_edit_keeps_history_of_who_changed_what(client_for, world):
+    member = world.member_a1
+    data = member_data(
+        world.a1,
+        full_name=member.full_name,
+        sex=member.sex,
+        date_of_birth=member.date_of_birth.isoformat(),
+        national_id=member.national_id,
+        union_card_number=member.union_card_number,
+        occupation="Kỹ sư",
+    )
+    data.pop("unit")
+    response = client_for("commune").post(reverse("members:edit", args=[member.pk]), data)
+    assert response.status_code == 302
+    latest = member.history.latest()
+    assert latest.history_user == world.users["commune"]
+    assert latest.occupation == "Kỹ sư"
+    page = client_for("commune").get(reverse("members:detail", args=[member.pk]))
+    assert "commune" in page.text
+
+
+def test_transfer_keeps_membership_history(client_for, world):
+    member = world.member_a1
+    response = client_for("commune").post(
+        reverse("members:transfer", args=[member.pk]),
+        {"to_unit": world.a2.pk, "effective_on": "2024-01-15", "note": "Chuyển công tác"},
+    )
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.unit == world.a2
+    rows = list(member.memberships.order_by("valid_from").values_list("unit", "valid_to"))
+    assert rows == [(world.a1.pk, datetime.date(2024, 1, 15)), (world.a2.pk, None)]
+    page = client_for("commune").get(reverse("members:detail", args=[member.pk]))
+    assert world.a1.name in page.text and world.a2.name in page.text
+
+
+def test_transfer_outside_scope_is_refused_on_the_form(client_for, world):
+    member = world.member_a1
+    response = client_for("commune").post(
+        reverse("members:transfer", args=[member.pk]),
+        {"to_unit": world.b1.pk, "effective_on": "2024-01-15"},
+    )
+    assert response.status_code == 200
+    assert "to_unit" in response.context["form"].errors
+    member.refresh_from_db()
+    assert member.unit == world.a1
+
+
+def test_leader_reads_but_cannot_edit(client_for, world):
+    client = client_for("leader")
+    page = client.get(reverse("members:detail", args=[world.member_a1.pk]))
+    assert page.status_code == 200
+    assert reverse("members:edit", args=[world.member_a1.pk]) not in page.text
+    assert client.post(reverse("members:edit", args=[world.member_a1.pk]), {}).status_code == 403
+
+
+def test_children_are_added_edited_and_removed(client_for, world):
+    client = client_for("grassroots")
+    member = world.member_a1
+    response = client.post(
+        reverse("members:dependant_create", args=[member.pk]),
+        {"full_name": "Nguyễn Thu Trang", "sex": "female", "date_of_birth": "2018-09-05"},
+    )
+    assert response.status_code == 302
+    child = member.dependants.get(full_name="Nguyễn Thu Trang")
+    future = (datetime.date.today() + datetime.timedelta(days=3)).isoformat()
+    response = client.post(
+        reverse("members:dependant_edit", args=[child.pk]),
+        {"full_name": "Nguyễn Thu Trang", "sex": "female", "date_of_birth": future},
+    )
+    assert response.status_code == 200
+    assert "date_of_birth" in response.context["form"].errors
+    client.post(reverse("members:dependant_delete", args=[child.pk]))
+    assert not member.dependants.filter(pk=child.pk).exists()
+
+
+def test_unit_page_lists_members_children_and_officers(
+    client_for, world, django_assert_max_num_queries
+):
+    client = client_for("commune")
+    with django_assert_max_num_queries(14):
+        response = client.get(reverse("units:detail", args=[world.commune_a.pk]))
+    assert world.a1.name in response.text and world.a2.name in response.text
+    assert world.b1.name not in response.text
+    assert [o.user for o in response.context["officers"]] == [world.users["commune"]]
+    assert response.context["member_counts"]["active"] == 1
