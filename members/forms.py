@@ -26,7 +26,7 @@ def grassroots_choices(user, capability: Capability = Capability.EDIT_MEMBERS) -
         .active()
         .filter(kind=UnitKind.GRASSROOTS)
         .order_by("name"),
-        label=_("grassroots union"),
+        label=_("Grassroots union"),
     )
 
 
@@ -37,6 +37,19 @@ def check_birth_date(value: datetime.date | None) -> None:
         raise ValidationError(_("The date of birth cannot be in the future."))
     if value.year < OLDEST_BIRTH_YEAR:
         raise ValidationError(_("The date of birth must be after 1900."))
+
+
+class NationalIdField(forms.CharField):
+    """Takes the number as typed from the card, in groups ("020 190 000 777"): the separators
+    go before the length is checked."""
+
+    def to_python(self, value):
+        return clean_national_id(super().to_python(value))
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
 
 
 class MemberForm(forms.ModelForm):
@@ -59,6 +72,7 @@ class MemberForm(forms.ModelForm):
             "poor_household",
         ]
         widgets = {"date_of_birth": DateInput(), "joined_on": DateInput()}
+        field_classes = {"national_id": NationalIdField}
         error_messages = {
             "national_id": {"unique": _("A person with this ID number is already registered.")},
         }
@@ -70,6 +84,9 @@ class MemberForm(forms.ModelForm):
             del self.fields["unit"]
         else:
             self.fields["unit"] = grassroots_choices(user)
+            units = list(self.fields["unit"].queryset[:2])
+            if len(units) == 1:  # an officer of one grassroots union: nothing to choose
+                self.fields["unit"].initial = units[0].pk
             self.fields["status"].choices = [(MemberStatus.ACTIVE, MemberStatus.ACTIVE.label)]
         self.helper = FormHelper()
         self.helper.layout = Layout(
@@ -98,9 +115,6 @@ class MemberForm(forms.ModelForm):
 
     def clean_full_name(self) -> str:
         return " ".join(self.cleaned_data["full_name"].split())
-
-    def clean_national_id(self) -> str:
-        return clean_national_id(self.cleaned_data["national_id"])
 
     def clean_date_of_birth(self):
         value = self.cleaned_data["date_of_birth"]
@@ -150,7 +164,7 @@ class TransferForm(ReorganiseForm):
     def __init__(self, *args, user, member: Member, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_unit"] = grassroots_choices(user)
-        self.fields["to_unit"].label = _("transfer to")
+        self.fields["to_unit"].label = _("Transfer to")
         self.fields["to_unit"].queryset = self.fields["to_unit"].queryset.exclude(pk=member.unit_id)
         self.order_fields(self.field_order)
 

@@ -6,6 +6,7 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -69,6 +70,7 @@ def transfer_member(
 ) -> Member:
     """Move a member to another grassroots union; the old membership stays in their history."""
     member = Member.objects.select_for_update().get(pk=member.pk)
+    to_unit = Unit.objects.select_for_update().get(pk=to_unit.pk)
     if to_unit.kind != UnitKind.GRASSROOTS or not to_unit.is_active:
         raise ValidationError(
             {"to_unit": _("Members can only move to an active grassroots union.")}
@@ -120,9 +122,19 @@ def _close_and_open(members, to_unit, effective_on, by, reason, note, open_rows)
     Membership.objects.bulk_create(opening)
 
 
-def refuse_closing_with_members(sender, *, unit: Unit, successor: Unit | None, **kwargs):
+def refuse_closing_with_members(
+    sender, *, unit: Unit, successor: Unit | None, effective_on=None, **kwargs
+):
     """Answer ``unions.signals.unit_closing``: a unit with active members needs a successor
-    that can hold them."""
+    that can hold them, and closes no earlier than its members' last arrival or departure."""
+    if effective_on is not None and (
+        Membership.objects.filter(unit=unit)
+        .filter(Q(valid_from__gt=effective_on) | Q(valid_to__gt=effective_on))
+        .exists()
+    ):
+        return _(
+            "Members joined or left %(unit)s after this date: choose a later effective date."
+        ) % {"unit": unit.name}
     if not Member.objects.filter(unit=unit, status=MemberStatus.ACTIVE).exists():
         return None
     if successor is None:

@@ -34,7 +34,7 @@ def unit_choices(user, capability: Capability, **filters) -> forms.ModelChoiceFi
     """A unit select limited to the active units where the user holds ``capability``."""
     return UnitChoiceField(
         queryset=Unit.objects.visible_to(user, capability).active().filter(**filters),
-        label=_("unit"),
+        label=_("Unit"),
     )
 
 
@@ -63,7 +63,7 @@ class NewUnitForm(UnitForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["parent"] = unit_choices(user, Capability.MANAGE_TREE)
-        self.fields["parent"].label = _("parent unit")
+        self.fields["parent"].label = _("Parent unit")
         self.fields["parent"].queryset = self.fields["parent"].queryset.exclude(
             kind=UnitKind.GRASSROOTS
         )
@@ -71,9 +71,9 @@ class NewUnitForm(UnitForm):
 
 
 class ReorganiseForm(forms.Form):
-    effective_on = forms.DateField(label=_("effective date"), widget=DateInput())
+    effective_on = forms.DateField(label=_("Effective date"), widget=DateInput())
     note = forms.CharField(
-        label=_("decision or note"),
+        label=_("Decision or note"),
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -91,7 +91,7 @@ class MoveUnitForm(ReorganiseForm):
     def __init__(self, *args, user, unit: Unit, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["new_parent"] = unit_choices(user, Capability.MANAGE_TREE)
-        self.fields["new_parent"].label = _("new parent unit")
+        self.fields["new_parent"].label = _("New parent unit")
         self.fields["new_parent"].queryset = (
             self.fields["new_parent"]
             .queryset.exclude(kind=UnitKind.GRASSROOTS)
@@ -106,7 +106,7 @@ class MergeUnitForm(ReorganiseForm):
     def __init__(self, *args, user, unit: Unit, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["into"] = unit_choices(user, Capability.MANAGE_TREE)
-        self.fields["into"].label = _("merge into")
+        self.fields["into"].label = _("Merge into")
         self.fields["into"].queryset = self.fields["into"].queryset.exclude(
             path__startswith=unit.path
         )
@@ -136,7 +136,7 @@ class NewUserForm(SetPasswordMixin, UserForm):
     def __init__(self, *args, manager, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"] = unit_choices(manager, Capability.MANAGE_USERS)
-        self.fields["role"] = forms.ChoiceField(label=_("role"), choices=Role.choices)
+        self.fields["role"] = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
     def clean(self):
         self.validate_passwords()

@@ -54,13 +54,17 @@ def create_unit(
     by,
     **details,
 ) -> Unit:
+    if founded_on > timezone.localdate():
+        raise ValidationError({"founded_on": _("The founding date cannot be in the future.")})
+    placed_from = founded_on
     if parent is not None:
         parent = Unit.objects.select_for_update().get(pk=parent.pk)
         _check_active(parent, "parent")
-        if founded_on < parent.founded_on:
-            raise ValidationError(
-                {"founded_on": _("A unit cannot be founded before its parent unit.")}
-            )
+        if parent.kind == UnitKind.GRASSROOTS:
+            raise ValidationError({"parent": _("A grassroots union cannot have units under it.")})
+        # A union older than its parent's place in the tree (a company union registered under
+        # a commune union set up in 2025) stands in the tree from the day that place began.
+        placed_from = max(founded_on, _last_change_on_path(parent) or founded_on)
     elif kind != UnitKind.PROVINCE:
         raise ValidationError({"parent": _("Only a provincial confederation has no parent.")})
     unit = Unit(
@@ -78,10 +82,10 @@ def create_unit(
     unit.path = _child_path(parent, unit.pk)
     unit.save(update_fields=["path"])
     Placement.objects.create(
-        unit=unit, parent=parent, path=unit.path, depth=unit.depth, valid_from=founded_on
+        unit=unit, parent=parent, path=unit.path, depth=unit.depth, valid_from=placed_from
     )
     UnitEvent.objects.create(
-        unit=unit, kind=UnitEvent.Kind.CREATED, effective_on=founded_on, new_parent=parent, by=by
+        unit=unit, kind=UnitEvent.Kind.CREATED, effective_on=placed_from, new_parent=parent, by=by
     )
     return unit
 
@@ -92,6 +96,19 @@ def _last_change_in_subtree(unit: Unit) -> datetime.date | None:
         .filter(path__startswith=unit.path)
         .aggregate(last=Max("valid_from"))["last"]
     )
+
+
+def _last_change_on_path(unit: Unit) -> datetime.date | None:
+    """The latest date on which ``unit`` or one of its ancestors took its current place."""
+    return (
+        Placement.objects.open()
+        .filter(unit_id__in=unit.ancestor_ids())
+        .aggregate(last=Max("valid_from"))["last"]
+    )
+
+
+def _latest(*dates: datetime.date | None) -> datetime.date | None:
+    return max((d for d in dates if d), default=None)
 
 
 def _replace_placements(unit: Unit, new_parent: Unit, effective_on: datetime.date) -> None:
@@ -154,7 +171,10 @@ def move_unit(
     _check_new_parent(unit, new_parent, "new_parent")
     if unit.parent_id == new_parent.pk:
         raise ValidationError({"new_parent": _("The unit is already under this parent.")})
-    _check_effective_date(effective_on, not_before=_last_change_in_subtree(unit))
+    _check_effective_date(
+        effective_on,
+        not_before=_latest(_last_change_in_subtree(unit), _last_change_on_path(new_parent)),
+    )
     old_parent_id = unit.parent_id
     _replace_placements(unit, new_parent, effective_on)
     UnitEvent.objects.create(
@@ -170,9 +190,14 @@ def move_unit(
     return unit
 
 
-def _raise_closing_objections(unit: Unit, successor: Unit | None) -> None:
+def _raise_closing_objections(
+    unit: Unit, successor: Unit | None, effective_on: datetime.date
+) -> None:
     objections = [
-        message for _receiver, message in unit_closing.send(Unit, unit=unit, successor=successor)
+        message
+        for _receiver, message in unit_closing.send(
+            Unit, unit=unit, successor=successor, effective_on=effective_on
+        )
     ]
     objections = [message for message in objections if message]
     if objections:
@@ -195,8 +220,14 @@ def merge_unit(*, unit: Unit, into: Unit, effective_on: datetime.date, by, note:
         raise ValidationError(
             {"into": _("This unit has units under it; a grassroots union cannot take them.")}
         )
-    _check_effective_date(effective_on, not_before=_last_change_in_subtree(unit))
-    _raise_closing_objections(unit, into)
+    _check_effective_date(
+        effective_on,
+        not_before=_latest(
+            _last_change_in_subtree(unit),
+            _last_change_on_path(into) if children else into.founded_on,
+        ),
+    )
+    _raise_closing_objections(unit, into, effective_on)
     for child in children:
         child.refresh_from_db()
         _replace_placements(child, into, effective_on)
@@ -244,7 +275,7 @@ def dissolve_unit(*, unit: Unit, effective_on: datetime.date, by, note: str = ""
             _("Move, merge or dissolve the units under %(unit)s first.") % {"unit": unit.name}
         )
     _check_effective_date(effective_on, not_before=_last_change_in_subtree(unit))
-    _raise_closing_objections(unit, None)
+    _raise_closing_objections(unit, None, effective_on)
     unit.status = UnitStatus.DISSOLVED
     unit.closed_on = effective_on
     unit.save()

@@ -36,8 +36,10 @@ def test_administrator_moves_a_unit_and_the_past_tree_keeps_it(login, world):
     assert then.parent_id == world.commune_a.pk
     page.goto(f"{page.base_url}/units/?on=2021-12-31")
     tree = page.inner_text("#tree")
-    assert tree.index(world.commune_a.name) < tree.index(world.a1.name) < tree.index(
-        world.commune_b.name
+    assert (
+        tree.index(world.commune_a.name)
+        < tree.index(world.a1.name)
+        < tree.index(world.commune_b.name)
     )
 
 

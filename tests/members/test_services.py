@@ -1,0 +1,190 @@
+"""Writes on members: registering a member and transferring them between grassroots unions."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import override
+
+from members.models import Member, Membership, MemberStatus
+from members.services import create_member, transfer_member
+from tests.factories import MemberFactory, make_unit
+from unions.models import Unit, UnitKind
+from unions.tree import dissolve_unit
+
+TRANSFERRED_ON = datetime.date(2024, 3, 1)
+JOINED_ON = datetime.date(2010, 5, 1)  # the world's members joined then
+
+
+def _memberships(member: Member) -> list[tuple]:
+    return list(
+        Membership.objects.filter(member=member)
+        .order_by("valid_from", "id")
+        .values_list("unit_id", "valid_from", "valid_to", "reason")
+    )
+
+
+def _member_snapshot(member: Member):
+    fresh = Member.objects.get(pk=member.pk)
+    return fresh.unit_id, fresh.status, _memberships(member), fresh.history.count()
+
+
+def _refusal(member: Member, **kwargs) -> ValidationError:
+    before = _member_snapshot(member)
+    kwargs = {"effective_on": TRANSFERRED_ON, "by": None, **kwargs}
+    with override("en"), pytest.raises(ValidationError) as refused:
+        transfer_member(member=member, **kwargs)
+    assert _member_snapshot(member) == before
+    return refused.value
+
+
+# Transfer -----------------------------------------------------------------------------------
+
+
+def test_transfer_closes_the_old_membership_and_opens_a_new_one(world):
+    staff = world.users["commune"]
+
+    transfer_member(
+        member=world.member_a1,
+        to_unit=world.a2,
+        effective_on=TRANSFERRED_ON,
+        by=staff,
+        note="Chuyển công tác",
+    )
+
+    member = Member.objects.get(pk=world.member_a1.pk)
+    assert member.unit == world.a2
+    assert _memberships(member) == [
+        (world.a1.pk, JOINED_ON, TRANSFERRED_ON, Membership.Reason.JOINED),
+        (world.a2.pk, TRANSFERRED_ON, None, Membership.Reason.TRANSFER),
+    ]
+    opened = member.memberships.get(valid_to__isnull=True)
+    assert opened.by == staff
+    assert opened.note == "Chuyển công tác"
+
+
+def test_transfer_is_in_the_members_history_with_who_did_it(world):
+    staff = world.users["commune"]
+
+    transfer_member(member=world.member_a1, to_unit=world.a2, effective_on=TRANSFERRED_ON, by=staff)
+
+    latest = Member.objects.get(pk=world.member_a1.pk).history.latest()
+    assert latest.history_user == staff
+    assert latest.unit_id == world.a2.pk
+    assert latest.prev_record.unit_id == world.a1.pk
+
+
+def test_transferred_member_leaves_the_old_officers_scope_and_enters_the_new(world):
+    officer_a1 = world.users["grassroots"]
+    staff_a = world.users["commune"]
+
+    transfer_member(member=world.member_a1, to_unit=world.b1, effective_on=TRANSFERRED_ON, by=None)
+
+    assert not Member.objects.visible_to(officer_a1).filter(pk=world.member_a1.pk).exists()
+    assert not Member.objects.visible_to(staff_a).filter(pk=world.member_a1.pk).exists()
+    assert Member.objects.visible_to(world.users["province"]).filter(pk=world.member_a1.pk).exists()
+
+
+def test_successive_transfers_keep_every_stint(world):
+    transfer_member(member=world.member_a1, to_unit=world.a2, effective_on=TRANSFERRED_ON, by=None)
+    later = datetime.date(2025, 1, 15)
+    transfer_member(member=world.member_a1, to_unit=world.b1, effective_on=later, by=None)
+
+    assert _memberships(world.member_a1) == [
+        (world.a1.pk, JOINED_ON, TRANSFERRED_ON, Membership.Reason.JOINED),
+        (world.a2.pk, TRANSFERRED_ON, later, Membership.Reason.TRANSFER),
+        (world.b1.pk, later, None, Membership.Reason.TRANSFER),
+    ]
+
+
+def test_member_cannot_be_transferred_to_a_union_that_is_not_grassroots(world):
+    error = _refusal(world.member_a1, to_unit=world.commune_b)
+    assert "to_unit" in error.message_dict
+
+
+def test_member_cannot_be_transferred_to_the_union_they_are_in(world):
+    error = _refusal(world.member_a1, to_unit=world.a1)
+    assert "already" in error.message_dict["to_unit"][0]
+
+
+def test_member_cannot_be_transferred_to_a_closed_union(world):
+    closed = make_unit("CĐCS Công ty đã giải thể", parent=world.commune_a)
+    dissolve_unit(unit=closed, effective_on=datetime.date(2024, 1, 1), by=None)
+    closed = Unit.objects.get(pk=closed.pk)
+
+    error = _refusal(world.member_a1, to_unit=closed)
+    assert "to_unit" in error.message_dict
+
+
+def test_member_cannot_be_transferred_to_a_union_closed_since_it_was_chosen(world):
+    """The union was picked from the form's list, then dissolved before the transfer ran: the
+    service must look at the union as it is now, not as the caller loaded it."""
+    chosen = Unit.objects.get(pk=world.a2.pk)
+    dissolve_unit(unit=world.a2, effective_on=datetime.date(2024, 1, 1), by=None)
+
+    error = _refusal(world.member_a1, to_unit=chosen)
+    assert "to_unit" in error.message_dict
+    assert not Member.objects.filter(unit=world.a2).exists()
+
+
+def test_transfer_cannot_take_effect_in_the_future(world):
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    error = _refusal(world.member_a1, to_unit=world.a2, effective_on=tomorrow)
+    assert "future" in error.message_dict["effective_on"][0]
+
+
+def test_transfer_cannot_take_effect_before_the_current_membership_began(world):
+    day_before_joining = JOINED_ON - datetime.timedelta(days=1)
+    error = _refusal(world.member_a1, to_unit=world.a2, effective_on=day_before_joining)
+    assert "01/05/2010" in error.message_dict["effective_on"][0]
+
+
+@pytest.mark.parametrize(
+    "status", [MemberStatus.LEFT, MemberStatus.DECEASED, MemberStatus.TRANSFERRED]
+)
+def test_only_an_active_member_can_be_transferred(world, status):
+    member = MemberFactory(full_name="Phạm Văn Tâm", unit=world.a1, status=status)
+    error = _refusal(member, to_unit=world.a2)
+    assert "active member" in error.messages[0]
+
+
+# Create -------------------------------------------------------------------------------------
+
+
+def test_registering_a_member_opens_their_first_membership(world):
+    officer = world.users["grassroots"]
+    member = MemberFactory.build(
+        full_name="Hà Thị Thu", sex="female", unit=world.a1, joined_on=datetime.date(2020, 2, 2)
+    )
+
+    create_member(member=member, by=officer)
+
+    assert _memberships(member) == [
+        (world.a1.pk, datetime.date(2020, 2, 2), None, Membership.Reason.JOINED)
+    ]
+    assert member.memberships.get().by == officer
+    assert member.history.latest().history_user == officer
+    assert set(Member.objects.visible_to(officer).search("ha thi thu")) == {member}
+
+
+def test_member_registered_without_a_joining_date_is_a_member_from_today(world):
+    member = MemberFactory.build(full_name="Hà Thị Thu", unit=world.a1, joined_on=None)
+
+    create_member(member=member, by=None)
+
+    assert member.memberships.get().valid_from == timezone.localdate()
+
+
+# Merge receivers ----------------------------------------------------------------------------
+
+
+def test_members_who_left_do_not_stop_their_union_being_dissolved(world):
+    union = make_unit("CĐCS Công ty đã đóng cửa", UnitKind.GRASSROOTS, world.commune_b)
+    MemberFactory(full_name="Phạm Văn Tâm", unit=union, status=MemberStatus.LEFT)
+
+    dissolve_unit(unit=union, effective_on=TRANSFERRED_ON, by=None)
+
+    assert Unit.objects.get(pk=union.pk).closed_on == TRANSFERRED_ON
