@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 
 from members.models import Member
-from unions.models import Unit, UnitKind
+from unions.models import Role, Unit, UnitKind
 
 from .factories import ROLES, DependantFactory, MemberFactory, make_unit, make_user
 
@@ -89,6 +89,11 @@ def world(db) -> World:
     }
     users = {name: make_user(name, ROLES[name], at[name]) for name in ROLES}
     users["outsider"] = make_user("outsider", ROLES["admin"], other)
+    # Second hands for the money path: nobody decides on a case they created.
+    users["a1_chair"] = make_user("a1_chair", Role.OFFICER, a1)
+    users["commune_treasurer"] = make_user("commune_treasurer", Role.TREASURER, commune_a)
+    users["q_officer"] = make_user("q_officer", Role.OFFICER, q1)
+    users["q_treasurer"] = make_user("q_treasurer", Role.TREASURER, other)
     return World(
         *(province, commune_a, commune_b, a1, a2, b1, other, q1),
         *(member_a1, member_b1, member_q1, users),

@@ -23,13 +23,18 @@ class Capability(enum.StrEnum):
     EDIT_MEMBERS = "edit_members"
     MANAGE_TREE = "manage_tree"
     MANAGE_USERS = "manage_users"
+    OPEN_CASES = "open_cases"
+    # Held at the exact unit of a step, not through a unit above it (see welfare/approvals.py).
+    REVIEW_CASES = "review_cases"
+    PAY = "pay"
 
 
+_CASEWORK = {Capability.VIEW, Capability.EDIT_MEMBERS, Capability.OPEN_CASES}
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
-    Role.OFFICER: frozenset({Capability.VIEW, Capability.EDIT_MEMBERS}),
-    Role.STAFF: frozenset({Capability.VIEW, Capability.EDIT_MEMBERS}),
-    Role.PROVINCE_STAFF: frozenset({Capability.VIEW, Capability.EDIT_MEMBERS}),
-    Role.TREASURER: frozenset({Capability.VIEW}),
+    Role.OFFICER: frozenset({*_CASEWORK, Capability.REVIEW_CASES}),
+    Role.STAFF: frozenset({*_CASEWORK, Capability.REVIEW_CASES}),
+    Role.PROVINCE_STAFF: frozenset({*_CASEWORK, Capability.REVIEW_CASES}),
+    Role.TREASURER: frozenset({Capability.VIEW, Capability.PAY}),
     Role.LEADER: frozenset({Capability.VIEW}),
     Role.ADMINISTRATOR: frozenset(
         {
@@ -102,6 +107,15 @@ def visible_unit_ids(user, capability: Capability = Capability.VIEW):
 
 def can(user, capability: Capability, unit: Unit) -> bool:
     return any(unit.path.startswith(path) for path in scope_paths(user, capability))
+
+
+def units_held(user, capability: Capability) -> list[int]:
+    """The units where the user holds ``capability`` by an assignment at that very unit."""
+    return [g.unit_id for g in grants(user) if capability in ROLE_CAPABILITIES.get(g.role, ())]
+
+
+def holds_at(user, capability: Capability, unit_id: int) -> bool:
+    return unit_id in units_held(user, capability)
 
 
 def has_capability(user, capability: Capability) -> bool:

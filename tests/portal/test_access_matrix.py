@@ -8,63 +8,24 @@ neighbouring unit of the same province; it must answer exactly like a missing ob
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from unions.models import RoleAssignment
-
-ROLES = ["admin", "province", "commune", "grassroots", "treasurer", "leader"]
-ALL_OK = dict.fromkeys(ROLES, 200)
-ADMIN_ONLY = {role: (200 if role == "admin" else 403) for role in ROLES}
-# Account pages refuse other roles before looking anything up.
-REFUSED_FIRST = {role: 403 for role in ROLES if role != "admin"}
-MEMBER_EDITORS = {role: (403 if role in ("treasurer", "leader") else 200) for role in ROLES}
-
-
-@dataclass
-class Entry:
-    """How to reach one URL pattern and what each role must get."""
-
-    inside: dict[str, int]
-    # args for the URL given the world, the role and whether the object is inside scope
-    args: Callable | None = None
-    method: str = "get"
-    # what each role gets for an object outside its scope: 404 unless the role is refused
-    # before any lookup (403)
-    outside: dict[str, int] = field(default_factory=dict)
-    anonymous: int = 302
-
-
-def unit_args(world, role, inside):
-    if inside:
-        return [world.a1.pk]
-    return [world.q1.pk]
-
-
-def sibling_unit_args(world, role):
-    return [world.b1.pk] if role == "commune" else [world.a2.pk]
-
-
-def member_args(world, role, inside):
-    return [world.member_a1.pk if inside else world.member_q1.pk]
-
-
-def dependant_args(world, role, inside):
-    member = world.member_a1 if inside else world.member_q1
-    return [member.dependants.get().pk]
-
-
-def user_args(world, role, inside):
-    return [world.users["grassroots" if inside else "outsider"].pk]
-
-
-def assignment_args(world, role, inside):
-    user = world.users["grassroots" if inside else "outsider"]
-    return [RoleAssignment.objects.get(user=user).pk]
-
+from ..access import (
+    ADMIN_ONLY,
+    ALL_OK,
+    MEMBER_EDITORS,
+    REFUSED_FIRST,
+    ROLES,
+    Entry,
+    assignment_args,
+    dependant_args,
+    member_args,
+    sibling_unit_args,
+    unit_args,
+    user_args,
+)
+from ..welfare.access_entries import ENTRIES as WELFARE_ENTRIES
 
 MATRIX: dict[str, Entry] = {
     "home": Entry(inside=ALL_OK),
@@ -106,6 +67,7 @@ MATRIX: dict[str, Entry] = {
         args=dependant_args,
         method="post",
     ),
+    **WELFARE_ENTRIES,
 }
 
 # Only the Django admin is left out: it is for superusers and tested on its own below.

@@ -1,0 +1,3 @@
+from ..access import Entry
+
+ENTRIES: dict[str, Entry] = {}

@@ -1,0 +1,123 @@
+"""Funds and cases on top of the ``world`` fixture, driven through the real services."""
+
+from __future__ import annotations
+
+import datetime
+from types import SimpleNamespace
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from welfare import approvals
+from welfare.evidence import attach_evidence
+from welfare.ledger import open_fund
+from welfare.models import Case, Category, FundKind, SupportType
+
+OPENED = datetime.date(2024, 1, 1)
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def pdf_upload(name: str = "giay-xac-nhan.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, PDF, content_type="application/pdf")
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def funds(world, media_root):
+    return SimpleNamespace(
+        social=open_fund(
+            unit=world.province,
+            name="Quỹ Xã hội tỉnh P",
+            kind=FundKind.SOCIAL,
+            opening_balance=100_000_000,
+            opened_on=OPENED,
+            by=None,
+        ),
+        commune=open_fund(
+            unit=world.commune_a,
+            name="Quỹ phúc lợi Công đoàn phường A",
+            kind=FundKind.WELFARE,
+            opening_balance=20_000_000,
+            opened_on=OPENED,
+            by=None,
+        ),
+        own=open_fund(
+            unit=world.a1,
+            name="Quỹ CĐCS Công ty A1",
+            kind=FundKind.WELFARE,
+            opening_balance=5_000_000,
+            opened_on=OPENED,
+            by=None,
+        ),
+        other=open_fund(
+            unit=world.other_province,
+            name="Quỹ Xã hội tỉnh Q",
+            kind=FundKind.SOCIAL,
+            opening_balance=50_000_000,
+            opened_on=OPENED,
+            by=None,
+        ),
+    )
+
+
+STATES = ["draft", "submitted", "endorsed", "approved", "paid"]
+
+
+@pytest.fixture
+def make_case(world, funds):
+    """make_case(state, fund=..., member=..., amount=...): a case driven to ``state`` by the
+    people who would do it: the A1 officer opens and submits, commune A staff endorse,
+    province staff approve, the province treasurer pays (for the province's social fund)."""
+
+    def build(state="draft", *, fund=None, member=None, amount=3_000_000, by=None):
+        fund = fund or funds.social
+        member = member or world.member_a1
+        in_q = member.unit_id == world.q1.pk
+        creator = by or world.users["q_officer" if in_q else "grassroots"]
+        case = approvals.create_case(
+            case=Case(
+                unit=member.unit,
+                member=member,
+                category=Category.ILLNESS,
+                circumstances="Điều trị ung thư tại Bệnh viện K, hoàn cảnh khó khăn.",
+                support_type=SupportType.GRANT,
+                requested_amount=amount,
+                fund=fund,
+            ),
+            by=creator,
+        )
+        attach_evidence(case=case, upload=pdf_upload(), by=creator)
+        if STATES.index(state) >= 1:
+            case = approvals.submit_case(case=case, by=creator)
+        if in_q:
+            assert state in ("draft", "submitted"), "cases in Q stop at submission"
+            return case
+        if STATES.index(state) >= 2 and case.current_unit_id != fund.unit_id:
+            case = approvals.endorse_case(case=case, by=world.users["commune"])
+        if STATES.index(state) >= 3:
+            approver = {
+                funds.social.pk: "province",
+                funds.commune.pk: "commune",
+                funds.own.pk: "a1_chair",
+            }[fund.pk]
+            case = approvals.approve_case(case=case, by=world.users[approver], amount=amount)
+        if STATES.index(state) >= 4:
+            payer = {funds.social.pk: "treasurer", funds.commune.pk: "commune_treasurer"}[fund.pk]
+            approvals.record_payment(
+                case=case,
+                by=world.users[payer],
+                paid_on=datetime.date.today(),
+                method="cash",
+                receipt_reference="PC-001",
+                received_by=member.full_name,
+            )
+            case.refresh_from_db()
+        return case
+
+    return build

@@ -1,0 +1,60 @@
+"""Evidence files: PDF, JPEG or PNG, recognised by their content, 10 MB at most."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .models import Case, Evidence
+
+MAX_BYTES = 10 * 1024 * 1024
+SIGNATURES = {
+    b"%PDF-": ("application/pdf", ".pdf"),
+    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
+    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
+}
+
+
+def sniff(upload) -> tuple[str, str] | None:
+    """The content type and extension the file's first bytes prove, whatever its name says."""
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    for signature, kind in SIGNATURES.items():
+        if head.startswith(signature):
+            return kind
+    return None
+
+
+def check_upload(upload) -> tuple[str, str]:
+    if upload.size > MAX_BYTES:
+        raise ValidationError(
+            _("%(name)s is larger than 10 MB.") % {"name": upload.name}, code="too_large"
+        )
+    kind = sniff(upload)
+    if kind is None:
+        raise ValidationError(
+            _("%(name)s is not a PDF, JPEG or PNG file.") % {"name": upload.name},
+            code="file_type",
+        )
+    return kind
+
+
+@transaction.atomic
+def attach_evidence(*, case: Case, upload, by) -> Evidence:
+    content_type, extension = check_upload(upload)
+    original = os.path.basename(upload.name)[:255]
+    # Stored under a random name: what the user called the file never becomes a path.
+    upload.name = f"{uuid.uuid4().hex}{extension}"
+    return Evidence.objects.create(
+        case=case,
+        file=upload,
+        original_name=original,
+        content_type=content_type,
+        size=upload.size,
+        uploaded_by=by,
+    )

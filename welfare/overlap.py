@@ -1,0 +1,70 @@
+"""Earlier support for the same person, anywhere in the province, so nobody is supported twice
+for one event without anyone noticing.  Shows that support exists, not the other case file."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from members.models import Member
+from unions.models import PATH_SEPARATOR, UnitKind
+
+from .models import Case, CaseStatus
+
+WINDOW_DAYS = 730  # 24 months
+
+
+@dataclass
+class EarlierSupport:
+    case_id: int
+    on: datetime.date
+    level: str
+    support_type: str
+    amount: int
+    status: str
+
+
+def earlier_support(member: Member, *, exclude_case: Case | None = None) -> list[EarlierSupport]:
+    since = timezone.localdate() - datetime.timedelta(days=WINDOW_DAYS)
+    province = member.unit.path.split(PATH_SEPARATOR)[0] + PATH_SEPARATOR
+    same_person = (
+        Q(member=member)
+        | Q(member__national_id=member.national_id)
+        | Q(member__search_name=member.search_name, member__date_of_birth=member.date_of_birth)
+    )
+    cases = (
+        Case.objects.filter(same_person, unit__path__startswith=province)
+        .filter(status__in=[CaseStatus.APPROVED, CaseStatus.PAID, CaseStatus.SUBMITTED])
+        .filter(Q(approved_on__gte=since) | Q(submitted_at__date__gte=since))
+        .order_by("-approved_on", "-id")
+    )
+    if exclude_case is not None:
+        cases = cases.exclude(pk=exclude_case.pk)
+    kinds = dict(UnitKind.choices)
+    rows = cases.values_list(
+        "pk",
+        "paid_on",
+        "approved_on",
+        "submitted_at",
+        "unit__kind",
+        "support_type",
+        "approved_amount",
+        "requested_amount",
+        "status",
+    )[:50]
+    found = []
+    for pk, paid, approved, submitted, kind, support_type, approved_amount, asked, status in rows:
+        found.append(
+            EarlierSupport(
+                case_id=pk,
+                on=paid or approved or submitted.date(),
+                level=str(kinds.get(kind, kind)),
+                support_type=support_type,
+                amount=approved_amount or asked,
+                status=status,
+            )
+        )
+    return found

@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("cases/", include("welfare.case_urls")),
+    path("funds/", include("welfare.fund_urls")),
+]
