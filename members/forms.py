@@ -20,8 +20,11 @@ from .national_id import clean_national_id, validate_national_id
 OLDEST_BIRTH_YEAR = 1900
 
 
-def grassroots_choices(user, capability: Capability = Capability.EDIT_MEMBERS) -> UnitChoiceField:
-    return UnitChoiceField(
+def grassroots_choices(
+    user, capability: Capability = Capability.EDIT_MEMBERS
+) -> forms.ModelChoiceField:
+    """Grassroots unions in alphabetical order (a flat list: no tree indentation)."""
+    return forms.ModelChoiceField(
         queryset=Unit.objects.visible_to(user, capability)
         .active()
         .filter(kind=UnitKind.GRASSROOTS)
