@@ -41,8 +41,10 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
+def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Uploaded evidence and built reports go to a folder of the test's own.
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @dataclass

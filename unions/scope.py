@@ -27,15 +27,21 @@ class Capability(enum.StrEnum):
     # Held at the exact unit of a step, not through a unit above it (see welfare/approvals.py).
     REVIEW_CASES = "review_cases"
     PAY = "pay"
+    WRITE_REPORTS = "write_reports"
 
 
-_CASEWORK = {Capability.VIEW, Capability.EDIT_MEMBERS, Capability.OPEN_CASES}
+_CASEWORK = {
+    Capability.VIEW,
+    Capability.EDIT_MEMBERS,
+    Capability.OPEN_CASES,
+    Capability.WRITE_REPORTS,
+}
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.OFFICER: frozenset({*_CASEWORK, Capability.REVIEW_CASES}),
     Role.STAFF: frozenset({*_CASEWORK, Capability.REVIEW_CASES}),
     Role.PROVINCE_STAFF: frozenset({*_CASEWORK, Capability.REVIEW_CASES}),
     Role.TREASURER: frozenset({Capability.VIEW, Capability.PAY}),
-    Role.LEADER: frozenset({Capability.VIEW}),
+    Role.LEADER: frozenset({Capability.VIEW, Capability.WRITE_REPORTS}),
     Role.ADMINISTRATOR: frozenset(
         {
             Capability.VIEW,

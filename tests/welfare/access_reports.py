@@ -1,0 +1,42 @@
+"""Access-matrix entries for the annual reports."""
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+from welfare.models import Report
+
+from ..access import ROLES, Entry
+
+WRITERS = {"province", "commune", "grassroots", "leader"}
+
+
+def _report(world, inside: bool) -> Report:
+    union = world.a1 if inside else world.q1
+    by = world.users["grassroots" if inside else "q_officer"]
+    report = Report.objects.create(union=union, year=2025, requested_by=by, status="done")
+    report.pdf.save("r.pdf", ContentFile(b"%PDF-1.4\n%%EOF\n"), save=False)
+    report.xlsx.save("r.xlsx", ContentFile(b"PK\x03\x04"), save=False)
+    report.save()
+    assert str(settings.MEDIA_ROOT) in report.pdf.path
+    return report
+
+
+def report_args(world, role, inside):
+    return [_report(world, inside).pk]
+
+
+def download_args(world, role, inside):
+    return [_report(world, inside).pk, "pdf"]
+
+
+ENTRIES: dict[str, Entry] = {
+    "reports:list": Entry(inside=dict.fromkeys(ROLES, 200)),
+    "reports:detail": Entry(inside=dict.fromkeys(ROLES, 200), args=report_args),
+    "reports:status": Entry(inside=dict.fromkeys(ROLES, 200), args=report_args),
+    "reports:download": Entry(inside=dict.fromkeys(ROLES, 200), args=download_args),
+    "reports:narrative": Entry(
+        inside={role: (302 if role in WRITERS else 403) for role in ROLES},
+        args=report_args,
+        method="post",
+    ),
+}

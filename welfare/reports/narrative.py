@@ -1,0 +1,75 @@
+"""A short narrative in the confederations' own style, generated from the figures.
+
+The leader may edit it before the final PDF; the edited text is kept on the report.
+"""
+
+from __future__ import annotations
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from .figures import AnnualFigures
+from .words import number, short_dong
+
+
+def narrative(figures: AnnualFigures) -> str:
+    with translation.override("vi"):
+        return "\n\n".join(_paragraphs(figures))
+
+
+def _paragraphs(figures: AnnualFigures) -> list[str]:
+    totals, previous = figures.totals, figures.prev_totals
+    union = figures.union.name
+    paragraphs = [
+        _(
+            "In %(year)s, %(union)s and the unions under it supported %(people)s union members "
+            "and workers in difficult circumstances with %(turns)s support turns and a total of "
+            "%(amount)s."
+        )
+        % {
+            "year": figures.year,
+            "union": union,
+            "people": number(totals.people),
+            "turns": number(totals.turns),
+            "amount": short_dong(totals.amount),
+        }
+    ]
+    if previous.amount:
+        change = totals.amount - previous.amount
+        key = (
+            _("an increase of %(amount)s on %(year)s")
+            if change >= 0
+            else _("a decrease of %(amount)s on %(year)s")
+        )
+        paragraphs[0] += " " + _("This is %(change)s.") % {
+            "change": key % {"amount": short_dong(abs(change)), "year": figures.year - 1}
+        }
+    parts = [
+        _("%(count)s %(what)s worth %(amount)s")
+        % {"count": number(row.cases), "what": row.label.lower(), "amount": short_dong(row.amount)}
+        for row in figures.highlighted
+        if row.cases
+    ]
+    if parts:
+        paragraphs.append(_("Among them: %(parts)s.") % {"parts": "; ".join(parts)})
+    if figures.by_child:
+        top = figures.by_child[0]
+        if top.amount:
+            paragraphs.append(
+                _("The largest share went through %(unit)s: %(amount)s for %(cases)s cases.")
+                % {"unit": top.label, "amount": short_dong(top.amount), "cases": number(top.cases)}
+            )
+    organisation = figures.organisation
+    paragraphs.append(
+        _(
+            "At the end of the year the union had %(members)s members and %(workers)s "
+            "non-member workers in %(units)s grassroots unions; %(joined)s joined during the year."
+        )
+        % {
+            "members": number(organisation.members),
+            "workers": number(organisation.workers),
+            "units": number(organisation.grassroots_units),
+            "joined": number(organisation.joined),
+        }
+    )
+    return paragraphs
