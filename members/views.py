@@ -8,8 +8,10 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
+from unions.exports import Column, export_response
 from unions.history import recent_changes
 from unions.models import RoleAssignment, Unit, UnitEvent
 from unions.scope import Capability, can, get_unit_for_user, has_capability
@@ -20,9 +22,37 @@ from .forms import DependantForm, MemberFilter, MemberForm, TransferForm
 from .models import Member, MemberStatus
 
 
-def member_list(request: HttpRequest) -> HttpResponse:
+def _filtered_members(request: HttpRequest) -> MemberFilter:
     members = Member.objects.visible_to(request.user).select_related("unit")
-    member_filter = MemberFilter(request.GET or None, queryset=members, user=request.user)
+    return MemberFilter(request.GET or None, queryset=members, user=request.user)
+
+
+MEMBER_COLUMNS = [
+    Column(_lazy("Full name"), lambda m: m.full_name),
+    Column(_lazy("Sex"), lambda m: m.get_sex_display()),
+    Column(_lazy("Date of birth"), lambda m: m.date_of_birth.strftime("%d/%m/%Y")),
+    Column(_lazy("ID number"), lambda m: m.national_id),
+    Column(_lazy("Union card"), lambda m: m.union_card_number),
+    Column(_lazy("Membership"), lambda m: m.get_kind_display()),
+    Column(_lazy("Grassroots union"), lambda m: m.unit.name),
+    Column(_lazy("Date joined"), lambda m: m.joined_on.strftime("%d/%m/%Y") if m.joined_on else ""),
+    Column(_lazy("Occupation"), lambda m: m.occupation),
+    Column(_lazy("Phone"), lambda m: m.phone),
+    Column(_lazy("Address"), lambda m: m.address),
+    Column(_lazy("Status"), lambda m: m.get_status_display()),
+    Column(_lazy("Policy family"), lambda m: _("yes") if m.policy_family else ""),
+    Column(_lazy("Poor household"), lambda m: _("yes") if m.poor_household else ""),
+]
+
+
+def member_export(request: HttpRequest, fmt: str):
+    """Exactly the members the list shows with the same filters, in scope, streamed."""
+    members = _filtered_members(request).qs
+    return export_response(fmt, members, MEMBER_COLUMNS, "doan-vien", _("Members"))
+
+
+def member_list(request: HttpRequest) -> HttpResponse:
+    member_filter = _filtered_members(request)
     page = Paginator(member_filter.qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -56,6 +56,8 @@ MATRIX: dict[str, Entry] = {
         outside=REFUSED_FIRST,
     ),
     "members:list": Entry(inside=ALL_OK),
+    # No object in the URL: the export is filtered by scope (tests/members/test_exports.py).
+    "members:export": Entry(inside=ALL_OK, args=lambda *_: ["csv"], outside=ALL_OK),
     "members:create": Entry(inside=MEMBER_EDITORS),
     "members:detail": Entry(inside=ALL_OK, args=member_args),
     "members:edit": Entry(inside=MEMBER_EDITORS, args=member_args),
