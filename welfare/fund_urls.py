@@ -1,2 +1,13 @@
+from django.urls import path
+
+from . import fund_views
+
 app_name = "funds"
-urlpatterns: list = []
+urlpatterns = [
+    path("", fund_views.fund_list, name="list"),
+    path("new/", fund_views.fund_create, name="create"),
+    path("<int:pk>/", fund_views.fund_detail, name="detail"),
+    path("<int:pk>/contribute/", fund_views.fund_contribute, name="contribute"),
+    path("<int:pk>/allocate/", fund_views.fund_allocate, name="allocate"),
+    path("entries/<int:pk>/reverse/", fund_views.entry_reverse, name="reverse"),
+]
