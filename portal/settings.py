@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
+if envbool("BENCH_COUNT_QUERIES"):  # bench/run.py: queries and server time as headers
+    MIDDLEWARE.insert(0, "bench.querycount.QueryCountMiddleware")
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
@@ -126,6 +128,9 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
+    # Noto Serif / Noto Sans (with the Vietnamese subset): the report PDF reads them from
+    # node_modules directly; the web page and its charts get them from here.
+    ("vendor/fonts", NODE_MODULES / "@fontsource"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

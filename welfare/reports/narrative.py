@@ -46,7 +46,11 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
         }
     parts = [
         _("%(count)s %(what)s worth %(amount)s")
-        % {"count": number(row.cases), "what": row.label.lower(), "amount": short_dong(row.amount)}
+        % {
+            "count": number(row.cases),
+            "what": row.label[:1].lower() + row.label[1:],
+            "amount": short_dong(row.amount),
+        }
         for row in figures.highlighted
         if row.cases
     ]

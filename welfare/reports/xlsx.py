@@ -1,0 +1,202 @@
+"""The report's tables as a workbook: one sheet per table, in Vietnamese, numbers as numbers."""
+
+from __future__ import annotations
+
+import io
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .figures import AnnualFigures, Row
+from .pdf import in_vietnamese
+
+NUMBER = "#,##0"
+PERCENT = "0.0%"
+HEADER_FILL = PatternFill("solid", fgColor="DCE3EC")
+TOTAL_FILL = PatternFill("solid", fgColor="F2F4F7")
+THIN = Side(style="thin", color="9AA3AE")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+
+
+def render_xlsx(figures: AnnualFigures) -> bytes:
+    with translation.override("vi"):
+        workbook = build_workbook(in_vietnamese(figures))
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+def build_workbook(figures: AnnualFigures) -> Workbook:
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    year, prev = figures.year, figures.year - 1
+    workbook.properties.title = _("Social-security report %(year)s") % {"year": year}
+    workbook.properties.subject = figures.union.name
+    workbook.properties.creator = figures.union.name
+
+    _summary(workbook.create_sheet(_("Summary")), figures)
+    for title, name_header, rows in (
+        (_("By support type"), _("Support type"), figures.by_type),
+        (_("By hardship category"), _("Hardship category"), figures.by_category),
+        (_("By fund"), _("Fund"), figures.by_fund),
+        (_("By unit"), _("Unit"), figures.by_child),
+    ):
+        _breakdown(workbook.create_sheet(title), name_header, rows, year, prev)
+    _months(workbook.create_sheet(_("By month")), figures)
+    _organisation(workbook.create_sheet(_("Organisation")), figures)
+    return workbook
+
+
+def _year(year: int) -> str:
+    return _("Year %(year)s") % {"year": year}
+
+
+def _header(sheet: Worksheet, titles: list[str]) -> None:
+    sheet.append(titles)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.border = BORDER
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    sheet.freeze_panes = "A2"
+    sheet.row_dimensions[1].height = 32
+
+
+def _finish(sheet: Worksheet, widths: list[int], total: bool = False) -> None:
+    """Number formats, borders, widths, and a bold totals row when there is one."""
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.border = BORDER
+            if isinstance(cell.value, int | float) and cell.number_format == "General":
+                cell.number_format = NUMBER
+    if total and sheet.max_row > 1:
+        for cell in sheet[sheet.max_row]:
+            cell.font = Font(bold=True)
+            cell.fill = TOTAL_FILL
+    for index, width in enumerate(widths, start=1):
+        longest = max(
+            (len(str(cell.value)) for cell in sheet[get_column_letter(index)][1:] if cell.value),
+            default=0,
+        )
+        sheet.column_dimensions[get_column_letter(index)].width = max(width, min(longest + 2, 60))
+
+
+def _percent(now: int, before: int) -> float | None:
+    return round((now - before) / before, 4) if before else None
+
+
+def _summary(sheet: Worksheet, figures: AnnualFigures) -> None:
+    year, prev = figures.year, figures.year - 1
+    _header(
+        sheet,
+        [
+            _("Item"),
+            _year(year),
+            _year(prev),
+            _("Increase or decrease"),
+            _("Increase or decrease") + " (%)",
+        ],
+    )
+    totals, before = figures.totals, figures.prev_totals
+    for label, now, then in (
+        (_("Cases supported"), totals.cases, before.cases),
+        (_("People supported"), totals.people, before.people),
+        (_("Support turns"), totals.turns, before.turns),
+        (_("Total amount (đồng)"), totals.amount, before.amount),
+    ):
+        sheet.append([label, now, then, now - then, _percent(now, then)])
+        sheet.cell(sheet.max_row, 5).number_format = PERCENT
+    _finish(sheet, [34, 16, 16, 18, 12])
+    # What the figures cover, under the table.
+    sheet.append([])
+    for label, value in (
+        (_("Union"), figures.union.name),
+        (_("Year"), year),
+        (_("Figures up to"), figures.as_of),
+    ):
+        sheet.append([label, value])
+        sheet.cell(sheet.max_row, 1).font = Font(bold=True)
+        sheet.cell(sheet.max_row, 2).alignment = Alignment(horizontal="left")
+    sheet.cell(sheet.max_row, 2).number_format = "DD/MM/YYYY"
+
+
+def _breakdown(sheet: Worksheet, name_header: str, rows: list[Row], year: int, prev: int) -> None:
+    turns, people, amount = _("Turns"), _("People"), _("Amount (đồng)")
+    _header(
+        sheet,
+        [
+            _("No."),
+            name_header,
+            f"{turns} {year}",
+            f"{people} {year}",
+            f"{amount} {year}",
+            f"{turns} {prev}",
+            f"{amount} {prev}",
+            _("Increase or decrease"),
+            _("Increase or decrease") + " (%)",
+        ],
+    )
+    for number, row in enumerate(rows, start=1):
+        sheet.append(
+            [
+                number,
+                row.label,
+                row.cases,
+                row.people,
+                row.amount,
+                row.prev_cases,
+                row.prev_amount,
+                row.change,
+                _percent(row.amount, row.prev_amount),
+            ]
+        )
+        sheet.cell(sheet.max_row, 9).number_format = PERCENT
+    now, before = sum(r.amount for r in rows), sum(r.prev_amount for r in rows)
+    # People are not added up: one person may be counted under several rows.
+    sheet.append(
+        [
+            None,
+            _("Total"),
+            sum(r.cases for r in rows),
+            None,
+            now,
+            sum(r.prev_cases for r in rows),
+            before,
+            now - before,
+            _percent(now, before),
+        ]
+    )
+    sheet.cell(sheet.max_row, 9).number_format = PERCENT
+    for cell in sheet["A"][1:]:
+        cell.alignment = Alignment(horizontal="center")
+    _finish(sheet, [6, 36, 11, 11, 18, 11, 18, 18, 11], total=True)
+
+
+def _months(sheet: Worksheet, figures: AnnualFigures) -> None:
+    year, prev = figures.year, figures.year - 1
+    _header(sheet, [_("Month"), _year(year), _year(prev), _("Increase or decrease")])
+    for month, (now, then) in enumerate(
+        zip(figures.by_month, figures.prev_by_month, strict=True), start=1
+    ):
+        sheet.append([_("Month %(month)s") % {"month": month}, now, then, now - then])
+    now, then = sum(figures.by_month), sum(figures.prev_by_month)
+    sheet.append([_("Total"), now, then, now - then])
+    _finish(sheet, [14, 18, 18, 18], total=True)
+
+
+def _organisation(sheet: Worksheet, figures: AnnualFigures) -> None:
+    organisation = figures.organisation
+    _header(sheet, [_("Item"), _("As at %(date)s") % {"date": figures.as_of.strftime("%d/%m/%Y")}])
+    for label, value in (
+        (_("Union members"), organisation.members),
+        (_("Non-member workers"), organisation.workers),
+        (_("Grassroots unions"), organisation.grassroots_units),
+        (_("New members during the year"), organisation.joined),
+        (_("Members who left during the year"), organisation.left),
+    ):
+        sheet.append([label, value])
+    _finish(sheet, [40, 16])
