@@ -36,6 +36,8 @@ def chromium_path() -> str | None:
 def pytest_runtest_setup(item):
     if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
         _unavailable(item, "needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if item.get_closest_marker("celery") and not os.environ.get("REDIS_URL"):
+        _unavailable(item, "needs Redis for a real Celery worker: set REDIS_URL=redis://...")
     if item.get_closest_marker("browser") and not chromium_path():
         _unavailable(item, "needs Debian's chromium (apt-get install chromium)")
 

@@ -6,81 +6,13 @@ import pytest
 
 from unions.models import Role
 from unions.tree import move_unit
-from welfare.models import Case, CaseStatus, Category, SupportType
 from welfare.reports.figures import annual_figures
 
-from ..factories import MemberFactory, make_user
+from ..factories import make_user
 
 pytestmark = pytest.mark.django_db
 
 REORGANISED = datetime.date(2025, 7, 1)
-
-
-def paid_case(member, fund, amount, paid_on, support_type=SupportType.GRANT, **extra):
-    """A paid case written directly: the figures only read what the money path left behind."""
-    return Case.objects.create(
-        unit=member.unit,
-        member=member,
-        category=extra.get("category", Category.ILLNESS),
-        circumstances="—",
-        support_type=support_type,
-        requested_amount=amount,
-        approved_amount=amount,
-        fund=fund,
-        status=CaseStatus.PAID,
-        approved_on=extra.get("approved_on", paid_on),
-        paid_on=paid_on,
-        created_by=extra["by"],
-    )
-
-
-@pytest.fixture
-def records(world, funds):
-    by = world.users["grassroots"]
-    a1, b1 = world.member_a1, world.member_b1
-    second_a1 = MemberFactory(full_name="Hoàng Văn Sơn", unit=world.a1)
-    # 2024: both communes, one shelter
-    paid_case(a1, funds.social, 3_000_000, datetime.date(2024, 3, 5), by=by)
-    paid_case(
-        b1,
-        funds.social,
-        60_000_000,
-        datetime.date(2024, 8, 20),
-        SupportType.SHELTER,
-        by=by,
-        category=Category.HOUSING,
-    )
-    # 2025: one approved on 31 December and paid on 2 January 2026 -> counts in 2026
-    paid_case(
-        second_a1,
-        funds.commune,
-        2_000_000,
-        datetime.date(2026, 1, 2),
-        SupportType.VISIT,
-        approved_on=datetime.date(2025, 12, 31),
-        by=by,
-    )
-    paid_case(b1, funds.social, 1_000_000, datetime.date(2025, 12, 31), SupportType.TET_GIFT, by=by)
-    # 2026
-    paid_case(a1, funds.social, 5_000_000, datetime.date(2026, 2, 10), by=by)
-    paid_case(a1, funds.commune, 500_000, datetime.date(2026, 2, 11), SupportType.VISIT, by=by)
-    # not paid: never counted
-    Case.objects.create(
-        unit=world.a1,
-        member=a1,
-        category=Category.ILLNESS,
-        circumstances="—",
-        support_type=SupportType.GRANT,
-        requested_amount=9_000_000,
-        approved_amount=9_000_000,
-        fund=funds.social,
-        status=CaseStatus.APPROVED,
-        approved_on=datetime.date(2026, 3, 1),
-        created_by=by,
-    )
-    # another province: never in P's figures
-    paid_case(world.member_q1, funds.other, 7_000_000, datetime.date(2026, 1, 20), by=by)
-    return second_a1
 
 
 def test_province_figures_for_the_year_paid(world, records):
