@@ -71,6 +71,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "member": member,
             "can_edit": can(request.user, Capability.EDIT_MEMBERS, member.unit),
+            "can_open_case": can(request.user, Capability.OPEN_CASES, member.unit),
             "memberships": member.memberships.select_related("unit", "by"),
             "dependants": member.dependants.all(),
             "changes": recent_changes(member.history),

@@ -9,6 +9,8 @@ from django.views.decorators.cache import never_cache
 
 from members.models import Member, MemberKind, MemberStatus
 from unions.models import Unit, UnitKind, UnitStatus
+from unions.scope import Capability, has_capability
+from welfare import approvals
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -22,6 +24,14 @@ def home(request: HttpRequest) -> HttpResponse:
         workers=Count("pk", filter=Q(status=MemberStatus.ACTIVE, kind=MemberKind.WORKER)),
         female=Count("pk", filter=Q(status=MemberStatus.ACTIVE, sex="female")),
     )
+    # Counts of the cases on which the reader must act; only for the roles that take part.
+    waiting = returned = None
+    if has_capability(request.user, Capability.REVIEW_CASES) or has_capability(
+        request.user, Capability.PAY
+    ):
+        waiting = approvals.waiting_for(request.user).count()
+    if has_capability(request.user, Capability.OPEN_CASES):
+        returned = approvals.returned_to(request.user).count()
     kinds = [
         (kind, label, units_by_kind[kind])
         for kind, label in UnitKind.choices
@@ -34,6 +44,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "units_by_kind": kinds,
             "unit_total": sum(units_by_kind.values()),
             "member_counts": members,
+            "waiting_count": waiting,
+            "returned_count": returned,
         },
     )
 

@@ -28,6 +28,9 @@ from .models import Case, CaseEvent, CaseStatus, EntryKind, Fund, Payment
 Action = CaseEvent.Action
 # Decisions that count as "having acted" in a round.
 DECISIONS = [Action.ENDORSED, Action.RETURNED, Action.REJECTED, Action.APPROVED, Action.PAID]
+# Steps that make someone an author of the case: an author never decides on it.  Without the
+# edits, a reviewer could return a case, raise its amount, resubmit and then approve it.
+AUTHORING = [Action.CREATED, Action.EDITED, Action.SUBMITTED]
 EDITABLE = (CaseStatus.DRAFT, CaseStatus.RETURNED)
 
 
@@ -63,6 +66,8 @@ def _acted_this_round(case: Case, user) -> bool:
 def _check_not_own_and_once(case: Case, by) -> None:
     if case.created_by_id == by.pk:
         raise ValidationError(_("You created this case, so someone else must decide on it."))
+    if case.events.filter(actor=by, action__in=AUTHORING).exists():
+        raise ValidationError(_("You edited this case, so someone else must decide on it."))
     if _acted_this_round(case, by):
         raise ValidationError(_("You have already acted on this case."))
 
@@ -284,6 +289,7 @@ def waiting_for(user) -> QuerySet[Case]:
     acted = CaseEvent.objects.filter(
         case=OuterRef("pk"), actor=user, action__in=DECISIONS, at__gte=OuterRef("submitted_at")
     )
+    authored = CaseEvent.objects.filter(case=OuterRef("pk"), actor=user, action__in=AUTHORING)
     to_review = Q(
         status=CaseStatus.SUBMITTED,
         current_unit_id__in=units_held(user, Capability.REVIEW_CASES),
@@ -293,6 +299,7 @@ def waiting_for(user) -> QuerySet[Case]:
         Case.objects.visible_to(user)
         .filter(to_review | to_pay)
         .exclude(created_by=user)
+        .exclude(Exists(authored))
         .exclude(Exists(acted))
         .order_by("submitted_at", "id")
     )
@@ -307,9 +314,11 @@ def allowed_actions(user, case: Case) -> set[str]:
     actions: set[str] = set()
     if case.status in EDITABLE and can(user, Capability.OPEN_CASES, case.unit):
         actions |= {"edit", "submit", "evidence"}
-    own_or_acted = case.created_by_id == user.pk or (
-        case.submitted_at is not None and _acted_this_round(case, user)
-    )
+    # One query: an author of the case, or someone who has decided in this round.
+    mine = Q(action__in=AUTHORING)
+    if case.submitted_at is not None:
+        mine |= Q(action__in=DECISIONS, at__gte=case.submitted_at)
+    own_or_acted = case.created_by_id == user.pk or case.events.filter(mine, actor=user).exists()
     if own_or_acted:
         return actions
     if case.status == CaseStatus.SUBMITTED and holds_at(

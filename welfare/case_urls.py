@@ -1,2 +1,19 @@
+from django.urls import path
+
+from . import views
+
 app_name = "cases"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.case_list, name="list"),
+    path("new/", views.case_create, name="create"),
+    path("<int:pk>/", views.case_detail, name="detail"),
+    path("<int:pk>/edit/", views.case_edit, name="edit"),
+    path("<int:pk>/evidence/", views.evidence_add, name="evidence_add"),
+    path("<int:pk>/submit/", views.case_submit, name="submit"),
+    path("<int:pk>/endorse/", views.case_endorse, name="endorse"),
+    path("<int:pk>/return/", views.case_return, name="return"),
+    path("<int:pk>/reject/", views.case_reject, name="reject"),
+    path("<int:pk>/approve/", views.case_approve, name="approve"),
+    path("<int:pk>/pay/", views.case_pay, name="pay"),
+    path("evidence/<int:pk>/", views.evidence_download, name="evidence"),
+]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import uuid
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .models import Case, Evidence
+from unions.scope import Capability, can
+
+from .models import Case, CaseStatus, Evidence
 
 MAX_BYTES = 10 * 1024 * 1024
 SIGNATURES = {
@@ -46,6 +48,13 @@ def check_upload(upload) -> tuple[str, str]:
 
 @transaction.atomic
 def attach_evidence(*, case: Case, upload, by) -> Evidence:
+    """Evidence is added while the case can be changed (draft or returned), by someone who opens
+    cases at its union: the file an approver decides on does not change under them."""
+    status = Case.objects.select_for_update().values_list("status", flat=True).get(pk=case.pk)
+    if status not in (CaseStatus.DRAFT, CaseStatus.RETURNED):
+        raise ValidationError(_("Evidence can be added only to a draft or a returned case."))
+    if not can(by, Capability.OPEN_CASES, case.unit):
+        raise PermissionDenied
     content_type, extension = check_upload(upload)
     original = os.path.basename(upload.name)[:255]
     # Stored under a random name: what the user called the file never becomes a path.

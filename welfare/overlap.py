@@ -38,7 +38,9 @@ def earlier_support(member: Member, *, exclude_case: Case | None = None) -> list
     cases = (
         Case.objects.filter(same_person, unit__path__startswith=province)
         .filter(status__in=[CaseStatus.APPROVED, CaseStatus.PAID, CaseStatus.SUBMITTED])
-        .filter(Q(approved_on__gte=since) | Q(submitted_at__date__gte=since))
+        .filter(
+            Q(paid_on__gte=since) | Q(approved_on__gte=since) | Q(submitted_at__date__gte=since)
+        )
         .order_by("-approved_on", "-id")
     )
     if exclude_case is not None:
