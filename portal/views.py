@@ -11,6 +11,7 @@ from members.models import Member, MemberKind, MemberStatus
 from unions.models import Unit, UnitKind, UnitStatus
 from unions.scope import Capability, has_capability
 from welfare import approvals
+from welfare.dashboard import dashboard
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -46,6 +47,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "member_counts": members,
             "waiting_count": waiting,
             "returned_count": returned,
+            "dashboard": dashboard(request.user),
         },
     )
 

@@ -310,6 +310,10 @@ class CaseFilter(django_filters.FilterSet):
         label=_("Year opened"),
         empty_label=_("All years"),
     )
+    # The dashboard's figures count support in the year it was paid; its links use this.
+    paid_year = django_filters.NumberFilter(
+        field_name="paid_on", lookup_expr="year", widget=forms.HiddenInput
+    )
 
     class Meta:
         model = Case
@@ -323,6 +327,7 @@ class CaseFilter(django_filters.FilterSet):
             "unit",
             "member",
             "year",
+            "paid_year",
         ]
 
     def __init__(self, data=None, *, user, **kwargs):
