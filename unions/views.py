@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,7 +24,7 @@ from .forms import (
     UnitForm,
     UserForm,
 )
-from .models import RoleAssignment
+from .models import RoleAssignment, UnitKind, UnitStatus
 from .scope import Capability, get_unit_for_user, has_capability
 
 
@@ -52,6 +53,17 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
         rows = [row for row in rows if row.unit.founded_on <= on]
     elif not show_closed:
         rows = [row for row in rows if not row.closed]
+    # Thousands of rows: labels and links worked out once, not per row in the template.
+    base_url = reverse("units:tree")
+    kinds, statuses = dict(UnitKind.choices), dict(UnitStatus.choices)
+    kind_labels = {key: str(label) for key, label in kinds.items()}
+    status_labels = {key: str(label) for key, label in statuses.items()}
+    for row in rows:
+        row.indent = f"{row.depth * 24}px"
+        row.url = f"{base_url}{row.unit.pk}/"
+        row.kind_label = kind_labels.get(row.unit.kind, row.unit.kind)
+        row.status_label = status_labels.get(row.unit.status, row.unit.status)
+        row.closed_label = row.unit.closed_on.strftime("%d/%m/%Y") if row.closed else ""
     return render(
         request,
         "unions/tree.html",

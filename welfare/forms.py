@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from unions.forms import DateInput, UnitChoiceField
+from unions.forms import DateInput, UnitChoiceField, show_units_above_grassroots
 from unions.models import Unit
 from unions.scope import grants, visible_unit_ids
 
@@ -344,6 +344,9 @@ class CaseFilter(django_filters.FilterSet):
             self.form.fields["unit"]
         )
         self.form.fields["fund"].label_from_instance = lambda f: f"{f.name} — {f.unit.name}"
+        self.form.fields["year"].choices = [("", _("All years")), *_year_choices()]
+        show_units_above_grassroots(self.form.fields["unit"], self.data.get("unit"))
+        show_units_above_grassroots(self.form.fields["fund"], self.data.get("fund"), "unit__path")
 
     def filter_waiting(self, queryset, name, value):
         return queryset  # chosen as the base queryset in __init__ (approvals.waiting_for)
