@@ -1,0 +1,324 @@
+"""Funds and their ledger: every movement is an entry, the balance is their sum, nothing is
+edited or deleted, and the database refuses a negative available amount."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from welfare import ledger
+from welfare.ledger import allocate, format_dong, open_fund, record_contribution, reverse_entry
+from welfare.models import EntryKind, Fund, FundKind, LedgerEntry
+
+from .conftest import OPENED
+
+pytestmark = pytest.mark.django_db
+
+DAY = datetime.date(2024, 3, 1)
+
+
+def entries_total(fund: Fund) -> int:
+    return fund.entries.aggregate(total=Sum("amount"))["total"] or 0
+
+
+def fresh(fund: Fund) -> Fund:
+    fund.refresh_from_db()
+    return fund
+
+
+def assert_books_balance(fund: Fund) -> None:
+    fund.refresh_from_db()
+    assert fund.balance == entries_total(fund)
+    running = 0
+    for entry in fund.entries.order_by("id"):
+        running += entry.amount
+        assert entry.balance_after == running
+
+
+def test_amounts_are_shown_the_vietnamese_way():
+    assert format_dong(1_100_900_000) == "1.100.900.000 ₫"
+    assert format_dong(500_000) == "500.000 ₫"
+
+
+def test_opening_a_fund_records_the_opening_balance_as_its_first_entry(world):
+    fund = open_fund(
+        unit=world.province,
+        name="Quỹ Xã hội",
+        kind=FundKind.SOCIAL,
+        opening_balance=3_500_000_000,
+        opened_on=OPENED,
+        by=world.users["treasurer"],
+    )
+    assert (fund.balance, fund.reserved, fund.available) == (3_500_000_000, 0, 3_500_000_000)
+    [entry] = fund.entries.all()
+    assert (entry.kind, entry.amount, entry.occurred_on) == (
+        EntryKind.OPENING,
+        3_500_000_000,
+        OPENED,
+    )
+    assert_books_balance(fund)
+
+
+def test_a_fund_opened_empty_has_no_entries(world):
+    fund = open_fund(
+        unit=world.a1,
+        name="Quỹ mới",
+        kind=FundKind.WELFARE,
+        opening_balance=0,
+        opened_on=OPENED,
+        by=None,
+    )
+    assert fund.balance == 0
+    assert not fund.entries.exists()
+
+
+def test_negative_opening_balance_is_refused(world):
+    with pytest.raises(ValidationError):
+        open_fund(
+            unit=world.a1,
+            name="Quỹ âm",
+            kind=FundKind.WELFARE,
+            opening_balance=-1,
+            opened_on=OPENED,
+            by=None,
+        )
+    assert not Fund.objects.filter(name="Quỹ âm").exists()
+
+
+def test_opening_balance_dated_in_the_future_is_refused(world):
+    with pytest.raises(ValidationError):
+        open_fund(
+            unit=world.a1,
+            name="Quỹ tương lai",
+            kind=FundKind.WELFARE,
+            opening_balance=1_000_000,
+            opened_on=datetime.date.today() + datetime.timedelta(days=1),
+            by=None,
+        )
+    assert not Fund.objects.filter(name="Quỹ tương lai").exists()
+
+
+def test_contribution_adds_to_the_balance(world, funds):
+    entry = record_contribution(
+        fund=funds.social,
+        amount=250_000_000,
+        occurred_on=DAY,
+        source="Công ty Điện lực",
+        by=world.users["treasurer"],
+    )
+    funds.social.refresh_from_db()
+    assert funds.social.balance == 350_000_000
+    assert (entry.kind, entry.balance_after, entry.source) == (
+        EntryKind.CONTRIBUTION,
+        350_000_000,
+        "Công ty Điện lực",
+    )
+    assert_books_balance(funds.social)
+
+
+@pytest.mark.parametrize("amount", [0, -5_000])
+def test_contribution_must_be_positive(world, funds, amount):
+    with pytest.raises(ValidationError):
+        record_contribution(fund=funds.social, amount=amount, occurred_on=DAY, source="x", by=None)
+    assert funds.social.entries.count() == 1
+
+
+def test_contribution_dated_in_the_future_is_refused(world, funds):
+    with pytest.raises(ValidationError):
+        record_contribution(
+            fund=funds.social,
+            amount=1_000,
+            occurred_on=datetime.date.today() + datetime.timedelta(days=1),
+            source="x",
+            by=None,
+        )
+    assert funds.social.entries.count() == 1
+
+
+def test_allocation_moves_money_with_two_entries(world, funds):
+    out, into = allocate(
+        from_fund=funds.social,
+        to_fund=funds.commune,
+        amount=30_000_000,
+        occurred_on=DAY,
+        by=world.users["treasurer"],
+        description="Hỗ trợ Công đoàn phường A",
+    )
+    funds.social.refresh_from_db()
+    funds.commune.refresh_from_db()
+    assert (funds.social.balance, funds.commune.balance) == (70_000_000, 50_000_000)
+    assert (out.kind, out.amount, out.source) == (
+        EntryKind.ALLOCATION_OUT,
+        -30_000_000,
+        funds.commune.name,
+    )
+    assert (into.kind, into.amount, into.source) == (
+        EntryKind.ALLOCATION_IN,
+        30_000_000,
+        funds.social.name,
+    )
+    assert_books_balance(funds.social)
+    assert_books_balance(funds.commune)
+
+
+def test_allocation_beyond_the_available_amount_leaves_both_funds_untouched(
+    world, funds, make_case
+):
+    make_case("approved", amount=90_000_000)  # social: 100M balance, 90M reserved
+    with pytest.raises(ValidationError) as refused:
+        allocate(
+            from_fund=funds.social,
+            to_fund=funds.commune,
+            amount=20_000_000,
+            occurred_on=DAY,
+            by=None,
+        )
+    assert "10.000.000 ₫" in str(refused.value)
+    funds.social.refresh_from_db()
+    funds.commune.refresh_from_db()
+    assert (funds.social.balance, funds.social.reserved) == (100_000_000, 90_000_000)
+    assert funds.commune.balance == 20_000_000
+    assert funds.social.entries.count() == funds.commune.entries.count() == 1
+
+
+def test_allocation_that_fails_half_way_leaves_neither_entry(funds, monkeypatch):
+    real_post = ledger.post_entry
+
+    def fail_on_the_way_in(**kwargs):
+        if kwargs["kind"] == EntryKind.ALLOCATION_IN:
+            raise RuntimeError("the disk is full")
+        return real_post(**kwargs)
+
+    monkeypatch.setattr(ledger, "post_entry", fail_on_the_way_in)
+    with pytest.raises(RuntimeError):
+        allocate(
+            from_fund=funds.social,
+            to_fund=funds.commune,
+            amount=5_000_000,
+            occurred_on=DAY,
+            by=None,
+        )
+    assert (fresh(funds.social).balance, fresh(funds.commune).balance) == (
+        100_000_000,
+        20_000_000,
+    )
+    assert not LedgerEntry.objects.filter(
+        kind__in=[EntryKind.ALLOCATION_OUT, EntryKind.ALLOCATION_IN]
+    ).exists()
+
+
+def test_allocation_to_the_same_fund_is_refused(funds):
+    with pytest.raises(ValidationError):
+        allocate(from_fund=funds.own, to_fund=funds.own, amount=1, occurred_on=DAY, by=None)
+    assert funds.own.entries.count() == 1
+
+
+def test_correction_reverses_a_contribution_once(world, funds):
+    entry = record_contribution(
+        fund=funds.commune, amount=7_000_000, occurred_on=DAY, source="nhầm", by=None
+    )
+    correction = reverse_entry(
+        entry=entry, occurred_on=DAY, reason="Ghi nhầm quỹ", by=world.users["treasurer"]
+    )
+    assert (correction.kind, correction.amount, correction.reverses) == (
+        EntryKind.CORRECTION,
+        -7_000_000,
+        entry,
+    )
+    funds.commune.refresh_from_db()
+    assert funds.commune.balance == 20_000_000
+    with pytest.raises(ValidationError):
+        reverse_entry(entry=entry, occurred_on=DAY, reason="lại", by=None)
+    assert funds.commune.entries.count() == 3
+    assert_books_balance(funds.commune)
+
+
+def test_correction_needs_a_reason(funds):
+    entry = funds.own.entries.get()
+    with pytest.raises(ValidationError):
+        reverse_entry(entry=entry, occurred_on=DAY, reason="  ", by=None)
+    assert funds.own.entries.count() == 1
+
+
+def test_a_correction_cannot_itself_be_reversed(funds):
+    entry = record_contribution(fund=funds.own, amount=1_000, occurred_on=DAY, source="", by=None)
+    correction = reverse_entry(entry=entry, occurred_on=DAY, reason="nhầm", by=None)
+    with pytest.raises(ValidationError):
+        reverse_entry(entry=correction, occurred_on=DAY, reason="nhầm", by=None)
+
+
+def test_a_correction_cannot_spend_money_reserved_for_approved_cases(funds, make_case):
+    entry = record_contribution(
+        fund=funds.social, amount=50_000_000, occurred_on=DAY, source="", by=None
+    )
+    make_case("approved", amount=120_000_000)  # 150M balance, 120M reserved
+    with pytest.raises(ValidationError):
+        reverse_entry(entry=entry, occurred_on=DAY, reason="nhầm", by=None)
+    funds.social.refresh_from_db()
+    assert (funds.social.balance, funds.social.reserved) == (150_000_000, 120_000_000)
+
+
+def test_each_side_of_an_allocation_is_corrected_on_its_own_fund(funds):
+    out, into = allocate(
+        from_fund=funds.social, to_fund=funds.commune, amount=5_000_000, occurred_on=DAY, by=None
+    )
+    reverse_entry(entry=out, occurred_on=DAY, reason="Phân bổ nhầm", by=None)
+    reverse_entry(entry=into, occurred_on=DAY, reason="Phân bổ nhầm", by=None)
+    assert (fresh(funds.social).balance, fresh(funds.commune).balance) == (
+        100_000_000,
+        20_000_000,
+    )
+    assert_books_balance(funds.social)
+    assert_books_balance(funds.commune)
+
+
+def test_a_support_payment_is_not_reversible(world, funds, make_case):
+    case = make_case("paid", amount=2_000_000)
+    disbursement = LedgerEntry.objects.get(case=case)
+    assert disbursement.kind == EntryKind.DISBURSEMENT
+    with pytest.raises(ValidationError):
+        reverse_entry(entry=disbursement, occurred_on=DAY, reason="nhầm", by=None)
+    funds.social.refresh_from_db()
+    assert funds.social.balance == 98_000_000
+
+
+def test_a_ledger_entry_cannot_be_edited(funds):
+    entry = funds.social.entries.get()
+    entry.amount = 999
+    with pytest.raises(ValueError):
+        entry.save()
+    assert funds.social.entries.get().amount == 100_000_000
+
+
+def test_a_ledger_entry_cannot_be_deleted(funds):
+    entry = funds.social.entries.get()
+    with pytest.raises(ValueError):
+        entry.delete()
+    assert funds.social.entries.count() == 1
+
+
+def test_database_refuses_a_reservation_above_the_balance(funds):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Fund.objects.filter(pk=funds.social.pk).update(reserved=100_000_001)
+    funds.social.refresh_from_db()
+    assert funds.social.reserved == 0
+
+
+def test_database_refuses_a_negative_reservation(funds):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Fund.objects.filter(pk=funds.social.pk).update(reserved=-1)
+
+
+def test_database_refuses_a_zero_entry(funds):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerEntry.objects.create(
+            fund=funds.social,
+            kind=EntryKind.CONTRIBUTION,
+            amount=0,
+            balance_after=100_000_000,
+            occurred_on=DAY,
+        )
