@@ -1,23 +1,18 @@
 from __future__ import annotations
 
-import datetime
-
 import django_filters
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
-from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from unions.forms import DateInput, ReorganiseForm, UnitChoiceField
+from unions.forms import DateInput, ReorganiseForm, UnitChoiceField, show_units_above_grassroots
 from unions.models import Unit, UnitKind
 from unions.scope import Capability
 
 from .models import Dependant, Member, MemberKind, MemberStatus, Sex
-from .national_id import clean_national_id, validate_national_id
-
-OLDEST_BIRTH_YEAR = 1900
+from .national_id import clean_national_id
+from .validation import check_birth_date, member_errors, tidy_name
 
 
 def grassroots_choices(
@@ -31,15 +26,6 @@ def grassroots_choices(
         .order_by("name"),
         label=_("Grassroots union"),
     )
-
-
-def check_birth_date(value: datetime.date | None) -> None:
-    if value is None:
-        return
-    if value > timezone.localdate():
-        raise ValidationError(_("The date of birth cannot be in the future."))
-    if value.year < OLDEST_BIRTH_YEAR:
-        raise ValidationError(_("The date of birth must be after 1900."))
 
 
 class NationalIdField(forms.CharField):
@@ -117,7 +103,7 @@ class MemberForm(forms.ModelForm):
         self.helper.add_input(Submit("submit", _("Save")))
 
     def clean_full_name(self) -> str:
-        return " ".join(self.cleaned_data["full_name"].split())
+        return tidy_name(self.cleaned_data["full_name"])
 
     def clean_date_of_birth(self):
         value = self.cleaned_data["date_of_birth"]
@@ -126,21 +112,15 @@ class MemberForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        national_id = data.get("national_id")
-        if national_id and "date_of_birth" in data and "sex" in data:
-            try:
-                validate_national_id(
-                    national_id, date_of_birth=data["date_of_birth"], sex=data["sex"]
-                )
-            except ValidationError as error:
-                self.add_error("national_id", error)
-        joined_on, birth = data.get("joined_on"), data.get("date_of_birth")
-        if joined_on and joined_on > timezone.localdate():
-            self.add_error("joined_on", _("The date joined cannot be in the future."))
-        elif joined_on and birth and joined_on < birth:
-            self.add_error("joined_on", _("The date joined cannot be before the date of birth."))
-        if data.get("kind") == MemberKind.WORKER and data.get("union_card_number"):
-            self.add_error("union_card_number", _("A non-member worker has no union card number."))
+        for field, error in member_errors(
+            national_id=data.get("national_id"),
+            date_of_birth=data.get("date_of_birth"),
+            sex=data.get("sex"),
+            joined_on=data.get("joined_on"),
+            kind=data.get("kind"),
+            union_card_number=data.get("union_card_number"),
+        ):
+            self.add_error(field, error)
         return data
 
 
@@ -223,6 +203,7 @@ class MemberFilter(django_filters.FilterSet):
         self.form.fields["unit"].label_from_instance = UnitChoiceField.label_from_instance.__get__(
             self.form.fields["unit"]
         )
+        show_units_above_grassroots(self.form.fields["unit"], self.data.get("unit"))
 
     def filter_search(self, queryset, name, value):
         return queryset.search(value)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.member_list, name="list"),
     path("export.<str:fmt>", views.member_export, name="export"),
     path("new/", views.member_create, name="create"),
+    path("import/", include("members.import_urls")),
     path("<int:pk>/", views.member_detail, name="detail"),
     path("<int:pk>/edit/", views.member_edit, name="edit"),
     path("<int:pk>/transfer/", views.member_transfer, name="transfer"),

@@ -25,6 +25,7 @@ from ..access import (
     unit_args,
     user_args,
 )
+from ..members.access_imports import ENTRIES as IMPORT_ENTRIES
 from ..welfare.access_entries import ENTRIES as WELFARE_ENTRIES
 
 MATRIX: dict[str, Entry] = {
@@ -70,6 +71,7 @@ MATRIX: dict[str, Entry] = {
         method="post",
     ),
     **WELFARE_ENTRIES,
+    **IMPORT_ENTRIES,
 }
 
 # Only the Django admin is left out: it is for superusers and tested on its own below.

@@ -1,0 +1,75 @@
+"""Access-matrix entries for the spreadsheet imports: members and past support records."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from django.core.files.base import ContentFile
+
+from members.imports import refused_workbook
+from members.models import ImportJob
+
+from ..access import MEMBER_EDITORS, ROLES, Entry
+
+CASEWORKERS = {"province", "commune", "grassroots"}
+SUPPORT_IMPORTERS = {role: (200 if role in CASEWORKERS else 403) for role in ROLES}
+
+
+def _job(world, role, inside: bool, kind: str) -> ImportJob:
+    """A checked import waiting for confirmation, uploaded by the role itself (inside) or by
+    an officer of province Q (outside)."""
+    job = ImportJob(
+        kind=kind,
+        unit=world.a1 if inside else world.q1,
+        created_by=world.users[role if inside else "q_officer"],
+        token=secrets.token_hex(16),
+        original_name="danh-sach.xlsx",
+        status=ImportJob.Status.PREVIEWED,
+        rows=1,
+        refused=1,
+        refused_sample=[{"line": 2, "summary": "x", "errors": [["Ngày sinh", "?"]]}],
+    )
+    job.plan.save(f"{job.token}-plan.json", ContentFile(json.dumps({"create": [], "update": []})))
+    job.refused_file.save(f"{job.token}-loi.xlsx", ContentFile(refused_workbook(["A"], [])))
+    return job
+
+
+def member_job_args(world, role, inside):
+    return [_job(world, role, inside, ImportJob.Kind.MEMBERS).pk]
+
+
+def support_job_args(world, role, inside):
+    return [_job(world, role, inside, ImportJob.Kind.SUPPORT).pk]
+
+
+def _refused_first(allowed: dict[str, int]) -> dict[str, int]:
+    """Roles that may not import get 403 before any lookup, inside or outside scope."""
+    return {role: 403 for role, status in allowed.items() if status == 403}
+
+
+def _redirects(allowed: dict[str, int]) -> dict[str, int]:
+    return {role: (302 if status == 200 else status) for role, status in allowed.items()}
+
+
+def _entries(prefix: str, allowed: dict[str, int], job_args) -> dict[str, Entry]:
+    refused = _refused_first(allowed)
+    return {
+        f"{prefix}list": Entry(inside=allowed),
+        f"{prefix}template": Entry(inside=allowed),
+        f"{prefix}detail": Entry(inside=allowed, args=job_args, outside=refused),
+        f"{prefix}status": Entry(inside=allowed, args=job_args, outside=refused),
+        f"{prefix}refused": Entry(inside=allowed, args=job_args, outside=refused),
+        f"{prefix}confirm": Entry(
+            inside=_redirects(allowed), args=job_args, method="post", outside=refused
+        ),
+        f"{prefix}cancel": Entry(
+            inside=_redirects(allowed), args=job_args, method="post", outside=refused
+        ),
+    }
+
+
+ENTRIES: dict[str, Entry] = {
+    **_entries("members:import_", MEMBER_EDITORS, member_job_args),
+    **_entries("support_imports:", SUPPORT_IMPORTERS, support_job_args),
+}
