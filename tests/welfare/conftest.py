@@ -145,6 +145,10 @@ def paid_case(member, fund, amount, paid_on, support_type=SupportType.GRANT, **e
 
 @pytest.fixture
 def records(world, funds):
+    """A small data set computed by hand: 2026 pays 7,500,000 ₫ in P (a 5,000,000 grant and
+    two visits for 2,500,000; January 2,000,000, February 5,500,000); 2025 pays a 1,000,000 ₫
+    Tết gift on 31 December; 2024 a 60,000,000 ₫ shelter and a 3,000,000 grant; Q pays
+    7,000,000 ₫ in 2026."""
     by = world.users["grassroots"]
     a1, b1 = world.member_a1, world.member_b1
     second_a1 = MemberFactory(full_name="Hoàng Văn Sơn", unit=world.a1)

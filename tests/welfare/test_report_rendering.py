@@ -17,68 +17,16 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from openpyxl import load_workbook
 
-from welfare.models import Case, CaseStatus, Category, Report, SupportType
+from welfare.models import Report
 from welfare.reports import charts
 from welfare.reports.figures import Row, annual_figures
 from welfare.reports.narrative import narrative
 from welfare.reports.pdf import document_date, font_faces, header, place_name, render_pdf
 from welfare.reports.xlsx import render_xlsx
 
-from ..factories import MemberFactory
-
 pytestmark = pytest.mark.django_db
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def paid_case(member, fund, amount, paid_on, support_type=SupportType.GRANT, **extra):
-    return Case.objects.create(
-        unit=member.unit,
-        member=member,
-        category=extra.get("category", Category.ILLNESS),
-        circumstances="—",
-        support_type=support_type,
-        requested_amount=amount,
-        approved_amount=amount,
-        fund=fund,
-        status=CaseStatus.PAID,
-        approved_on=extra.get("approved_on", paid_on),
-        paid_on=paid_on,
-        created_by=extra["by"],
-    )
-
-
-@pytest.fixture
-def records(world, funds):
-    """The data set of test_report_figures: 2026 pays 7,500,000 ₫ in P (5,000,000 grant,
-    2 visits for 2,500,000, January 2,000,000 and February 5,500,000); 2025 pays a
-    1,000,000 ₫ Tết gift on 31 December; 2024 a 60,000,000 ₫ shelter; Q pays 7,000,000."""
-    by = world.users["grassroots"]
-    a1, b1 = world.member_a1, world.member_b1
-    second_a1 = MemberFactory(full_name="Hoàng Văn Sơn", unit=world.a1)
-    paid_case(a1, funds.social, 3_000_000, datetime.date(2024, 3, 5), by=by)
-    paid_case(
-        b1,
-        funds.social,
-        60_000_000,
-        datetime.date(2024, 8, 20),
-        SupportType.SHELTER,
-        by=by,
-        category=Category.HOUSING,
-    )
-    paid_case(
-        second_a1,
-        funds.commune,
-        2_000_000,
-        datetime.date(2026, 1, 2),
-        SupportType.VISIT,
-        approved_on=datetime.date(2025, 12, 31),
-        by=by,
-    )
-    paid_case(b1, funds.social, 1_000_000, datetime.date(2025, 12, 31), SupportType.TET_GIFT, by=by)
-    paid_case(a1, funds.social, 5_000_000, datetime.date(2026, 2, 10), by=by)
-    paid_case(a1, funds.commune, 500_000, datetime.date(2026, 2, 11), SupportType.VISIT, by=by)
-    paid_case(world.member_q1, funds.other, 7_000_000, datetime.date(2026, 1, 20), by=by)
 
 
 def vi(message: str) -> str:
