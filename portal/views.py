@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -11,7 +12,7 @@ from members.models import Member, MemberKind, MemberStatus
 from unions.models import Unit, UnitKind, UnitStatus
 from unions.scope import Capability, has_capability
 from welfare import approvals
-from welfare.dashboard import dashboard
+from welfare.dashboard import dashboard, dashboard_union
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -47,9 +48,18 @@ def home(request: HttpRequest) -> HttpResponse:
             "member_counts": members,
             "waiting_count": waiting,
             "returned_count": returned,
-            "dashboard": dashboard(request.user),
+            # This year's figures cost the most: the page loads them after it is shown.
+            "has_dashboard": dashboard_union(request.user) is not None,
         },
     )
+
+
+def dashboard_fragment(request: HttpRequest) -> HttpResponse:
+    """This year's figures for leaders and province staff, fetched by the home page."""
+    data = dashboard(request.user)
+    if data is None:
+        raise PermissionDenied
+    return render(request, "includes/dashboard.html", {"dashboard": data})
 
 
 @login_not_required

@@ -30,6 +30,9 @@ from ..welfare.access_entries import ENTRIES as WELFARE_ENTRIES
 
 MATRIX: dict[str, Entry] = {
     "home": Entry(inside=ALL_OK),
+    "dashboard": Entry(
+        inside={role: (200 if role in ("province", "leader") else 403) for role in ROLES}
+    ),
     "healthz": Entry(inside=ALL_OK, anonymous=200),
     "login": Entry(inside=ALL_OK, anonymous=200),
     "logout": Entry(inside=dict.fromkeys(ROLES, 302), method="post"),

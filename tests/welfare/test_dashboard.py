@@ -20,8 +20,11 @@ def this_year_paid(world, funds):
     paid_case(world.member_b1, funds.social, 1_500_000, today, by=by)
 
 
-def test_leader_home_shows_this_year_with_charts_and_child_units(client_for, world, this_year_paid):
-    response = client_for("leader").get(reverse("home"))
+def test_leader_home_loads_this_year_with_charts_and_child_units(client_for, world, this_year_paid):
+    client = client_for("leader")
+    home = client.get(reverse("home"))
+    assert reverse("dashboard") in home.text  # the page fetches it once shown
+    response = client.get(reverse("dashboard"))
     dashboard = response.context["dashboard"]
     assert dashboard["figures"].totals.amount == 5_500_000
     assert response.text.count("<svg") >= 3
@@ -42,13 +45,15 @@ def test_dashboard_figures_link_to_the_records_behind_them(client_for, world, th
 def test_commune_leader_dashboard_covers_only_the_commune(client, world, this_year_paid):
     leader = make_user("leader_a", Role.LEADER, world.commune_a)
     client.force_login(leader)
-    figures = client.get(reverse("home")).context["dashboard"]["figures"]
+    figures = client.get(reverse("dashboard")).context["dashboard"]["figures"]
     assert figures.union == world.commune_a
     assert figures.totals.amount == 4_000_000
 
 
 def test_staff_without_a_leading_role_get_no_dashboard(client_for, world, this_year_paid):
-    assert client_for("commune").get(reverse("home")).context["dashboard"] is None
+    client = client_for("commune")
+    assert reverse("dashboard") not in client.get(reverse("home")).text
+    assert client.get(reverse("dashboard")).status_code == 403
 
 
 def test_leader_home_query_count_does_not_grow_with_records(
@@ -65,5 +70,7 @@ def test_leader_home_query_count_does_not_grow_with_records(
             by=world.users["grassroots"],
         )
     client = client_for("leader")
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(8):
         client.get(reverse("home"))
+    with django_assert_max_num_queries(30):
+        client.get(reverse("dashboard"))
