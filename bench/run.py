@@ -83,6 +83,7 @@ MAX_PAGE_RATIO = 1.2  # page 500 and the last page against page 1
 MIN_ADMIN_RATIO = 1.5  # the admin's page 1 against the portal's
 MAX_AGGREGATES_S = 0.5
 MAX_IMPORT_S = 60.0
+MAX_SCALE_RATIO = 1.5  # city-scale times against province-scale times
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -530,8 +531,8 @@ def markdown(report: dict, pages: list[PageResult]) -> str:
         if page.status != "ok":
             lines.append(f"| {page.name} | {page.user} | | | | | | {page.status} |")
             continue
-        budget = "; ".join(f"{c.budget}: {c.value}" for c in page.checks) or "reference"
-        verdict = page.verdict
+        budget = "; ".join(f"{c.budget}: {c.value}" for c in page.checks) or "-"
+        verdict = page.verdict if page.checks else "reference"
         if verdict == "MISS":
             verdict = "**MISS** (" + ", ".join(c.budget for c in page.checks if not c.ok) + ")"
         queries = f"{page.queries}{'*' if page.queries_varied else ''}"
@@ -573,6 +574,51 @@ def markdown(report: dict, pages: list[PageResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def compare(label: str, baseline: str, out: Path) -> None:
+    """Each page of one result file against the same page of another (city against province:
+    within 1.5x), written as ``<label>-vs-<baseline>.md``."""
+    import re
+
+    def load(name: str) -> dict:
+        report = json.loads((out / f"{name}.json").read_text())
+        # "member list, last page (2000)" and "(10000)" are the same page.
+        pages = {re.sub(r" \(\d+\)$", "", p["name"]): p for p in report["pages"]}
+        return report, pages
+
+    (report, pages), (base, base_pages) = load(label), load(baseline)
+    lines = [
+        f"# {label} against {baseline}",
+        "",
+        f"{label}: " + ", ".join(f"{k} {v:,}" for k, v in report["data"].items()) + ".",
+        f"{baseline}: " + ", ".join(f"{k} {v:,}" for k, v in base["data"].items()) + ".",
+        "",
+        f"Budget: every page within {MAX_SCALE_RATIO}x of its time at {baseline} (medians).",
+        "",
+        f"| page | {baseline} ms | {label} ms | ratio | result |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for name, page in pages.items():
+        before = base_pages.get(name)
+        if not before or page["status"] != "ok" or before["status"] != "ok":
+            continue
+        ratio = page["median_ms"] / before["median_ms"]
+        verdict = "reference" if page["group"] == "admin" else (
+            "PASS" if ratio <= MAX_SCALE_RATIO else "**MISS**"
+        )  # fmt: skip
+        lines.append(
+            f"| {name} | {before['median_ms']} | {page['median_ms']} | {ratio:.2f}x | {verdict} |"
+        )
+    agg, base_agg = report["aggregates"], base["aggregates"]
+    ratio = agg["median_s"] / base_agg["median_s"]
+    lines.append(
+        f"| {agg['name']} (s) | {base_agg['median_s']} | {agg['median_s']} | {ratio:.2f}x | "
+        f"{'PASS' if ratio <= MAX_SCALE_RATIO else '**MISS**'} |"
+    )
+    text = "\n".join(lines) + "\n"
+    (out / f"{label}-vs-{baseline}.md").write_text(text)
+    print(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--label", help="results file name (default: from the data size)")
@@ -590,7 +636,16 @@ def main() -> None:
         help="only print the queries of this page with EXPLAIN ANALYZE (PostgreSQL), then stop",
     )
     parser.add_argument("--user", default=MAIN_USER, help="the user for --explain")
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("LABEL", "BASELINE"),
+        help="only compare two result files (e.g. city-500k province-100k), then stop",
+    )
     args = parser.parse_args()
+    if args.compare:
+        compare(*args.compare, args.out)
+        return
     if args.explain:
         explain(args.explain, args.user)
         return
