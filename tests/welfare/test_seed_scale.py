@@ -47,8 +47,8 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.django_db(transaction=True)
 def test_the_benchmark_runs_on_a_small_seed(tmp_path):
     """``bench/run.py`` end to end (server, sessions, admin, aggregates) at a tiny size, so that
-    it cannot rot.  First in the module: it commits its data, which the server process reads,
-    before the module's shared seed opens its transaction."""
+    it cannot rot.  It commits its data, which the server process reads; pytest-django runs it
+    after the other tests, once ``TestSeedScale``'s shared seed has been rolled back."""
     call_command("seed_scale", members=600, units=30, years=2, seed=3, stdout=io.StringIO())
     db = connection.settings_dict
     url = (
@@ -72,9 +72,12 @@ def test_the_benchmark_runs_on_a_small_seed(tmp_path):
     assert (tmp_path / "smoke.md").read_text().startswith("# Benchmark smoke")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def seeded(django_db_setup, django_db_blocker):
-    """Seeded once for the module (a few seconds on SQLite), rolled back afterwards."""
+    """Seeded once for ``TestSeedScale`` (a few seconds on SQLite), rolled back afterwards.
+
+    Class-scoped: pytest-django runs transactional tests (the benchmark test above) after the
+    others, and a module-scoped transaction would still be open when they run."""
     with django_db_blocker.unblock():
         name = str(connection.settings_dict["NAME"])
         assert "test" in name or "memory" in name, f"not a test database: {name}"
@@ -114,156 +117,160 @@ def db_seeded(seeded, django_db_blocker):
         yield seeded
 
 
-def test_prints_phases_and_timings(db_seeded):
-    for phase in ("tree", "accounts", "members", "support", "funds and ledgers", "Done in"):
-        assert phase in db_seeded
+class TestSeedScale:
+    def test_prints_phases_and_timings(self, db_seeded):
+        for phase in ("tree", "accounts", "members", "support", "funds and ledgers", "Done in"):
+            assert phase in db_seeded
 
+    def test_refuses_a_database_with_units(self, db_seeded):
+        with pytest.raises(CommandError, match="already has union units"):
+            call_command("seed_scale", members=100, units=10, years=1, stdout=io.StringIO())
 
-def test_refuses_a_database_with_units(db_seeded):
-    with pytest.raises(CommandError, match="already has union units"):
-        call_command("seed_scale", members=100, units=10, years=1, stdout=io.StringIO())
+    def test_every_unit_has_one_open_placement_mirrored_on_the_unit(self, db_seeded):
+        units = Unit.objects.annotate(open=Count("placements", filter=Q(placements__valid_to=None)))
+        assert not units.exclude(open=1).exists()
+        for placement in Placement.objects.open().select_related("unit"):
+            unit = placement.unit
+            assert (unit.path, unit.parent_id, unit.depth) == (
+                placement.path,
+                placement.parent_id,
+                placement.depth,
+            )
+            parent_path = unit.parent.path if unit.parent_id else ""
+            assert unit.path == f"{parent_path}{unit.pk}/"
 
+    def test_the_tree_before_and_after_the_reorganisation(self, db_seeded):
+        def kinds_on(day):
+            return set(Placement.objects.on(day).values_list("unit__kind", flat=True).distinct())
 
-def test_every_unit_has_one_open_placement_mirrored_on_the_unit(db_seeded):
-    units = Unit.objects.annotate(open=Count("placements", filter=Q(placements__valid_to=None)))
-    assert not units.exclude(open=1).exists()
-    for placement in Placement.objects.open().select_related("unit"):
-        unit = placement.unit
-        assert (unit.path, unit.parent_id, unit.depth) == (
-            placement.path,
-            placement.parent_id,
-            placement.depth,
+        before, today = kinds_on(datetime.date(2024, 12, 31)), kinds_on(timezone.localdate())
+        assert UnitKind.DISTRICT in before and UnitKind.COMMUNE not in before
+        assert {UnitKind.COMMUNE, UnitKind.ZONE} <= today
+        # Districts are dissolved, not deleted: closed, still under the province, with events.
+        districts = Unit.objects.filter(kind=UnitKind.DISTRICT)
+        assert districts.exists()
+        assert not districts.exclude(status=UnitStatus.DISSOLVED).exists()
+        assert not districts.filter(children__status=UnitStatus.ACTIVE).exists()
+        reorganised = datetime.date(2025, 7, 1)
+        moved = UnitEvent.objects.filter(kind=UnitEvent.Kind.MOVED, effective_on=reorganised)
+        assert moved.count() == Placement.objects.filter(valid_to=reorganised).count() > 0
+        assert UnitEvent.objects.filter(kind=UnitEvent.Kind.DISSOLVED).count() == districts.count()
+        # Placements of one unit never overlap.
+        moved_units = (
+            Placement.objects.values("unit").annotate(n=Count("pk")).filter(n__gt=1).values("unit")
         )
-        parent_path = unit.parent.path if unit.parent_id else ""
-        assert unit.path == f"{parent_path}{unit.pk}/"
+        for unit_id in moved_units.values_list("unit", flat=True):
+            rows = list(Placement.objects.filter(unit_id=unit_id).order_by("valid_from"))
+            assert all(a.valid_to == b.valid_from for a, b in itertools.pairwise(rows))
 
+    def test_members(self, db_seeded):
+        assert Member.objects.count() == MEMBERS
+        assert Member.objects.filter(unit__kind=UnitKind.GRASSROOTS).count() == MEMBERS
+        assert Membership.objects.filter(valid_to=None).count() == MEMBERS
+        assert Member.objects.values("national_id").distinct().count() == MEMBERS
+        workers = Member.objects.filter(kind="worker").count()
+        assert 0.04 * MEMBERS < workers < 0.12 * MEMBERS
+        parents = Dependant.objects.values("member").distinct().count()
+        assert 0.08 * MEMBERS < parents < 0.2 * MEMBERS
+        sample = random.Random(1).sample(list(Member.objects.all()), 200)
+        for member in sample:
+            validate_national_id(
+                member.national_id, date_of_birth=member.date_of_birth, sex=member.sex
+            )
+            assert member.search_name == normalise(member.full_name)
+        assert Member.objects.filter(search_name__contains="nguyen van").exists()
+        assert Member.history.count() >= MEMBERS
 
-def test_the_tree_before_and_after_the_reorganisation(db_seeded):
-    def kinds_on(day):
-        return set(Placement.objects.on(day).values_list("unit__kind", flat=True).distinct())
+    def test_every_fund_balances(self, db_seeded):
+        funds = Fund.objects.annotate(total=Sum("entries__amount"))
+        assert funds.count() > 3
+        for fund in funds:
+            assert fund.balance == (fund.total or 0), fund
+            owed = Case.objects.filter(fund=fund, status=CaseStatus.APPROVED).aggregate(
+                s=Sum("approved_amount")
+            )["s"]
+            assert fund.reserved == (owed or 0), fund
+            assert fund.balance >= fund.reserved >= 0
+            # balance_after is the running sum in id order, never negative.
+            running = 0
+            for amount, after in fund.entries.order_by("id").values_list("amount", "balance_after"):
+                running += amount
+                assert after == running >= 0
+        assert Fund.objects.filter(reserved__gt=0).exists()
+        assert LedgerEntry.objects.filter(kind=EntryKind.ALLOCATION_IN).count() == (
+            LedgerEntry.objects.filter(kind=EntryKind.ALLOCATION_OUT).count()
+        )
 
-    before, today = kinds_on(datetime.date(2024, 12, 31)), kinds_on(timezone.localdate())
-    assert UnitKind.DISTRICT in before and UnitKind.COMMUNE not in before
-    assert {UnitKind.COMMUNE, UnitKind.ZONE} <= today
-    # Districts are dissolved, not deleted: closed, still under the province, with events.
-    districts = Unit.objects.filter(kind=UnitKind.DISTRICT)
-    assert districts.exists()
-    assert not districts.exclude(status=UnitStatus.DISSOLVED).exists()
-    assert not districts.filter(children__status=UnitStatus.ACTIVE).exists()
-    reorganised = datetime.date(2025, 7, 1)
-    moved = UnitEvent.objects.filter(kind=UnitEvent.Kind.MOVED, effective_on=reorganised)
-    assert moved.count() == Placement.objects.filter(valid_to=reorganised).count() > 0
-    assert UnitEvent.objects.filter(kind=UnitEvent.Kind.DISSOLVED).count() == districts.count()
-    # Placements of one unit never overlap.
-    moved_units = (
-        Placement.objects.values("unit").annotate(n=Count("pk")).filter(n__gt=1).values("unit")
-    )
-    for unit_id in moved_units.values_list("unit", flat=True):
-        rows = list(Placement.objects.filter(unit_id=unit_id).order_by("valid_from"))
-        assert all(a.valid_to == b.valid_from for a, b in itertools.pairwise(rows))
+    def test_cases_per_year_and_states(self, db_seeded):
+        this_year = timezone.localdate().year
+        per_year = dict(
+            Case.objects.values_list("created_at__year").annotate(n=Count("pk")).order_by()
+        )
+        assert set(per_year) == set(range(this_year - YEARS + 1, this_year + 1))
+        for count in per_year.values():
+            assert MEMBERS / 2 * 0.7 <= count <= MEMBERS / 2 * 1.3
+        states = set(
+            Case.objects.filter(created_at__year=this_year).values_list("status", flat=True)
+        )
+        assert states == set(CaseStatus.values)
+        types = set(Case.objects.values_list("support_type", flat=True))
+        assert types == set(SupportType.values)
+        past = Case.objects.filter(created_at__year__lt=this_year)
+        assert past.filter(status=CaseStatus.PAID).count() > 0.85 * past.count()
 
+    def test_paid_cases_have_one_payment_and_one_disbursement(self, db_seeded):
+        paid = Case.objects.filter(status=CaseStatus.PAID)
+        assert paid.count() == Payment.objects.count()
+        assert not paid.exclude(
+            payment__amount=F("approved_amount"),
+            payment__paid_on=F("paid_on"),
+            payment__fund=F("fund"),
+        ).exists()
+        disbursements = LedgerEntry.objects.filter(kind=EntryKind.DISBURSEMENT)
+        assert disbursements.count() == paid.count()
+        assert disbursements.values("case").distinct().count() == paid.count()
+        assert not Payment.objects.exclude(ledger_entry__case=F("case")).exists()
+        assert not Payment.objects.exclude(ledger_entry__amount=-F("amount")).exists()
+        assert (
+            not Case.objects.exclude(status=CaseStatus.PAID).filter(payment__isnull=False).exists()
+        )
 
-def test_members(db_seeded):
-    assert Member.objects.count() == MEMBERS
-    assert Member.objects.filter(unit__kind=UnitKind.GRASSROOTS).count() == MEMBERS
-    assert Membership.objects.filter(valid_to=None).count() == MEMBERS
-    assert Member.objects.values("national_id").distinct().count() == MEMBERS
-    workers = Member.objects.filter(kind="worker").count()
-    assert 0.04 * MEMBERS < workers < 0.12 * MEMBERS
-    parents = Dependant.objects.values("member").distinct().count()
-    assert 0.08 * MEMBERS < parents < 0.2 * MEMBERS
-    sample = random.Random(1).sample(list(Member.objects.all()), 200)
-    for member in sample:
-        validate_national_id(member.national_id, date_of_birth=member.date_of_birth, sex=member.sex)
-        assert member.search_name == normalise(member.full_name)
-    assert Member.objects.filter(search_name__contains="nguyen van").exists()
-    assert Member.history.count() >= MEMBERS
+    def test_timelines(self, db_seeded):
+        Action = CaseEvent.Action
+        actions = dict(CaseEvent.objects.values_list("action").annotate(n=Count("pk")).order_by())
+        assert actions[Action.CREATED] == Case.objects.count()
+        assert actions[Action.PAID] == Case.objects.filter(status=CaseStatus.PAID).count()
+        assert (
+            actions[Action.APPROVED]
+            == Case.objects.filter(status__in=[CaseStatus.APPROVED, CaseStatus.PAID]).count()
+        )
+        assert actions[Action.ENDORSED] > 0
+        # Nobody decides on a case they created; in review means a current unit.
+        assert not CaseEvent.objects.filter(
+            action__in=[Action.APPROVED, Action.REJECTED, Action.RETURNED, Action.ENDORSED],
+            actor=F("case__created_by"),
+        ).exists()
+        assert not Case.objects.filter(status=CaseStatus.SUBMITTED, current_unit=None).exists()
+        assert (
+            not Case.objects.exclude(status=CaseStatus.SUBMITTED)
+            .exclude(current_unit=None)
+            .exists()
+        )
+        # The fund belongs to the case's union or one above it (today's tree).
+        for case in Case.objects.select_related("unit", "fund").order_by("?")[:200]:
+            assert case.fund.unit_id in case.unit.ancestor_ids()
+        now = timezone.now()
+        assert not CaseEvent.objects.filter(at__gt=now).exists()
 
-
-def test_every_fund_balances(db_seeded):
-    funds = Fund.objects.annotate(total=Sum("entries__amount"))
-    assert funds.count() > 3
-    for fund in funds:
-        assert fund.balance == (fund.total or 0), fund
-        owed = Case.objects.filter(fund=fund, status=CaseStatus.APPROVED).aggregate(
-            s=Sum("approved_amount")
-        )["s"]
-        assert fund.reserved == (owed or 0), fund
-        assert fund.balance >= fund.reserved >= 0
-        # balance_after is the running sum in id order, never negative.
-        running = 0
-        for amount, after in fund.entries.order_by("id").values_list("amount", "balance_after"):
-            running += amount
-            assert after == running >= 0
-    assert Fund.objects.filter(reserved__gt=0).exists()
-    assert LedgerEntry.objects.filter(kind=EntryKind.ALLOCATION_IN).count() == (
-        LedgerEntry.objects.filter(kind=EntryKind.ALLOCATION_OUT).count()
-    )
-
-
-def test_cases_per_year_and_states(db_seeded):
-    this_year = timezone.localdate().year
-    per_year = dict(Case.objects.values_list("created_at__year").annotate(n=Count("pk")).order_by())
-    assert set(per_year) == set(range(this_year - YEARS + 1, this_year + 1))
-    for count in per_year.values():
-        assert MEMBERS / 2 * 0.7 <= count <= MEMBERS / 2 * 1.3
-    states = set(Case.objects.filter(created_at__year=this_year).values_list("status", flat=True))
-    assert states == set(CaseStatus.values)
-    types = set(Case.objects.values_list("support_type", flat=True))
-    assert types == set(SupportType.values)
-    past = Case.objects.filter(created_at__year__lt=this_year)
-    assert past.filter(status=CaseStatus.PAID).count() > 0.85 * past.count()
-
-
-def test_paid_cases_have_one_payment_and_one_disbursement(db_seeded):
-    paid = Case.objects.filter(status=CaseStatus.PAID)
-    assert paid.count() == Payment.objects.count()
-    assert not paid.exclude(
-        payment__amount=F("approved_amount"),
-        payment__paid_on=F("paid_on"),
-        payment__fund=F("fund"),
-    ).exists()
-    disbursements = LedgerEntry.objects.filter(kind=EntryKind.DISBURSEMENT)
-    assert disbursements.count() == paid.count()
-    assert disbursements.values("case").distinct().count() == paid.count()
-    assert not Payment.objects.exclude(ledger_entry__case=F("case")).exists()
-    assert not Payment.objects.exclude(ledger_entry__amount=-F("amount")).exists()
-    assert not Case.objects.exclude(status=CaseStatus.PAID).filter(payment__isnull=False).exists()
-
-
-def test_timelines(db_seeded):
-    Action = CaseEvent.Action
-    actions = dict(CaseEvent.objects.values_list("action").annotate(n=Count("pk")).order_by())
-    assert actions[Action.CREATED] == Case.objects.count()
-    assert actions[Action.PAID] == Case.objects.filter(status=CaseStatus.PAID).count()
-    assert (
-        actions[Action.APPROVED]
-        == Case.objects.filter(status__in=[CaseStatus.APPROVED, CaseStatus.PAID]).count()
-    )
-    assert actions[Action.ENDORSED] > 0
-    # Nobody decides on a case they created; in review means a current unit.
-    assert not CaseEvent.objects.filter(
-        action__in=[Action.APPROVED, Action.REJECTED, Action.RETURNED, Action.ENDORSED],
-        actor=F("case__created_by"),
-    ).exists()
-    assert not Case.objects.filter(status=CaseStatus.SUBMITTED, current_unit=None).exists()
-    assert not Case.objects.exclude(status=CaseStatus.SUBMITTED).exclude(current_unit=None).exists()
-    # The fund belongs to the case's union or one above it (today's tree).
-    for case in Case.objects.select_related("unit", "fund").order_by("?")[:200]:
-        assert case.fund.unit_id in case.unit.ancestor_ids()
-    now = timezone.now()
-    assert not CaseEvent.objects.filter(at__gt=now).exists()
-
-
-def test_demo_accounts_work(db_seeded, settings):
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # as the seed hashed them
-    assert authenticate(username="province", password=DEMO_PASSWORD) is not None
-    demo = get_user_model().objects.filter(
-        username__in=["admin", "province", "commune", "grassroots", "treasurer", "leader"]
-    )
-    assert demo.values("password").distinct().count() == 1  # hashed once, the same password
-    assert RoleAssignment.objects.filter(user__in=demo).count() == 6
-    assert RoleAssignment.objects.filter(user__username="grassroots").get().unit.kind == (
-        UnitKind.GRASSROOTS
-    )
-    assert Case.objects.filter(created_by__username="grassroots").exists()
+    def test_demo_accounts_work(self, db_seeded, settings):
+        settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # as the seed hashed them
+        assert authenticate(username="province", password=DEMO_PASSWORD) is not None
+        demo = get_user_model().objects.filter(
+            username__in=["admin", "province", "commune", "grassroots", "treasurer", "leader"]
+        )
+        assert demo.values("password").distinct().count() == 1  # hashed once, the same password
+        assert RoleAssignment.objects.filter(user__in=demo).count() == 6
+        assert RoleAssignment.objects.filter(user__username="grassroots").get().unit.kind == (
+            UnitKind.GRASSROOTS
+        )
+        assert Case.objects.filter(created_by__username="grassroots").exists()
