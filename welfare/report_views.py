@@ -50,7 +50,12 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def report_status(request: HttpRequest, pk: int) -> JsonResponse:
     report = get_report_for_user(request.user, pk)
     return JsonResponse(
-        {"status": report.status, "progress": report.progress, "label": report.get_status_display()}
+        {
+            "status": report.status,
+            "active": report.is_active,
+            "progress": report.progress,
+            "label": report.get_status_display(),
+        }
     )
 
 

@@ -20,8 +20,8 @@ def test_leader_requests_the_report_sees_progress_and_downloads_the_pdf(
     page.select_option("select[name=union]", str(world.province.pk))
     page.select_option("select[name=year]", "2026")
     page.click("form button[type=submit].w-100")
-    page.wait_for_selector("#report-status-label")
-    assert page.inner_text("#report-progress-bar") == "0%"
+    page.wait_for_selector("#job-status-label")
+    assert page.inner_text("#job-progress-bar") == "0%"
     report = Report.objects.get()
     assert report.status == "queued"
     run_build(report.pk)
