@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.db import models, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -27,6 +32,11 @@ class MemberStatus(models.TextChoices):
 class MemberKind(models.TextChoices):
     MEMBER = "member", _("Union member")
     WORKER = "worker", _("Non-member worker")
+
+
+# "Joined recently" sorts on this: a member with no joining date comes last, and the key is
+# never NULL, so the list can page through it by keyset.
+JOINED_KEY = Coalesce("joined_on", Value(datetime.date(1, 1, 1)))
 
 
 class MemberQuerySet(models.QuerySet["Member"]):
@@ -96,14 +106,75 @@ class Member(models.Model):
         indexes = [
             models.Index(fields=["unit", "status"]),
             models.Index(fields=["search_name", "id"], name="member_name_order"),
+            # Keyset pagination of the other sorts of the member list.
+            models.Index(fields=["date_of_birth", "id"], name="member_birth_order"),
+            models.Index(JOINED_KEY, "id", name="member_joined_order"),
         ]
 
     def __str__(self) -> str:
         return self.full_name
 
     def save(self, *args, **kwargs):
+        """Save, and in the same transaction recount the units whose counters the change moves
+        (a new member, a change of unit, status, kind or sex)."""
+        from .counters import refresh_member_counts
+
         self.search_name = normalise(self.full_name)
-        super().save(*args, **kwargs)
+        before = getattr(self, "_counted", None)
+        after = self._counted_state()
+        if before is not None and before == after and not self._state.adding:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic(savepoint=False):
+            if before is not None:
+                old_unit = before[0]
+            elif not self._state.adding:  # loaded with deferred fields: ask before saving
+                old_unit = Member.objects.filter(pk=self.pk).values_list("unit_id").first()
+                old_unit = old_unit and old_unit[0]
+            else:
+                old_unit = None
+            super().save(*args, **kwargs)
+            refresh_member_counts({self.unit_id, old_unit})
+        self._counted = self._counted_state()
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._counted = instance._counted_state()
+        return instance
+
+    def _counted_state(self) -> tuple | None:
+        """What the unit counters depend on, as loaded (None when a field was deferred)."""
+        names = ("unit_id", "status", "kind", "sex")
+        if any(name not in self.__dict__ for name in names):
+            return None
+        return tuple(self.__dict__[name] for name in names)
+
+
+@receiver(post_delete, sender=Member)
+def _recount_after_delete(sender, instance: Member, **kwargs) -> None:
+    from .counters import refresh_member_counts
+
+    refresh_member_counts({instance.unit_id})
+
+
+class UnitMemberCount(models.Model):
+    """The active people of one unit (its own, not its subtree's): what the home page and the
+    unit page add up over a scope instead of counting the members table.
+
+    ``members.counters.refresh_member_counts`` recounts a unit's row from the members table in
+    the transaction of every change; ``manage.py recount_members`` rebuilds them all.
+    """
+
+    unit = models.OneToOneField(
+        Unit, primary_key=True, on_delete=models.CASCADE, related_name="member_count"
+    )
+    members = models.PositiveIntegerField(default=0)  # active, kind "member"
+    workers = models.PositiveIntegerField(default=0)  # active, kind "worker"
+    women = models.PositiveIntegerField(default=0)  # active, female, either kind
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}: {self.members} members, {self.workers} workers"
 
 
 class Dependant(models.Model):

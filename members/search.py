@@ -13,3 +13,14 @@ def normalise(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.lower().split())
+
+
+# pg_trgm cannot use its index for a shorter term.
+TRIGRAM_MIN_LENGTH = 3
+
+
+def uses_trigram_index(text: str, vendor: str) -> bool:
+    """Whether a search for ``text`` is a name search the trigram index can serve."""
+    if vendor != "postgresql" or "".join(text.split()).isdigit():
+        return False
+    return len(normalise(text)) >= TRIGRAM_MIN_LENGTH

@@ -3,14 +3,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
+from portal.keyset import PARAMS as KEYSET_PARAMS
+from portal.keyset import KeysetPaginator, capped_count
 from unions.exports import Column, export_response
 from unions.history import recent_changes
 from unions.models import RoleAssignment, Unit, UnitEvent
@@ -18,8 +18,10 @@ from unions.scope import Capability, can, get_unit_for_user, has_capability
 from unions.views import apply_service_errors
 
 from . import services
-from .forms import DependantForm, MemberFilter, MemberForm, TransferForm
+from .counters import subtree_member_counts
+from .forms import DependantForm, MemberFilter, MemberForm, TransferForm, best_matches
 from .models import Member, MemberStatus
+from .search import normalise
 
 
 def _filtered_members(request: HttpRequest) -> MemberFilter:
@@ -51,16 +53,79 @@ def member_export(request: HttpRequest, fmt: str):
     return export_response(fmt, members, MEMBER_COLUMNS, "doan-vien", _("Members"))
 
 
+# Past this many the list says "more than 10,000": counting further reads the whole scope.
+MEMBER_COUNT_CAP = 10_000
+# A filtered list or a search counts no further than this: each row is read from the table,
+# where the whole scope is counted from an index alone.
+FILTERED_COUNT_CAP = 1_000
+# A ranked name search lists this many best matches (see members.forms.best_matches).
+SEARCH_LIMIT = 200
+
+
 def member_list(request: HttpRequest) -> HttpResponse:
+    """Pages by keyset (portal.keyset): page 500 and the last page cost what page 1 does."""
     member_filter = _filtered_members(request)
-    page = Paginator(member_filter.qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    members = member_filter.qs
+    listed = members
+    best_match = "-match" in member_filter.ordering
+    if best_match:
+        listed = best_matches(members, SEARCH_LIMIT)
+    # The units of the page's rows in a query of their own: joined in the page query, a search
+    # would join every hit before sorting them.
+    paginator = KeysetPaginator(
+        listed.select_related(None).prefetch_related("unit"),
+        member_filter.ordering,
+        settings.PAGE_SIZE,
+    )
+    page = paginator.get_page(request.GET)
+    filtered = member_filter.is_bound and any(
+        value for name, value in member_filter.form.cleaned_data.items() if name != "sort"
+    )
+    page.set_count(*capped_count(members, FILTERED_COUNT_CAP if filtered else MEMBER_COUNT_CAP))
     query = request.GET.copy()
-    query.pop("page", None)
+    for param in (*KEYSET_PARAMS, "page"):
+        query.pop(param, None)
+    unit = member_filter.form.cleaned_data.get("unit") if member_filter.is_bound else None
     return render(
         request,
         "members/member_list.html",
-        {"filter": member_filter, "page": page, "query": query.urlencode()},
+        {
+            "filter": member_filter,
+            "page": page,
+            "query": query.urlencode(),
+            "unit": unit,
+            "best_match": best_match,
+            "search_limit": SEARCH_LIMIT if best_match and page.count > SEARCH_LIMIT else None,
+        },
     )
+
+
+# At most this many units in a unit search's answer.
+UNIT_SEARCH_LIMIT = 20
+
+
+def unit_search(request: HttpRequest) -> JsonResponse:
+    """Units in the user's scope whose name matches ``q`` with or without diacritics, for the
+    member list's unit filter: ``{"units": [{"id": 1, "label": "…"}]}``, at most 20."""
+    text = normalise(request.GET.get("q", ""))
+    units = []
+    if text:
+        rows = (
+            Unit.objects.visible_to(request.user)
+            .order_by("path")
+            .values_list("pk", "name", "parent__name")
+        )
+        for pk, name, parent in rows.iterator():
+            if text in normalise(name):
+                units.append({"id": pk, "label": unit_label(name, parent)})
+                if len(units) == UNIT_SEARCH_LIMIT:
+                    break
+    return JsonResponse({"units": units})
+
+
+def unit_label(name: str, parent: str | None) -> str:
+    """A unit's name with its parent's, since names repeat across communes."""
+    return f"{name} — {parent}" if parent else name
 
 
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -165,10 +230,7 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A unit's page: its place in the tree, officers, child units, members and history."""
     unit = get_unit_for_user(request.user, pk)
     subtree = Unit.objects.in_subtree_of(unit)
-    member_counts = Member.objects.filter(unit__in=subtree.values("pk")).aggregate(
-        active=Count("pk", filter=Q(status=MemberStatus.ACTIVE)),
-        here=Count("pk", filter=Q(unit=unit, status=MemberStatus.ACTIVE)),
-    )
+    member_counts = subtree_member_counts(unit, subtree)
     visible_ancestors = unit.ancestors().filter(pk__in=Unit.objects.visible_to(request.user))
     return render(
         request,

@@ -26,6 +26,8 @@ from ..access import (
     user_args,
 )
 from ..members.access_imports import ENTRIES as IMPORT_ENTRIES
+from ..members.access_member_list import ENTRIES as MEMBER_LIST_ENTRIES
+from ..unions.access_tree import ENTRIES as TREE_ENTRIES
 from ..welfare.access_entries import ENTRIES as WELFARE_ENTRIES
 
 MATRIX: dict[str, Entry] = {
@@ -75,6 +77,8 @@ MATRIX: dict[str, Entry] = {
     ),
     **WELFARE_ENTRIES,
     **IMPORT_ENTRIES,
+    **MEMBER_LIST_ENTRIES,
+    **TREE_ENTRIES,
 }
 
 # Only the Django admin is left out: it is for superusers and tested on its own below.
