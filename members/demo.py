@@ -26,6 +26,7 @@ from simple_history.utils import bulk_create_with_history
 from unions.models import Role, RoleAssignment, Unit, UnitKind, UnitStatus
 from unions.tree import create_unit, dissolve_unit, move_unit
 
+from .counters import refresh_member_counts
 from .models import Dependant, Member, MemberKind, Membership, MemberStatus, Sex
 from .national_id import make_national_id
 from .search import normalise
@@ -549,6 +550,7 @@ def build_members(units: dict[str, Unit], rng: random.Random) -> None:
         ],
         batch_size=500,
     )
+    refresh_member_counts(unit.pk for unit in units.values())
     dependants = []
     for member in created:
         if rng.random() >= 0.15:

@@ -55,6 +55,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from unions.models import Unit, UnitKind, UnitStatus
 from unions.scope import Capability, can, has_capability, scope_paths
 
+from .counters import refresh_member_counts
 from .models import ImportJob, Member, MemberKind, Membership, MemberStatus, Sex
 from .national_id import clean_national_id
 from .search import normalise
@@ -1537,6 +1538,7 @@ class MemberSchema(Schema):
         now = timezone.now()
         today = timezone.localdate()
         done = 0
+        touched = {row["unit_id"] for row in creates}
         for batch in chunks(creates, WRITE_BATCH):
             self._create(batch, by=by, reason=reason, now=now, today=today)
             done += len(batch)
@@ -1555,6 +1557,7 @@ class MemberSchema(Schema):
                 member.search_name = normalise(member.full_name)
                 member.updated_at = now
                 members.append(member)
+                touched.add(member.unit_id)
             Member.objects.bulk_update(members, [*UPDATABLE, "search_name", "updated_at"])
             Member.history.bulk_history_create(
                 members,
@@ -1565,6 +1568,7 @@ class MemberSchema(Schema):
             )
             done += len(batch)
             progress(done / total)
+        refresh_member_counts(touched)
 
     @staticmethod
     def _create(rows: list[dict], *, by, reason: str, now, today) -> None:

@@ -15,6 +15,7 @@ from simple_history.utils import bulk_update_with_history
 from unions.models import Unit, UnitKind
 from unions.scope import Capability, can
 
+from .counters import refresh_member_counts
 from .models import Dependant, Member, Membership, MemberStatus
 
 
@@ -70,7 +71,14 @@ def transfer_member(
 ) -> Member:
     """Move a member to another grassroots union; the old membership stays in their history."""
     member = Member.objects.select_for_update().get(pk=member.pk)
-    to_unit = Unit.objects.select_for_update().get(pk=to_unit.pk)
+    # Both units locked in pk order, as the recount of their counters locks them.
+    units = {
+        unit.pk: unit
+        for unit in Unit.objects.select_for_update(no_key=True)
+        .filter(pk__in=[member.unit_id, to_unit.pk])
+        .order_by("pk")
+    }
+    to_unit = units[to_unit.pk]
     if to_unit.kind != UnitKind.GRASSROOTS or not to_unit.is_active:
         raise ValidationError(
             {"to_unit": _("Members can only move to an active grassroots union.")}
@@ -163,3 +171,4 @@ def move_members_to_successor(sender, *, unit: Unit, successor: Unit, effective_
     for member in members:
         member.unit = successor
     bulk_update_with_history(members, Member, ["unit"], default_user=by)
+    refresh_member_counts([unit.pk, successor.pk])

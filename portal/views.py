@@ -3,14 +3,14 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from members.models import Member, MemberKind, MemberStatus
+from members.counters import member_totals
 from unions.models import Unit, UnitKind, UnitStatus
-from unions.scope import Capability, has_capability
+from unions.scope import Capability, has_capability, visible_unit_ids
 from welfare import approvals
 from welfare.dashboard import dashboard, dashboard_union
 
@@ -21,17 +21,13 @@ def home(request: HttpRequest) -> HttpResponse:
     units_by_kind = dict(
         units.values_list("kind").annotate(n=Count("pk")).order_by().values_list("kind", "n")
     )
-    members = Member.objects.visible_to(request.user).aggregate(
-        members=Count("pk", filter=Q(status=MemberStatus.ACTIVE, kind=MemberKind.MEMBER)),
-        workers=Count("pk", filter=Q(status=MemberStatus.ACTIVE, kind=MemberKind.WORKER)),
-        female=Count("pk", filter=Q(status=MemberStatus.ACTIVE, sex="female")),
-    )
+    members = member_totals(visible_unit_ids(request.user))
     # Counts of the cases on which the reader must act; only for the roles that take part.
     waiting = returned = None
     if has_capability(request.user, Capability.REVIEW_CASES) or has_capability(
         request.user, Capability.PAY
     ):
-        waiting = approvals.waiting_for(request.user).count()
+        waiting = approvals.count_waiting(request.user)
     if has_capability(request.user, Capability.OPEN_CASES):
         returned = approvals.returned_to(request.user).count()
     kinds = [
@@ -47,6 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "unit_total": sum(units_by_kind.values()),
             "member_counts": members,
             "waiting_count": waiting,
+            "waiting_limit": approvals.WAITING_COUNTED,
             "returned_count": returned,
             # This year's figures cost the most: the page loads them after it is shown.
             "has_dashboard": dashboard_union(request.user) is not None,

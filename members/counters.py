@@ -1,0 +1,103 @@
+"""Per-unit counts of active members, workers and women, kept equal to the members table.
+
+Every write that adds members, moves them between units or changes their status, kind or sex
+calls ``refresh_member_counts`` in its own transaction (``Member.save`` does it for single
+rows; the bulk writers call it with the units they touched). It recounts those units from the
+members table rather than adding and subtracting, so a counter cannot drift; the row locks on
+the units make concurrent recounts of one unit run one after the other, each seeing the
+other's committed rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
+
+from unions.models import Unit
+
+from .models import Member, MemberKind, MemberStatus, Sex, UnitMemberCount
+
+
+def refresh_member_counts(unit_ids: Iterable[int | None]) -> None:
+    """Recount the counters of ``unit_ids`` from their members, inside the caller's transaction."""
+    ids = sorted({pk for pk in unit_ids if pk is not None})
+    if not ids:
+        return
+    with transaction.atomic(savepoint=False):
+        # FOR NO KEY UPDATE: serialises recounts of a unit without blocking the foreign-key
+        # checks of rows inserted for it; in pk order, so two recounts cannot deadlock.
+        list(
+            Unit.objects.select_for_update(no_key=True)
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        counts = {
+            row["unit"]: row
+            for row in Member.objects.filter(unit_id__in=ids, status=MemberStatus.ACTIVE)
+            .values("unit")
+            .annotate(
+                members=Count("pk", filter=Q(kind=MemberKind.MEMBER)),
+                workers=Count("pk", filter=Q(kind=MemberKind.WORKER)),
+                women=Count("pk", filter=Q(sex=Sex.FEMALE)),
+            )
+            .order_by()
+        }
+        UnitMemberCount.objects.bulk_create(
+            [
+                UnitMemberCount(
+                    unit_id=pk,
+                    members=counts.get(pk, {}).get("members", 0),
+                    workers=counts.get(pk, {}).get("workers", 0),
+                    women=counts.get(pk, {}).get("women", 0),
+                )
+                for pk in ids
+            ],
+            update_conflicts=True,
+            unique_fields=["unit"],
+            update_fields=["members", "workers", "women"],
+        )
+
+
+def rebuild_member_counts() -> int:
+    """Recount every unit in one statement (the seed, ``manage.py recount_members``); returns
+    the number of units that have active people."""
+    table = connection.ops.quote_name(UnitMemberCount._meta.db_table)
+    members = connection.ops.quote_name(Member._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Recounts of single units wait until this one is committed.
+            cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(f"DELETE FROM {table}")
+        cursor.execute(
+            f"INSERT INTO {table} (unit_id, members, workers, women) "
+            "SELECT unit_id, "
+            "SUM(CASE WHEN kind = %s THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN kind = %s THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN sex = %s THEN 1 ELSE 0 END) "
+            f"FROM {members} WHERE status = %s GROUP BY unit_id",
+            [MemberKind.MEMBER.value, MemberKind.WORKER.value, Sex.FEMALE.value,
+             MemberStatus.ACTIVE.value],
+        )  # fmt: skip
+        return cursor.rowcount
+
+
+def member_totals(units) -> dict[str, int]:
+    """Active members, workers and women of ``units`` (a queryset or subquery of unit ids)."""
+    return UnitMemberCount.objects.filter(unit_id__in=units).aggregate(
+        members=Coalesce(Sum("members"), 0),
+        workers=Coalesce(Sum("workers"), 0),
+        women=Coalesce(Sum("women"), 0),
+    )
+
+
+def subtree_member_counts(unit: Unit, subtree) -> dict[str, int]:
+    """The active people of ``subtree`` (``active``) and of ``unit`` itself (``here``)."""
+    people = F("members") + F("workers")
+    return UnitMemberCount.objects.filter(unit_id__in=subtree.values("pk")).aggregate(
+        active=Coalesce(Sum(people), 0),
+        here=Coalesce(Sum(people, filter=Q(unit=unit)), 0),
+    )
