@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import PATH_SEPARATOR, Placement, Unit, UnitEvent, UnitKind, UnitStatus
+from .scope import scope_paths, scope_q
 from .signals import unit_closing, unit_merged
 
 
@@ -332,3 +333,133 @@ def tree_on(user, date: datetime.date | None) -> list[TreeRow]:
         closed_on = row.unit.closed_on
         row.closed = closed_on is not None and (date is None or closed_on <= date)
     return rows
+
+
+@dataclass(slots=True)
+class TreeNode:
+    """A unit as the tree page shows it: where it stood, and how many units stood under it.
+
+    Plain values rather than a ``Unit``: the page shows hundreds of nodes and needs five
+    fields of each.
+    """
+
+    pk: int
+    name: str
+    kind: str
+    status: str
+    closed_on: datetime.date | None
+    parent_id: int | None
+    closed: bool
+    child_count: int = 0
+    # The child units when they are shown with the node; None when they load on demand.
+    children: list[TreeNode] | None = None
+
+
+class _Shown:
+    """The units the tree page shows, as they stood on ``date`` (today when None): those the
+    user may see today, without units not yet founded on that date or, in today's tree,
+    closed ones unless asked for.  Today's tree is read from ``Unit``, an earlier one from
+    the placements in force on that date.
+    """
+
+    def __init__(self, user, date: datetime.date | None, *, show_closed: bool):
+        self.user, self.date = user, date
+        if date is None:
+            self.rows = Unit.objects.filter(scope_q(user, "path"))
+            if not show_closed:
+                self.rows = self.rows.active()
+            self.fields = ("pk", "name", "kind", "status", "closed_on", "parent_id")
+        else:
+            self.rows = (
+                Placement.objects.on(date)
+                .filter(unit__founded_on__lte=date)
+                .filter(scope_q(user, "unit__path"))
+            )
+            self.fields = (
+                *("unit_id", "unit__name", "unit__kind", "unit__status", "unit__closed_on"),
+                "parent_id",
+            )
+
+    def roots(self):
+        if self.date is None:
+            # Today's scope is whole subtrees: its roots are the units the roles are held at.
+            return self.rows.filter(path__in=scope_paths(self.user))
+        # A unit that has not moved since then stands under the parent it has today, which
+        # is in scope unless the unit is one of the units the roles are held at.
+        tops = scope_paths(self.user)
+        moved_in = Q(valid_to__isnull=False) & (
+            Q(parent=None) | ~scope_q(self.user, "parent__path")
+        )
+        return self.rows.filter(Q(unit__path__in=tops) | moved_in)
+
+    def under(self, parents: list[int]):
+        return self.rows.filter(parent__in=parents)
+
+    def nodes(self, rows) -> list[TreeNode]:
+        date = self.date
+        nodes = [
+            TreeNode(
+                *(pk, name, kind, status, closed_on, parent_id),
+                closed=closed_on is not None and (date is None or closed_on <= date),
+            )
+            for pk, name, kind, status, closed_on, parent_id in rows.values_list(*self.fields)
+        ]
+        nodes.sort(key=lambda node: (KIND_ORDER.get(node.kind, 99), node.name))
+        return nodes
+
+    def count_children(self, nodes: list[TreeNode], parents: list[int]) -> None:
+        """Set the number of units under each of ``nodes``, the units under ``parents``.
+
+        Counted through the parents' own place rather than a list of the nodes, which can be
+        hundreds long."""
+        if all(node.kind == UnitKind.GRASSROOTS for node in nodes):
+            return  # grassroots unions have no units under them
+        if self.date is None:
+            grandchildren = self.rows.filter(parent__parent__in=parents)
+        else:
+            on = self.date
+            grandchildren = self.rows.filter(
+                Q(parent__placements__parent__in=parents)
+                & Q(parent__placements__valid_from__lte=on)
+                & (
+                    Q(parent__placements__valid_to__isnull=True)
+                    | Q(parent__placements__valid_to__gt=on)
+                )
+            )
+        counts = dict(
+            grandchildren.values("parent_id")
+            .annotate(count=Count("*"))
+            .values_list("parent_id", "count")
+        )
+        for node in nodes:
+            node.child_count = counts.get(node.pk, 0)
+
+
+def tree_top(user, date: datetime.date | None = None, *, show_closed: bool = False):
+    """The roots of the user's tree on ``date`` (or today) with the units right under them.
+
+    Deeper units are left to ``tree_children``: the page shows the same rows however many
+    grassroots unions the tree holds, which it only counts.  A unit whose parent on that
+    date is outside the user's scope is a root of its own, as in ``tree_rows``.
+    """
+    shown = _Shown(user, date, show_closed=show_closed)
+    roots = shown.nodes(shown.roots())
+    if not roots:
+        return roots
+    root_ids = [root.pk for root in roots]
+    below = shown.nodes(shown.under(root_ids))
+    shown.count_children(below, root_ids)
+    for root in roots:
+        root.children = [node for node in below if node.parent_id == root.pk]
+        root.child_count = len(root.children)
+    return roots
+
+
+def tree_children(
+    user, unit: Unit, date: datetime.date | None = None, *, show_closed: bool = False
+) -> list[TreeNode]:
+    """The units right under ``unit`` on ``date`` (or today) that the user may see."""
+    shown = _Shown(user, date, show_closed=show_closed)
+    nodes = shown.nodes(shown.under([unit.pk]))
+    shown.count_children(nodes, [unit.pk])
+    return nodes

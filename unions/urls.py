@@ -9,6 +9,7 @@ unit_patterns = (
         path("", views.unit_tree, name="tree"),
         path("new/", views.unit_create, name="create"),
         path("<int:pk>/", unit_detail, name="detail"),
+        path("<int:pk>/children/", views.unit_children, name="children"),
         path("<int:pk>/edit/", views.unit_edit, name="edit"),
         path("<int:pk>/move/", views.unit_move, name="move"),
         path("<int:pk>/merge/", views.unit_merge, name="merge"),

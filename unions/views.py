@@ -8,8 +8,8 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.dateparse import parse_date
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,7 +24,7 @@ from .forms import (
     UnitForm,
     UserForm,
 )
-from .models import RoleAssignment, UnitKind, UnitStatus
+from .models import RoleAssignment
 from .scope import Capability, get_unit_for_user, has_capability
 
 
@@ -42,37 +42,54 @@ def apply_service_errors(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-def unit_tree(request: HttpRequest) -> HttpResponse:
+def _tree_date(request: HttpRequest) -> tuple[datetime.date | None, str]:
+    """The date of ``?on=`` (None for today's tree) and the text when it is not a date."""
     on_text = request.GET.get("on", "")
-    on = parse_date(on_text) if on_text else None
-    if on_text and on is None:
-        messages.error(request, _("The date %(date)s is not valid.") % {"date": on_text})
-    show_closed = request.GET.get("closed") == "1" or on is not None
-    rows = tree.tree_on(request.user, on)
+    try:
+        on = parse_date(on_text) if on_text else None
+    except ValueError:
+        on = None
+    return on, (on_text if on_text and on is None else "")
+
+
+def _children_query(on: datetime.date | None, show_closed: bool) -> str:
+    """The query that makes a node's units load as the page shows the tree."""
     if on is not None:
-        rows = [row for row in rows if row.unit.founded_on <= on]
-    elif not show_closed:
-        rows = [row for row in rows if not row.closed]
-    # Thousands of rows: labels and links worked out once, not per row in the template.
-    base_url = reverse("units:tree")
-    kinds, statuses = dict(UnitKind.choices), dict(UnitStatus.choices)
-    kind_labels = {key: str(label) for key, label in kinds.items()}
-    status_labels = {key: str(label) for key, label in statuses.items()}
-    for row in rows:
-        row.indent = f"{row.depth * 24}px"
-        row.url = f"{base_url}{row.unit.pk}/"
-        row.kind_label = kind_labels.get(row.unit.kind, row.unit.kind)
-        row.status_label = status_labels.get(row.unit.status, row.unit.status)
-        row.closed_label = row.unit.closed_on.strftime("%d/%m/%Y") if row.closed else ""
+        return f"?{urlencode({'on': on.isoformat()})}"
+    return "?closed=1" if show_closed else ""
+
+
+def unit_tree(request: HttpRequest) -> HttpResponse:
+    """The tree down to the units right under the reader's roots; deeper levels load on
+    demand from ``unit_children``, so the page does not grow with the grassroots level."""
+    on, bad_date = _tree_date(request)
+    if bad_date:
+        messages.error(request, _("The date %(date)s is not valid.") % {"date": bad_date})
+    show_closed = request.GET.get("closed") == "1" or on is not None
+    roots = tree.tree_top(request.user, on, show_closed=show_closed)
     return render(
         request,
         "unions/tree.html",
         {
-            "rows": rows,
+            "nodes": roots,
+            "query": _children_query(on, show_closed),
             "on": on,
             "show_closed": show_closed,
             "examples": [datetime.date(2021, 12, 31), datetime.date(2025, 6, 30)],
         },
+    )
+
+
+def unit_children(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rows of the units right under one unit of the tree page, as that page asks."""
+    unit = get_unit_for_user(request.user, pk)
+    on, _bad_date = _tree_date(request)
+    show_closed = request.GET.get("closed") == "1" or on is not None
+    nodes = tree.tree_children(request.user, unit, on, show_closed=show_closed)
+    return render(
+        request,
+        "unions/tree_children.html",
+        {"nodes": nodes, "query": _children_query(on, show_closed)},
     )
 
 

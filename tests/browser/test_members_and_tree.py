@@ -35,6 +35,13 @@ def test_administrator_moves_a_unit_and_the_past_tree_keeps_it(login, world):
     then = Placement.objects.on(datetime.date(2021, 12, 31)).get(unit=world.a1)
     assert then.parent_id == world.commune_a.pk
     page.goto(f"{page.base_url}/units/?on=2021-12-31")
+    # The page shows the units above grassroots; a commune's units load when it is opened.
+    assert world.a1.name not in page.inner_text("#tree")
+    commune_a = page.locator(
+        "#tree summary", has=page.locator(f"a[href='/units/{world.commune_a.pk}/']")
+    )
+    commune_a.locator(".rounded-pill").click()
+    page.wait_for_selector(f"#tree a[href='/units/{world.a1.pk}/']")
     tree = page.inner_text("#tree")
     assert (
         tree.index(world.commune_a.name)

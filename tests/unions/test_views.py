@@ -2,15 +2,29 @@ import datetime
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from unions.models import Placement, RoleAssignment, Unit, UnitEvent
+from tests.factories import make_unit, make_user
+from unions.models import Placement, RoleAssignment, Unit, UnitEvent, UnitKind
 
 pytestmark = pytest.mark.django_db
 
 
 def tree_names(response):
-    return [row.unit.name for row in response.context["rows"]]
+    """The units the tree page shows: its roots and the units right under them."""
+    names = []
+    for root in response.context["nodes"]:
+        names.append(root.name)
+        names.extend(child.name for child in root.children)
+    return names
+
+
+def children(client, unit, **query):
+    response = client.get(reverse("units:children", args=[unit.pk]), query)
+    assert response.status_code == 200
+    return {node.name: node for node in response.context["nodes"]}
 
 
 def test_tree_today_and_as_of_a_date_before_a_move(client_for, world):
@@ -20,25 +34,121 @@ def test_tree_today_and_as_of_a_date_before_a_move(client_for, world):
         {"new_parent": world.commune_b.pk, "effective_on": "2025-07-01", "note": "QĐ 12"},
     )
     assert response.status_code == 302
-    today = admin.get(reverse("units:tree"))
-    rows = {row.unit.name: row.parent_id for row in today.context["rows"]}
-    assert rows[world.a1.name] == world.commune_b.pk
-    before = admin.get(reverse("units:tree"), {"on": "2021-12-31"})
-    rows = {row.unit.name: row.parent_id for row in before.context["rows"]}
-    assert rows[world.a1.name] == world.commune_a.pk
+    assert world.a1.name in children(admin, world.commune_b)
+    assert world.a1.name not in children(admin, world.commune_a)
+    before = children(admin, world.commune_a, on="2021-12-31")
+    assert before[world.a1.name].parent_id == world.commune_a.pk
+    assert world.a1.name not in children(admin, world.commune_b, on="2021-12-31")
+    today = {root.name: root for root in admin.get(reverse("units:tree")).context["nodes"]}
+    counts = {node.name: node.child_count for node in today[world.province.name].children}
+    assert counts == {world.commune_a.name: 1, world.commune_b.name: 2}
+    then = admin.get(reverse("units:tree"), {"on": "2021-12-31"}).context["nodes"]
+    counts = {node.name: node.child_count for node in then[0].children}
+    assert counts == {world.commune_a.name: 2, world.commune_b.name: 1}
     event = UnitEvent.objects.get(unit=world.a1, kind="moved")
     assert (event.by, event.note) == (world.users["admin"], "QĐ 12")
+
+
+def test_tree_shows_down_to_the_level_above_grassroots_and_loads_the_rest(client_for, world):
+    response = client_for("province").get(reverse("units:tree"))
+    assert tree_names(response) == [
+        world.province.name,
+        world.commune_a.name,
+        world.commune_b.name,
+    ]
+    html = response.content.decode()
+    assert f'href="/units/{world.commune_a.pk}/"' in html
+    assert f'data-children="/units/{world.commune_a.pk}/children/"' in html
+    assert world.a1.name not in html
+    rows = client_for("province").get(reverse("units:children", args=[world.commune_a.pk]))
+    assert [node.name for node in rows.context["nodes"]] == [world.a1.name, world.a2.name]
+    assert f'href="/units/{world.a1.pk}/"' in rows.content.decode()
 
 
 def test_tree_shows_only_the_readers_subtree(client_for, world):
     names = tree_names(client_for("commune").get(reverse("units:tree")))
     assert names == [world.commune_a.name, world.a1.name, world.a2.name]
+    assert tree_names(client_for("grassroots").get(reverse("units:tree"))) == [world.a1.name]
+
+
+def test_units_outside_the_readers_scope_do_not_load(client_for, world):
+    commune = client_for("commune")
+    assert commune.get(reverse("units:children", args=[world.commune_b.pk])).status_code == 404
+    assert commune.get(reverse("units:children", args=[world.province.pk])).status_code == 404
+    province = client_for("province")
+    assert (
+        province.get(reverse("units:children", args=[world.other_province.pk])).status_code == 404
+    )
+
+
+def test_tree_on_a_date_roots_a_unit_whose_parent_then_is_outside_scope(client_for, world):
+    admin = client_for("admin")
+    response = admin.post(
+        reverse("units:move", args=[world.b1.pk]),
+        {"new_parent": world.commune_a.pk, "effective_on": "2025-07-01"},
+    )
+    assert response.status_code == 302
+    commune = client_for("commune")
+    assert tree_names(commune.get(reverse("units:tree"))) == [
+        world.commune_a.name,
+        world.b1.name,
+        world.a1.name,
+        world.a2.name,
+    ]
+    then = commune.get(reverse("units:tree"), {"on": "2021-12-31"})
+    assert [(root.name, [c.name for c in root.children]) for root in then.context["nodes"]] == [
+        (world.commune_a.name, [world.a1.name, world.a2.name]),
+        (world.b1.name, []),
+    ]
+
+
+def test_rows_that_load_later_keep_the_date_or_the_closed_units(client_for, world):
+    province = client_for("province")
+    pk = world.commune_a.pk
+    html = province.get(reverse("units:tree"), {"on": "2021-12-31"}).content.decode()
+    assert f'data-children="/units/{pk}/children/?on=2021-12-31"' in html
+    html = province.get(reverse("units:tree"), {"closed": "1"}).content.decode()
+    assert f'data-children="/units/{pk}/children/?closed=1"' in html
+
+
+def test_a_user_without_roles_sees_no_units(client, world):
+    client.force_login(make_user("nobody"))
+    for query in ({}, {"on": "2021-12-31"}):
+        response = client.get(reverse("units:tree"), query)
+        assert response.context["nodes"] == []
+        assert world.province.name not in response.content.decode()
 
 
 def test_tree_with_a_bad_date_says_so(client_for, world):
     response = client_for("province").get(reverse("units:tree"), {"on": "31/12/2021x"})
     assert response.status_code == 200
     assert [str(m) for m in response.context["messages"]]
+
+
+def _grow_the_tree(world, communes: int, grassroots_each: int) -> None:
+    for c in range(communes):
+        commune = make_unit(f"Công đoàn xã {c}", UnitKind.COMMUNE, world.province)
+        for g in range(grassroots_each):
+            make_unit(f"CĐCS {c}-{g}", parent=commune)
+
+
+def _queries(client, url, query) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, query).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("query", [{}, {"closed": "1"}, {"on": "2024-12-31"}])
+def test_tree_queries_do_not_grow_with_the_tree(client_for, world, query):
+    province = client_for("province")
+    tree_url = reverse("units:tree")
+    children_url = reverse("units:children", args=[world.province.pk])
+    small = (_queries(province, tree_url, query), _queries(province, children_url, query))
+    _grow_the_tree(world, communes=12, grassroots_each=4)
+    big = (_queries(province, tree_url, query), _queries(province, children_url, query))
+    assert big == small
+    assert max(big) <= 12
+    assert len(tree_names(province.get(tree_url, query))) == 3 + 12
 
 
 def test_move_under_own_descendant_is_refused_on_the_form(client_for, world):
@@ -110,8 +220,14 @@ def test_dissolved_unit_stays_visible_in_history(client_for, world):
         reverse("units:dissolve", args=[world.a2.pk]), {"effective_on": "2025-07-01"}
     )
     assert response.status_code == 302
-    assert world.a2.name not in tree_names(admin.get(reverse("units:tree")))
-    assert world.a2.name in tree_names(admin.get(reverse("units:tree"), {"closed": "1"}))
+    assert world.a2.name not in children(admin, world.commune_a)
+    assert children(admin, world.commune_a, closed="1")[world.a2.name].closed
+    page = admin.get(reverse("units:tree"))
+    counts = {node.name: node.child_count for node in page.context["nodes"][0].children}
+    assert counts[world.commune_a.name] == 1
+    page = admin.get(reverse("units:tree"), {"closed": "1"})
+    counts = {node.name: node.child_count for node in page.context["nodes"][0].children}
+    assert counts[world.commune_a.name] == 2
     assert admin.get(reverse("units:detail", args=[world.a2.pk])).status_code == 200
 
 

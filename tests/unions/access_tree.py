@@ -1,0 +1,10 @@
+"""Access-matrix entries for the union tree's rows that load on demand."""
+
+from __future__ import annotations
+
+from ..access import ALL_OK, Entry, unit_args
+
+ENTRIES: dict[str, Entry] = {
+    # A unit inside the role's subtree; outside it, and a neighbouring unit, answer 404.
+    "units:children": Entry(inside=ALL_OK, args=unit_args),
+}
