@@ -1,7 +1,8 @@
 """Money in and out of funds.  Every change is a ledger entry posted on a locked fund row.
 
-Guarantees: a fund's balance equals the sum of its entries; available (balance - reserved)
-never goes below zero; entries are never edited or deleted, only reversed.
+Guarantees: a fund's balance equals the sum of its entries, and its money in, money out and
+entry count the totals of its positive and negative entries and their number; available
+(balance - reserved) never goes below zero; entries are never edited or deleted, only reversed.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def post_entry(
 ) -> LedgerEntry:
     """Append an entry to a fund that the caller has locked (``lock_fund``) in this transaction.
 
-    Saves the fund's balance and reservation as the caller left them.
+    Saves the fund's balance, its ledger totals (money in, money out, number of entries) and
+    its reservation as the caller left them.
     """
     if amount == 0:
         raise ValidationError({"amount": _("The amount must not be zero.")})
@@ -90,8 +92,13 @@ def post_entry(
         by=by,
     )
     fund.balance = new_balance
+    if amount > 0:
+        fund.money_in += amount
+    else:
+        fund.money_out += amount
+    fund.entry_count += 1
     # Saved together: the caller may have changed the reservation in the same step.
-    fund.save(update_fields=["balance", "reserved"])
+    fund.save(update_fields=["balance", "reserved", "money_in", "money_out", "entry_count"])
     return entry
 
 

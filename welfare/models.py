@@ -43,6 +43,11 @@ class Fund(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=FundKind.choices)
     balance = models.BigIntegerField(_("balance"), default=0, editable=False)
     reserved = models.BigIntegerField(_("reserved"), default=0, editable=False)
+    # The ledger's totals, kept by ``ledger.post_entry`` beside the balance (money out is
+    # negative: balance = money in + money out), so the fund page never sums the whole ledger.
+    money_in = models.BigIntegerField(_("money in"), default=0, db_default=0, editable=False)
+    money_out = models.BigIntegerField(_("money out"), default=0, db_default=0, editable=False)
+    entry_count = models.PositiveIntegerField(_("entries"), default=0, db_default=0, editable=False)
     is_active = models.BooleanField(_("open"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -56,6 +61,10 @@ class Fund(models.Model):
             models.CheckConstraint(condition=Q(reserved__gte=0), name="fund_reserved_not_negative"),
             models.CheckConstraint(
                 condition=Q(balance__gte=F("reserved")), name="fund_available_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(balance=F("money_in") + F("money_out")),
+                name="fund_totals_make_the_balance",
             ),
         ]
 
@@ -108,7 +117,13 @@ class LedgerEntry(models.Model):
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         ordering = ["fund", "id"]
-        indexes = [models.Index(fields=["fund", "occurred_on", "id"])]
+        indexes = [
+            models.Index(fields=["fund", "occurred_on", "id"]),
+            # A fund's entries of one kind in recorded order, and their sum, from the index.
+            models.Index(
+                fields=["fund", "kind", "id"], include=["amount"], name="ledger_fund_kind"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
         ]
@@ -206,6 +221,8 @@ class Case(models.Model):
             # The case list's newest-first order, walked without sorting the table.
             models.Index(fields=["-created_at", "-id"], name="case_newest_first"),
             models.Index(fields=["status", "current_unit", "submitted_at"]),
+            # Approved cases waiting for the treasurers of a fund's owner.
+            models.Index(fields=["status", "fund", "submitted_at"], name="case_payable"),
             models.Index(fields=["unit", "created_at"]),
             models.Index(fields=["paid_on"]),
         ]

@@ -30,13 +30,16 @@ class EarlierSupport:
 def earlier_support(member: Member, *, exclude_case: Case | None = None) -> list[EarlierSupport]:
     since = timezone.localdate() - datetime.timedelta(days=WINDOW_DAYS)
     province = member.unit.path.split(PATH_SEPARATOR)[0] + PATH_SEPARATOR
-    same_person = (
-        Q(member=member)
-        | Q(member__national_id=member.national_id)
-        | Q(member__search_name=member.search_name, member__date_of_birth=member.date_of_birth)
-    )
+    # The person's records first (one per union they were listed at): a BitmapOr of the member
+    # indexes, then their cases by ``member_id``.  ORing the member's fields across the join to
+    # the cases instead reads every case.
+    same_person = Member.objects.filter(
+        Q(pk=member.pk)
+        | Q(national_id=member.national_id)
+        | Q(search_name=member.search_name, date_of_birth=member.date_of_birth)
+    ).values("pk")
     cases = (
-        Case.objects.filter(same_person, unit__path__startswith=province)
+        Case.objects.filter(member_id__in=same_person, unit__path__startswith=province)
         .filter(status__in=[CaseStatus.APPROVED, CaseStatus.PAID, CaseStatus.SUBMITTED])
         .filter(
             Q(paid_on__gte=since) | Q(approved_on__gte=since) | Q(submitted_at__date__gte=since)

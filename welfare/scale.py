@@ -49,6 +49,7 @@ from django.db.models import Max, Model
 from django.utils import timezone
 
 from members import demo
+from members.counters import rebuild_member_counts
 from members.demo import (
     CHILD_NAMES,
     COMMUNE_ACCOUNT_UNIT,
@@ -1130,6 +1131,7 @@ class ScaleBuilder:
             ((pk, *m) for pk, m in zip(membership_ids, memberships, strict=True)),
         )
         dependants = self._dependants(rows, members)
+        rebuild_member_counts()
         self.phase(
             "members",
             f"{s.members:,} members and workers, {len(memberships):,} memberships, "
@@ -1550,11 +1552,20 @@ class ScaleBuilder:
         flat.sort(key=lambda item: item[:4])
         ids = iter(self.loader.ids(LedgerEntry, len(flat)))
         balances: Counter = Counter()
+        # The ledger's totals kept on each fund (money in, money out, entries), as post_entry does.
+        money_in: Counter = Counter()
+        money_out: Counter = Counter()
+        entry_count: Counter = Counter()
         ledger_rows, payments = [], []
         payment_ids = iter(self.loader.ids(Payment, len(funds.paid)))
         for day, _order, fund, _position, e in flat:
             pk = next(ids)
             balances[fund] += e[3]
+            if e[3] > 0:
+                money_in[fund] += e[3]
+            else:
+                money_out[fund] += e[3]
+            entry_count[fund] += 1
             ledger_rows.append(
                 (pk, fund, e[2], e[3], balances[fund], day, e[4], e[5], e[6], None, e[7], e[8])
             )
@@ -1576,11 +1587,16 @@ class ScaleBuilder:
              "received_by", "ledger_entry_id", "by_id", "recorded_at"],
             payments,
         )  # fmt: skip
-        updates = [(balances[pk], funds.reserved[pk], pk) for pk in funds.info]
+        updates = [
+            (balances[pk], funds.reserved[pk], money_in[pk], money_out[pk], entry_count[pk], pk)
+            for pk in funds.info
+        ]
         with connection.cursor() as cursor:
             table = connection.ops.quote_name(Fund._meta.db_table)
             cursor.executemany(
-                f"UPDATE {table} SET balance = %s, reserved = %s WHERE id = %s", updates
+                f"UPDATE {table} SET balance = %s, reserved = %s, money_in = %s, "
+                "money_out = %s, entry_count = %s WHERE id = %s",
+                updates,
             )
         self.phase(
             "funds and ledgers",

@@ -111,6 +111,8 @@ OPENERS_OK = only(dict.fromkeys(OPENERS, 200))
 
 ENTRIES: dict[str, Entry] = {
     "cases:list": Entry(inside=ALL_OK),
+    # No object in the URL: the export is filtered by scope (test_case_views.py).
+    "cases:export": Entry(inside=ALL_OK, args=lambda *_: ["csv"], outside=ALL_OK),
     # Without ?member= the page asks for the person; the member lookup is tested on its own.
     "cases:create": Entry(inside=OPENERS_OK),
     "cases:detail": Entry(inside=ALL_OK, args=case_args("submitted")),

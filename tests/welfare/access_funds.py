@@ -51,6 +51,7 @@ ENTRIES: dict[str, Entry] = {
     "funds:list": Entry(inside=ALL_OK),
     "funds:create": Entry(inside=FUND_OPENERS),
     "funds:detail": Entry(inside=ALL_OK, args=fund_args),
+    "funds:export": Entry(inside=ALL_OK, args=lambda *a: [*fund_args(*a), "csv"]),
     "funds:contribute": Entry(inside=TREASURER_ONLY, args=fund_args),
     "funds:allocate": Entry(inside=TREASURER_ONLY, args=fund_args),
     "funds:reverse": Entry(inside=TREASURER_ONLY, args=entry_args),

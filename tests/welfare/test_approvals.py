@@ -686,3 +686,27 @@ def test_no_email_leaves_when_the_step_fails(
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
         approvals.approve_case(case=case, by=world.users["province"], amount=500_000_000)
     assert mailoutbox == []
+
+
+def test_count_waiting_counts_what_waits_up_to_its_limit(world, make_case):
+    treasurer, commune = world.users["treasurer"], world.users["commune"]
+    for _ in range(3):
+        make_case("approved")
+    for _ in range(4):
+        make_case("submitted")
+    assert approvals.count_waiting(treasurer) == waiting_for(treasurer).count() == 3
+    assert approvals.count_waiting(commune) == 4
+    # past the limit it says "more than": one over, never the whole count
+    assert approvals.count_waiting(commune, up_to=2) == 3
+    assert approvals.count_waiting(world.users["leader"]) == 0
+
+
+def test_count_waiting_runs_one_query_however_many_wait(
+    world, make_case, django_assert_num_queries
+):
+    for _ in range(5):
+        make_case("submitted")
+    commune = world.users["commune"]
+    approvals.count_waiting(commune)  # the user's grants are read once, then kept
+    with django_assert_num_queries(1):
+        assert approvals.count_waiting(commune, up_to=3) == 4

@@ -608,19 +608,67 @@ def test_case_list_runs_a_fixed_number_of_queries(
     _many_cases(world, funds, make_case)
     settings.PAGE_SIZE = 10
     client = client_for("province")
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         first = client.get(url("list"))
-    with django_assert_max_num_queries(8):
-        last = client.get(url("list"), {"page": 3, "status": "paid", "unit": world.commune_a.pk})
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
+        last = client.get(url("list"), {"last": "1", "status": "paid", "unit": world.commune_a.pk})
+    with django_assert_max_num_queries(9):
         waiting = client.get(url("list"), {"waiting": "1"})
+    with django_assert_max_num_queries(9):
+        second = client.get("?".join([url("list"), first.context["page"].next_query]))
     settings.PAGE_SIZE = 50
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         everything = client.get(url("list"))
     assert len(first.context["page"].object_list) == 10
-    assert last.context["page"].paginator.count == 6
-    assert waiting.context["page"].paginator.count == 6  # the endorsed ones, at the province
+    assert len(second.context["page"].object_list) == 10
+    assert last.context["page"].count == 6
+    assert waiting.context["page"].count == 6  # the endorsed ones, at the province
     assert len(everything.context["page"].object_list) == 30
+
+
+def _walk(client, params) -> list[int]:
+    """Every case of the list, following its "next" links from the first page."""
+    query, seen = None, []
+    while True:
+        response = client.get(
+            url("list") + (f"?{query}" if query else ""), params if not query else None
+        )
+        page = response.context["page"]
+        seen += [case.pk for case in page.object_list]
+        if not page.has_next:
+            return seen
+        query = page.next_query
+
+
+def test_case_list_pages_by_keyset_through_every_case(
+    client_for, world, funds, make_case, settings
+):
+    cases = _many_cases(world, funds, make_case, count=23)
+    settings.PAGE_SIZE = 5
+    client = client_for("province")
+    newest_first = sorted(cases, key=lambda case: (case.created_at, case.pk), reverse=True)
+    assert _walk(client, {}) == [case.pk for case in newest_first]
+    last = client.get(url("list"), {"last": "1"}).context["page"]
+    assert [case.pk for case in last.object_list] == [case.pk for case in newest_first[-5:]]
+    assert (last.count, last.count_is_capped, last.start_index) == (23, False, 19)
+    # what waits for the province staff, oldest first, page by page
+    waiting = approvals.waiting_for(world.users["province"])
+    expected = list(waiting.order_by("submitted_at", "id").values_list("pk", flat=True))
+    assert len(expected) == 5  # the endorsed ones
+    settings.PAGE_SIZE = 2
+    assert _walk(client, {"waiting": "1"}) == expected
+
+
+def test_case_list_count_stops_at_its_cap(client_for, world, funds, make_case, monkeypatch):
+    from welfare import views
+
+    _many_cases(world, funds, make_case, count=7)
+    monkeypatch.setattr(views, "CASE_COUNT_CAP", 5)
+    response = client_for("province").get(url("list"))
+    page = response.context["page"]
+    assert (page.count, page.count_is_capped) == (5, True)
+    text = gettext_vi("More than %(total)s cases found", total="5")
+    assert text in response.content.decode()
 
 
 def test_waiting_for_me_is_oldest_first_and_only_mine(client_for, world, funds, make_case):
@@ -663,7 +711,7 @@ def test_case_list_filters(client_for, world, funds, make_case):
 def test_an_empty_list_says_so(client_for, world, funds):
     response = client_for("leader").get(url("list"))
     assert response.status_code == 200
-    assert response.context["page"].paginator.count == 0
+    assert response.context["page"].count == 0
     assert 'colspan="8"' in response.content.decode()
 
 

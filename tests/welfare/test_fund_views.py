@@ -47,6 +47,10 @@ def assert_ledger_adds_up(fund: Fund) -> None:
     fund.refresh_from_db()
     entries = list(fund.entries.order_by("pk"))
     assert fund.balance == sum(entry.amount for entry in entries)
+    # and the totals kept on the fund are the ledger's
+    assert fund.money_in == sum(entry.amount for entry in entries if entry.amount > 0)
+    assert fund.money_out == sum(entry.amount for entry in entries if entry.amount < 0)
+    assert fund.entry_count == len(entries)
     running = 0
     for entry in entries:
         running += entry.amount

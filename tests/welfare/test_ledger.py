@@ -33,10 +33,22 @@ def fresh(fund: Fund) -> Fund:
 def assert_books_balance(fund: Fund) -> None:
     fund.refresh_from_db()
     assert fund.balance == entries_total(fund)
+    assert_totals_match_the_ledger(fund)
     running = 0
     for entry in fund.entries.order_by("id"):
         running += entry.amount
         assert entry.balance_after == running
+
+
+def assert_totals_match_the_ledger(fund: Fund) -> None:
+    """The totals kept on the fund are those of its entries: money in, money out, how many."""
+    amounts = list(fund.entries.values_list("amount", flat=True))
+    assert (fund.money_in, fund.money_out, fund.entry_count) == (
+        sum(a for a in amounts if a > 0),
+        sum(a for a in amounts if a < 0),
+        len(amounts),
+    )
+    assert fund.balance == fund.money_in + fund.money_out
 
 
 def test_amounts_are_shown_the_vietnamese_way():
@@ -306,6 +318,38 @@ def test_database_refuses_a_reservation_above_the_balance(funds):
         Fund.objects.filter(pk=funds.social.pk).update(reserved=100_000_001)
     funds.social.refresh_from_db()
     assert funds.social.reserved == 0
+
+
+def test_database_refuses_a_balance_that_is_not_its_totals(funds):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Fund.objects.filter(pk=funds.social.pk).update(balance=100_000_001)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Fund.objects.filter(pk=funds.social.pk).update(money_in=1)
+    funds.social.refresh_from_db()
+    assert (funds.social.balance, funds.social.money_in) == (100_000_000, 100_000_000)
+
+
+def test_every_kind_of_movement_keeps_the_totals(world, funds, make_case):
+    treasurer = world.users["treasurer"]
+    contribution = record_contribution(
+        fund=funds.social, amount=7_000_000, occurred_on=DAY, source="Nhà hảo tâm", by=treasurer
+    )
+    allocate(
+        from_fund=funds.social,
+        to_fund=funds.commune,
+        amount=4_000_000,
+        occurred_on=DAY,
+        by=treasurer,
+    )
+    reverse_entry(entry=contribution, occurred_on=DAY, reason="Ghi nhầm quỹ", by=treasurer)
+    make_case("paid", amount=2_500_000)
+    for fund in (funds.social, funds.commune):
+        assert_books_balance(fund)
+    assert (funds.social.money_in, funds.social.money_out, funds.social.entry_count) == (
+        107_000_000,
+        -13_500_000,
+        5,
+    )
 
 
 def test_database_refuses_a_negative_reservation(funds):

@@ -7,6 +7,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from members.models import Member
 from unions.models import UnitKind
 from welfare.models import Case, CaseStatus, Category, SupportType
 from welfare.overlap import WINDOW_DAYS, earlier_support
@@ -135,3 +136,16 @@ def test_cases_in_review_and_approved_ones_count(world, funds):
     submitted = past_case(world, funds, world.member_a1, status=CaseStatus.SUBMITTED)
     approved = past_case(world, funds, world.member_a1, status=CaseStatus.APPROVED, days=10)
     assert set(found(world.member_a1)) == {submitted.pk, approved.pk}
+
+
+def test_the_check_is_one_query_on_the_persons_records_then_their_cases(
+    world, funds, django_assert_num_queries
+):
+    """The person's records are found first (national ID, name and date of birth, the record
+    itself), then only their cases are read: never the member join of every case."""
+    past_case(world, funds, world.member_a1, days=30)
+    member = Member.objects.select_related("unit").get(pk=world.member_a1.pk)
+    with django_assert_num_queries(1) as captured:
+        assert len(earlier_support(member)) == 1
+    sql = captured.captured_queries[0]["sql"]
+    assert '"member_id" IN (SELECT' in sql

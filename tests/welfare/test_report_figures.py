@@ -96,3 +96,119 @@ def test_union_founded_later_uses_todays_subtree(world, records):
 def test_figures_run_a_fixed_number_of_queries(world, records, django_assert_max_num_queries):
     with django_assert_max_num_queries(30):
         annual_figures(world.province, 2026)
+
+
+# --------------------------------------------------------------------------------------------
+# People counted once, however the figures are grouped; the same figures on every database
+# --------------------------------------------------------------------------------------------
+
+MOVED = datetime.date(2026, 3, 1)
+
+
+@pytest.fixture
+def moved_within_commune(world, records, funds):
+    """Nguyễn Văn An moves from A1 to A2 (both in commune A) and is paid again at A2."""
+    from members.services import transfer_member
+
+    from .conftest import paid_case
+
+    member = transfer_member(member=world.member_a1, to_unit=world.a2, effective_on=MOVED, by=None)
+    paid_case(
+        member, funds.social, 1_000_000, datetime.date(2026, 4, 2), by=world.users["grassroots"]
+    )
+    return member
+
+
+def test_a_person_paid_in_two_units_of_a_child_unit_counts_once(world, moved_within_commune):
+    figures = annual_figures(world.province, 2026)
+    assert (figures.totals.cases, figures.totals.people) == (4, 2)
+    commune_a = {row.label: row for row in figures.by_child}[world.commune_a.name]
+    assert (commune_a.cases, commune_a.people, commune_a.amount) == (4, 2, 8_500_000)
+    grant = {row.key: row for row in figures.by_type}["grant"]
+    assert (grant.cases, grant.people) == (2, 1)  # An's two grants, at A1 then at A2
+    fund = {row.label: row for row in figures.by_fund}
+    assert sum(row.cases for row in fund.values()) == 4
+    # still one member at the end of the year, with two memberships behind him
+    assert figures.organisation.members == 3
+
+
+def test_the_year_before_uses_its_own_tree_and_this_years_child_units(world, records, funds):
+    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED, by=None)
+    figures = annual_figures(world.province, 2026, user=world.users["province"])
+    # 2025 in 2025's tree: the Tết gift at B1 (commune B all along)
+    assert (figures.prev_totals.cases, figures.prev_totals.people) == (1, 1)
+    assert {row.label: (row.cases, row.prev_cases) for row in figures.by_child} == {
+        world.commune_b.name: (3, 1)
+    }
+
+
+def test_the_dashboard_summary_leaves_out_what_it_does_not_show(world, moved_within_commune):
+    full = annual_figures(world.province, 2026)
+    summary = annual_figures(world.province, 2026, summary=True)
+    assert summary.organisation is None
+    assert summary.totals == full.totals and summary.prev_totals == full.prev_totals
+    assert summary.by_month == full.by_month and summary.prev_by_month == full.prev_by_month
+    for rows, full_rows in ((summary.by_type, full.by_type), (summary.by_child, full.by_child)):
+        assert [(r.key, r.cases, r.amount, r.prev_amount) for r in rows] == [
+            (r.key, r.cases, r.amount, r.prev_amount) for r in full_rows
+        ]
+        assert {r.people for r in rows} == {0}
+
+
+def test_members_and_workers_are_the_only_kinds_of_membership():
+    # the organisation figures count workers and take the rest as members
+    from members.models import MemberKind
+
+    assert set(MemberKind.values) == {MemberKind.MEMBER, MemberKind.WORKER}
+
+
+def test_query_count_does_not_grow_with_records(
+    world, records, funds, django_assert_max_num_queries
+):
+    from django.db import connection
+
+    from .conftest import paid_case
+
+    # one pass a year on PostgreSQL, one query per breakdown elsewhere
+    limit = 18 if connection.vendor == "postgresql" else 30
+    with django_assert_max_num_queries(limit) as captured:
+        annual_figures(world.province, 2026, user=world.users["province"])
+    before = len(captured)
+    by = world.users["grassroots"]
+    for day in range(1, 20):
+        paid_case(world.member_b1, funds.social, 100_000, datetime.date(2026, 5, day), by=by)
+        paid_case(world.member_a1, funds.commune, 100_000, datetime.date(2025, 5, day), by=by)
+    with django_assert_max_num_queries(before):
+        annual_figures(world.province, 2026, user=world.users["province"])
+
+
+@pytest.mark.postgres
+def test_one_pass_gives_the_figures_of_one_query_per_breakdown(world, moved_within_commune):
+    from welfare.reports import figures
+
+    move_unit(unit=world.a2, new_parent=world.commune_b, effective_on=REORGANISED, by=None)
+    leader = make_user("leader_a", Role.LEADER, world.commune_a)
+    for union, user in ((world.province, None), (world.province, leader), (world.commune_a, None)):
+        for year in (2024, 2025, 2026):
+            base, previous = figures.basis(union, year, user), figures.basis(union, year - 1, user)
+            for counted, people in ((base, True), (previous, False)):
+                one_pass = figures._tally_grouping_sets(
+                    year, counted.child_of, base.child_of, people
+                )
+                by_queries = figures._tally_by_queries(year, counted, base, people)
+                assert one_pass == by_queries, (union, user, year, people)
+
+
+@pytest.mark.postgres
+def test_the_report_work_memory_ends_with_the_report(world, records):
+    from django.db import connection, transaction
+
+    def work_mem():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW work_mem")
+            return cursor.fetchone()[0]
+
+    with transaction.atomic():
+        before = work_mem()
+        annual_figures(world.province, 2026)
+        assert work_mem() == before

@@ -182,10 +182,21 @@ class TestSeedScale:
         assert Member.history.count() >= MEMBERS
 
     def test_every_fund_balances(self, db_seeded):
-        funds = Fund.objects.annotate(total=Sum("entries__amount"))
+        funds = Fund.objects.annotate(
+            total=Sum("entries__amount"),
+            total_in=Sum("entries__amount", filter=Q(entries__amount__gt=0)),
+            total_out=Sum("entries__amount", filter=Q(entries__amount__lt=0)),
+            entries_n=Count("entries"),
+        )
         assert funds.count() > 3
         for fund in funds:
             assert fund.balance == (fund.total or 0), fund
+            # the totals the fund page shows, kept on the fund
+            assert (fund.money_in, fund.money_out, fund.entry_count) == (
+                fund.total_in or 0,
+                fund.total_out or 0,
+                fund.entries_n,
+            ), fund
             owed = Case.objects.filter(fund=fund, status=CaseStatus.APPROVED).aggregate(
                 s=Sum("approved_amount")
             )["s"]
