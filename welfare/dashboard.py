@@ -26,7 +26,9 @@ def dashboard(user) -> dict | None:
     union = dashboard_union(user)
     if union is None:
         return None
-    figures: AnnualFigures = annual_figures(union, timezone.localdate().year, user=user)
+    figures: AnnualFigures = annual_figures(
+        union, timezone.localdate().year, user=user, summary=True
+    )
     return {
         "figures": figures,
         "month_chart": charts.month_chart(figures),

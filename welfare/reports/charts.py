@@ -186,7 +186,8 @@ def bar_chart(
     items = [(name, amount) for name, amount in items if amount > 0]
     if not items:
         return placeholder(label)
-    row, top, label_width, value_width = 24, 26, 236, 74
+    # room for a whole unit name ("Công đoàn các Khu công nghiệp tỉnh Lạng Sơn")
+    row, top, label_width, value_width = 24, 26, 290, 74
     height = top + row * len(items) + 8
     left = label_width + 8
     span = WIDTH - left - value_width
@@ -199,7 +200,7 @@ def bar_chart(
         y = top + index * row
         fill = LAST_YEAR if index >= len(items) - rest else colour
         width = max(span * amount / largest, 1.0)
-        body.append(_text(label_width, y + row / 2 + 4, _shorten(name, 38), text_anchor="end"))
+        body.append(_text(label_width, y + row / 2 + 4, _shorten(name, 47), text_anchor="end"))
         body.append(
             f'<rect class="bar current" x="{left}" y="{y + 4}" width="{width:.1f}" '
             f'height="{row - 8}" fill="{fill}"><title>{escape(name)}: '

@@ -10,9 +10,12 @@ in the year it was paid.
 from __future__ import annotations
 
 import datetime
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import connection, transaction
+from django.db.models import Case as DjangoCase
+from django.db.models import Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractMonth
 from django.utils import timezone
 
@@ -75,7 +78,7 @@ class AnnualFigures:
     year: int
     as_of: datetime.date
     tree_of_the_year: bool  # False when the union did not exist then: today's subtree is used
-    organisation: Organisation
+    organisation: Organisation | None  # None when not asked for
     totals: Totals
     prev_totals: Totals
     by_type: list[Row]
@@ -103,7 +106,7 @@ class Basis:
     as_of: datetime.date
     tree_of_the_year: bool
     units: QuerySet  # of unit ids, used as a subquery
-    child_of: dict[int, int]
+    child_of: dict[int, int]  # every unit covered (and visible) -> the child unit it rolls up to
     children: dict[int, str]
 
 
@@ -112,15 +115,16 @@ def basis(union: Unit, year: int, user=None) -> Basis:
     own = Placement.objects.on(as_of).filter(unit=union).first()
     if own is not None:
         placements = Placement.objects.on(as_of).filter(path__startswith=own.path)
-        pairs = list(placements.values_list("unit_id", "path"))
+        pairs = placements.values_list("unit_id", "path")
         prefix = own.path
         units = Unit.objects.filter(pk__in=placements.values("unit_id"))
     else:
         units = Unit.objects.in_subtree_of(union)
-        pairs = list(units.values_list("pk", "path"))
+        pairs = units.values_list("pk", "path")
         prefix = union.path
     if user is not None:
         units = units.filter(pk__in=visible_unit_ids(user))
+        pairs = pairs.filter(**{"unit_id__in" if own else "pk__in": visible_unit_ids(user)})
     child_of = {}
     for unit_id, path in pairs:
         rest = path[len(prefix) :].split(PATH_SEPARATOR)
@@ -129,120 +133,276 @@ def basis(union: Unit, year: int, user=None) -> Basis:
     return Basis(as_of, own is not None, units.values("pk"), child_of, children)
 
 
-def _paid(year: int, units: QuerySet) -> QuerySet:
-    return Case.objects.filter(status=CaseStatus.PAID, paid_on__year=year, unit_id__in=units)
+# --------------------------------------------------------------------------------------------
+# The support paid in a year, by every breakdown
+# --------------------------------------------------------------------------------------------
+
+# The breakdowns of one year's support, each keyed by a column of the paid cases.
+BREAKDOWNS = ("support_type", "category", "fund_id", "month")
 
 
-def _grouped(cases: QuerySet, key: str) -> dict:
-    return {
-        row[key]: row
-        for row in cases.values(key)
-        .annotate(
-            cases=Count("pk"),
-            people=Count("member_id", distinct=True),
-            amount=Sum("approved_amount"),
-        )
-        .order_by()
+@dataclass
+class Tally:
+    cases: int = 0
+    people: int = 0  # distinct members: never added up across rows
+    amount: int = 0
+
+
+@dataclass
+class YearTally:
+    """One year's paid support over the counted units, and over the child units' own units."""
+
+    total: Tally
+    by: dict[str, dict[object, Tally]]  # breakdown -> key -> tally, over the counted units
+    by_child: dict[int, Tally]  # child unit -> tally, over the units of ``child_of``
+
+
+def year_tally(
+    year: int, counted: Basis, children: Basis, people_by_breakdown: bool = True
+) -> YearTally:
+    """The support paid in ``year`` in the units of ``counted``, broken down by type, category,
+    fund and month, and by child unit over the units of ``children`` (the report's own year,
+    which for the year before may differ from ``counted``).  Distinct people are counted in
+    the total, and in every breakdown only if ``people_by_breakdown`` (0 otherwise).
+
+    On PostgreSQL one pass over the year's paid cases (``GROUPING SETS``); elsewhere one
+    ``GROUP BY`` query per breakdown.  People are counted exactly, never added up."""
+    if connection.vendor == "postgresql":
+        return _tally_grouping_sets(year, counted.child_of, children.child_of, people_by_breakdown)
+    return _tally_by_queries(year, counted, children, people_by_breakdown)
+
+
+def _paid(year: int, units) -> QuerySet:
+    return Case.objects.filter(
+        status=CaseStatus.PAID,
+        paid_on__gte=datetime.date(year, 1, 1),
+        paid_on__lt=datetime.date(year + 1, 1, 1),
+        unit_id__in=units,
+    )
+
+
+def _tally(row: dict) -> Tally:
+    return Tally(cases=row["cases"], people=row.get("people", 0), amount=int(row["amount"] or 0))
+
+
+FIGURES = {
+    "cases": Count("pk"),
+    "people": Count("member_id", distinct=True),
+    "amount": Sum("approved_amount"),
+}
+FIGURES_WITHOUT_PEOPLE = {"cases": FIGURES["cases"], "amount": FIGURES["amount"]}
+
+
+def _tally_by_queries(
+    year: int, counted: Basis, children: Basis, people_by_breakdown: bool
+) -> YearTally:
+    cases = _paid(year, counted.units).annotate(month=ExtractMonth("paid_on"))
+    figures = FIGURES if people_by_breakdown else FIGURES_WITHOUT_PEOPLE
+    by = {
+        key: {
+            row[key]: _tally(row)
+            for row in cases.values(key).annotate(**figures).order_by().values(key, *figures)
+        }
+        for key in BREAKDOWNS
     }
+    child_units: dict[int, list[int]] = {}
+    for unit_id, child in children.child_of.items():
+        child_units.setdefault(child, []).append(unit_id)
+    by_child = {}
+    if child_units:
+        child = DjangoCase(
+            *(When(unit_id__in=units, then=Value(pk)) for pk, units in child_units.items()),
+            output_field=IntegerField(),
+        )
+        by_child = {
+            row["child"]: _tally(row)
+            for row in _paid(year, children.units)
+            .annotate(child=child)
+            .values("child")
+            .annotate(**figures)
+            .order_by()
+            .values("child", *figures)
+        }
+    return YearTally(total=_tally(cases.aggregate(**FIGURES)), by=by, by_child=by_child)
+
+
+# Work memory for the sorts and hashes of one pass: a province's year fits, no spill to disk.
+PASS_WORK_MEM = "64MB"
+
+# Each paid case of the year in the units covered, with the child unit it rolls up to and
+# whether it is counted in the breakdowns (the map of units comes as three arrays).
+PAID_SQL = """
+    SELECT c.support_type COLLATE "C" AS support_type, c.category COLLATE "C" AS category,
+           c.fund_id, c.member_id, c.approved_amount,
+           EXTRACT(MONTH FROM c.paid_on)::integer AS month, m.child_id, m.counted
+    FROM {case} c
+    JOIN unnest(%s::bigint[], %s::bigint[], %s::boolean[]) AS m (unit_id, child_id, counted)
+        ON m.unit_id = c.unit_id
+    WHERE c.status = %s AND c.paid_on >= %s AND c.paid_on < %s
+"""
+
+KEYS = "counted, support_type, category, fund_id, month, child_id"
+GROUPED_OUT = ", ".join(f"GROUPING({key})" for key in KEYS.split(", "))
+
+# Distinct people in every group: sorted grouping sets (a DISTINCT aggregate cannot hash).
+DISTINCT_PEOPLE_SQL = f"""
+SELECT {GROUPED_OUT}, {KEYS}, COUNT(*), COUNT(DISTINCT member_id), SUM(approved_amount)
+FROM ({PAID_SQL}) AS paid
+GROUP BY GROUPING SETS (
+    (counted, support_type), (counted, category), (counted, fund_id), (counted, month),
+    (counted), (child_id)
+)
+"""
+
+# Distinct people in the total only, all hashed: the total's grouping set also groups by
+# member, and the outer query counts its rows (one per person).  The other groups count 1.
+TOTAL_PEOPLE_SQL = f"""
+SELECT {", ".join(f"g{n}" for n in range(6))}, {KEYS}, SUM(n), COUNT(*), SUM(amount)
+FROM (
+    SELECT {", ".join(f"GROUPING({key}) AS g{n}" for n, key in enumerate(KEYS.split(", ")))},
+           {KEYS}, COUNT(*) AS n, SUM(approved_amount) AS amount
+    FROM ({PAID_SQL}) AS paid
+    GROUP BY GROUPING SETS (
+        (counted, support_type), (counted, category), (counted, fund_id), (counted, month),
+        (counted, member_id), (child_id)
+    )
+) AS per
+GROUP BY {", ".join(f"g{n}" for n in range(6))}, {KEYS}
+"""
+
+
+def _tally_grouping_sets(
+    year: int, counted: dict[int, int], child_of: dict[int, int], people_by_breakdown: bool
+) -> YearTally:
+    """Every breakdown in one scan of the year: each paid case joins the map of the units
+    covered (the child it rolls up to, whether it is counted) and feeds every grouping set."""
+    units = sorted(set(counted) | set(child_of))
+    params = [
+        units,
+        [child_of.get(unit_id) for unit_id in units],
+        [unit_id in counted for unit_id in units],
+        CaseStatus.PAID,
+        datetime.date(year, 1, 1),
+        datetime.date(year + 1, 1, 1),
+    ]
+    sql = DISTINCT_PEOPLE_SQL if people_by_breakdown else TOTAL_PEOPLE_SQL
+    sql = sql.format(case=connection.ops.quote_name(Case._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    total, by, by_child = Tally(), {key: {} for key in BREAKDOWNS}, {}
+    for row in rows:
+        grouped_out, values = row[:6], row[6:12]
+        tally = Tally(cases=int(row[12]), people=int(row[13]), amount=int(row[14] or 0))
+        if not grouped_out[5]:  # by child unit
+            if values[5] is not None:
+                by_child[values[5]] = tally if people_by_breakdown else _no_people(tally)
+        elif values[0]:  # the counted units
+            for key, out, value in zip(BREAKDOWNS, grouped_out[1:5], values[1:5], strict=True):
+                if not out:
+                    by[key][value] = tally if people_by_breakdown else _no_people(tally)
+                    break
+            else:
+                total = tally
+    return YearTally(total=total, by=by, by_child=by_child)
+
+
+@contextmanager
+def _pass_memory():
+    """On PostgreSQL, a transaction whose sorts and hashes get ``PASS_WORK_MEM``; inside an
+    outer transaction the setting is put back afterwards."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        nested = connection.in_atomic_block and len(connection.atomic_blocks) > 1
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('work_mem'), set_config('work_mem', %s, true)",
+                [PASS_WORK_MEM],
+            )
+            before = cursor.fetchone()[0]
+        yield
+        if nested:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('work_mem', %s, true)", [before])
+
+
+def _no_people(tally: Tally) -> Tally:
+    return Tally(cases=tally.cases, amount=tally.amount)
 
 
 def _rows(current: dict, previous: dict, labels: dict) -> list[Row]:
     rows = []
     for key in sorted(set(current) | set(previous), key=lambda k: str(labels.get(k, k))):
-        now, before = current.get(key, {}), previous.get(key, {})
+        now, before = current.get(key, Tally()), previous.get(key, Tally())
         rows.append(
             Row(
                 key=key,
                 label=str(labels.get(key, key)),
-                cases=now.get("cases", 0),
-                people=now.get("people", 0),
-                amount=now.get("amount") or 0,
-                prev_cases=before.get("cases", 0),
-                prev_amount=before.get("amount") or 0,
+                cases=now.cases,
+                people=now.people,
+                amount=now.amount,
+                prev_cases=before.cases,
+                prev_amount=before.amount,
             )
         )
     return sorted(rows, key=lambda row: (-row.amount, row.label))
 
 
-def _totals(cases: QuerySet) -> Totals:
-    figures = cases.aggregate(
-        cases=Count("pk"), people=Count("member_id", distinct=True), amount=Sum("approved_amount")
-    )
-    return Totals(
-        cases=figures["cases"],
-        people=figures["people"],
-        turns=figures["cases"],
-        amount=figures["amount"] or 0,
-    )
+def _totals(tally: Tally) -> Totals:
+    return Totals(cases=tally.cases, people=tally.people, turns=tally.cases, amount=tally.amount)
 
 
-def _by_month(cases: QuerySet) -> list[int]:
+def _by_month(tally: YearTally) -> list[int]:
     months = [0] * 12
-    for month, amount in (
-        cases.annotate(month=ExtractMonth("paid_on"))
-        .values("month")
-        .annotate(amount=Sum("approved_amount"))
-        .order_by()
-        .values_list("month", "amount")
-    ):
-        months[month - 1] = amount or 0
+    for month, figures in tally.by["month"].items():
+        months[int(month) - 1] = figures.amount
     return months
 
 
-def _by_child(cases: QuerySet, prev: QuerySet, base: Basis) -> list[Row]:
-    rolled: dict[int, dict] = {}
-    for source, prefix in ((cases, ""), (prev, "prev_")):
-        for unit_id, row in _grouped(source, "unit_id").items():
-            child = base.child_of.get(unit_id)
-            if child is None:
-                continue
-            target = rolled.setdefault(child, {})
-            for name in ("cases", "people", "amount"):
-                target[prefix + name] = target.get(prefix + name, 0) + (row[name] or 0)
-    rows = [
-        Row(
-            key=child,
-            label=base.children.get(child, ""),
-            cases=values.get("cases", 0),
-            people=values.get("people", 0),
-            amount=values.get("amount", 0),
-            prev_cases=values.get("prev_cases", 0),
-            prev_amount=values.get("prev_amount", 0),
+def _by_child(now: YearTally, before: YearTally, base: Basis) -> list[Row]:
+    rows = []
+    for child in set(now.by_child) | set(before.by_child):
+        current, previous = now.by_child.get(child, Tally()), before.by_child.get(child, Tally())
+        rows.append(
+            Row(
+                key=child,
+                label=base.children.get(child, ""),
+                cases=current.cases,
+                people=current.people,
+                amount=current.amount,
+                prev_cases=previous.cases,
+                prev_amount=previous.amount,
+            )
         )
-        for child, values in rolled.items()
-    ]
     return sorted(rows, key=lambda row: (-row.amount, row.label))
 
 
 def _organisation(base: Basis, year: int) -> Organisation:
     as_of = base.as_of
     start = datetime.date(year, 1, 1)
-    at_year_end = Membership.objects.filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gt=as_of),
-        valid_from__lte=as_of,
-        unit_id__in=base.units,
+    at_year_end = Q(valid_from__lte=as_of) & (Q(valid_to__isnull=True) | Q(valid_to__gt=as_of))
+    joined = Q(reason=Membership.Reason.JOINED, valid_from__gte=start, valid_from__lte=as_of)
+    # A member holds one membership on any date (members.services closes the open one on the
+    # day it opens the next, and a member has at most one open) and one "joined" membership
+    # in all, so memberships are counted, not distinct members.  Workers are looked up by a
+    # subquery rather than joining every member for their kind; the others are members
+    # (MemberKind has these two values).
+    workers = Member.objects.filter(kind=MemberKind.WORKER).values("pk")
+    counts = Membership.objects.filter(at_year_end | joined, unit_id__in=base.units).aggregate(
+        at_year_end=Count("pk", filter=at_year_end),
+        workers=Count("pk", filter=at_year_end & Q(member_id__in=workers)),
+        joined=Count("pk", filter=joined),
     )
-    by_kind = dict(
-        at_year_end.values("member__kind")
-        .annotate(n=Count("member_id", distinct=True))
-        .order_by()
-        .values_list("member__kind", "n")
-    )
-    joined = (
-        Membership.objects.filter(
-            reason=Membership.Reason.JOINED,
-            valid_from__gte=start,
-            valid_from__lte=as_of,
-            unit_id__in=base.units,
-        )
-        .values("member_id")
-        .distinct()
-        .count()
-    )
+    # Left in the year: a version of the member saved then with a leaving status (local days).
+    day_start = datetime.time.min
     left = (
         Member.history.filter(
-            history_date__date__gte=start,
-            history_date__date__lte=as_of,
+            history_date__gte=timezone.make_aware(datetime.datetime.combine(start, day_start)),
+            history_date__lt=timezone.make_aware(
+                datetime.datetime.combine(as_of + datetime.timedelta(days=1), day_start)
+            ),
             status__in=["left", "deceased", "transferred"],
             unit_id__in=base.units,
         )
@@ -256,44 +416,46 @@ def _organisation(base: Basis, year: int) -> Organisation:
         .count()
     )
     return Organisation(
-        members=by_kind.get(MemberKind.MEMBER, 0),
-        workers=by_kind.get(MemberKind.WORKER, 0),
+        members=counts["at_year_end"] - counts["workers"],
+        workers=counts["workers"],
         grassroots_units=grassroots,
-        joined=joined,
+        joined=counts["joined"],
         left=left,
     )
 
 
-def annual_figures(union: Unit, year: int, user=None) -> AnnualFigures:
-    """Every figure of the report for ``union`` and ``year``; ``user`` limits it to their scope."""
+def annual_figures(union: Unit, year: int, user=None, *, summary: bool = False) -> AnnualFigures:
+    """Every figure of the report for ``union`` and ``year``; ``user`` limits it to their scope.
+    A ``summary`` (the dashboard's) leaves out what it does not show: the membership counts
+    (``organisation`` is None) and the people of each breakdown row (0; the totals have them)."""
     base = basis(union, year, user)
     previous_base = basis(union, year - 1, user)
-    cases = _paid(year, base.units)
-    prev = _paid(year - 1, previous_base.units)
+    # The year before is counted in its own tree, but its child-unit column follows this year's.
+    with _pass_memory():
+        now = year_tally(year, base, base, people_by_breakdown=not summary)
+        before = year_tally(year - 1, previous_base, base, people_by_breakdown=False)
     type_labels = dict(SupportType.choices)
     fund_labels = dict(
         Fund.objects.filter(
-            Q(pk__in=cases.values("fund_id")) | Q(pk__in=prev.values("fund_id"))
+            pk__in=(set(now.by["fund_id"]) | set(before.by["fund_id"])) - {None}
         ).values_list("pk", "name")
     )
-    by_type = _rows(_grouped(cases, "support_type"), _grouped(prev, "support_type"), type_labels)
+    by_type = _rows(now.by["support_type"], before.by["support_type"], type_labels)
     highlighted_keys = {row.key: row for row in by_type}
     return AnnualFigures(
         union=union,
         year=year,
         as_of=base.as_of,
         tree_of_the_year=base.tree_of_the_year,
-        organisation=_organisation(base, year),
-        totals=_totals(cases),
-        prev_totals=_totals(prev),
+        organisation=None if summary else _organisation(base, year),
+        totals=_totals(now.total),
+        prev_totals=_totals(before.total),
         by_type=by_type,
-        by_category=_rows(
-            _grouped(cases, "category"), _grouped(prev, "category"), dict(Category.choices)
-        ),
-        by_fund=_rows(_grouped(cases, "fund_id"), _grouped(prev, "fund_id"), fund_labels),
-        by_child=_by_child(cases, _paid(year - 1, base.units), base),
-        by_month=_by_month(cases),
-        prev_by_month=_by_month(prev),
+        by_category=_rows(now.by["category"], before.by["category"], dict(Category.choices)),
+        by_fund=_rows(now.by["fund_id"], before.by["fund_id"], fund_labels),
+        by_child=_by_child(now, before, base),
+        by_month=_by_month(now),
+        prev_by_month=_by_month(before),
         highlighted=[
             highlighted_keys.get(key) or Row(key=key, label=str(type_labels[key]))
             for key in HIGHLIGHTED

@@ -5,8 +5,12 @@ The leader may edit it before the final PDF; the edited text is kept on the repo
 
 from __future__ import annotations
 
+import datetime
+
 from django.utils import translation
 from django.utils.translation import gettext as _
+
+from unions.models import UnitKind
 
 from .figures import AnnualFigures
 from .words import number, short_dong
@@ -20,12 +24,23 @@ def narrative(figures: AnnualFigures) -> str:
 def _paragraphs(figures: AnnualFigures) -> list[str]:
     totals, previous = figures.totals, figures.prev_totals
     union = figures.union.name
-    paragraphs = [
+    # A grassroots union has no unions under it; a year in progress has no "end of the year".
+    has_children = figures.union.kind != UnitKind.GRASSROOTS
+    in_progress = figures.as_of < datetime.date(figures.year, 12, 31)
+    opening = (
         _(
             "In %(year)s, %(union)s and the unions under it supported %(people)s union members "
             "and workers in difficult circumstances with %(turns)s support turns and a total of "
             "%(amount)s."
         )
+        if has_children
+        else _(
+            "In %(year)s, %(union)s supported %(people)s union members and workers in difficult "
+            "circumstances with %(turns)s support turns and a total of %(amount)s."
+        )
+    )
+    paragraphs = [
+        opening
         % {
             "year": figures.year,
             "union": union,
@@ -36,11 +51,18 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
     ]
     if previous.amount:
         change = totals.amount - previous.amount
-        key = (
-            _("an increase of %(amount)s on %(year)s")
-            if change >= 0
-            else _("a decrease of %(amount)s on %(year)s")
-        )
+        if in_progress:  # so far this year, against the whole of the year before
+            key = (
+                _("an increase of %(amount)s on the whole of %(year)s")
+                if change >= 0
+                else _("a decrease of %(amount)s on the whole of %(year)s")
+            )
+        else:
+            key = (
+                _("an increase of %(amount)s on %(year)s")
+                if change >= 0
+                else _("a decrease of %(amount)s on %(year)s")
+            )
         paragraphs[0] += " " + _("This is %(change)s.") % {
             "change": key % {"amount": short_dong(abs(change)), "year": figures.year - 1}
         }
@@ -56,7 +78,7 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
     ]
     if parts:
         paragraphs.append(_("Among them: %(parts)s.") % {"parts": "; ".join(parts)})
-    if figures.by_child:
+    if has_children and figures.by_child:
         top = figures.by_child[0]
         if top.amount:
             paragraphs.append(
@@ -64,12 +86,32 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
                 % {"unit": top.label, "amount": short_dong(top.amount), "cases": number(top.cases)}
             )
     organisation = figures.organisation
-    paragraphs.append(
-        _(
+    if organisation is None:
+        return paragraphs
+    if has_children and in_progress:
+        text = _(
+            "On %(date)s the union had %(members)s members and %(workers)s non-member workers "
+            "in %(units)s grassroots unions; %(joined)s joined since the start of the year."
+        )
+    elif has_children:
+        text = _(
             "At the end of the year the union had %(members)s members and %(workers)s "
             "non-member workers in %(units)s grassroots unions; %(joined)s joined during the year."
         )
+    elif in_progress:
+        text = _(
+            "On %(date)s the grassroots union had %(members)s members and %(workers)s "
+            "non-member workers; %(joined)s joined since the start of the year."
+        )
+    else:
+        text = _(
+            "At the end of the year the grassroots union had %(members)s members and "
+            "%(workers)s non-member workers; %(joined)s joined during the year."
+        )
+    paragraphs.append(
+        text
         % {
+            "date": figures.as_of.strftime("%d/%m/%Y"),
             "members": number(organisation.members),
             "workers": number(organisation.workers),
             "units": number(organisation.grassroots_units),

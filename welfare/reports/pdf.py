@@ -299,6 +299,22 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
     totals, prev = figures.totals, figures.prev_totals
     organisation = figures.organisation
     built_on = timezone.localdate()
+    # A grassroots union has no unions under it: no "and the unions under it", no copy
+    # for them, no breakdown by unit.
+    has_children = figures.union.kind != UnitKind.GRASSROOTS
+    organisation_rows = [
+        (_("Union members"), number(organisation.members)),
+        (_("Non-member workers"), number(organisation.workers)),
+        (_("New members during the year"), number(organisation.joined)),
+        (_("Members who left during the year"), number(organisation.left)),
+    ]
+    chart_list = [
+        (_("Support paid by month (million đồng)"), charts.month_chart(figures)),
+        (_("Support paid by type (million đồng)"), charts.type_chart(figures)),
+    ]
+    if has_children:
+        organisation_rows.insert(2, (_("Grassroots unions"), number(organisation.grassroots_units)))
+        chart_list.append((_("Support paid by unit (million đồng)"), charts.child_chart(figures)))
     return {
         "figures": figures,
         "year": figures.year,
@@ -308,13 +324,7 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
         "date": document_date(built_on),
         "as_of": figures.as_of,
         "narrative": narrative.strip(),
-        "organisation": [
-            (_("Union members"), number(organisation.members)),
-            (_("Non-member workers"), number(organisation.workers)),
-            (_("Grassroots unions"), number(organisation.grassroots_units)),
-            (_("New members during the year"), number(organisation.joined)),
-            (_("Members who left during the year"), number(organisation.left)),
-        ],
+        "organisation": organisation_rows,
         "totals": [
             (
                 _("Cases supported"),
@@ -354,13 +364,7 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
         "programs": table(figures.programs),
         "loans": table(figures.loans),
         "campaigns": table(figures.campaigns),
-        "charts": [
-            (_("Support paid by month (million đồng)"), charts.month_chart(figures)),
-            (_("Support paid by type (million đồng)"), charts.type_chart(figures)),
-            (_("Support paid by unit (million đồng)"), charts.child_chart(figures)),
-        ],
-        # A grassroots union has no unions under it: no "and the unions under it", no copy
-        # for them.
-        "has_children": figures.union.kind != UnitKind.GRASSROOTS,
+        "charts": chart_list,
+        "has_children": has_children,
         "report": report,
     }
