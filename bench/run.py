@@ -71,6 +71,7 @@ from django.utils import timezone  # noqa: E402
 
 from members.models import Dependant, Member  # noqa: E402
 from members.search import normalise  # noqa: E402
+from portal.keyset import KeysetPaginator  # noqa: E402
 from unions.models import Unit, UnitKind  # noqa: E402
 from welfare.models import Case, CaseStatus, Fund, FundKind, LedgerEntry  # noqa: E402
 
@@ -259,6 +260,12 @@ def pages_to_measure(users: dict) -> tuple[list[PageResult], dict]:
     visible = Member.objects.visible_to(province_user)
     count = visible.count()
     last = max(1, math.ceil(count / settings.PAGE_SIZE))
+    # The list pages by keyset: page 500 is the page after the list's 24,950th row.
+    by_name = KeysetPaginator(visible, ("search_name", "id"), settings.PAGE_SIZE)
+    deep = ""
+    if count:
+        row = visible.order_by("search_name", "id")[min(499 * settings.PAGE_SIZE, count) - 1]
+        deep = by_name.cursor(row)
     # A member in the middle of the table, active, with children (the fuller page).
     parents = visible.filter(
         status="active", pk__in=Dependant.objects.values("member_id")
@@ -294,6 +301,12 @@ def pages_to_measure(users: dict) -> tuple[list[PageResult], dict]:
         "province_id": province.pk,
     }
     pages = [PageResult(f"home ({role})", "home", "/", role) for role in ROLES if role in users]
+    # The leaders' and province staff's figures of the year, fetched by their home page.
+    pages += [
+        PageResult(f"dashboard figures ({role})", "home", "/dashboard/", role)
+        for role in ("province", "leader")
+        if role in users
+    ]
     m = MAIN_USER
     pages += [
         PageResult("member list, page 1", "members", "/members/", m),
@@ -304,8 +317,8 @@ def pages_to_measure(users: dict) -> tuple[list[PageResult], dict]:
             m,
         ),
         PageResult("member list, search 'nguyen van'", "members", "/members/?q=nguyen+van", m),
-        PageResult("member list, page 500", "members", "/members/?page=500", m),
-        PageResult(f"member list, last page ({last})", "members", f"/members/?page={last}", m),
+        PageResult("member list, page 500", "members", f"/members/?after={deep}", m),
+        PageResult(f"member list, last page ({last})", "members", "/members/?last=1", m),
     ]
     if commune:
         pages.append(
