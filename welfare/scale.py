@@ -1315,7 +1315,7 @@ class ScaleBuilder:
         else:
             levels = [parent, owner]
 
-        clock = _Clock(rng, created, today)
+        clock = _Clock(rng, created, today, self.now)
         Action = CaseEvent.Action
         events: list[tuple] = []
 
@@ -1631,12 +1631,15 @@ class ScaleBuilder:
 
 
 class _Clock:
-    """The moments of a case's timeline: working hours, days apart, never after today."""
+    """The moments of a case's timeline: working hours, days apart, never after now (early in
+    the morning, today's working hours are still to come)."""
 
-    def __init__(self, rng: random.Random, day: datetime.date, today: datetime.date):
-        self.rng, self.day, self.today = rng, day, today
+    def __init__(
+        self, rng: random.Random, day: datetime.date, today: datetime.date, now: datetime.datetime
+    ):
+        self.rng, self.day, self.today, self.now = rng, day, today, now
         self.seconds = _working_time(rng)
-        self.at = _at(day, self.seconds)
+        self.at = min(_at(day, self.seconds), now)
 
     def step(self, low: int, high: int | None = None) -> datetime.datetime:
         days = low if high is None else _randint(self.rng, low, high)
@@ -1648,7 +1651,7 @@ class _Clock:
         if self.day > self.today:
             self.day = self.today
             self.seconds = min(self.seconds + 600, 86_000)
-        self.at = _at(self.day, self.seconds)
+        self.at = min(_at(self.day, self.seconds), self.now)
         return self.at
 
 

@@ -755,6 +755,20 @@ def test_home_counts_what_waits_for_me_and_what_was_returned_to_me(
     assert leader.context["returned_count"] is None
 
 
+def test_home_says_more_than_the_limit_when_more_cases_wait(
+    client_for, world, funds, make_case, monkeypatch
+):
+    for _ in range(3):
+        make_case("submitted")
+    monkeypatch.setattr(approvals, "WAITING_COUNTED", 2)
+    page = client_for("commune").get(reverse("home")).content.decode()
+    assert 'id="waiting-count"' in page
+    assert ">2+</a>" in page
+    monkeypatch.setattr(approvals, "WAITING_COUNTED", 3)
+    page = client_for("commune").get(reverse("home")).content.decode()
+    assert ">3</a>" in page
+
+
 def test_member_page_offers_a_case_to_those_who_open_cases(client_for, world, make_case):
     case = make_case("submitted")
     create_link = url("create") + f"?member={world.member_a1.pk}"
