@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from portal.keyset import PARAMS as KEYSET_PARAMS
 from portal.keyset import KeysetPaginator, capped_count
 from unions.exports import Column, export_response
 from unions.history import recent_changes
@@ -82,9 +81,6 @@ def member_list(request: HttpRequest) -> HttpResponse:
         value for name, value in member_filter.form.cleaned_data.items() if name != "sort"
     )
     page.set_count(*capped_count(members, FILTERED_COUNT_CAP if filtered else MEMBER_COUNT_CAP))
-    query = request.GET.copy()
-    for param in (*KEYSET_PARAMS, "page"):
-        query.pop(param, None)
     unit = member_filter.form.cleaned_data.get("unit") if member_filter.is_bound else None
     return render(
         request,
@@ -92,7 +88,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
         {
             "filter": member_filter,
             "page": page,
-            "query": query.urlencode(),
+            "query": page.filter_query,
             "unit": unit,
             "best_match": best_match,
             "search_limit": SEARCH_LIMIT if best_match and page.count > SEARCH_LIMIT else None,

@@ -69,11 +69,14 @@ def _decode(cursor: str) -> list:
 
 @dataclass
 class KeysetPage:
-    """One page; the ``*_query`` attributes are query strings for the links (None: no link)."""
+    """One page; the ``*_query`` attributes are query strings for the links (None: no link).
+    ``filter_query`` is the list's query string without the cursor: its filters and sort, for
+    the export links and the first page."""
 
     object_list: list
     has_previous: bool
     has_next: bool
+    filter_query: str = ""
     first_query: str | None = None
     previous_query: str | None = None
     next_query: str | None = None
@@ -200,9 +203,9 @@ class KeysetPaginator:
             rows = list(self.queryset.order_by(*self._order())[: n + 1])
             has_previous, has_next = False, len(rows) > n
             rows = rows[:n]
-        page = KeysetPage(rows, has_previous, has_next)
+        page = KeysetPage(rows, has_previous, has_next, filter_query=base.urlencode())
         if has_previous and rows:
-            page.first_query = base.urlencode()
+            page.first_query = page.filter_query
             page.previous_query = self._link(base, BEFORE, self.cursor(rows[0]))
         if has_next and rows:
             page.next_query = self._link(base, AFTER, self.cursor(rows[-1]))

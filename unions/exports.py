@@ -23,6 +23,11 @@ class Column:
     value: Callable[[object], object]
 
 
+def choice_labels(choices) -> dict[str, str]:
+    """A choice's label by its value, translated once per export rather than once per row."""
+    return {value: str(label) for value, label in choices}
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value

@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from unions.exports import Column, export_response
+from unions.exports import Column, choice_labels, export_response
 from unions.scope import Capability, has_capability, holds_at, units_held
 from unions.templatetags.people import person_name
 from unions.views import apply_service_errors
@@ -139,7 +139,7 @@ def _ledger_summary(fund: Fund, filter_form: LedgerFilterForm, entries) -> tuple
 
 
 def ledger_columns() -> list[Column]:
-    kinds = {value: str(label) for value, label in EntryKind.choices}
+    kinds = choice_labels(EntryKind.choices)
     hidden = _("Support paid for a case outside your scope")
     sent_to = pgettext("money sent to a fund", "to")
     received_from = pgettext("money received from", "from")

@@ -23,9 +23,8 @@ from django.views.decorators.http import require_POST
 
 from members.models import Member
 from members.services import get_member_for_user
-from portal.keyset import PARAMS as KEYSET_PARAMS
 from portal.keyset import KeysetPaginator, capped_count
-from unions.exports import Column, export_response
+from unions.exports import Column, choice_labels, export_response
 from unions.models import Unit
 from unions.scope import Capability, can, has_capability, holds_at, units_held
 from unions.views import apply_service_errors
@@ -65,16 +64,11 @@ def _waiting_at(case: Case) -> str:
     return case.current_unit.name if in_review else ""
 
 
-def _labels(choices) -> dict[str, str]:
-    """A choice's label by its value, translated once per export rather than once per row."""
-    return {value: str(label) for value, label in choices}
-
-
 def case_columns() -> list[Column]:
     category, support, status = (
-        _labels(Category.choices),
-        _labels(SupportType.choices),
-        _labels(CaseStatus.choices),
+        choice_labels(Category.choices),
+        choice_labels(SupportType.choices),
+        choice_labels(CaseStatus.choices),
     )
     return [
         Column(_("Case"), lambda c: c.pk),
@@ -144,16 +138,13 @@ def case_list(request: HttpRequest) -> HttpResponse:
     page.object_list = [rows[case.pk] for case in page.object_list]
     cap = approvals.WAITING_COUNTED if case_filter.only_waiting else CASE_COUNT_CAP
     page.set_count(*capped_count(cases, cap))
-    query = request.GET.copy()
-    for param in (*KEYSET_PARAMS, "page"):
-        query.pop(param, None)
     return render(
         request,
         "welfare/case_list.html",
         {
             "filter": case_filter,
             "page": page,
-            "query": query.urlencode(),
+            "query": page.filter_query,
             "waiting": case_filter.only_waiting,
             "can_open_cases": has_capability(request.user, Capability.OPEN_CASES),
         },

@@ -82,6 +82,8 @@ def test_first_and_last_pages_and_their_links(people):
     assert last.has_previous and not last.has_next
     assert last.next_query is None and last.last_query is None
     assert last.first_query == "sex=male"
+    # Without the cursor: what the export links and the filters carry, on every page.
+    assert first.filter_query == last.filter_query == "sex=male"
     last.set_count(len(expected))
     assert (last.start_index, last.end_index) == (len(expected) - 3, len(expected))
     first.set_count(len(expected))
