@@ -286,53 +286,7 @@ def dissolve_unit(*, unit: Unit, effective_on: datetime.date, by, note: str = ""
     return unit
 
 
-@dataclass
-class TreeRow:
-    unit: Unit
-    depth: int
-    parent_id: int | None
-    closed: bool = False
-
-
 KIND_ORDER = {kind: index for index, kind in enumerate(UnitKind.values)}
-
-
-def tree_rows(units_with_parent: list[tuple[Unit, int | None]]) -> list[TreeRow]:
-    """Order (unit, parent id) pairs depth-first, siblings by kind then name.
-
-    Units whose parent is not in the list (outside the reader's scope) become roots, so a
-    commune officer sees their own subtree as a tree of its own.
-    """
-    present = {unit.pk for unit, _parent in units_with_parent}
-    children: dict[int | None, list[Unit]] = {}
-    for unit, parent_id in units_with_parent:
-        children.setdefault(parent_id if parent_id in present else None, []).append(unit)
-    for siblings in children.values():
-        siblings.sort(key=lambda u: (KIND_ORDER.get(u.kind, 99), u.name))
-    parents = {unit.pk: parent_id for unit, parent_id in units_with_parent}
-    rows: list[TreeRow] = []
-    stack: list[tuple[Unit, int]] = [(u, 0) for u in reversed(children.get(None, []))]
-    while stack:
-        unit, depth = stack.pop()
-        rows.append(TreeRow(unit, depth, parents[unit.pk]))
-        stack.extend((child, depth + 1) for child in reversed(children.get(unit.pk, [])))
-    return rows
-
-
-def tree_on(user, date: datetime.date | None) -> list[TreeRow]:
-    """The units the user may see today, placed as the tree stood on ``date`` (or today)."""
-    visible = Unit.objects.visible_to(user)
-    if date is None:
-        rows = tree_rows([(unit, unit.parent_id) for unit in visible])
-    else:
-        placements = (
-            Placement.objects.on(date).filter(unit__in=visible.values("pk")).select_related("unit")
-        )
-        rows = tree_rows([(p.unit, p.parent_id) for p in placements])
-    for row in rows:
-        closed_on = row.unit.closed_on
-        row.closed = closed_on is not None and (date is None or closed_on <= date)
-    return rows
 
 
 @dataclass(slots=True)
@@ -440,7 +394,8 @@ def tree_top(user, date: datetime.date | None = None, *, show_closed: bool = Fal
 
     Deeper units are left to ``tree_children``: the page shows the same rows however many
     grassroots unions the tree holds, which it only counts.  A unit whose parent on that
-    date is outside the user's scope is a root of its own, as in ``tree_rows``.
+    date is outside the user's scope is a root of its own (so a commune officer sees their
+    own subtree as a tree of its own).
     """
     shown = _Shown(user, date, show_closed=show_closed)
     roots = shown.nodes(shown.roots())

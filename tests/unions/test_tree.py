@@ -16,7 +16,14 @@ from members.models import Member, Membership, MemberStatus
 from members.services import transfer_member
 from tests.factories import MemberFactory, make_unit, make_user
 from unions.models import Placement, Role, Unit, UnitEvent, UnitKind, UnitStatus
-from unions.tree import create_unit, dissolve_unit, merge_unit, move_unit, tree_on
+from unions.tree import (
+    create_unit,
+    dissolve_unit,
+    merge_unit,
+    move_unit,
+    tree_children,
+    tree_top,
+)
 
 REORGANISED_ON = datetime.date(2025, 7, 1)
 DAY_BEFORE = REORGANISED_ON - datetime.timedelta(days=1)
@@ -402,8 +409,8 @@ def test_dissolved_unit_stays_in_the_tree_for_the_people_above_it(world):
     assert a2.closed_on == REORGANISED_ON
     assert a2.parent == world.commune_a
     assert a2 in Unit.objects.visible_to(province_staff)
-    today = {row.unit.pk: row.parent_id for row in tree_on(province_staff, None)}
-    then = {row.unit.pk: row.parent_id for row in tree_on(province_staff, DAY_BEFORE)}
+    today = {pk: parent for pk, parent, _depth in _rows(province_staff, None)}
+    then = {pk: parent for pk, parent, _depth in _rows(province_staff, DAY_BEFORE)}
     assert today[a2.pk] == world.commune_a.pk
     assert then[a2.pk] == world.commune_a.pk
     assert UnitEvent.objects.filter(unit=a2, kind=UnitEvent.Kind.DISSOLVED, by=admin).exists()
@@ -490,7 +497,24 @@ def test_unit_cannot_be_created_under_a_grassroots_union(world):
 
 
 def _rows(user, date):
-    return [(row.unit.pk, row.parent_id, row.depth) for row in tree_on(user, date)]
+    """The whole tree as the page shows it, closed units included, every node opened:
+    (unit, parent, depth), depth first."""
+    rows = []
+
+    def visit(nodes, depth):
+        for node in nodes:
+            rows.append((node.pk, node.parent_id, depth))
+            children = node.children
+            if children is None:
+                children = (
+                    tree_children(user, Unit.objects.get(pk=node.pk), date, show_closed=True)
+                    if node.child_count
+                    else []
+                )
+            visit(children, depth + 1)
+
+    visit(tree_top(user, date, show_closed=True), 0)
+    return rows
 
 
 def test_tree_on_an_earlier_date_shows_a_moved_unit_under_its_old_parent(world):
@@ -531,5 +555,5 @@ def test_tree_on_a_date_leaves_out_units_not_yet_founded(world):
 
 
 def test_tree_for_a_user_without_roles_is_empty(world):
-    assert tree_on(make_user("nobody"), None) == []
-    assert tree_on(make_user("nobody2"), DAY_BEFORE) == []
+    assert tree_top(make_user("nobody"), None) == []
+    assert tree_top(make_user("nobody2"), DAY_BEFORE) == []
