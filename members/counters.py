@@ -10,7 +10,7 @@ other's committed rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
@@ -35,25 +35,10 @@ def refresh_member_counts(unit_ids: Iterable[int | None]) -> None:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        counts = {
-            row["unit"]: row
-            for row in Member.objects.filter(unit_id__in=ids, status=MemberStatus.ACTIVE)
-            .values("unit")
-            .annotate(
-                members=Count("pk", filter=Q(kind=MemberKind.MEMBER)),
-                workers=Count("pk", filter=Q(kind=MemberKind.WORKER)),
-                women=Count("pk", filter=Q(sex=Sex.FEMALE)),
-            )
-            .order_by()
-        }
+        counts = {row.unit_id: row for row in _counted(Member.objects.filter(unit_id__in=ids))}
         UnitMemberCount.objects.bulk_create(
             [
-                UnitMemberCount(
-                    unit_id=pk,
-                    members=counts.get(pk, {}).get("members", 0),
-                    workers=counts.get(pk, {}).get("workers", 0),
-                    women=counts.get(pk, {}).get("women", 0),
-                )
+                counts.get(pk) or UnitMemberCount(unit_id=pk, members=0, workers=0, women=0)
                 for pk in ids
             ],
             update_conflicts=True,
@@ -63,26 +48,35 @@ def refresh_member_counts(unit_ids: Iterable[int | None]) -> None:
 
 
 def rebuild_member_counts() -> int:
-    """Recount every unit in one statement (the seed, ``manage.py recount_members``); returns
-    the number of units that have active people."""
-    table = connection.ops.quote_name(UnitMemberCount._meta.db_table)
-    members = connection.ops.quote_name(Member._meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
+    """Recount every unit (the seed, ``manage.py recount_members``); returns the number of
+    units that have active people."""
+    with transaction.atomic():
         if connection.vendor == "postgresql":
             # Recounts of single units wait until this one is committed.
-            cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
-        cursor.execute(f"DELETE FROM {table}")
-        cursor.execute(
-            f"INSERT INTO {table} (unit_id, members, workers, women) "
-            "SELECT unit_id, "
-            "SUM(CASE WHEN kind = %s THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN kind = %s THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN sex = %s THEN 1 ELSE 0 END) "
-            f"FROM {members} WHERE status = %s GROUP BY unit_id",
-            [MemberKind.MEMBER.value, MemberKind.WORKER.value, Sex.FEMALE.value,
-             MemberStatus.ACTIVE.value],
-        )  # fmt: skip
-        return cursor.rowcount
+            table = connection.ops.quote_name(UnitMemberCount._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        UnitMemberCount.objects.all().delete()
+        rows = UnitMemberCount.objects.bulk_create(_counted(Member.objects.all()), batch_size=2000)
+        return len(rows)
+
+
+def _counted(members) -> Iterator[UnitMemberCount]:
+    """The counter rows of the units of ``members``: their active people by kind and sex."""
+    counts = (
+        members.filter(status=MemberStatus.ACTIVE)
+        .values("unit")
+        .annotate(
+            members=Count("pk", filter=Q(kind=MemberKind.MEMBER)),
+            workers=Count("pk", filter=Q(kind=MemberKind.WORKER)),
+            women=Count("pk", filter=Q(sex=Sex.FEMALE)),
+        )
+        .order_by()
+    )
+    for row in counts.iterator():
+        yield UnitMemberCount(
+            unit_id=row["unit"], members=row["members"], workers=row["workers"], women=row["women"]
+        )
 
 
 def member_totals(units) -> dict[str, int]:
