@@ -6,7 +6,7 @@ from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db import connections
-from django.db.models import FloatField
+from django.db.models import FloatField, QuerySet
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
@@ -16,7 +16,7 @@ from unions.scope import Capability
 
 from .models import JOINED_KEY, Dependant, Member, MemberKind, MemberStatus, Sex
 from .national_id import clean_national_id
-from .search import normalise, uses_trigram_index
+from .search import name_words, uses_trigram_index
 from .validation import check_birth_date, member_errors, tidy_name
 
 
@@ -168,23 +168,26 @@ SORTS = {
     "-dob": ("-date_of_birth", "-id"),
     "-joined": ("-joined_key", "-id"),
 }
-# A name search on PostgreSQL: the best trigram matches first (see MemberFilter.filter_search).
+# The names of a search that do not start with the words typed, best trigram match first.
 BEST_MATCH = ("-match", "search_name", "id")
 
 
-def best_matches(members, limit: int):
-    """The ``limit`` best matches of a ranked name search, ranked again, to page through.
+def best_matches(members, text: str, limit: int):
+    """The ``limit`` members closest to ``text`` by trigram similarity, to page through.
 
-    Ranking reads every hit (12,000 for "nguyen van" in a city), once: the pages then walk
-    these few rows, where a keyset condition on the rank over all hits would compute the
-    similarity again for each of them on every page. The export takes every hit.
+    Ranking reads every hit, once: the pages then walk these few rows, where a keyset
+    condition on the rank over all hits would compute the similarity again for each of them
+    on every page. The export takes every hit.
     """
-    top = members.order_by(*BEST_MATCH).values("pk")[:limit]
-    return Member.objects.filter(pk__in=top).annotate(match=members.query.annotations["match"])
+    # similarity() is a real; as a double the value read back into a cursor is exact.
+    match = Cast(TrigramSimilarity("search_name", text), FloatField())
+    top = members.annotate(match=match).order_by(*BEST_MATCH).values("pk")[:limit]
+    return Member.objects.filter(pk__in=top).annotate(match=match)
 
 
 class MemberFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_search", label=_("Name, ID number or union card"))
+    # Name (with or without diacritics), ID number or union card: applied by filter_queryset.
+    q = django_filters.CharFilter(label=_("Name, ID number or union card"))
     unit = django_filters.ModelChoiceFilter(
         queryset=Unit.objects.none(),
         method="filter_unit",
@@ -222,17 +225,14 @@ class MemberFilter(django_filters.FilterSet):
         # others through a search box (members:unit_search), so it does not grow with the tree.
         self.filters["unit"].queryset = Unit.objects.visible_to(user)
 
-    def filter_search(self, queryset, name, value):
-        """Name, ID number or union card; a name search of 3 letters or more on PostgreSQL is
-        also ranked by trigram similarity, which the list shows best first under the default
-        sort (by name): ordering by it makes PostgreSQL take the trigram index and sort only the
-        hits, where the name order walks the name index filtering every row before the hits."""
-        queryset = queryset.search(value)
-        if uses_trigram_index(value, connections[queryset.db].vendor):
-            # similarity() is a real; as a double the value read back into a cursor is exact.
-            match = Cast(TrigramSimilarity("search_name", normalise(value)), FloatField())
-            queryset = queryset.annotate(match=match)
-        return queryset
+    def filter_queryset(self, queryset):
+        """Every filter, the search last: ``parts`` starts again from the list before it."""
+        search = self.form.cleaned_data.get("q")
+        for name, value in self.form.cleaned_data.items():
+            if name != "q":
+                queryset = self.filters[name].filter(queryset, value)
+        self.unsearched = queryset
+        return queryset.search(search) if search else queryset
 
     def filter_unit(self, queryset, name, unit: Unit):
         """A unit filter reaches the unit's whole subtree."""
@@ -245,9 +245,38 @@ class MemberFilter(django_filters.FilterSet):
     def ordering(self) -> tuple[str, ...]:
         """The keyset ordering of the list (ending with the primary key)."""
         sort = (self.form.cleaned_data.get("sort") if self.is_bound else None) or "name"
-        if sort == "name" and "match" in super().qs.query.annotations:
-            return BEST_MATCH
         return SORTS.get(sort, SORTS["name"])
+
+    def parts(self, limit: int) -> list[tuple[QuerySet, tuple[str, ...]]]:
+        """The list as the page shows it, as ``(queryset, keyset ordering)`` parts.
+
+        A name search in name order lists the names that start with the words typed first:
+        PostgreSQL reads them in order from the name index (the column compares bytewise,
+        members migration 0006), so the first pages cost the same however many people share
+        a common name ("nguyen van" is one member in forty). The other hits follow: the
+        ``limit`` closest by trigram similarity on PostgreSQL for 3 letters or more, by name
+        otherwise. Any other list is one part, in its order.
+        """
+        queryset = self.qs
+        words = self.name_prefix
+        if words is None:
+            return [(queryset, self.ordering)]
+        # Starting with the words implies containing them: the first part asks only that, so
+        # that nothing but the name index serves it.
+        starting = self.unsearched.filter(search_name__startswith=words).order_by(*SORTS["name"])
+        others = queryset.exclude(search_name__startswith=words)
+        if uses_trigram_index(words, connections[queryset.db].vendor):
+            rest = (best_matches(others, words, limit), BEST_MATCH)
+        else:
+            rest = (others, SORTS["name"])
+        return [(starting, SORTS["name"]), rest]
+
+    @property
+    def name_prefix(self) -> str | None:
+        """The normalised words of a name search listed in name order, else None."""
+        if not self.is_bound or not self.form.is_valid() or self.ordering != SORTS["name"]:
+            return None
+        return name_words(self.form.cleaned_data.get("q") or "")
 
     @property
     def qs(self):

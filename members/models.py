@@ -58,6 +58,7 @@ class Member(models.Model):
     """A union member or a non-member worker, identified by the personal ID number."""
 
     full_name = models.CharField(_("full name"), max_length=128)
+    # Compared bytewise on PostgreSQL too (migration 0006), so a name prefix is an index range.
     search_name = models.CharField(max_length=128, editable=False, db_index=True)
     sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices)
     date_of_birth = models.DateField(_("date of birth"))

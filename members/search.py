@@ -15,12 +15,18 @@ def normalise(text: str) -> str:
     return " ".join(stripped.lower().split())
 
 
+def name_words(text: str) -> str | None:
+    """The normalised name a search looks for, or None when it is an ID or card number."""
+    if "".join(text.split()).isdigit():
+        return None
+    return normalise(text) or None
+
+
 # pg_trgm cannot use its index for a shorter term.
 TRIGRAM_MIN_LENGTH = 3
 
 
 def uses_trigram_index(text: str, vendor: str) -> bool:
     """Whether a search for ``text`` is a name search the trigram index can serve."""
-    if vendor != "postgresql" or "".join(text.split()).isdigit():
-        return False
-    return len(normalise(text)) >= TRIGRAM_MIN_LENGTH
+    words = name_words(text)
+    return vendor == "postgresql" and words is not None and len(words) >= TRIGRAM_MIN_LENGTH

@@ -18,7 +18,7 @@ from unions.views import apply_service_errors
 
 from . import services
 from .counters import subtree_member_counts
-from .forms import DependantForm, MemberFilter, MemberForm, TransferForm, best_matches
+from .forms import DependantForm, MemberFilter, MemberForm, TransferForm
 from .models import Member, MemberStatus
 from .search import normalise
 
@@ -57,30 +57,41 @@ MEMBER_COUNT_CAP = 10_000
 # A filtered list or a search counts no further than this: each row is read from the table,
 # where the whole scope is counted from an index alone.
 FILTERED_COUNT_CAP = 1_000
-# A ranked name search lists this many best matches (see members.forms.best_matches).
+# A name search lists this many of the hits not starting with the words typed (see
+# members.forms.MemberFilter.parts).
 SEARCH_LIMIT = 200
 
 
 def member_list(request: HttpRequest) -> HttpResponse:
     """Pages by keyset (portal.keyset): page 500 and the last page cost what page 1 does."""
     member_filter = _filtered_members(request)
-    members = member_filter.qs
-    listed = members
-    best_match = "-match" in member_filter.ordering
-    if best_match:
-        listed = best_matches(members, SEARCH_LIMIT)
     # The units of the page's rows in a query of their own: joined in the page query, a search
     # would join every hit before sorting them.
-    paginator = KeysetPaginator(
-        listed.select_related(None).prefetch_related("unit"),
-        member_filter.ordering,
-        settings.PAGE_SIZE,
-    )
-    page = paginator.get_page(request.GET)
+    parts = [
+        (queryset.select_related(None).prefetch_related("unit"), ordering)
+        for queryset, ordering in member_filter.parts(SEARCH_LIMIT)
+    ]
+    (first, ordering), *then = parts
+    page = KeysetPaginator(first, ordering, settings.PAGE_SIZE, then=then).get_page(request.GET)
     filtered = member_filter.is_bound and any(
         value for name, value in member_filter.form.cleaned_data.items() if name != "sort"
     )
-    page.set_count(*capped_count(members, FILTERED_COUNT_CAP if filtered else MEMBER_COUNT_CAP))
+    cap = FILTERED_COUNT_CAP if filtered else MEMBER_COUNT_CAP
+    words = member_filter.name_prefix
+    search_limit = None
+    if words is None:
+        page.set_count(*capped_count(member_filter.qs, cap))
+    else:
+        # Counted part by part: names starting with the words from the name index, the others
+        # (a trigram index scan) only while the count is under the cap.
+        starting, more = capped_count(first, cap)
+        others = 0
+        if not more:
+            rest = member_filter.qs.exclude(search_name__startswith=words)
+            others, more = capped_count(rest, cap - starting)
+            if "-match" in then[0][1] and others > SEARCH_LIMIT:
+                search_limit = SEARCH_LIMIT
+        page.set_count(min(starting + others, cap), more)
     unit = member_filter.form.cleaned_data.get("unit") if member_filter.is_bound else None
     return render(
         request,
@@ -90,8 +101,9 @@ def member_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": page.filter_query,
             "unit": unit,
-            "best_match": best_match,
-            "search_limit": SEARCH_LIMIT if best_match and page.count > SEARCH_LIMIT else None,
+            # What was typed, as typed: the list matches it with or without diacritics.
+            "name_prefix": member_filter.form.cleaned_data["q"].strip() if words else None,
+            "search_limit": search_limit,
         },
     )
 

@@ -113,14 +113,10 @@ class KeysetPage:
         return self.start_index + len(self.object_list) - 1
 
 
-class KeysetPaginator:
-    """Pages through ``queryset`` in ``ordering``: names of non-null model fields or
-    annotations (``annotate()``, so the rows carry the values), each with an optional ``-``,
-    the last one the primary key. Directions may be uniform or mixed; for speed, an index
-    should cover the same columns in the same (or the exactly reversed) directions.
-    """
+class _Keyset:
+    """One queryset in one keyset ordering: its rows after a cursor's values."""
 
-    def __init__(self, queryset: QuerySet, ordering: Sequence[str], per_page: int):
+    def __init__(self, queryset: QuerySet, ordering: Sequence[str]):
         keys = [(name.removeprefix("-"), name.startswith("-")) for name in ordering]
         pk_name = queryset.model._meta.pk.name
         keys = [(pk_name if name == "pk" else name, desc) for name, desc in keys]
@@ -128,7 +124,6 @@ class KeysetPaginator:
             raise ValueError("A keyset ordering ends with the primary key.")
         self.queryset = queryset
         self.keys = keys
-        self.per_page = per_page
         self.fields = [self._field(name) for name, _ in keys]
 
     def _field(self, name: str):
@@ -140,21 +135,19 @@ class KeysetPaginator:
         except FieldDoesNotExist:
             raise ValueError(f"Cannot order a keyset by {name!r}.") from None
 
-    def _order(self, reverse: bool = False) -> list[str]:
+    def _order(self, reverse: bool) -> list[str]:
         return [f"{'-' if desc != reverse else ''}{name}" for name, desc in self.keys]
 
-    def cursor(self, obj) -> str:
-        """The opaque cursor of a row: ``?after=`` it is the page after the row."""
-        return _encode([getattr(obj, name) for name, _ in self.keys])
+    def values_of(self, obj) -> list:
+        return [getattr(obj, name) for name, _ in self.keys]
 
-    def _values(self, cursor: str) -> list | None:
-        """The cursor's values as Python values of the fields, or None if it is not one."""
+    def read(self, raw: list) -> list | None:
+        """A cursor's raw values as Python values of the fields, or None if they are not."""
+        if len(raw) != len(self.keys):
+            return None
         try:
-            raw = _decode(cursor)
-            if len(raw) != len(self.keys):
-                return None
             values = [field.to_python(value) for field, value in zip(self.fields, raw, strict=True)]
-        except (ValueError, TypeError, UnicodeDecodeError, binascii.Error, ValidationError):
+        except (ValueError, TypeError, ValidationError):
             return None
         if any(value is None for value in values):
             return None
@@ -173,42 +166,102 @@ class KeysetPaginator:
                 condition = loose & (strict | condition)
         return condition
 
+    def rows(self, limit: int, *, after: list | None, reverse: bool) -> list:
+        """Up to ``limit`` rows in the ordering (reversed), past ``after`` if given."""
+        queryset = self.queryset
+        if after is not None:
+            queryset = queryset.filter(self._beyond(after, reverse))
+        return list(queryset.order_by(*self._order(reverse))[:limit])
+
+
+class KeysetPaginator:
+    """Pages through ``queryset`` in ``ordering``: names of non-null model fields or
+    annotations (``annotate()``, so the rows carry the values), each with an optional ``-``,
+    the last one the primary key. Directions may be uniform or mixed; for speed, an index
+    should cover the same columns in the same (or the exactly reversed) directions.
+
+    ``then`` lists further ``(queryset, ordering)`` parts shown after the first, each in its
+    own order, as one list: a name search lists the names that start with the words typed
+    (from the name index) before the other hits. The parts must not share rows.
+    """
+
+    def __init__(
+        self,
+        queryset: QuerySet,
+        ordering: Sequence[str],
+        per_page: int,
+        *,
+        then: Sequence[tuple[QuerySet, Sequence[str]]] = (),
+    ):
+        self.parts = [_Keyset(queryset, ordering), *(_Keyset(q, o) for q, o in then)]
+        self.per_page = per_page
+
+    def cursor(self, part: int, obj) -> str:
+        """The opaque cursor of a row of one part: ``?after=`` it is the page after the row."""
+        values = self.parts[part].values_of(obj)
+        return _encode([part, *values] if len(self.parts) > 1 else values)
+
+    def _position(self, cursor: str) -> tuple[int, list] | None:
+        """The part and values a cursor points at, or None if it is not one of ours."""
+        try:
+            raw = _decode(cursor)
+        except (ValueError, TypeError, UnicodeDecodeError, binascii.Error):
+            return None
+        part = 0
+        if len(self.parts) > 1:
+            if not raw or type(raw[0]) is not int or not 0 <= raw[0] < len(self.parts):
+                return None
+            part, raw = raw[0], raw[1:]
+        values = self.parts[part].read(raw)
+        return None if values is None else (part, values)
+
+    def _walk(self, part: int, after: list | None, reverse: bool) -> list[tuple[int, object]]:
+        """Up to a page and one rows as ``(part, row)``: from ``part`` past ``after`` (from its
+        start if None), then on into the next parts (the previous ones if ``reverse``)."""
+        limit = self.per_page + 1
+        found: list[tuple[int, object]] = []
+        parts = range(part, -1, -1) if reverse else range(part, len(self.parts))
+        for index in parts:
+            rows = self.parts[index].rows(
+                limit - len(found), after=after if index == part else None, reverse=reverse
+            )
+            found += [(index, row) for row in rows]
+            if len(found) == limit:
+                break
+        return found
+
     def get_page(self, params: QueryDict) -> KeysetPage:
         """The page the query string asks for; a missing or unreadable cursor gives the first."""
         base = params.copy()
         for param in (*PARAMS, "page"):
             base.pop(param, None)
         n = self.per_page
-        after = self._values(params.get(AFTER, "")) if params.get(AFTER) else None
-        before = self._values(params.get(BEFORE, "")) if params.get(BEFORE) else None
+        after = self._position(params[AFTER]) if params.get(AFTER) else None
+        before = self._position(params[BEFORE]) if params.get(BEFORE) else None
         if after is not None:
-            rows = list(
-                self.queryset.filter(self._beyond(after, False)).order_by(*self._order())[: n + 1]
-            )
-            has_previous, has_next = True, len(rows) > n
-            rows = rows[:n]
+            found = self._walk(*after, reverse=False)
+            has_previous, has_next = True, len(found) > n
+            found = found[:n]
         elif before is not None:
-            rows = list(
-                self.queryset.filter(self._beyond(before, True)).order_by(*self._order(True))[
-                    : n + 1
-                ]
-            )
-            has_previous, has_next = len(rows) > n, True
-            rows = rows[:n][::-1]
+            found = self._walk(*before, reverse=True)
+            has_previous, has_next = len(found) > n, True
+            found = found[:n][::-1]
         elif params.get(LAST):
-            rows = list(self.queryset.order_by(*self._order(True))[: n + 1])
-            has_previous, has_next = len(rows) > n, False
-            rows = rows[:n][::-1]
+            found = self._walk(len(self.parts) - 1, None, reverse=True)
+            has_previous, has_next = len(found) > n, False
+            found = found[:n][::-1]
         else:
-            rows = list(self.queryset.order_by(*self._order())[: n + 1])
-            has_previous, has_next = False, len(rows) > n
-            rows = rows[:n]
-        page = KeysetPage(rows, has_previous, has_next, filter_query=base.urlencode())
-        if has_previous and rows:
+            found = self._walk(0, None, reverse=False)
+            has_previous, has_next = False, len(found) > n
+            found = found[:n]
+        page = KeysetPage(
+            [row for _, row in found], has_previous, has_next, filter_query=base.urlencode()
+        )
+        if has_previous and found:
             page.first_query = page.filter_query
-            page.previous_query = self._link(base, BEFORE, self.cursor(rows[0]))
-        if has_next and rows:
-            page.next_query = self._link(base, AFTER, self.cursor(rows[-1]))
+            page.previous_query = self._link(base, BEFORE, self.cursor(*found[0]))
+        if has_next and found:
+            page.next_query = self._link(base, AFTER, self.cursor(*found[-1]))
             page.last_query = self._link(base, LAST, "1")
         return page
 

@@ -166,6 +166,21 @@ def test_name_search_uses_the_trigram_index(world):
 
 
 @pytest.mark.postgres
+def test_names_starting_with_a_search_are_read_in_order_from_the_name_index(world):
+    """The first part of a name search (members.forms.MemberFilter.parts) is a range of the
+    (search_name, id) index, read in its order: no sort of every "nguyen van"."""
+    _many_members(world)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    starting = Member.objects.filter(search_name__startswith="nguyen van").order_by(
+        "search_name", "id"
+    )
+    plan = _plan(starting[:26])
+    assert "Index Scan using member_name_order" in plan
+    assert "Index Cond" in plan and "Sort" not in plan
+
+
+@pytest.mark.postgres
 def test_unit_paths_have_a_prefix_search_index(world):
     definitions = _index_definitions("unions_unit").values()
     assert any("varchar_pattern_ops" in d and "(path" in d for d in definitions)

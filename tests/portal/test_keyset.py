@@ -115,6 +115,36 @@ def test_an_unreadable_cursor_gives_the_first_page(people, cursor):
         assert _ids(paginator.get_page(QueryDict(f"{param}={cursor}"))) == first
 
 
+def _chained(per_page: int) -> tuple[KeysetPaginator, list[int]]:
+    """The people born in 1990 by name, then the others youngest first: two parts."""
+    born_1990 = Member.objects.filter(date_of_birth__year=1990)
+    others = Member.objects.exclude(date_of_birth__year=1990)
+    expected = [
+        *born_1990.order_by("search_name", "id").values_list("pk", flat=True),
+        *others.order_by("-date_of_birth", "-id").values_list("pk", flat=True),
+    ]
+    paginator = KeysetPaginator(
+        born_1990, ["search_name", "id"], per_page, then=[(others, ["-date_of_birth", "-id"])]
+    )
+    return paginator, expected
+
+
+@pytest.mark.parametrize("per_page", [2, 3, 5, 20])
+def test_chained_parts_page_as_one_list_forwards_and_backwards(people, per_page):
+    paginator, expected = _chained(per_page)
+    forwards, _ = _walk(paginator, "", "next_query")
+    assert [pk for page in forwards for pk in page] == expected
+    backwards, _ = _walk(paginator, "last=1", "previous_query")
+    assert [pk for page in reversed(backwards) for pk in page] == expected
+    assert backwards[0] == expected[-per_page:]
+
+
+@pytest.mark.parametrize("cursor", [_b64("[2, 1, 1]"), _b64("[-1, 1, 1]"), _b64('["0", 1, 1]')])
+def test_a_chained_cursor_naming_no_part_gives_the_first_page(people, cursor):
+    paginator, expected = _chained(3)
+    assert _ids(paginator.get_page(QueryDict(f"after={cursor}"))) == expected[:3]
+
+
 def test_every_page_is_one_query(people, django_assert_num_queries):
     paginator = KeysetPaginator(Member.objects.all(), ["search_name", "id"], per_page=3)
     first = paginator.get_page(QueryDict(""))
