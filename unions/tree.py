@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Case, Count, Max, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -287,6 +287,9 @@ def dissolve_unit(*, unit: Unit, effective_on: datetime.date, by, note: str = ""
 
 
 KIND_ORDER = {kind: index for index, kind in enumerate(UnitKind.values)}
+# A node's units are shown this many at a time, the next ones on request: the province of a
+# city has some 800 units right under it.
+TREE_BATCH = 50
 
 
 @dataclass(slots=True)
@@ -307,6 +310,8 @@ class TreeNode:
     child_count: int = 0
     # The child units when they are shown with the node; None when they load on demand.
     children: list[TreeNode] | None = None
+    # Where the next batch of ``children`` starts when they are not all shown, else None.
+    more_from: int | None = None
 
 
 class _Shown:
@@ -334,22 +339,37 @@ class _Shown:
                 "parent_id",
             )
 
-    def roots(self):
+    def roots(self) -> list[TreeNode]:
         if self.date is None:
             # Today's scope is whole subtrees: its roots are the units the roles are held at.
-            return self.rows.filter(path__in=scope_paths(self.user))
+            return self.nodes(self.rows.filter(path__in=scope_paths(self.user)))
         # A unit that has not moved since then stands under the parent it has today, which
         # is in scope unless the unit is one of the units the roles are held at.
         tops = scope_paths(self.user)
         moved_in = Q(valid_to__isnull=False) & (
             Q(parent=None) | ~scope_q(self.user, "parent__path")
         )
-        return self.rows.filter(Q(unit__path__in=tops) | moved_in)
+        return self.nodes(self.rows.filter(Q(unit__path__in=tops) | moved_in))
 
-    def under(self, parents: list[int]):
-        return self.rows.filter(parent__in=parents)
+    def under(self, parent_id: int, start: int = 0) -> tuple[list[TreeNode], int | None]:
+        """One batch of the units right under a unit, from ``start`` in the page's order
+        (kind, then name), and where the next batch starts (None: that was the last)."""
+        kind, name, pk = self.fields[2], self.fields[1], self.fields[0]
+        rank = Case(
+            *(When(**{kind: key}, then=Value(index)) for key, index in KIND_ORDER.items()),
+            default=Value(len(KIND_ORDER)),
+        )
+        rows = (
+            self.rows.filter(parent=parent_id)
+            .annotate(kind_rank=rank)
+            .order_by("kind_rank", name, pk)[start : start + TREE_BATCH + 1]
+        )
+        nodes = self.nodes(rows, ordered=True)
+        if len(nodes) > TREE_BATCH:
+            return nodes[:TREE_BATCH], start + TREE_BATCH
+        return nodes, None
 
-    def nodes(self, rows) -> list[TreeNode]:
+    def nodes(self, rows, *, ordered: bool = False) -> list[TreeNode]:
         date = self.date
         nodes = [
             TreeNode(
@@ -358,30 +378,18 @@ class _Shown:
             )
             for pk, name, kind, status, closed_on, parent_id in rows.values_list(*self.fields)
         ]
-        nodes.sort(key=lambda node: (KIND_ORDER.get(node.kind, 99), node.name))
+        if not ordered:
+            nodes.sort(key=lambda node: (KIND_ORDER.get(node.kind, 99), node.name))
         return nodes
 
-    def count_children(self, nodes: list[TreeNode], parents: list[int]) -> None:
-        """Set the number of units under each of ``nodes``, the units under ``parents``.
-
-        Counted through the parents' own place rather than a list of the nodes, which can be
-        hundreds long."""
-        if all(node.kind == UnitKind.GRASSROOTS for node in nodes):
+    def count_children(self, nodes: list[TreeNode]) -> None:
+        """Set the number of units right under each of ``nodes`` (at most a batch of them)."""
+        parents = [node.pk for node in nodes if node.kind != UnitKind.GRASSROOTS]
+        if not parents:
             return  # grassroots unions have no units under them
-        if self.date is None:
-            grandchildren = self.rows.filter(parent__parent__in=parents)
-        else:
-            on = self.date
-            grandchildren = self.rows.filter(
-                Q(parent__placements__parent__in=parents)
-                & Q(parent__placements__valid_from__lte=on)
-                & (
-                    Q(parent__placements__valid_to__isnull=True)
-                    | Q(parent__placements__valid_to__gt=on)
-                )
-            )
         counts = dict(
-            grandchildren.values("parent_id")
+            self.rows.filter(parent__in=parents)
+            .values("parent_id")
             .annotate(count=Count("*"))
             .values_list("parent_id", "count")
         )
@@ -390,31 +398,34 @@ class _Shown:
 
 
 def tree_top(user, date: datetime.date | None = None, *, show_closed: bool = False):
-    """The roots of the user's tree on ``date`` (or today) with the units right under them.
+    """The roots of the user's tree on ``date`` (or today) with the first batch of units right
+    under each.
 
-    Deeper units are left to ``tree_children``: the page shows the same rows however many
-    grassroots unions the tree holds, which it only counts.  A unit whose parent on that
-    date is outside the user's scope is a root of its own (so a commune officer sees their
-    own subtree as a tree of its own).
+    Deeper units and further batches are left to ``tree_children``: the page shows the same
+    rows however large the tree, which it only counts. A unit whose parent on that date is
+    outside the user's scope is a root of its own (so a commune officer sees their own subtree
+    as a tree of its own).
     """
     shown = _Shown(user, date, show_closed=show_closed)
-    roots = shown.nodes(shown.roots())
-    if not roots:
-        return roots
-    root_ids = [root.pk for root in roots]
-    below = shown.nodes(shown.under(root_ids))
-    shown.count_children(below, root_ids)
+    roots = shown.roots()
+    shown.count_children(roots)
     for root in roots:
-        root.children = [node for node in below if node.parent_id == root.pk]
-        root.child_count = len(root.children)
+        root.children, root.more_from = shown.under(root.pk) if root.child_count else ([], None)
+        shown.count_children(root.children)
     return roots
 
 
 def tree_children(
-    user, unit: Unit, date: datetime.date | None = None, *, show_closed: bool = False
-) -> list[TreeNode]:
-    """The units right under ``unit`` on ``date`` (or today) that the user may see."""
+    user,
+    unit: Unit,
+    date: datetime.date | None = None,
+    *,
+    show_closed: bool = False,
+    start: int = 0,
+) -> tuple[list[TreeNode], int | None]:
+    """One batch of the units right under ``unit`` on ``date`` (or today) that the user may
+    see, from ``start``, and where the next batch starts (None: that was the last)."""
     shown = _Shown(user, date, show_closed=show_closed)
-    nodes = shown.nodes(shown.under([unit.pk]))
-    shown.count_children(nodes, [unit.pk])
-    return nodes
+    nodes, more_from = shown.under(unit.pk, start)
+    shown.count_children(nodes)
+    return nodes, more_from

@@ -81,15 +81,28 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
 
 
 def unit_children(request: HttpRequest, pk: int) -> HttpResponse:
-    """The rows of the units right under one unit of the tree page, as that page asks."""
+    """The rows of the units right under one unit of the tree page, a batch at a time
+    (``?from=``), as that page asks."""
     unit = get_unit_for_user(request.user, pk)
     on, _bad_date = _tree_date(request)
     show_closed = request.GET.get("closed") == "1" or on is not None
-    nodes = tree.tree_children(request.user, unit, on, show_closed=show_closed)
+    try:
+        start = max(int(request.GET.get("from", 0)), 0)
+    except ValueError:
+        start = 0
+    nodes, more_from = tree.tree_children(
+        request.user, unit, on, show_closed=show_closed, start=start
+    )
     return render(
         request,
         "unions/tree_children.html",
-        {"nodes": nodes, "query": _children_query(on, show_closed)},
+        {
+            "nodes": nodes,
+            "unit": unit,
+            "more_from": more_from,
+            "first_batch": start == 0,
+            "query": _children_query(on, show_closed),
+        },
     )
 
 

@@ -1,7 +1,21 @@
-// Loads the units under a node of the union tree the first time the node is opened.
+// Loads the units under a node of the union tree the first time the node is opened, and the
+// next batch of a node's units when "Show more units" is clicked.
 (function () {
   const tree = document.getElementById("tree");
   if (!tree) return;
+  tree.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-more]");
+    if (!link) return;
+    event.preventDefault();
+    const row = link.closest("li");
+    link.setAttribute("aria-busy", "true");
+    fetch(link.dataset.more, { headers: { Accept: "text/html" } })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        row.outerHTML = html;
+      })
+      .catch(() => link.removeAttribute("aria-busy")); // the link stays: clicking tries again
+  });
   tree.addEventListener(
     "toggle",
     (event) => {

@@ -504,13 +504,14 @@ def _rows(user, date):
     def visit(nodes, depth):
         for node in nodes:
             rows.append((node.pk, node.parent_id, depth))
-            children = node.children
+            children, start = node.children, node.more_from
             if children is None:
-                children = (
-                    tree_children(user, Unit.objects.get(pk=node.pk), date, show_closed=True)
-                    if node.child_count
-                    else []
-                )
+                children, start = [], (0 if node.child_count else None)
+            while start is not None:  # the further batches, as "Show more units" loads them
+                unit = Unit.objects.get(pk=node.pk)
+                batch, start = tree_children(user, unit, date, show_closed=True, start=start)
+                children = [*children, *batch]
+            assert len(children) == node.child_count
             visit(children, depth + 1)
 
     visit(tree_top(user, date, show_closed=True), 0)
@@ -552,6 +553,18 @@ def test_tree_on_a_date_leaves_out_units_not_yet_founded(world):
     units_then = {pk for pk, _parent, _depth in _rows(world.users["province"], DAY_BEFORE)}
     assert world.b1.pk in units_then
     assert new_unit.pk not in units_then
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_a_nodes_units_come_in_batches_in_the_same_order(world, monkeypatch, batch):
+    """However small the batches, the tree is the same: every unit once, kind then name."""
+    whole = _rows(world.users["province"], None)
+    monkeypatch.setattr("unions.tree.TREE_BATCH", batch)
+    assert _rows(world.users["province"], None) == whole
+    root = tree_top(world.users["province"])[0]
+    assert root.child_count == 2  # counted, not the batch's length
+    assert len(root.children) == batch
+    assert root.more_from == (1 if batch == 1 else None)  # a batch of 2 holds both
 
 
 def test_tree_for_a_user_without_roles_is_empty(world):

@@ -65,6 +65,28 @@ def test_tree_shows_down_to_the_level_above_grassroots_and_loads_the_rest(client
     assert f'href="/units/{world.a1.pk}/"' in rows.content.decode()
 
 
+def test_a_long_list_of_units_shows_a_batch_and_loads_the_next_on_request(
+    client_for, world, monkeypatch
+):
+    monkeypatch.setattr("unions.tree.TREE_BATCH", 1)
+    province = client_for("province")
+    response = province.get(reverse("units:tree"), {"on": "2021-12-31"})
+    assert tree_names(response) == [world.province.name, world.commune_a.name]
+    html = response.content.decode()
+    pk = world.province.pk
+    more = f'data-more="/units/{pk}/children/?from=1&amp;on=2021-12-31"'
+    assert more in html and "Show more units" in html
+    assert f'href="/units/{pk}/" {more}' in html  # without JavaScript: the unit's page
+    second = province.get(reverse("units:children", args=[pk]), {"from": "1", "on": "2021-12-31"})
+    assert [node.name for node in second.context["nodes"]] == [world.commune_b.name]
+    assert "data-more" not in second.content.decode()  # that was the last batch
+    rows = province.get(reverse("units:children", args=[world.commune_a.pk]))
+    assert f'data-more="/units/{world.commune_a.pk}/children/?from=1"' in rows.content.decode()
+    past_the_end = province.get(reverse("units:children", args=[pk]), {"from": "9"})
+    assert past_the_end.context["nodes"] == [] and b"No units" not in past_the_end.content
+    assert province.get(reverse("units:children", args=[pk]), {"from": "x"}).status_code == 200
+
+
 def test_tree_shows_only_the_readers_subtree(client_for, world):
     names = tree_names(client_for("commune").get(reverse("units:tree")))
     assert names == [world.commune_a.name, world.a1.name, world.a2.name]

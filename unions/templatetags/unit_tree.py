@@ -1,8 +1,8 @@
 """The rows of the union tree page.
 
-The page shows every unit down to the level above grassroots, some 850 rows at city scale;
-written in the template language a row cost about 120 µs to render, written here about 2 µs,
-so the rows are built in Python, the way the Django admin builds its changelist rows.
+The page shows a few hundred rows (the units right under the reader's roots, a batch at a
+time); written in the template language a row cost about 120 µs to render, written here about
+2 µs, so the rows are built in Python, the way the Django admin builds its changelist rows.
 """
 
 from __future__ import annotations
@@ -39,7 +39,19 @@ class _Rows:
             f' title="{escape(_("Units under it"))}">'
         )
         self.see_unit_page = escape(_("Open the unit's page to see them"))
+        self.show_more = escape(_("Show more units"))
         self.parts: list[str] = []
+
+    def more(self, parent_pk: int, start: int) -> None:
+        """The row that loads the next batch of a unit's units (unit-tree.js); without
+        JavaScript it opens the unit's page, which lists them all."""
+        url = f"{self.base_url}{parent_pk}/"
+        query = f"from={start}" + (f"&{self.query.removeprefix('?')}" if self.query else "")
+        self.parts.append(
+            f'<li class="tree-more small py-1"><a href="{url}" data-more="{url}children/?'
+            f'{escape(query)}"><i class="bi bi-chevron-double-down"></i> {self.show_more}</a>'
+            "</li>"
+        )
 
     def write(self, nodes: list[TreeNode], *, top: bool) -> None:
         write = self.parts.append
@@ -62,6 +74,8 @@ class _Rows:
                 write(f'{item}<details open><summary class="py-1">{line}</summary>')
                 write('<ul class="list-unstyled ps-4 mb-0">')
                 self.write(node.children, top=False)
+                if node.more_from is not None:
+                    self.more(node.pk, node.more_from)
                 write("</ul></details></li>")
             else:
                 # Without JavaScript the node opens on a link to the unit's page, which lists
@@ -75,8 +89,18 @@ class _Rows:
 
 
 @register.simple_tag
-def tree_rows(nodes: list[TreeNode], query: str = "", top: bool = False) -> SafeString:
-    """The ``<li>`` rows of ``nodes``; ``query`` goes on the links that load a node's units."""
+def tree_rows(
+    nodes: list[TreeNode],
+    query: str = "",
+    top: bool = False,
+    more_of: int | None = None,
+    more_from: int | None = None,
+) -> SafeString:
+    """The ``<li>`` rows of ``nodes``; ``query`` goes on the links that load a node's units.
+    ``nodes`` being one batch of the units under ``more_of``, a last row loads the next batch
+    from ``more_from`` when there is one."""
     rows = _Rows(query)
     rows.write(nodes, top=top)
+    if more_of is not None and more_from is not None:
+        rows.more(more_of, more_from)
     return mark_safe("".join(rows.parts))  # every value in the rows is escaped
