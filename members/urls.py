@@ -6,7 +6,6 @@ app_name = "members"
 urlpatterns = [
     path("", views.member_list, name="list"),
     path("export.<str:fmt>", views.member_export, name="export"),
-    path("units/", views.unit_search, name="unit_search"),
     path("new/", views.member_create, name="create"),
     path("import/", include("members.import_urls")),
     path("<int:pk>/", views.member_detail, name="detail"),

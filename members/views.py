@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -20,7 +20,6 @@ from . import services
 from .counters import subtree_member_counts
 from .forms import DependantForm, MemberFilter, MemberForm, TransferForm
 from .models import Member, MemberStatus
-from .search import normalise
 
 
 def _filtered_members(request: HttpRequest) -> MemberFilter:
@@ -106,34 +105,6 @@ def member_list(request: HttpRequest) -> HttpResponse:
             "search_limit": search_limit,
         },
     )
-
-
-# At most this many units in a unit search's answer.
-UNIT_SEARCH_LIMIT = 20
-
-
-def unit_search(request: HttpRequest) -> JsonResponse:
-    """Units in the user's scope whose name matches ``q`` with or without diacritics, for the
-    member list's unit filter: ``{"units": [{"id": 1, "label": "…"}]}``, at most 20."""
-    text = normalise(request.GET.get("q", ""))
-    units = []
-    if text:
-        rows = (
-            Unit.objects.visible_to(request.user)
-            .order_by("path")
-            .values_list("pk", "name", "parent__name")
-        )
-        for pk, name, parent in rows.iterator():
-            if text in normalise(name):
-                units.append({"id": pk, "label": unit_label(name, parent)})
-                if len(units) == UNIT_SEARCH_LIMIT:
-                    break
-    return JsonResponse({"units": units})
-
-
-def unit_label(name: str, parent: str | None) -> str:
-    """A unit's name with its parent's, since names repeat across communes."""
-    return f"{name} — {parent}" if parent else name
 
 
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:

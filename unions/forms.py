@@ -174,21 +174,3 @@ class RoleAssignmentForm(forms.ModelForm):
             ).exists()
         ):
             self.add_error("role", _("This user already holds this role at this unit."))
-
-
-def show_units_above_grassroots(field: forms.ModelChoiceField, selected=None, unit_path="path"):
-    """Offer only the units above the grassroots level (and the one chosen) in a filter.
-
-    A province has 1,500 grassroots unions: a select of them is unusable and costs the page
-    more than its queries. A grassroots union's own page links to its filtered lists, and the
-    field still accepts any unit of its queryset.
-    """
-    queryset = field.queryset
-    grassroots = {f"{unit_path.removesuffix('path')}kind": UnitKind.GRASSROOTS}
-    shown = queryset.exclude(**grassroots)
-    if selected and str(selected).isdigit():
-        shown = shown | queryset.filter(pk=selected)
-    field.widget.choices = [
-        ("", field.empty_label),
-        *((obj.pk, field.label_from_instance(obj)) for obj in shown),
-    ]

@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from portal.text import normalise
+
 PATH_SEPARATOR = "/"
 
 
@@ -52,6 +54,8 @@ class UnitQuerySet(models.QuerySet["Unit"]):
 class Unit(models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=255)
+    # The name as searches compare it (portal.text.normalise), kept by save().
+    search_name = models.CharField(max_length=255, editable=False, default="")
     kind = models.CharField(_("kind"), max_length=16, choices=UnitKind.choices)
     status = models.CharField(
         _("status"), max_length=16, choices=UnitStatus.choices, default=UnitStatus.ACTIVE
@@ -86,7 +90,7 @@ class Unit(models.Model):
         blank=True,
         help_text=_("For a grassroots union: the company, hospital, school or agency."),
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["search_name"])
     objects = UnitQuerySet.as_manager()
 
     class Meta:
@@ -103,6 +107,13 @@ class Unit(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_name = normalise(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
 
     @property
     def is_active(self) -> bool:

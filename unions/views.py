@@ -6,12 +6,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+
+from portal.text import normalise
 
 from . import accounts, tree
 from .forms import (
@@ -24,7 +26,7 @@ from .forms import (
     UnitForm,
     UserForm,
 )
-from .models import RoleAssignment
+from .models import RoleAssignment, Unit
 from .scope import Capability, get_unit_for_user, has_capability
 
 
@@ -103,6 +105,33 @@ def unit_children(request: HttpRequest, pk: int) -> HttpResponse:
             "first_batch": start == 0,
             "query": _children_query(on, show_closed),
         },
+    )
+
+
+# At most this many answers to a typed search of a filter (includes/search_choice.html).
+SEARCH_CHOICES = 20
+
+
+def unit_label(name: str, parent: str | None) -> str:
+    """A unit's name with its parent's, since names repeat across communes."""
+    return f"{name} — {parent}" if parent else name
+
+
+def unit_search(request: HttpRequest) -> JsonResponse:
+    """Units in the user's scope whose name contains ``q`` with or without diacritics, for
+    the lists' unit filters: ``{"results": [{"id": 1, "label": "…"}]}``, at most 20, the
+    levels nearest the top first."""
+    text = normalise(request.GET.get("q", ""))
+    rows = []
+    if text:
+        rows = (
+            Unit.objects.visible_to(request.user)
+            .filter(search_name__contains=text)
+            .order_by("depth", "search_name", "pk")
+            .values_list("pk", "name", "parent__name")[:SEARCH_CHOICES]
+        )
+    return JsonResponse(
+        {"results": [{"id": pk, "label": unit_label(name, parent)} for pk, name, parent in rows]}
     )
 
 

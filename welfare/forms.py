@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from unions.forms import DateInput, UnitChoiceField, show_units_above_grassroots
+from unions.forms import DateInput
 from unions.models import Unit
 from unions.scope import grants, visible_unit_ids
 
@@ -293,14 +293,16 @@ class CaseFilter(django_filters.FilterSet):
     support_type = django_filters.ChoiceFilter(
         choices=SupportType.choices, label=_("Support type"), empty_label=_("All")
     )
+    # Chosen by typing (includes/search_choice.html): only the chosen fund and unit are read,
+    # so the page does not grow with the tree.
     fund = django_filters.ModelChoiceFilter(
-        queryset=Fund.objects.none(), label=_("Fund"), empty_label=_("All funds")
+        queryset=Fund.objects.none(), label=_("Fund"), widget=forms.HiddenInput
     )
     unit = django_filters.ModelChoiceFilter(
         queryset=Unit.objects.none(),
         method="filter_unit",
         label=_("Unit (with the units under it)"),
-        empty_label=_("All units"),
+        widget=forms.HiddenInput,
     )
     member = django_filters.NumberFilter(field_name="member_id", widget=forms.HiddenInput)
     year = django_filters.ChoiceFilter(
@@ -338,15 +340,13 @@ class CaseFilter(django_filters.FilterSet):
         queryset = queryset.select_related("member", "unit", "fund", "current_unit")
         super().__init__(data, queryset=queryset, **kwargs)
         self.user = user
-        self.filters["unit"].queryset = Unit.objects.visible_to(user).order_by("path")
-        self.filters["fund"].queryset = case_funds(user).order_by("unit__path", "name")
-        self.form.fields["unit"].label_from_instance = UnitChoiceField.label_from_instance.__get__(
-            self.form.fields["unit"]
-        )
-        self.form.fields["fund"].label_from_instance = lambda f: f"{f.name} — {f.unit.name}"
+        self.filters["unit"].queryset = Unit.objects.visible_to(user)
+        self.filters["fund"].queryset = case_funds(user)
         self.form.fields["year"].choices = [("", _("All years")), *_year_choices()]
-        show_units_above_grassroots(self.form.fields["unit"], self.data.get("unit"))
-        show_units_above_grassroots(self.form.fields["fund"], self.data.get("fund"), "unit__path")
+
+    def chosen(self, name: str):
+        """The unit or fund the filter ``name`` holds, for its search box; None if none."""
+        return self.form.cleaned_data.get(name) if self.is_bound and self.form.is_valid() else None
 
     def filter_waiting(self, queryset, name, value):
         return queryset  # chosen as the base queryset in __init__ (approvals.waiting_for)

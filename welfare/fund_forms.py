@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from unions.forms import DateInput, UnitChoiceField
-from unions.models import Unit, UnitKind
+from unions.models import Unit
 from unions.scope import Capability, scope_q, units_held
 
 from .ledger import format_dong
@@ -199,7 +199,7 @@ class FundFilter(django_filters.FilterSet):
         queryset=Unit.objects.none(),
         method="filter_unit",
         label=_("Unit (with the units under it)"),
-        empty_label=_("All units"),
+        widget=forms.HiddenInput,  # chosen by typing (includes/search_choice.html)
     )
     kind = django_filters.ChoiceFilter(
         choices=FundKind.choices, label=_("Kind"), empty_label=_("All kinds")
@@ -211,16 +211,7 @@ class FundFilter(django_filters.FilterSet):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        # Units that can hold funds below them, and the grassroots unions that have one:
-        # a province's 1,500 grassroots unions would make the list unusable.
-        self.filters["unit"].queryset = (
-            Unit.objects.visible_to(user)
-            .filter(~Q(kind=UnitKind.GRASSROOTS) | Q(pk__in=Fund.objects.values("unit_id")))
-            .order_by("path")
-        )
-        self.form.fields["unit"].label_from_instance = UnitChoiceField.label_from_instance.__get__(
-            self.form.fields["unit"]
-        )
+        self.filters["unit"].queryset = Unit.objects.visible_to(user)
 
     def filter_unit(self, queryset, name, unit: Unit):
         return queryset.filter(unit__in=Unit.objects.in_subtree_of(unit).values("pk"))

@@ -738,6 +738,7 @@ class ScaleBuilder:
                 "id": pk,
                 "code": spec.code,
                 "name": spec.name,
+                "search_name": normalise(spec.name),
                 "kind": kind,
                 "status": UnitStatus.ACTIVE,
                 "parent_id": parent,
@@ -899,7 +900,11 @@ class ScaleBuilder:
             "id", "code", "name", "kind", "status", "parent_id", "path", "depth", "founded_on",
             "closed_on", "successor_id", "address", "phone", "email", "employer",
         ]  # fmt: skip
-        self.loader.write(Unit, columns, (tuple(u[c] for c in columns) for u in units.values()))
+        self.loader.write(
+            Unit,
+            [*columns, "search_name"],
+            (tuple(u[c] for c in [*columns, "search_name"]) for u in units.values()),
+        )
         self.loader.write_history(
             Unit,
             columns,

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -24,10 +25,11 @@ from django.views.decorators.http import require_POST
 from members.models import Member
 from members.services import get_member_for_user
 from portal.keyset import KeysetPaginator, capped_count
+from portal.text import normalise
 from unions.exports import Column, choice_labels, export_response
 from unions.models import Unit
 from unions.scope import Capability, can, has_capability, holds_at, units_held
-from unions.views import apply_service_errors
+from unions.views import SEARCH_CHOICES, apply_service_errors
 
 from . import approvals
 from .evidence import attach_evidence
@@ -41,6 +43,7 @@ from .forms import (
     PaymentForm,
     ReasonForm,
     SubmitForm,
+    case_funds,
 )
 from .ledger import format_dong
 from .models import Case, CaseStatus, Category, Evidence, Payment, SupportType
@@ -138,6 +141,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     page.object_list = [rows[case.pk] for case in page.object_list]
     cap = approvals.WAITING_COUNTED if case_filter.only_waiting else CASE_COUNT_CAP
     page.set_count(*capped_count(cases, cap))
+    fund = case_filter.chosen("fund")
     return render(
         request,
         "welfare/case_list.html",
@@ -147,8 +151,29 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "query": page.filter_query,
             "waiting": case_filter.only_waiting,
             "can_open_cases": has_capability(request.user, Capability.OPEN_CASES),
+            "chosen_unit": case_filter.chosen("unit"),
+            "chosen_fund": fund_label(fund) if fund else "",
         },
     )
+
+
+def fund_label(fund) -> str:
+    return f"{fund.name} — {fund.unit.name}"
+
+
+def fund_search(request: HttpRequest) -> JsonResponse:
+    """Funds the cases in the user's scope draw from whose union's name contains ``q`` (with
+    or without diacritics) or whose own name does, for the case list's fund filter:
+    ``{"results": [{"id": 1, "label": "…"}]}``, at most 20, the levels nearest the top first."""
+    text = request.GET.get("q", "").strip()
+    funds = []
+    if text:
+        funds = (
+            case_funds(request.user)
+            .filter(Q(unit__search_name__contains=normalise(text)) | Q(name__icontains=text))
+            .order_by("unit__depth", "unit__search_name", "name", "pk")[:SEARCH_CHOICES]
+        )
+    return JsonResponse({"results": [{"id": f.pk, "label": fund_label(f)} for f in funds]})
 
 
 # --- a new case ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.utils.translation import gettext
 from members.models import Member, Membership
 from members.national_id import make_national_id
 
-from ..factories import MemberFactory, make_unit
+from ..factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -167,24 +167,6 @@ def test_the_unit_filter_offers_no_list_of_units(client_for, world):
     assert 'type="hidden" name="unit"' in page.text
     chosen = client.get(LIST, {"unit": world.commune_a.pk})
     assert f'value="{world.commune_a.name}"' in chosen.text
-
-
-def test_unit_search_finds_units_in_scope_without_diacritics(client_for, world):
-    url = reverse("members:unit_search")
-    units = client_for("province").get(url, {"q": "cong doan phuong"}).json()["units"]
-    assert [unit["id"] for unit in units] == [world.commune_a.pk]
-    assert units[0]["label"] == f"{world.commune_a.name} — {world.province.name}"
-    # the commune officer of A does not see commune B, nor anything in province Q
-    assert client_for("commune").get(url, {"q": "xa b"}).json() == {"units": []}
-    assert client_for("province").get(url, {"q": "tinh q"}).json() == {"units": []}
-    assert client_for("province").get(url, {"q": ""}).json() == {"units": []}
-
-
-def test_unit_search_answers_at_most_twenty_units(client_for, world):
-    for index in range(25):
-        make_unit(f"Công đoàn trường {index}", parent=world.commune_a)
-    units = client_for("province").get(reverse("members:unit_search"), {"q": "truong"}).json()
-    assert len(units["units"]) == 20
 
 
 def test_export_holds_every_filtered_row_not_one_page(client_for, world, settings):

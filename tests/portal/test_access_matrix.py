@@ -26,7 +26,6 @@ from ..access import (
     user_args,
 )
 from ..members.access_imports import ENTRIES as IMPORT_ENTRIES
-from ..members.access_member_list import ENTRIES as MEMBER_LIST_ENTRIES
 from ..unions.access_tree import ENTRIES as TREE_ENTRIES
 from ..welfare.access_entries import ENTRIES as WELFARE_ENTRIES
 
@@ -77,7 +76,6 @@ MATRIX: dict[str, Entry] = {
     ),
     **WELFARE_ENTRIES,
     **IMPORT_ENTRIES,
-    **MEMBER_LIST_ENTRIES,
     **TREE_ENTRIES,
 }
 

@@ -1,4 +1,5 @@
-"""Access-matrix entries for the union tree's rows that load on demand."""
+"""Access-matrix entries for the union tree's rows that load on demand, and the unit search
+of the lists' filters."""
 
 from __future__ import annotations
 
@@ -7,4 +8,6 @@ from ..access import ALL_OK, Entry, unit_args
 ENTRIES: dict[str, Entry] = {
     # A unit inside the role's subtree; outside it, and a neighbouring unit, answer 404.
     "units:children": Entry(inside=ALL_OK, args=unit_args),
+    # No object in the URL: the answer lists only units in scope (tests/unions/test_views.py).
+    "units:search": Entry(inside=ALL_OK),
 }

@@ -325,3 +325,34 @@ def test_home_counts_only_the_readers_scope(client_for, world, django_assert_max
     assert response.context["unit_total"] == 3
     province = client_for("province").get(reverse("home"))
     assert province.context["member_counts"]["members"] == 2
+
+
+def test_unit_search_finds_units_in_scope_without_diacritics(client_for, world):
+    url = reverse("units:search")
+    units = client_for("province").get(url, {"q": "cong doan phuong"}).json()["results"]
+    assert [unit["id"] for unit in units] == [world.commune_a.pk]
+    assert units[0]["label"] == f"{world.commune_a.name} — {world.province.name}"
+    # the commune officer of A does not see commune B, nor anything in province Q
+    assert client_for("commune").get(url, {"q": "xa b"}).json() == {"results": []}
+    assert client_for("province").get(url, {"q": "tinh q"}).json() == {"results": []}
+    assert client_for("province").get(url, {"q": ""}).json() == {"results": []}
+
+
+def test_unit_search_answers_at_most_twenty_units_the_upper_levels_first(client_for, world):
+    for index in range(25):
+        make_unit(f"Công đoàn trường {index:02d}", parent=world.commune_a)
+    make_unit("Công đoàn các trường", kind=UnitKind.COMMUNE, parent=world.province)
+    results = client_for("province").get(reverse("units:search"), {"q": "TRƯỜNG"}).json()
+    labels = [unit["label"] for unit in results["results"]]
+    assert len(labels) == 20
+    assert labels[0] == f"Công đoàn các trường — {world.province.name}"
+    assert all(label.endswith(f" — {world.commune_a.name}") for label in labels[1:])
+
+
+def test_a_renamed_unit_is_found_by_its_new_name(client_for, world):
+    world.a1.name = "Công đoàn Bệnh viện Đa khoa"
+    world.a1.save(update_fields=["name"])
+    url = reverse("units:search")
+    found = client_for("province").get(url, {"q": "benh vien da khoa"}).json()["results"]
+    assert [unit["id"] for unit in found] == [world.a1.pk]
+    assert Unit.objects.get(pk=world.a1.pk).search_name == "cong doan benh vien da khoa"

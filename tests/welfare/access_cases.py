@@ -114,6 +114,8 @@ ENTRIES: dict[str, Entry] = {
     # No object in the URL: the export is filtered by scope (test_case_views.py).
     "cases:export": Entry(inside=ALL_OK, args=lambda *_: ["csv"], outside=ALL_OK),
     # Without ?member= the page asks for the person; the member lookup is tested on its own.
+    # No object in the URL: the answer lists only funds in scope (tests/welfare/test_views.py).
+    "cases:fund_search": Entry(inside=ALL_OK),
     "cases:create": Entry(inside=OPENERS_OK),
     "cases:detail": Entry(inside=ALL_OK, args=case_args("submitted")),
     "cases:evidence": Entry(inside=ALL_OK, args=evidence_args),

@@ -708,6 +708,36 @@ def test_case_list_filters(client_for, world, funds, make_case):
     assert at_b1 not in officer.get(url("list"), {"unit": world.b1.pk}).context["page"].object_list
 
 
+def test_case_list_filters_are_chosen_by_typing_and_show_the_choice(
+    client_for, world, funds, make_case
+):
+    client = client_for("province")
+    page = client.get(url("list")).content.decode()
+    assert 'type="hidden" name="unit"' in page and 'type="hidden" name="fund"' in page
+    assert funds.own.name not in page  # no list of funds (nor of units) in the page
+    chosen = client.get(url("list"), {"unit": world.commune_a.pk, "fund": funds.commune.pk})
+    html = chosen.content.decode()
+    assert f'value="{world.commune_a.name}"' in html
+    assert f'value="{funds.commune.name} — {world.commune_a.name}"' in html
+
+
+def test_fund_search_finds_funds_by_their_union_without_diacritics_in_scope(
+    client_for, world, funds
+):
+    search = reverse("cases:fund_search")
+
+    def found(role, text):
+        answer = client_for(role).get(search, {"q": text}).json()["results"]
+        return [fund["id"] for fund in answer]
+
+    assert found("province", "cong ty a1") == [funds.own.pk]
+    assert found("province", "Quỹ phúc lợi") == [funds.commune.pk]
+    assert found("province", "") == []
+    # the grassroots officer of A1 sees its own fund and those above it, not province Q's
+    assert set(found("grassroots", "Quỹ")) == {funds.own.pk, funds.commune.pk, funds.social.pk}
+    assert found("commune", "tinh q") == []
+
+
 def test_an_empty_list_says_so(client_for, world, funds):
     response = client_for("leader").get(url("list"))
     assert response.status_code == 200
