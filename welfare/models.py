@@ -223,6 +223,13 @@ class Case(models.Model):
             models.Index(fields=["status", "current_unit", "submitted_at"]),
             # Approved cases waiting for the treasurers of a fund's owner.
             models.Index(fields=["status", "fund", "submitted_at"], name="case_payable"),
+            # "Waiting for me", oldest first: walked in order until a page of the reader's
+            # cases is found, rather than sorting every case waiting at a province's funds.
+            models.Index(
+                fields=["submitted_at", "id"],
+                condition=Q(status__in=["submitted", "approved"]),
+                name="case_waiting_order",
+            ),
             models.Index(fields=["unit", "created_at"]),
             models.Index(fields=["paid_on"]),
         ]
