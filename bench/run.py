@@ -265,7 +265,7 @@ def pages_to_measure(users: dict) -> tuple[list[PageResult], dict]:
     deep = ""
     if count:
         row = visible.order_by("search_name", "id")[min(499 * settings.PAGE_SIZE, count) - 1]
-        deep = by_name.cursor(row)
+        deep = by_name.cursor(0, row)
     # A member in the middle of the table, active, with children (the fuller page).
     parents = visible.filter(
         status="active", pk__in=Dependant.objects.values("member_id")
@@ -336,10 +336,27 @@ def pages_to_measure(users: dict) -> tuple[list[PageResult], dict]:
         PageResult("case list", "cases", "/cases/", m),
         PageResult("case list, waiting for me", "cases", "/cases/?waiting=1", m),
     ]
+    if "treasurer" in users:
+        pages.append(
+            PageResult(
+                "case list, waiting for me (treasurer)", "cases", "/cases/?waiting=1", "treasurer"
+            )
+        )
     if case:
         pages.append(PageResult("case page", "cases", f"/cases/{case.pk}/", m))
     if fund:
-        pages.append(PageResult("fund page with its ledger", "funds", f"/funds/{fund.pk}/", m))
+        url = f"/funds/{fund.pk}/"
+        last_year = timezone.localdate().year - 1
+        pages += [
+            PageResult("fund page with its ledger", "funds", url, m),
+            PageResult("fund page, support paid only", "funds", f"{url}?kind=disbursement", m),
+            PageResult(
+                f"fund page, 15/03/{last_year - 1} to 10/02/{last_year}",
+                "funds",
+                f"{url}?date_from={last_year - 1}-03-15&date_to={last_year}-02-10",
+                m,
+            ),
+        ]
     pages.append(PageResult("union tree", "units", "/units/", m))
     pages.append(PageResult("union tree on 31/12/2024", "units", "/units/?on=2024-12-31", m))
     if commune:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -120,10 +120,10 @@ def _ledger_entries(fund: Fund, filter_form: LedgerFilterForm):
     return entries
 
 
-def _ledger_summary(fund: Fund, filter_form: LedgerFilterForm, entries) -> tuple[dict, tuple]:
-    """Entries, money in and money out: the whole ledger's from the totals kept on the fund;
-    a period's or a kind's summed over the entries selected, with the ids of the first and
-    the last of them."""
+def _ledger_summary(fund: Fund, filter_form: LedgerFilterForm) -> tuple[dict, tuple]:
+    """Entries, money in and money out: the whole ledger's from the totals kept on the fund,
+    a period's or a kind's from its months (``ledger.summarise``), with the ids that bound
+    the entries selected."""
     if not _filtering(filter_form):
         summary = {
             "count": fund.entry_count,
@@ -131,14 +131,12 @@ def _ledger_summary(fund: Fund, filter_form: LedgerFilterForm, entries) -> tuple
             "money_out": fund.money_out,
         }
         return summary, (None, None)
-    summary = entries.aggregate(
-        count=Count("pk"),
-        money_in=Coalesce(Sum("amount", filter=Q(amount__gt=0)), 0),
-        money_out=Coalesce(Sum("amount", filter=Q(amount__lt=0)), 0),
-        first=Min("pk"),
-        last=Max("pk"),
+    data = filter_form.cleaned_data
+    found = ledger.summarise(
+        fund, start=data.get("date_from"), end=data.get("date_to"), kind=data.get("kind") or ""
     )
-    return summary, (summary.pop("first"), summary.pop("last"))
+    summary = {"count": found.count, "money_in": found.money_in, "money_out": found.money_out}
+    return summary, (found.first_id, found.last_id)
 
 
 def ledger_columns() -> list[Column]:
@@ -213,7 +211,7 @@ def fund_detail(request: HttpRequest, pk: int) -> HttpResponse:
     fund = ledger.get_fund_for_user(request.user, pk)
     filter_form = LedgerFilterForm(request.GET or None)
     entries = _ledger_entries(fund, filter_form)
-    summary, (first, last) = _ledger_summary(fund, filter_form, entries)
+    summary, (first, last) = _ledger_summary(fund, filter_form)
     if first is not None:
         # The ids of the selection's first and last entries bound the walk back through the
         # ledger, so an old period is not found by reading every newer entry first.

@@ -1,16 +1,20 @@
 """Money in and out of funds.  Every change is a ledger entry posted on a locked fund row.
 
 Guarantees: a fund's balance equals the sum of its entries, and its money in, money out and
-entry count the totals of its positive and negative entries and their number; available
-(balance - reserved) never goes below zero; entries are never edited or deleted, only reversed.
+entry count the totals of its positive and negative entries and their number, as do its
+``LedgerMonth`` rows month by month and kind by kind; available (balance - reserved) never goes
+below zero; entries are never edited or deleted, only reversed.
 """
 
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Greatest, TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +22,7 @@ from django.utils.translation import gettext as _
 from unions.models import Unit
 from unions.scope import Capability, holds_at
 
-from .models import EntryKind, Fund, LedgerEntry
+from .models import EntryKind, Fund, LedgerEntry, LedgerMonth
 
 
 def format_dong(amount: int) -> str:
@@ -99,7 +103,137 @@ def post_entry(
     fund.entry_count += 1
     # Saved together: the caller may have changed the reservation in the same step.
     fund.save(update_fields=["balance", "reserved", "money_in", "money_out", "entry_count"])
+    _add_to_month(entry)
     return entry
+
+
+def _add_to_month(entry: LedgerEntry) -> None:
+    """Count an entry in its fund's totals for its month and kind (the fund is locked)."""
+    month = entry.occurred_on.replace(day=1)
+    money_in, money_out = max(entry.amount, 0), min(entry.amount, 0)
+    counted = LedgerMonth.objects.filter(fund_id=entry.fund_id, month=month, kind=entry.kind)
+    if not counted.update(
+        entry_count=F("entry_count") + 1,
+        money_in=F("money_in") + money_in,
+        money_out=F("money_out") + money_out,
+        last_id=Greatest("last_id", entry.pk),
+    ):
+        LedgerMonth.objects.create(
+            fund_id=entry.fund_id,
+            month=month,
+            kind=entry.kind,
+            entry_count=1,
+            money_in=money_in,
+            money_out=money_out,
+            first_id=entry.pk,
+            last_id=entry.pk,
+        )
+
+
+def month_totals(entries: QuerySet[LedgerEntry]) -> QuerySet:
+    """``entries`` summed per fund, month and kind: the rows of ``LedgerMonth``."""
+    return (
+        entries.order_by()
+        .annotate(month=TruncMonth("occurred_on"))
+        .values("fund_id", "month", "kind")
+        .annotate(
+            entry_count=Count("pk"),
+            money_in=Coalesce(Sum("amount", filter=Q(amount__gt=0)), 0),
+            money_out=Coalesce(Sum("amount", filter=Q(amount__lt=0)), 0),
+            first_id=Min("pk"),
+            last_id=Max("pk"),
+        )
+    )
+
+
+@transaction.atomic
+def rebuild_ledger_months() -> int:
+    """Count every fund's months again from its entries (after a bulk load); returns the
+    number of rows."""
+    LedgerMonth.objects.all().delete()
+    rows = [LedgerMonth(**row) for row in month_totals(LedgerEntry.objects.all()).iterator()]
+    LedgerMonth.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+ONE_DAY = datetime.timedelta(days=1)
+
+
+def _next_month(day: datetime.date) -> datetime.date:
+    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
+@dataclass
+class LedgerSummary:
+    """What a fund page says of the entries it selects, and the ids that bound them."""
+
+    count: int
+    money_in: int
+    money_out: int
+    first_id: int | None
+    last_id: int | None
+
+
+def summarise(
+    fund: Fund,
+    *,
+    start: datetime.date | None = None,
+    end: datetime.date | None = None,
+    kind: str = "",
+) -> LedgerSummary:
+    """The entries of ``fund`` dated ``start`` to ``end`` (both included, either open) of one
+    ``kind`` (any if empty): the whole months from ``LedgerMonth``, the days of a month cut by
+    the period from the entries themselves, so the cost does not grow with the ledger."""
+    # The whole months of the period: from the month of ``start`` (the next one if the period
+    # begins after its first day) to the month of ``end`` (the one before if it ends before
+    # its last day), the upper bound excluded.
+    whole_from = start and (start if start.day == 1 else _next_month(start))
+    ends_a_month = end is not None and _next_month(end) - end == ONE_DAY
+    whole_to = end and (_next_month(end) if ends_a_month else end.replace(day=1))
+    cut: list[tuple[datetime.date | None, datetime.date | None]] = []  # (from, to) included
+    if whole_from and whole_to and whole_from >= whole_to:
+        cut, whole_from, whole_to = [(start, end)], None, None
+        months = LedgerMonth.objects.none()
+    else:
+        months = LedgerMonth.objects.filter(fund=fund)
+        if whole_from:
+            months = months.filter(month__gte=whole_from)
+            if start < whole_from:
+                cut.append((start, whole_from - ONE_DAY))
+        if whole_to:
+            months = months.filter(month__lt=whole_to)
+            if whole_to <= end:
+                cut.append((whole_to, end))
+    if kind:
+        months = months.filter(kind=kind)
+    totals = months.aggregate(
+        count=Coalesce(Sum("entry_count"), 0),
+        money_in=Coalesce(Sum("money_in"), 0),
+        money_out=Coalesce(Sum("money_out"), 0),
+        first_id=Min("first_id"),
+        last_id=Max("last_id"),
+    )
+    if cut:
+        days = Q()
+        for day_from, day_to in cut:
+            days |= Q(occurred_on__gte=day_from, occurred_on__lte=day_to)
+        entries = fund.entries.filter(days)
+        if kind:
+            entries = entries.filter(kind=kind)
+        edges = entries.aggregate(
+            count=Count("pk"),
+            money_in=Coalesce(Sum("amount", filter=Q(amount__gt=0)), 0),
+            money_out=Coalesce(Sum("amount", filter=Q(amount__lt=0)), 0),
+            first_id=Min("pk"),
+            last_id=Max("pk"),
+        )
+        for name in ("count", "money_in", "money_out"):
+            totals[name] += edges[name]
+        ids = [value for value in (totals["first_id"], edges["first_id"]) if value is not None]
+        totals["first_id"] = min(ids, default=None)
+        ids = [value for value in (totals["last_id"], edges["last_id"]) if value is not None]
+        totals["last_id"] = max(ids, default=None)
+    return LedgerSummary(**totals)
 
 
 @transaction.atomic

@@ -94,6 +94,7 @@ from .models import (
     Fund,
     FundKind,
     LedgerEntry,
+    LedgerMonth,
     Payment,
     PaymentMethod,
     SupportType,
@@ -1561,6 +1562,8 @@ class ScaleBuilder:
         money_in: Counter = Counter()
         money_out: Counter = Counter()
         entry_count: Counter = Counter()
+        # ... and per month and kind, as post_entry keeps LedgerMonth: [count, in, out, first, last]
+        months: dict[tuple, list] = {}
         ledger_rows, payments = [], []
         payment_ids = iter(self.loader.ids(Payment, len(funds.paid)))
         for day, _order, fund, _position, e in flat:
@@ -1571,6 +1574,10 @@ class ScaleBuilder:
             else:
                 money_out[fund] += e[3]
             entry_count[fund] += 1
+            month = months.setdefault((fund, day.replace(day=1), e[2]), [0, 0, 0, pk, pk])
+            month[0] += 1
+            month[1 if e[3] > 0 else 2] += e[3]
+            month[4] = pk
             ledger_rows.append(
                 (pk, fund, e[2], e[3], balances[fund], day, e[4], e[5], e[6], None, e[7], e[8])
             )
@@ -1591,6 +1598,17 @@ class ScaleBuilder:
             ["id", "case_id", "fund_id", "amount", "paid_on", "method", "receipt_reference",
              "received_by", "ledger_entry_id", "by_id", "recorded_at"],
             payments,
+        )  # fmt: skip
+        self.loader.write(
+            LedgerMonth,
+            ["id", "fund_id", "month", "kind", "entry_count", "money_in", "money_out", "first_id",
+             "last_id"],
+            (
+                (pk, *key, *totals)
+                for pk, (key, totals) in zip(
+                    self.loader.ids(LedgerMonth, len(months)), months.items(), strict=True
+                )
+            ),
         )  # fmt: skip
         updates = [
             (balances[pk], funds.reserved[pk], money_in[pk], money_out[pk], entry_count[pk], pk)

@@ -4,15 +4,17 @@ edited or deleted, and the database refuses a negative available amount."""
 from __future__ import annotations
 
 import datetime
+import io
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from welfare import ledger
 from welfare.ledger import allocate, format_dong, open_fund, record_contribution, reverse_entry
-from welfare.models import EntryKind, Fund, FundKind, LedgerEntry
+from welfare.models import EntryKind, Fund, FundKind, LedgerEntry, LedgerMonth
 
 from .conftest import OPENED
 
@@ -49,6 +51,26 @@ def assert_totals_match_the_ledger(fund: Fund) -> None:
         len(amounts),
     )
     assert fund.balance == fund.money_in + fund.money_out
+    assert_months_match_the_ledger(fund)
+
+
+def assert_months_match_the_ledger(fund: Fund) -> None:
+    """The fund's LedgerMonth rows are its entries summed by month and kind."""
+    kept = {
+        (m.month, m.kind): (m.entry_count, m.money_in, m.money_out, m.first_id, m.last_id)
+        for m in LedgerMonth.objects.filter(fund=fund)
+    }
+    counted = {
+        (row["month"], row["kind"]): (
+            row["entry_count"],
+            row["money_in"],
+            row["money_out"],
+            row["first_id"],
+            row["last_id"],
+        )
+        for row in ledger.month_totals(fund.entries.all())
+    }
+    assert kept == counted
 
 
 def test_amounts_are_shown_the_vietnamese_way():
@@ -366,3 +388,115 @@ def test_database_refuses_a_zero_entry(funds):
             balance_after=100_000_000,
             occurred_on=DAY,
         )
+
+
+def _spread_entries(funds, treasurer) -> None:
+    """Contributions and allocations on days across four months, around month ends."""
+    days = [
+        datetime.date(2024, 1, 1),
+        datetime.date(2024, 1, 15),
+        datetime.date(2024, 1, 31),
+        datetime.date(2024, 2, 1),
+        datetime.date(2024, 2, 29),
+        datetime.date(2024, 3, 10),
+        datetime.date(2024, 4, 30),
+    ]
+    for n, day in enumerate(days):
+        record_contribution(
+            fund=funds.social,
+            amount=1_000_000 * (n + 1),
+            occurred_on=day,
+            source="Nhà hảo tâm",
+            by=treasurer,
+        )
+        allocate(
+            from_fund=funds.social,
+            to_fund=funds.commune,
+            amount=100_000 * (n + 1),
+            occurred_on=day,
+            by=treasurer,
+        )
+    # entered late: an earlier day, a later id
+    record_contribution(
+        fund=funds.social,
+        amount=5_000,
+        occurred_on=datetime.date(2024, 1, 20),
+        source="Nhà hảo tâm",
+        by=treasurer,
+    )
+
+
+PERIODS = [
+    (None, None),
+    (datetime.date(2024, 1, 1), datetime.date(2024, 1, 31)),  # one whole month
+    (datetime.date(2024, 1, 15), datetime.date(2024, 2, 29)),  # cut, then whole
+    (datetime.date(2024, 1, 16), datetime.date(2024, 1, 31)),  # inside one month
+    (datetime.date(2024, 1, 31), datetime.date(2024, 2, 1)),  # across a month end
+    (datetime.date(2024, 2, 1), datetime.date(2024, 3, 9)),  # whole, then cut
+    (datetime.date(2024, 1, 2), datetime.date(2024, 4, 29)),  # cut, whole, cut
+    (None, datetime.date(2024, 2, 28)),
+    (datetime.date(2024, 3, 1), None),
+    (datetime.date(2024, 5, 1), datetime.date(2024, 5, 31)),  # nothing
+]
+
+
+@pytest.mark.parametrize("kind", ["", EntryKind.CONTRIBUTION, EntryKind.ALLOCATION_OUT])
+def test_a_periods_summary_from_its_months_is_the_sum_of_its_entries(world, funds, kind):
+    _spread_entries(funds, world.users["treasurer"])
+    fund = fresh(funds.social)
+    assert_months_match_the_ledger(fund)
+    for start, end in PERIODS:
+        entries = fund.entries.all()
+        if start:
+            entries = entries.filter(occurred_on__gte=start)
+        if end:
+            entries = entries.filter(occurred_on__lte=end)
+        if kind:
+            entries = entries.filter(kind=kind)
+        amounts = dict(entries.values_list("pk", "amount"))
+        summary = ledger.summarise(fund, start=start, end=end, kind=kind)
+        assert (summary.count, summary.money_in, summary.money_out) == (
+            len(amounts),
+            sum(a for a in amounts.values() if a > 0),
+            sum(a for a in amounts.values() if a < 0),
+        ), (start, end)
+        assert (summary.first_id, summary.last_id) == (
+            min(amounts, default=None),
+            max(amounts, default=None),
+        ), (start, end)
+
+
+def test_rebuilding_the_months_gives_what_posting_kept(world, funds, make_case):
+    _spread_entries(funds, world.users["treasurer"])
+    make_case("paid")
+    kept = sorted(
+        LedgerMonth.objects.values_list(
+            "fund", "month", "kind", "entry_count", "money_in", "money_out", "first_id", "last_id"
+        )
+    )
+    LedgerMonth.objects.filter(fund=funds.social).update(entry_count=0)
+    assert ledger.rebuild_ledger_months() == len(kept)
+    assert (
+        sorted(
+            LedgerMonth.objects.values_list(
+                "fund",
+                "month",
+                "kind",
+                "entry_count",
+                "money_in",
+                "money_out",
+                "first_id",
+                "last_id",
+            )
+        )
+        == kept
+    )
+
+
+def test_the_recount_command_rebuilds_the_months(world, funds):
+    LedgerMonth.objects.all().delete()
+    out = io.StringIO()
+    call_command("recount_ledgers", stdout=out)
+    assert "Recounted 4 months" in out.getvalue()  # the opening balance of each of 4 funds
+    for fund in (funds.social, funds.commune, funds.own, funds.other):
+        assert_months_match_the_ledger(fund)

@@ -25,6 +25,7 @@ from members.models import Dependant, Member, Membership
 from members.national_id import validate_national_id
 from members.search import normalise
 from unions.models import Placement, RoleAssignment, Unit, UnitEvent, UnitKind, UnitStatus
+from welfare import ledger
 from welfare.models import (
     Case,
     CaseEvent,
@@ -32,6 +33,7 @@ from welfare.models import (
     EntryKind,
     Fund,
     LedgerEntry,
+    LedgerMonth,
     Payment,
     SupportType,
 )
@@ -138,6 +140,7 @@ class TestSeedScale:
             )
             parent_path = unit.parent.path if unit.parent_id else ""
             assert unit.path == f"{parent_path}{unit.pk}/"
+            assert unit.search_name == normalise(unit.name)  # what the unit filters search
 
     def test_the_tree_before_and_after_the_reorganisation(self, db_seeded):
         def kinds_on(day):
@@ -208,6 +211,14 @@ class TestSeedScale:
                 running += amount
                 assert after == running >= 0
         assert Fund.objects.filter(reserved__gt=0).exists()
+        # the months and kinds the fund pages sum a period from, as post_entry keeps them
+        fields = ("fund_id", "month", "kind", "entry_count", "money_in", "money_out")
+        kept = set(LedgerMonth.objects.values_list(*fields, "first_id", "last_id"))
+        counted = {
+            tuple(row[name] for name in (*fields, "first_id", "last_id"))
+            for row in ledger.month_totals(LedgerEntry.objects.all())
+        }
+        assert kept == counted and len(kept) > 10
         assert LedgerEntry.objects.filter(kind=EntryKind.ALLOCATION_IN).count() == (
             LedgerEntry.objects.filter(kind=EntryKind.ALLOCATION_OUT).count()
         )
