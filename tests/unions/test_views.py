@@ -75,7 +75,7 @@ def test_a_long_list_of_units_shows_a_batch_and_loads_the_next_on_request(
     html = response.content.decode()
     pk = world.province.pk
     more = f'data-more="/units/{pk}/children/?from=1&amp;on=2021-12-31"'
-    assert more in html and "Show more units" in html
+    assert more in html and "Xem thêm đơn vị" in html  # "Show more units"
     assert f'href="/units/{pk}/" {more}' in html  # without JavaScript: the unit's page
     second = province.get(reverse("units:children", args=[pk]), {"from": "1", "on": "2021-12-31"})
     assert [node.name for node in second.context["nodes"]] == [world.commune_b.name]
