@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from unions.forms import DateInput, ReorganiseForm
 from unions.models import Unit, UnitKind
 from unions.scope import Capability
+from unions.widgets import UnitSearchSelect
 
 from .models import JOINED_KEY, Dependant, Member, MemberKind, MemberStatus, Sex
 from .national_id import clean_national_id
@@ -23,13 +24,17 @@ from .validation import check_birth_date, member_errors, tidy_name
 def grassroots_choices(
     user, capability: Capability = Capability.EDIT_MEMBERS
 ) -> forms.ModelChoiceField:
-    """Grassroots unions in alphabetical order (a flat list: no tree indentation)."""
+    """Grassroots unions in alphabetical order (a flat list: no tree indentation), chosen by
+    typing part of a name when there are many."""
     return forms.ModelChoiceField(
         queryset=Unit.objects.visible_to(user, capability)
         .active()
         .filter(kind=UnitKind.GRASSROOTS)
-        .order_by("name"),
+        .order_by("search_name", "pk"),
         label=_("Grassroots union"),
+        widget=UnitSearchSelect(
+            search={"for": capability.value, "active": "1", "kind": UnitKind.GRASSROOTS}
+        ),
     )
 
 

@@ -24,6 +24,7 @@ from unions.forms import UnitChoiceField
 from unions.models import Unit, UnitKind
 from unions.scope import get_unit_for_user, has_capability
 from unions.views import apply_service_errors
+from unions.widgets import UnitSearchSelect
 
 from . import imports
 from .models import ImportJob
@@ -68,7 +69,9 @@ MEMBER_PAGES = ImportPages(
 
 
 class ImportForm(forms.Form):
-    unit = UnitChoiceField(queryset=Unit.objects.none(), label=gettext_lazy("Import into"))
+    unit = UnitChoiceField(
+        queryset=Unit.objects.none(), label=gettext_lazy("Import into"), widget=UnitSearchSelect
+    )
     file = forms.FileField(
         label=gettext_lazy("Spreadsheet"),
         help_text=gettext_lazy("Excel workbook (.xlsx) or CSV in UTF-8, up to 50 MB."),
@@ -77,8 +80,10 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args, user, pages: ImportPages, **kwargs):
         super().__init__(*args, **kwargs)
-        units = Unit.objects.visible_to(user, pages.schema.capability).active().order_by("path")
+        capability = pages.schema.capability
+        units = Unit.objects.visible_to(user, capability).active().order_by("path")
         self.fields["unit"].queryset = units
+        self.fields["unit"].widget.search = {"for": capability, "active": "1"}
         first_two = list(units[:2])
         if len(first_two) == 1:
             self.fields["unit"].initial = first_two[0].pk

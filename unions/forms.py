@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Role, RoleAssignment, Unit, UnitKind
 from .scope import Capability
+from .widgets import UnitSearchSelect
 
 
 class DateInput(forms.DateInput):
@@ -31,10 +32,16 @@ class UnitChoiceField(forms.ModelChoiceField):
 
 
 def unit_choices(user, capability: Capability, **filters) -> forms.ModelChoiceField:
-    """A unit select limited to the active units where the user holds ``capability``."""
+    """The active units where the user holds ``capability`` (and of ``filters``, e.g. a
+    ``kind``), chosen by typing part of a name when there are many."""
+    search = {"for": capability.value, "active": "1", **filters}
     return UnitChoiceField(
-        queryset=Unit.objects.visible_to(user, capability).active().filter(**filters),
+        queryset=Unit.objects.visible_to(user, capability)
+        .active()
+        .filter(**filters)
+        .order_by("path"),
         label=_("Unit"),
+        widget=UnitSearchSelect(search=search),
     )
 
 

@@ -26,8 +26,9 @@ from .forms import (
     UnitForm,
     UserForm,
 )
-from .models import RoleAssignment, Unit
+from .models import RoleAssignment, Unit, UnitKind
 from .scope import Capability, get_unit_for_user, has_capability
+from .widgets import unit_label
 
 
 def _require(user, capability: Capability) -> None:
@@ -112,24 +113,27 @@ def unit_children(request: HttpRequest, pk: int) -> HttpResponse:
 SEARCH_CHOICES = 20
 
 
-def unit_label(name: str, parent: str | None) -> str:
-    """A unit's name with its parent's, since names repeat across communes."""
-    return f"{name} — {parent}" if parent else name
-
-
 def unit_search(request: HttpRequest) -> JsonResponse:
     """Units in the user's scope whose name contains ``q`` with or without diacritics, for
-    the lists' unit filters: ``{"results": [{"id": 1, "label": "…"}]}``, at most 20, the
-    levels nearest the top first."""
+    the lists' unit filters and the forms' unit fields (unions.widgets.UnitSearchSelect):
+    ``{"results": [{"id": 1, "label": "…"}]}``, at most 20, the levels nearest the top first.
+    ``for`` narrows them to the units where the user holds a capability, ``kind`` to one kind
+    of unit, ``active=1`` to the units not closed."""
     text = normalise(request.GET.get("q", ""))
+    try:
+        capability = Capability(request.GET["for"]) if request.GET.get("for") else None
+    except ValueError:
+        capability = None
     rows = []
     if text:
-        rows = (
-            Unit.objects.visible_to(request.user)
-            .filter(search_name__contains=text)
-            .order_by("depth", "search_name", "pk")
-            .values_list("pk", "name", "parent__name")[:SEARCH_CHOICES]
-        )
+        units = Unit.objects.visible_to(request.user, capability).filter(search_name__contains=text)
+        if request.GET.get("kind") in UnitKind.values:
+            units = units.filter(kind=request.GET["kind"])
+        if request.GET.get("active") == "1":
+            units = units.active()
+        rows = units.order_by("depth", "search_name", "pk").values_list(
+            "pk", "name", "parent__name"
+        )[:SEARCH_CHOICES]
     return JsonResponse(
         {"results": [{"id": pk, "label": unit_label(name, parent)} for pk, name, parent in rows]}
     )

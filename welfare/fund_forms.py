@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from unions.forms import DateInput, UnitChoiceField
 from unions.models import Unit
 from unions.scope import Capability, scope_q, units_held
+from unions.widgets import UnitSearchSelect
 
 from .ledger import format_dong
 from .models import EntryKind, Fund, FundKind
@@ -167,7 +168,9 @@ def openable_units(user):
 
 
 class FundForm(forms.Form):
-    unit = UnitChoiceField(label=_("Owner union"), queryset=Unit.objects.none())
+    unit = UnitChoiceField(
+        label=_("Owner union"), queryset=Unit.objects.none(), widget=UnitSearchSelect
+    )
     name = forms.CharField(label=_("Name"), max_length=255)
     kind = forms.ChoiceField(label=_("Kind"), choices=FundKind.choices)
     opening_balance = DongField(label=_("Opening balance (đồng)"), allow_zero=True, initial=0)
@@ -176,6 +179,8 @@ class FundForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = openable_units(user)
+        # Many for an administrator: chosen by typing (a treasurer has a select of a few).
+        self.fields["unit"].widget.search = {"for": Capability.MANAGE_TREE, "active": "1"}
         units = list(self.fields["unit"].queryset[:2])
         if len(units) == 1:  # a treasurer of one union: nothing to choose
             self.fields["unit"].initial = units[0].pk

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
+from portal.text import normalise
 from unions.models import Unit
 from unions.scope import Capability, visible_unit_ids
 
@@ -40,6 +41,8 @@ class Fund(models.Model):
         Unit, verbose_name=_("owner union"), on_delete=models.PROTECT, related_name="funds"
     )
     name = models.CharField(_("name"), max_length=255)
+    # The name as searches compare it (portal.text.normalise), kept by save().
+    search_name = models.CharField(max_length=255, editable=False, default="")
     kind = models.CharField(_("kind"), max_length=16, choices=FundKind.choices)
     balance = models.BigIntegerField(_("balance"), default=0, editable=False)
     reserved = models.BigIntegerField(_("reserved"), default=0, editable=False)
@@ -70,6 +73,13 @@ class Fund(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_name = normalise(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
 
     @property
     def available(self) -> int:

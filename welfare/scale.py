@@ -1195,7 +1195,9 @@ class ScaleBuilder:
         def add(unit: int, name: str, kind: str, opened_on: datetime.date, opening: int,
                 supply: str) -> int:  # fmt: skip
             pk = next(ids)
-            rows.append((pk, unit, name, kind, 0, 0, True, _at(opened_on, 8 * 3600)))
+            rows.append(
+                (pk, unit, name, normalise(name), kind, 0, 0, True, _at(opened_on, 8 * 3600))
+            )
             funds.info[pk] = FundInfo(pk, unit, name, opened_on, opening, supply)
             return pk
 
@@ -1227,7 +1229,17 @@ class ScaleBuilder:
                 )  # fmt: skip
         self.loader.write(
             Fund,
-            ["id", "unit_id", "name", "kind", "balance", "reserved", "is_active", "created_at"],
+            [
+                "id",
+                "unit_id",
+                "name",
+                "search_name",
+                "kind",
+                "balance",
+                "reserved",
+                "is_active",
+                "created_at",
+            ],
             rows,
         )
         return funds

@@ -162,15 +162,15 @@ def fund_label(fund) -> str:
 
 
 def fund_search(request: HttpRequest) -> JsonResponse:
-    """Funds the cases in the user's scope draw from whose union's name contains ``q`` (with
-    or without diacritics) or whose own name does, for the case list's fund filter:
+    """Funds the cases in the user's scope draw from whose name or union's name contains ``q``
+    (with or without diacritics), for the case list's fund filter:
     ``{"results": [{"id": 1, "label": "…"}]}``, at most 20, the levels nearest the top first."""
-    text = request.GET.get("q", "").strip()
+    text = normalise(request.GET.get("q", ""))
     funds = []
     if text:
         funds = (
             case_funds(request.user)
-            .filter(Q(unit__search_name__contains=normalise(text)) | Q(name__icontains=text))
+            .filter(Q(unit__search_name__contains=text) | Q(search_name__contains=text))
             .order_by("unit__depth", "unit__search_name", "name", "pk")[:SEARCH_CHOICES]
         )
     return JsonResponse({"results": [{"id": f.pk, "label": fund_label(f)} for f in funds]})

@@ -26,7 +26,8 @@
     function ask(text) {
       if (text === asked) return;
       asked = text;
-      const url = input.dataset.choicesUrl + "?q=" + encodeURIComponent(text);
+      const url = new URL(input.dataset.choicesUrl, window.location.href);
+      url.searchParams.set("q", text);
       fetch(url, { credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.json() : { results: [] }; })
         .then(function (data) { if (asked === text) fill(data.results); })

@@ -214,6 +214,35 @@ def test_member_page_runs_a_fixed_number_of_queries(
     assert "Nguyễn Minh Khôi" in response.text  # the child
 
 
+def test_a_province_chooses_the_union_of_a_new_member_by_typing(client_for, world, monkeypatch):
+    """Past a few units the union is a search box (a city has 6,000 grassroots unions); the
+    choice is still checked against the units the user may add members to."""
+    monkeypatch.setattr("unions.widgets.FEW_CHOICES", 1)
+    client = client_for("province")
+    page = client.get(reverse("members:create")).text
+    assert (
+        'data-choices-url="/units/search/?for=edit_members&amp;active=1&amp;kind=grassroots"'
+        in page
+    )
+    assert 'type="hidden" name="unit" id="id_unit_value" value=""' in page
+    assert world.a2.name not in page  # no list of unions in the page
+    refused = client.post(reverse("members:create"), member_data(world.q1))
+    assert refused.status_code == 200 and "unit" in refused.context["form"].errors
+    assert (
+        f'value="{world.a1.name} — {world.commune_a.name}"'
+        in client.post(reverse("members:create"), member_data(world.a1, national_id="1")).text
+    )  # a form sent back keeps the union chosen, by name
+    created = client.post(reverse("members:create"), member_data(world.a1))
+    assert created.status_code == 302
+    assert Member.objects.get(full_name="Hoàng Thị Mai").unit == world.a1
+
+
+def test_an_officer_with_a_few_unions_gets_a_plain_select(client_for, world):
+    page = client_for("grassroots").get(reverse("members:create")).text
+    assert '<select name="unit"' in page and world.a1.name in page
+    assert "data-choices-url" not in page
+
+
 def test_officer_creates_member_with_first_membership(client_for, world):
     response = client_for("grassroots").post(reverse("members:create"), member_data(world.a1))
     member = Member.objects.get(national_id=member_data(world.a1)["national_id"])

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from tests.factories import make_unit, make_user
 from unions.models import Placement, RoleAssignment, Unit, UnitEvent, UnitKind
+from unions.tree import dissolve_unit
 
 pytestmark = pytest.mark.django_db
 
@@ -356,3 +357,22 @@ def test_a_renamed_unit_is_found_by_its_new_name(client_for, world):
     found = client_for("province").get(url, {"q": "benh vien da khoa"}).json()["results"]
     assert [unit["id"] for unit in found] == [world.a1.pk]
     assert Unit.objects.get(pk=world.a1.pk).search_name == "cong doan benh vien da khoa"
+
+
+def test_unit_search_narrows_to_a_capability_a_kind_and_open_units(client_for, world):
+    url = reverse("units:search")
+
+    def found(role, **params):
+        answer = client_for(role).get(url, {"q": "cong", **params}).json()["results"]
+        return {unit["id"] for unit in answer}
+
+    communes = {world.commune_a.pk, world.commune_b.pk}
+    assert communes <= found("province")
+    assert found("province", kind="commune") == communes
+    assert found("province", kind="nonsense") == found("province")  # an unknown kind: ignored
+    # the leader sees the province but may not add members anywhere
+    assert found("leader") and found("leader", **{"for": "edit_members"}) == set()
+    assert found("leader", **{"for": "nonsense"}) == found("leader")
+    closed = make_unit("Công đoàn đã giải thể", kind=UnitKind.COMMUNE, parent=world.province)
+    dissolve_unit(unit=closed, effective_on=closed.founded_on, by=None)
+    assert closed.pk in found("province") and closed.pk not in found("province", active="1")

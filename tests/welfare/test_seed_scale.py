@@ -193,6 +193,7 @@ class TestSeedScale:
         )
         assert funds.count() > 3
         for fund in funds:
+            assert fund.search_name == normalise(fund.name)  # what the fund filter searches
             assert fund.balance == (fund.total or 0), fund
             # the totals the fund page shows, kept on the fund
             assert (fund.money_in, fund.money_out, fund.entry_count) == (
