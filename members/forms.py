@@ -241,7 +241,7 @@ class MemberFilter(django_filters.FilterSet):
 
     def filter_unit(self, queryset, name, unit: Unit):
         """A unit filter reaches the unit's whole subtree."""
-        return queryset.filter(unit__in=Unit.objects.in_subtree_of(unit).values("pk"))
+        return queryset.filter(unit__in=Unit.objects.ids_in_subtree_of(unit))
 
     def keep_order(self, queryset, name, value):
         return queryset  # applied by qs, after every filter

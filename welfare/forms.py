@@ -355,7 +355,7 @@ class CaseFilter(django_filters.FilterSet):
         return queryset.filter(created_by=self.user) if value else queryset
 
     def filter_unit(self, queryset, name, unit: Unit):
-        return queryset.filter(unit__in=Unit.objects.in_subtree_of(unit).values("pk"))
+        return queryset.filter(unit__in=Unit.objects.ids_in_subtree_of(unit))
 
     @property
     def qs(self):

@@ -219,7 +219,7 @@ class FundFilter(django_filters.FilterSet):
         self.filters["unit"].queryset = Unit.objects.visible_to(user)
 
     def filter_unit(self, queryset, name, unit: Unit):
-        return queryset.filter(unit__in=Unit.objects.in_subtree_of(unit).values("pk"))
+        return queryset.filter(unit__in=Unit.objects.ids_in_subtree_of(unit))
 
 
 class LedgerFilterForm(forms.Form):

@@ -570,3 +570,14 @@ def test_a_nodes_units_come_in_batches_in_the_same_order(world, monkeypatch, bat
 def test_tree_for_a_user_without_roles_is_empty(world):
     assert tree_top(make_user("nobody"), None) == []
     assert tree_top(make_user("nobody2"), DAY_BEFORE) == []
+
+
+def test_a_subtrees_ids_are_a_list_when_few_and_a_subquery_when_many(world, monkeypatch):
+    """Either way they are the same units (the list lets PostgreSQL estimate each unit)."""
+    expected = {world.commune_a.pk, world.a1.pk, world.a2.pk}
+    few = Unit.objects.ids_in_subtree_of(world.commune_a)
+    assert isinstance(few, list) and set(few) == expected
+    monkeypatch.setattr("unions.models.SUBTREE_IDS", 2)
+    many = Unit.objects.ids_in_subtree_of(world.commune_a)
+    assert not isinstance(many, list)
+    assert set(Unit.objects.filter(pk__in=many).values_list("pk", flat=True)) == expected
