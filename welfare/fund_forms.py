@@ -4,6 +4,7 @@ money rules (available never below zero, what may be reversed) live in ``ledger.
 from __future__ import annotations
 
 import re
+import uuid
 
 import django_filters
 from crispy_forms.helper import FormHelper
@@ -74,6 +75,9 @@ def _date_field(label) -> forms.DateField:
     return forms.DateField(label=label, widget=DateInput(), initial=timezone.localdate)
 
 
+SUBMISSION_TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
 def _not_in_future(value):
     if value and value > timezone.localdate():
         raise ValidationError(_("The date cannot be in the future."))
@@ -81,12 +85,23 @@ def _not_in_future(value):
 
 
 class _MoneyForm(forms.Form):
+    """A form that moves money. It carries a token of its own, so that the same form sent
+    twice (a double click, a reload) records the money once (``ledger.AlreadyRecorded``)."""
+
+    submission = forms.CharField(widget=forms.HiddenInput, required=False)
     submit_label = _("Record")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["submission"] = uuid.uuid4().hex
         self.helper = FormHelper()
+        self.helper.render_hidden_fields = True  # the token, whatever the layout names
         self.helper.add_input(Submit("submit", self.submit_label))
+
+    def clean_submission(self) -> str:
+        token = self.cleaned_data["submission"]
+        return token if SUBMISSION_TOKEN.fullmatch(token) else ""
 
     def clean_occurred_on(self):
         return _not_in_future(self.cleaned_data["occurred_on"])

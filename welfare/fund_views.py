@@ -266,6 +266,9 @@ def _money_form(request, fund, form, title, service, success):
     if request.method == "POST" and form.is_valid():
         try:
             service(**form.cleaned_data)
+        except ledger.AlreadyRecorded as error:
+            messages.info(request, error.messages[0])
+            return redirect("funds:detail", pk=fund.pk)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -326,6 +329,9 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             ledger.reverse_entry(entry=entry, by=request.user, **form.cleaned_data)
+        except ledger.AlreadyRecorded as error:
+            messages.info(request, error.messages[0])
+            return redirect("funds:detail", pk=fund.pk)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:

@@ -40,6 +40,16 @@ def require_treasurer(user, fund: Fund) -> None:
         raise PermissionDenied
 
 
+class AlreadyRecorded(ValidationError):
+    """The same form was sent before (a double click, a reload): nothing more was recorded."""
+
+
+def _check_submission(fund: Fund, submission: str) -> None:
+    """Refuse a form already recorded in this fund (the caller holds the fund's lock)."""
+    if submission and LedgerEntry.objects.filter(fund=fund, submission=submission).exists():
+        raise AlreadyRecorded(_("This was already recorded. Nothing more was recorded."))
+
+
 def lock_fund(fund: Fund | int) -> Fund:
     return Fund.objects.select_for_update().get(pk=getattr(fund, "pk", fund))
 
@@ -60,6 +70,7 @@ def post_entry(
     source: str = "",
     case=None,
     reverses: LedgerEntry | None = None,
+    submission: str = "",
 ) -> LedgerEntry:
     """Append an entry to a fund that the caller has locked (``lock_fund``) in this transaction.
 
@@ -94,6 +105,7 @@ def post_entry(
         case=case,
         reverses=reverses,
         by=by,
+        submission=submission,
     )
     fund.balance = new_balance
     if amount > 0:
@@ -272,18 +284,22 @@ def record_contribution(
     source: str,
     by,
     description: str = "",
+    submission: str = "",
 ) -> LedgerEntry:
     if amount <= 0:
         raise ValidationError({"amount": _("A contribution must be a positive amount.")})
     _check_date(occurred_on)
+    fund = lock_fund(fund)
+    _check_submission(fund, submission)
     return post_entry(
-        fund=lock_fund(fund),
+        fund=fund,
         kind=EntryKind.CONTRIBUTION,
         amount=amount,
         occurred_on=occurred_on,
         source=source,
         description=description,
         by=by,
+        submission=submission,
     )
 
 
@@ -296,6 +312,7 @@ def allocate(
     occurred_on: datetime.date,
     by,
     description: str = "",
+    submission: str = "",
 ) -> tuple[LedgerEntry, LedgerEntry]:
     """Move money from one fund to another: two entries, both or neither."""
     if from_fund.pk == to_fund.pk:
@@ -311,6 +328,7 @@ def allocate(
         .order_by("pk")
     }
     source, target = locked[from_fund.pk], locked[to_fund.pk]
+    _check_submission(source, submission)
     out = post_entry(
         fund=source,
         kind=EntryKind.ALLOCATION_OUT,
@@ -319,6 +337,7 @@ def allocate(
         source=target.name,
         description=description,
         by=by,
+        submission=submission,
     )
     into = post_entry(
         fund=target,
@@ -328,17 +347,22 @@ def allocate(
         source=source.name,
         description=description,
         by=by,
+        submission=submission,
     )
     return out, into
 
 
 @transaction.atomic
-def reverse_entry(*, entry: LedgerEntry, occurred_on: datetime.date, reason: str, by):
+def reverse_entry(
+    *, entry: LedgerEntry, occurred_on: datetime.date, reason: str, by, submission: str = ""
+):
     """Correct a mistaken contribution, allocation or opening balance by its exact opposite.
 
     A support payment is not reversed here: it belongs to a case and its paper trail.
     """
     entry = LedgerEntry.objects.select_for_update().get(pk=entry.pk)
+    if submission and LedgerEntry.objects.filter(reverses=entry, submission=submission).exists():
+        raise AlreadyRecorded(_("This was already recorded. Nothing more was recorded."))
     if entry.kind in (EntryKind.DISBURSEMENT, EntryKind.CORRECTION):
         raise ValidationError(_("This entry cannot be reversed here."))
     if LedgerEntry.objects.filter(reverses=entry).exists():
@@ -354,4 +378,5 @@ def reverse_entry(*, entry: LedgerEntry, occurred_on: datetime.date, reason: str
         description=reason,
         reverses=entry,
         by=by,
+        submission=submission,
     )

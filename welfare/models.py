@@ -120,6 +120,11 @@ class LedgerEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # The token of the form that recorded it: the same form sent twice (a double click, a
+    # reload) records nothing more (ledger.AlreadyRecorded). Empty for entries from services.
+    submission = models.CharField(
+        max_length=32, blank=True, default="", db_default="", editable=False
+    )
 
     objects = LedgerEntryQuerySet.as_manager()
 
@@ -136,6 +141,11 @@ class LedgerEntry(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
+            models.UniqueConstraint(
+                fields=["fund", "submission"],
+                condition=~Q(submission=""),
+                name="one_entry_per_submission",
+            ),
         ]
 
     def __str__(self) -> str:

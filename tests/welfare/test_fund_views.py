@@ -566,3 +566,54 @@ def test_administrator_opens_funds_for_any_active_unit_in_scope(as_role, world):
     units = set(form.fields["unit"].queryset)
     assert world.a1 in units and world.province in units
     assert world.q1 not in units
+
+
+def test_a_money_form_sent_twice_records_the_money_once(as_role, funds):
+    """A double click or a reload sends the same form again: nothing more is recorded, and
+    the treasurer is told so; a new form (a new token) records a new contribution."""
+    client = as_role("treasurer")
+    social, commune = funds.social, funds.commune
+    url = reverse("funds:contribute", args=[social.pk])
+    page = client.get(url)
+    token = page.context["form"].initial["submission"]
+    assert f'name="submission" value="{token}"' in page.text  # rendered whatever the layout
+    data = {
+        "amount": "2000000",
+        "occurred_on": TODAY.isoformat(),
+        "source": "Nhà hảo tâm",
+        "submission": token,
+    }
+    assert client.post(url, data).status_code == 302
+    again = client.post(url, data, follow=True)
+    assert "This was already recorded. Nothing more was recorded." in notices(again)
+    assert social.entries.filter(kind=EntryKind.CONTRIBUTION).count() == 1
+    assert_ledger_adds_up(social)
+    fresh = client.get(url).context["form"].initial["submission"]
+    assert fresh != token
+    assert client.post(url, {**data, "submission": fresh}).status_code == 302
+    assert social.entries.filter(kind=EntryKind.CONTRIBUTION).count() == 2
+
+    allocate = reverse("funds:allocate", args=[social.pk])
+    token = client.get(allocate).context["form"].initial["submission"]
+    sent = {
+        "to_fund": commune.pk,
+        "amount": "1000000",
+        "occurred_on": TODAY.isoformat(),
+        "submission": token,
+    }
+    for _ in range(2):
+        assert client.post(allocate, sent).status_code == 302
+    assert social.entries.filter(kind=EntryKind.ALLOCATION_OUT).count() == 1
+    assert commune.entries.filter(kind=EntryKind.ALLOCATION_IN).count() == 1
+    assert_ledger_adds_up(social)
+    assert_ledger_adds_up(commune)
+
+
+def test_a_token_that_is_not_ours_is_ignored_not_trusted(as_role, funds):
+    client = as_role("treasurer")
+    url = reverse("funds:contribute", args=[funds.social.pk])
+    data = {"amount": "1000", "occurred_on": TODAY.isoformat(), "source": "X"}
+    for token in ("", "not-a-token", "<script>"):
+        assert client.post(url, {**data, "submission": token}).status_code == 302
+    assert funds.social.entries.filter(kind=EntryKind.CONTRIBUTION).count() == 3
+    assert set(funds.social.entries.values_list("submission", flat=True)) == {""}

@@ -500,3 +500,49 @@ def test_the_recount_command_rebuilds_the_months(world, funds):
     assert "Recounted 4 months" in out.getvalue()  # the opening balance of each of 4 funds
     for fund in (funds.social, funds.commune, funds.own, funds.other):
         assert_months_match_the_ledger(fund)
+
+
+def test_the_same_submission_is_recorded_once_and_the_database_refuses_a_second(world, funds):
+    treasurer = world.users["treasurer"]
+    token = "0123456789abcdef0123456789abcdef"
+    record_contribution(
+        fund=funds.social,
+        amount=1_000,
+        occurred_on=DAY,
+        source="Nhà hảo tâm",
+        by=treasurer,
+        submission=token,
+    )
+    with pytest.raises(ledger.AlreadyRecorded):
+        record_contribution(
+            fund=funds.social,
+            amount=1_000,
+            occurred_on=DAY,
+            source="Nhà hảo tâm",
+            by=treasurer,
+            submission=token,
+        )
+    assert_books_balance(funds.social)
+    # Another fund may hold the same token (an allocation writes it on both sides).
+    allocate(
+        from_fund=funds.commune,
+        to_fund=funds.own,
+        amount=500,
+        occurred_on=DAY,
+        by=treasurer,
+        submission=token,
+    )
+    entry = funds.social.entries.get(submission=token)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerEntry.objects.bulk_create(
+            [
+                LedgerEntry(
+                    fund=funds.social,
+                    kind=EntryKind.CONTRIBUTION,
+                    amount=1,
+                    balance_after=entry.balance_after + 1,
+                    occurred_on=DAY,
+                    submission=token,
+                )
+            ]
+        )
