@@ -9,6 +9,7 @@ urlpatterns = [
     path("funds/", views.fund_search, name="fund_search"),
     path("new/", views.case_create, name="create"),
     path("<int:pk>/", views.case_detail, name="detail"),
+    path("<int:pk>/access/", views.case_access, name="access"),
     path("<int:pk>/edit/", views.case_edit, name="edit"),
     path("<int:pk>/evidence/", views.evidence_add, name="evidence_add"),
     path("<int:pk>/submit/", views.case_submit, name="submit"),

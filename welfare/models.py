@@ -343,6 +343,27 @@ class Evidence(models.Model):
         return self.original_name
 
 
+class CaseAccess(models.Model):
+    """Someone opened a case file or one of its evidence files: hardship cases hold health
+    and family details, so who read them is kept (welfare.views, never edited)."""
+
+    class What(models.TextChoices):
+        PAGE = "page", _("Opened the case file")
+        EVIDENCE = "evidence", _("Downloaded an evidence file")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="accesses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    what = models.CharField(max_length=16, choices=What.choices)
+    evidence_name = models.CharField(max_length=255, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "-at", "-id"], name="case_access_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.what} {self.at:%d/%m/%Y %H:%M}"
+
+
 class PaymentMethod(models.TextChoices):
     CASH = "cash", _("Cash")
     TRANSFER = "transfer", _("Bank transfer")

@@ -13,6 +13,7 @@ import datetime
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -46,7 +47,7 @@ from .forms import (
     case_funds,
 )
 from .ledger import format_dong
-from .models import Case, CaseStatus, Category, Evidence, Payment, SupportType
+from .models import Case, CaseAccess, CaseStatus, Category, Evidence, Payment, SupportType
 from .overlap import earlier_support
 
 REVIEW_ACTIONS = {"endorse", "return", "reject", "approve"}
@@ -322,7 +323,20 @@ def _render_case(request: HttpRequest, case: Case, bound: dict | None = None) ->
 
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = approvals.get_case_for_user(request.user, pk)
+    CaseAccess.objects.create(case=case, user=request.user, what=CaseAccess.What.PAGE)
     return _render_case(request, case)
+
+
+# Rows on a page of a case's access log.
+ACCESSES_PER_PAGE = 50
+
+
+def case_access(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who opened a case file and its evidence, newest first, for anyone who may read it."""
+    case = approvals.get_case_for_user(request.user, pk)
+    accesses = case.accesses.select_related("user").order_by("-at", "-id")
+    page = Paginator(accesses, ACCESSES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "welfare/case_access.html", {"case": case, "page": page})
 
 
 # --- decisions -----------------------------------------------------------------------------
@@ -541,6 +555,12 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
         handle = evidence.file.open("rb")
     except FileNotFoundError as missing:
         raise Http404 from missing
+    CaseAccess.objects.create(
+        case_id=evidence.case_id,
+        user=request.user,
+        what=CaseAccess.What.EVIDENCE,
+        evidence_name=evidence.original_name,
+    )
     response = FileResponse(
         handle,
         as_attachment=True,

@@ -118,6 +118,7 @@ ENTRIES: dict[str, Entry] = {
     "cases:fund_search": Entry(inside=ALL_OK),
     "cases:create": Entry(inside=OPENERS_OK),
     "cases:detail": Entry(inside=ALL_OK, args=case_args("submitted")),
+    "cases:access": Entry(inside=ALL_OK, args=case_args("submitted")),
     "cases:evidence": Entry(inside=ALL_OK, args=evidence_args),
     "cases:edit": Entry(inside=OPENERS_OK, args=case_args("draft")),
     "cases:evidence_add": Entry(inside=OPENERS_OK, args=case_args("draft"), method="post"),

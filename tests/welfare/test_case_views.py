@@ -22,7 +22,7 @@ from django.utils.translation import gettext
 from unions.models import Role, RoleAssignment
 from welfare import approvals
 from welfare.forms import parse_dong
-from welfare.models import Case, CaseEvent, CaseStatus, LedgerEntry, Payment
+from welfare.models import Case, CaseAccess, CaseEvent, CaseStatus, LedgerEntry, Payment
 
 from ..factories import MemberFactory, make_user
 from .conftest import PDF, PNG, pdf_upload
@@ -749,7 +749,8 @@ def test_an_empty_list_says_so(client_for, world, funds):
 def test_case_page_runs_a_bounded_number_of_queries(
     client_for, world, funds, make_case, supported_elsewhere, django_assert_max_num_queries
 ):
-    """Measured: 10 queries (11 with earlier support to show), whatever the state."""
+    """Measured: 11 queries (12 with earlier support to show), whatever the state; one of
+    them records the reader in the case's access log."""
     _at_b1, twin = supported_elsewhere
     pages = [
         ("province", make_case("paid")),
@@ -760,8 +761,36 @@ def test_case_page_runs_a_bounded_number_of_queries(
     ]
     for role, case in pages:
         client = client_for(role)
-        with django_assert_max_num_queries(11):
+        with django_assert_max_num_queries(12):
             assert client.get(url("detail", case.pk)).status_code == 200
+
+
+def test_who_opened_a_case_file_and_its_evidence_is_kept_and_shown(
+    client_for, world, funds, make_case
+):
+    case = make_case("submitted")
+    evidence = case.evidence.first()
+    client_for("commune").get(url("detail", case.pk))
+    province = client_for("province")
+    province.get(url("detail", case.pk))
+    download = province.get(reverse("cases:evidence", args=[evidence.pk]))
+    assert download.status_code == 200
+    b"".join(download.streaming_content)
+    kept = list(CaseAccess.objects.filter(case=case).order_by("id"))
+    assert [(a.user.username, a.what, a.evidence_name) for a in kept] == [
+        ("commune", "page", ""),
+        ("province", "page", ""),
+        ("province", "evidence", evidence.original_name),
+    ]
+    page = client_for("grassroots").get(url("access", case.pk))
+    rows = [(a.user.username, a.what) for a in page.context["page"]]
+    assert rows == [("province", "evidence"), ("province", "page"), ("commune", "page")]
+    assert evidence.original_name in page.text
+    assert gettext_vi("Downloaded an evidence file") in page.text
+    # reading the log is not itself an opening of the file
+    assert CaseAccess.objects.filter(case=case).count() == 3
+    nobody = client_for("grassroots").get(url("access", make_case("draft").pk))
+    assert gettext_vi("Nobody has opened this file yet.") in nobody.text
 
 
 def test_home_counts_what_waits_for_me_and_what_was_returned_to_me(
