@@ -227,7 +227,7 @@ class MemberFilter(django_filters.FilterSet):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         # Only the chosen unit is read (to validate it and show its name); the page offers the
-        # others through a search box (members:unit_search), so it does not grow with the tree.
+        # others through a search box (units:search), so it does not grow with the tree.
         self.filters["unit"].queryset = Unit.objects.visible_to(user)
 
     def filter_queryset(self, queryset):

@@ -91,7 +91,6 @@ def member_list(request: HttpRequest) -> HttpResponse:
             if "-match" in then[0][1] and others > SEARCH_LIMIT:
                 search_limit = SEARCH_LIMIT
         page.set_count(min(starting + others, cap), more)
-    unit = member_filter.form.cleaned_data.get("unit") if member_filter.is_bound else None
     return render(
         request,
         "members/member_list.html",
@@ -99,7 +98,6 @@ def member_list(request: HttpRequest) -> HttpResponse:
             "filter": member_filter,
             "page": page,
             "query": page.filter_query,
-            "unit": unit,
             # What was typed, as typed: the list matches it with or without diacritics.
             "name_prefix": member_filter.form.cleaned_data["q"].strip() if words else None,
             "search_limit": search_limit,

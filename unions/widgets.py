@@ -3,7 +3,8 @@
 A province's administrator may place a member, a fund or a role at any of 1,500 units, a city's
 at any of 6,700: a select of them all weighs half a megabyte and is unusable. The widget shows
 a search box offering at most 20 matching units (``units:search``, static/js/search-choice.js)
-and keeps the chosen unit's id in a hidden input; the form's field still validates the choice
+and keeps the chosen unit's id in a hidden input (the markup of the list filters,
+includes/search_choice_input.html); the form's field still validates the choice
 against its queryset. When the choices are few (a grassroots officer's one union), it is a plain
 select.
 """
@@ -11,8 +12,8 @@ select.
 from __future__ import annotations
 
 from django import forms
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
@@ -52,26 +53,20 @@ class UnitSearchSelect(forms.Widget):
             unit = queryset.filter(pk=value).select_related("parent").first()
             if unit is not None:
                 chosen = unit_label(unit.name, unit.parent.name if unit.parent else None)
-        field_id = attrs.get("id") or f"id_{name}"
-        classes = set(attrs.get("class", "").split()) | {"form-control"}
         url = reverse("units:search")
         if self.search:
             url = f"{url}?{urlencode(self.search)}"
-        return format_html(
-            '<input type="search" id="{id}" list="{id}_choices" value="{chosen}" class="{css}"'
-            ' placeholder="{placeholder}" autocomplete="off" data-choices-url="{url}"'
-            ' data-target="{id}_value"{required}>'
-            '<datalist id="{id}_choices"></datalist>'
-            '<input type="hidden" name="{name}" id="{id}_value" value="{value}">',
-            id=field_id,
-            chosen=chosen,
-            css=" ".join(sorted(classes)),
-            placeholder=_("Type part of the unit's name"),
-            url=url,
-            required=format_html(" required") if self.is_required else "",
-            name=name,
-            value="" if value is None else value,
-        )
+        context = {
+            "id": attrs.get("id") or f"id_{name}",
+            "name": name,
+            "value": value,
+            "chosen": chosen,
+            "url": url,
+            "placeholder": _("Type part of the unit's name"),
+            "css": " ".join(sorted(set(attrs.get("class", "").split()) | {"form-control"})),
+            "required": self.is_required,
+        }
+        return render_to_string("includes/search_choice_input.html", context)
 
     def value_from_datadict(self, data, files, name):
         return data.get(name)

@@ -344,10 +344,6 @@ class CaseFilter(django_filters.FilterSet):
         self.filters["fund"].queryset = case_funds(user)
         self.form.fields["year"].choices = [("", _("All years")), *_year_choices()]
 
-    def chosen(self, name: str):
-        """The unit or fund the filter ``name`` holds, for its search box; None if none."""
-        return self.form.cleaned_data.get(name) if self.is_bound and self.form.is_valid() else None
-
     def filter_waiting(self, queryset, name, value):
         return queryset  # chosen as the base queryset in __init__ (approvals.waiting_for)
 

@@ -127,7 +127,7 @@ class ContributionForm(_MoneyForm):
 
 class FundChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Fund) -> str:
-        return f"{obj.name} — {obj.unit.name}"
+        return obj.label
 
 
 class AllocationForm(_MoneyForm):

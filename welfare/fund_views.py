@@ -64,9 +64,6 @@ def fund_list(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "totals": totals,
             "can_open": can_open_funds(request.user),
-            "chosen_unit": fund_filter.form.cleaned_data.get("unit")
-            if fund_filter.is_bound and fund_filter.form.is_valid()
-            else None,
         },
     )
 

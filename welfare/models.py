@@ -85,6 +85,11 @@ class Fund(models.Model):
     def available(self) -> int:
         return self.balance - self.reserved
 
+    @property
+    def label(self) -> str:
+        """The fund's name with its owner's, as a choice among funds shows it."""
+        return f"{self.name} — {self.unit.name}"
+
 
 class EntryKind(models.TextChoices):
     OPENING = "opening", _("Opening balance")

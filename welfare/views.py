@@ -142,7 +142,6 @@ def case_list(request: HttpRequest) -> HttpResponse:
     page.object_list = [rows[case.pk] for case in page.object_list]
     cap = approvals.WAITING_COUNTED if case_filter.only_waiting else CASE_COUNT_CAP
     page.set_count(*capped_count(cases, cap))
-    fund = case_filter.chosen("fund")
     return render(
         request,
         "welfare/case_list.html",
@@ -152,14 +151,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "query": page.filter_query,
             "waiting": case_filter.only_waiting,
             "can_open_cases": has_capability(request.user, Capability.OPEN_CASES),
-            "chosen_unit": case_filter.chosen("unit"),
-            "chosen_fund": fund_label(fund) if fund else "",
         },
     )
-
-
-def fund_label(fund) -> str:
-    return f"{fund.name} — {fund.unit.name}"
 
 
 def fund_search(request: HttpRequest) -> JsonResponse:
@@ -174,7 +167,7 @@ def fund_search(request: HttpRequest) -> JsonResponse:
             .filter(Q(unit__search_name__contains=text) | Q(search_name__contains=text))
             .order_by("unit__depth", "unit__search_name", "name", "pk")[:SEARCH_CHOICES]
         )
-    return JsonResponse({"results": [{"id": f.pk, "label": fund_label(f)} for f in funds]})
+    return JsonResponse({"results": [{"id": f.pk, "label": f.label} for f in funds]})
 
 
 # --- a new case ----------------------------------------------------------------------------
