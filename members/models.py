@@ -11,6 +11,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from portal.text import keep_search_name
 from unions.models import Unit
 from unions.scope import Capability, visible_unit_ids
 
@@ -120,7 +121,7 @@ class Member(models.Model):
         (a new member, a change of unit, status, kind or sex)."""
         from .counters import refresh_member_counts
 
-        self.search_name = normalise(self.full_name)
+        keep_search_name(self, "full_name", kwargs)
         before = getattr(self, "_counted", None)
         after = self._counted_state()
         if before is not None and before == after and not self._state.adding:

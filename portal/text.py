@@ -9,3 +9,12 @@ def normalise(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.lower().split())
+
+
+def keep_search_name(instance, source: str, save_kwargs: dict) -> None:
+    """Before ``instance.save(**save_kwargs)``: set its ``search_name`` from its ``source``
+    field, and write it too when the save names the fields to write and ``source`` is one."""
+    instance.search_name = normalise(getattr(instance, source))
+    fields = save_kwargs.get("update_fields")
+    if fields is not None and source in fields:
+        save_kwargs["update_fields"] = {*fields, "search_name"}

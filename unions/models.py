@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from portal.text import normalise
+from portal.text import keep_search_name
 
 PATH_SEPARATOR = "/"
 # A subtree of up to this many units filters a list by their ids (UnitQuerySet.ids_in_subtree_of).
@@ -121,10 +121,7 @@ class Unit(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        self.search_name = normalise(self.name)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "name" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "search_name"}
+        keep_search_name(self, "name", kwargs)
         super().save(*args, **kwargs)
 
     @property

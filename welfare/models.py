@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
-from portal.text import normalise
+from portal.text import keep_search_name
 from unions.models import Unit
 from unions.scope import Capability, visible_unit_ids
 
@@ -75,10 +75,7 @@ class Fund(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        self.search_name = normalise(self.name)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "name" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "search_name"}
+        keep_search_name(self, "name", kwargs)
         super().save(*args, **kwargs)
 
     @property

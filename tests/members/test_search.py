@@ -36,6 +36,16 @@ def test_name_search_finds_a_member_however_the_name_is_typed(world, query):
     assert set(Member.objects.search(query)) == {world.member_a1}
 
 
+def test_a_name_saved_alone_is_searched_by_its_new_spelling(world):
+    """A save that writes only the name writes its search form with it."""
+    member = world.member_a1
+    member.full_name = "Đỗ Thị Tuyết Nhung"
+    member.save(update_fields=["full_name"])
+    member.refresh_from_db()
+    assert member.search_name == "do thi tuyet nhung"
+    assert list(Member.objects.search("tuyet nhung")) == [member]
+
+
 def test_search_finds_a_name_starting_with_d_stroke_when_typed_as_plain_d(world):
     assert set(Member.objects.search("dang")) == {world.member_b1}
     assert set(Member.objects.search("Đặng")) == {world.member_b1}
