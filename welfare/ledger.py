@@ -43,11 +43,8 @@ def require_treasurer(user, fund: Fund) -> None:
 class AlreadyRecorded(ValidationError):
     """The same form was sent before (a double click, a reload): nothing more was recorded."""
 
-
-def _check_submission(fund: Fund, submission: str) -> None:
-    """Refuse a form already recorded in this fund (the caller holds the fund's lock)."""
-    if submission and LedgerEntry.objects.filter(fund=fund, submission=submission).exists():
-        raise AlreadyRecorded(_("This was already recorded. Nothing more was recorded."))
+    def __init__(self):
+        super().__init__(_("This was already recorded. Nothing more was recorded."))
 
 
 def lock_fund(fund: Fund | int) -> Fund:
@@ -75,8 +72,11 @@ def post_entry(
     """Append an entry to a fund that the caller has locked (``lock_fund``) in this transaction.
 
     Saves the fund's balance, its ledger totals (money in, money out, number of entries) and
-    its reservation as the caller left them.
+    its reservation as the caller left them. A ``submission`` (a form's token) already
+    recorded in this fund records nothing: ``AlreadyRecorded``.
     """
+    if submission and LedgerEntry.objects.filter(fund=fund, submission=submission).exists():
+        raise AlreadyRecorded
     if amount == 0:
         raise ValidationError({"amount": _("The amount must not be zero.")})
     new_balance = fund.balance + amount
@@ -204,7 +204,7 @@ def summarise(
     whole_to = end and (_next_month(end) if ends_a_month else end.replace(day=1))
     cut: list[tuple[datetime.date | None, datetime.date | None]] = []  # (from, to) included
     if whole_from and whole_to and whole_from >= whole_to:
-        cut, whole_from, whole_to = [(start, end)], None, None
+        cut = [(start, end)]  # within two months at most: no whole month
         months = LedgerMonth.objects.none()
     else:
         months = LedgerMonth.objects.filter(fund=fund)
@@ -289,10 +289,8 @@ def record_contribution(
     if amount <= 0:
         raise ValidationError({"amount": _("A contribution must be a positive amount.")})
     _check_date(occurred_on)
-    fund = lock_fund(fund)
-    _check_submission(fund, submission)
     return post_entry(
-        fund=fund,
+        fund=lock_fund(fund),
         kind=EntryKind.CONTRIBUTION,
         amount=amount,
         occurred_on=occurred_on,
@@ -328,7 +326,6 @@ def allocate(
         .order_by("pk")
     }
     source, target = locked[from_fund.pk], locked[to_fund.pk]
-    _check_submission(source, submission)
     out = post_entry(
         fund=source,
         kind=EntryKind.ALLOCATION_OUT,
@@ -361,11 +358,12 @@ def reverse_entry(
     A support payment is not reversed here: it belongs to a case and its paper trail.
     """
     entry = LedgerEntry.objects.select_for_update().get(pk=entry.pk)
-    if submission and LedgerEntry.objects.filter(reverses=entry, submission=submission).exists():
-        raise AlreadyRecorded(_("This was already recorded. Nothing more was recorded."))
     if entry.kind in (EntryKind.DISBURSEMENT, EntryKind.CORRECTION):
         raise ValidationError(_("This entry cannot be reversed here."))
-    if LedgerEntry.objects.filter(reverses=entry).exists():
+    reversal = LedgerEntry.objects.filter(reverses=entry).only("submission").first()
+    if reversal is not None:
+        if submission and reversal.submission == submission:
+            raise AlreadyRecorded  # this very form reversed it
         raise ValidationError(_("This entry has already been reversed."))
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for the correction.")})

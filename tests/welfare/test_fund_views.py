@@ -608,6 +608,16 @@ def test_a_money_form_sent_twice_records_the_money_once(as_role, funds):
     assert_ledger_adds_up(social)
     assert_ledger_adds_up(commune)
 
+    contribution = social.entries.filter(kind=EntryKind.CONTRIBUTION).first()
+    reverse_url = reverse("funds:reverse", args=[contribution.pk])
+    token = client.get(reverse_url).context["form"].initial["submission"]
+    correction = {"occurred_on": TODAY.isoformat(), "reason": "Ghi nhầm", "submission": token}
+    assert client.post(reverse_url, correction).status_code == 302
+    # The page itself refuses an entry already reversed, whichever form is sent again.
+    again = client.post(reverse_url, correction, follow=True)
+    assert "This entry has already been reversed." in notices(again)
+    assert social.entries.filter(kind=EntryKind.CORRECTION).count() == 1
+
 
 def test_a_token_that_is_not_ours_is_ignored_not_trusted(as_role, funds):
     client = as_role("treasurer")

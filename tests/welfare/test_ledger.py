@@ -546,3 +546,20 @@ def test_the_same_submission_is_recorded_once_and_the_database_refuses_a_second(
                 )
             ]
         )
+
+
+def test_a_reversal_sent_twice_is_already_recorded_and_another_is_refused(world, funds):
+    treasurer = world.users["treasurer"]
+    contribution = record_contribution(
+        fund=funds.social, amount=1_000, occurred_on=DAY, source="Nhà hảo tâm", by=treasurer
+    )
+    token = "fedcba9876543210fedcba9876543210"
+    sent = {"occurred_on": DAY, "reason": "Ghi nhầm", "by": treasurer}
+    reverse_entry(entry=contribution, submission=token, **sent)
+    with pytest.raises(ledger.AlreadyRecorded):
+        reverse_entry(entry=contribution, submission=token, **sent)
+    with pytest.raises(ValidationError) as refused:
+        reverse_entry(entry=contribution, submission="0" * 32, **sent)
+    assert not isinstance(refused.value, ledger.AlreadyRecorded)
+    assert funds.social.entries.filter(kind=EntryKind.CORRECTION).count() == 1
+    assert_books_balance(funds.social)
