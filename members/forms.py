@@ -266,15 +266,20 @@ class MemberFilter(django_filters.FilterSet):
         words = self.name_prefix
         if words is None:
             return [(queryset, self.ordering)]
-        # Starting with the words implies containing them: the first part asks only that, so
-        # that nothing but the name index serves it.
-        starting = self.unsearched.filter(search_name__startswith=words).order_by(*SORTS["name"])
-        others = queryset.exclude(search_name__startswith=words)
+        starting, others = self.starting_and_others(words)
         if uses_trigram_index(words, connections[queryset.db].vendor):
             rest = (best_matches(others, words, limit), BEST_MATCH)
         else:
             rest = (others, SORTS["name"])
         return [(starting, SORTS["name"]), rest]
+
+    def starting_and_others(self, words: str) -> tuple[QuerySet, QuerySet]:
+        """The hits of a name search whose name starts with ``words``, and the other hits.
+
+        Starting with the words implies containing them: the first part asks only that, so
+        that nothing but the name index serves it."""
+        starting = self.unsearched.filter(search_name__startswith=words).order_by(*SORTS["name"])
+        return starting, self.qs.exclude(search_name__startswith=words)
 
     @property
     def name_prefix(self) -> str | None:

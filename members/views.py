@@ -86,7 +86,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
         starting, more = capped_count(first, cap)
         others = 0
         if not more:
-            rest = member_filter.qs.exclude(search_name__startswith=words)
+            _starting, rest = member_filter.starting_and_others(words)
             others, more = capped_count(rest, cap - starting)
             if "-match" in then[0][1] and others > SEARCH_LIMIT:
                 search_limit = SEARCH_LIMIT
