@@ -6,12 +6,12 @@ Usage:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tt_import \
         .venv/bin/python bench/import_members.py --rows 100000
 
-It writes an XLSX of valid members (names drawn like the demo's, CCCDs that agree with the
-birth date and sex, every optional column filled, dates as dd/mm/yyyy text), makes a fresh
-grassroots union with an officer, and runs the two phases of ``members/imports.py`` the way the
-Celery tasks do: ``run_preview`` (read, check, save the plan) and ``run_apply`` (one
-transaction, bulk inserts in batches).  Budget (issue 6): under 60 s for 100,000 members,
-checking included.  Each run adds its members to the database; IDs never repeat across runs.
+It writes an XLSX of valid members (names drawn like the demo's, CCCDs that agree with the birth
+date and sex, every optional column filled, dates as dd/mm/yyyy text), makes a fresh grassroots
+union with an officer, and runs the two phases of ``common/imports/engine.py`` the way the Celery
+tasks do: ``run_preview`` (read, check, save the plan) and ``run_apply`` (one transaction, bulk
+inserts in batches). Budget (issue 6): under 60 s for 100,000 members, checking included. Each run
+adds its members to the database; IDs never repeat across runs.
 """
 
 from __future__ import annotations
@@ -34,16 +34,17 @@ import django
 
 django.setup()
 
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.files import File  # noqa: E402
 from django.db import connection  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
 
-from members.demo import FAMILY_NAMES, GIVEN_NAMES, MIDDLE_NAMES  # noqa: E402
-from members.imports import matching, run_apply, run_preview, schema_for  # noqa: E402
-from members.models import ImportJob, Member, Sex  # noqa: E402
+from common.imports.engine import matching, run_apply, run_preview, schema_for  # noqa: E402
+from common.models import ImportJob  # noqa: E402
+from members.models import Member, Sex  # noqa: E402
 from members.national_id import PROVINCE_CODES, make_national_id  # noqa: E402
-from tests.factories import make_user  # noqa: E402
-from unions.models import Role, Unit, UnitKind  # noqa: E402
+from seed.demo_members import FAMILY_NAMES, GIVEN_NAMES, MIDDLE_NAMES  # noqa: E402
+from unions.models import Role, RoleAssignment, Unit, UnitKind  # noqa: E402
 from unions.tree import create_unit  # noqa: E402
 
 BUCKET = 1000  # serials reserved per run in each (province, year, sex) bucket
@@ -132,7 +133,8 @@ def main() -> None:
         founded_on=datetime.date(2015, 1, 1),
         by=None,
     )
-    officer = make_user(f"bench-importer-{run}", Role.OFFICER, unit)
+    officer = get_user_model().objects.create_user(f"bench-importer-{run}")
+    RoleAssignment.objects.create(user=officer, unit=unit, role=Role.OFFICER)
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"doan-vien-{args.rows}.xlsx"

@@ -69,9 +69,9 @@ from django.db.models import Count, Q  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from common.keyset import KeysetPaginator  # noqa: E402
 from members.models import Dependant, Member  # noqa: E402
 from members.search import normalise  # noqa: E402
-from portal.keyset import KeysetPaginator  # noqa: E402
 from unions.models import Unit, UnitKind  # noqa: E402
 from welfare.models import Case, CaseStatus, Fund, FundKind, LedgerEntry  # noqa: E402
 

@@ -10,7 +10,8 @@ from django.db.models import FloatField, QuerySet
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
-from unions.forms import DateInput, ReorganiseForm
+from common.forms import DateInput
+from unions.forms import ReorganiseForm
 from unions.models import Unit, UnitKind
 from unions.scope import Capability
 from unions.widgets import UnitSearchSelect
@@ -162,7 +163,7 @@ class TransferForm(ReorganiseForm):
         self.order_fields(self.field_order)
 
 
-# Each sort is a keyset ordering (see portal.keyset) served by an index: member_name_order,
+# Each sort is a keyset ordering (see common.keyset) served by an index: member_name_order,
 # member_birth_order and member_joined_order. There is no "by unit" sort: ordering by the unit's
 # name needs the join before the limit, which no index of the member table can serve, and the
 # unit filter gives one unit's members anyway.

@@ -7,9 +7,13 @@ registered, the fourth encodes the century of birth and sex, the next two the ye
 from __future__ import annotations
 
 import datetime
+import re
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from common.imports.cells import CellError, cell_text
 
 # Province codes of birth registration (Circular 07/2016/TT-BCA, the 63 provinces before 2025).
 PROVINCE_CODES: dict[str, str] = {
@@ -81,3 +85,27 @@ def validate_national_id(number: str, *, date_of_birth: datetime.date | None, se
             % {"digits": number[4:6], "year": f"{date_of_birth.year % 100:02d}"},
             code="year",
         )
+
+
+_SCIENTIFIC = re.compile(r"\d[.,]?\d*e\+?\d+$", re.IGNORECASE)
+
+
+def national_id_from(value: Any) -> str:
+    """The ID as digits; a number that lost its leading zero in Excel gets it back."""
+    if isinstance(value, float) and not value.is_integer():
+        raise CellError(_("“%(value)s” is not an identification number.") % {"value": value})
+    text = cell_text(value).lstrip("'")
+    if ("e" in text or "E" in text) and _SCIENTIFIC.search(text):
+        raise CellError(
+            _(
+                "The number was shown in scientific notation (%(value)s) and its last digits "
+                "were lost: format the column as text and type the number again."
+            )
+            % {"value": text}
+        )
+    digits = clean_national_id(text)
+    if digits.isdigit() and len(digits) in (8, 10, 11):
+        # A number that lost its leading zeros in Excel: a CMND (9 digits) or a CCCD (12; the
+        # provinces 001-009 lose two).  The checks against the birth date catch a wrong guess.
+        digits = digits.zfill(9 if len(digits) == 8 else 12)
+    return digits

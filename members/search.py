@@ -4,7 +4,7 @@ Stored in a column kept up to date by every write path, so a search needs neithe
 ``unaccent()`` at query time nor anything SQLite lacks, and PostgreSQL can use a trigram index.
 """
 
-from portal.text import normalise
+from common.text import normalise
 
 
 def name_words(text: str) -> str | None:

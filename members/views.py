@@ -9,17 +9,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from portal.keyset import KeysetPaginator, capped_count
-from unions.exports import Column, export_response
+from common.exports import Column, export_response
+from common.forms import apply_service_errors
+from common.keyset import KeysetPaginator, capped_count
 from unions.history import recent_changes
-from unions.models import RoleAssignment, Unit, UnitEvent
-from unions.scope import Capability, can, get_unit_for_user, has_capability
-from unions.views import apply_service_errors
+from unions.scope import Capability, can, can_anywhere
 
 from . import services
-from .counters import subtree_member_counts
 from .forms import DependantForm, MemberFilter, MemberForm, TransferForm
-from .models import Member, MemberStatus
+from .models import Member
 
 
 def _filtered_members(request: HttpRequest) -> MemberFilter:
@@ -62,7 +60,7 @@ SEARCH_LIMIT = 200
 
 
 def member_list(request: HttpRequest) -> HttpResponse:
-    """Pages by keyset (portal.keyset): page 500 and the last page cost what page 1 does."""
+    """Pages by keyset (common.keyset): page 500 and the last page cost what page 1 does."""
     member_filter = _filtered_members(request)
     # The units of the page's rows in a query of their own: joined in the page query, a search
     # would join every hit before sorting them.
@@ -122,7 +120,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def member_create(request: HttpRequest) -> HttpResponse:
-    if not has_capability(request.user, Capability.EDIT_MEMBERS):
+    if not can_anywhere(request.user, Capability.EDIT_MEMBERS):
         raise PermissionDenied
     initial = {"unit": request.GET.get("unit")} if request.GET.get("unit") else {}
     form = MemberForm(request.POST or None, user=request.user, initial=initial)
@@ -201,34 +199,3 @@ def dependant_delete(request: HttpRequest, pk: int) -> HttpResponse:
     dependant.delete()
     messages.success(request, _("%(name)s was removed.") % {"name": dependant.full_name})
     return redirect("members:detail", pk=dependant.member_id)
-
-
-def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A unit's page: its place in the tree, officers, child units, members and history."""
-    unit = get_unit_for_user(request.user, pk)
-    subtree = Unit.objects.in_subtree_of(unit)
-    member_counts = subtree_member_counts(unit, subtree)
-    visible_ancestors = unit.ancestors().filter(pk__in=Unit.objects.visible_to(request.user))
-    return render(
-        request,
-        "unions/unit_detail.html",
-        {
-            "unit": unit,
-            "ancestors": visible_ancestors,
-            "children": unit.children.order_by("status", "kind", "name"),
-            "officers": RoleAssignment.objects.filter(unit=unit).select_related("user"),
-            "members": unit.members.filter(status=MemberStatus.ACTIVE).order_by(
-                "search_name", "id"
-            )[:20],
-            "member_counts": member_counts,
-            "subtree_units": subtree.active().count() - 1,
-            "events": UnitEvent.objects.filter(unit=unit).select_related(
-                "old_parent", "new_parent", "other_unit", "by"
-            ),
-            "changes": recent_changes(unit.history),
-            "can_manage": can(request.user, Capability.MANAGE_TREE, unit),
-            "can_add_member": unit.is_active
-            and unit.is_grassroots
-            and can(request.user, Capability.EDIT_MEMBERS, unit),
-        },
-    )

@@ -48,9 +48,11 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "simple_history",
+    "common",
     "unions",
     "members",
     "welfare",
+    "seed",
 ]
 
 MIDDLEWARE = [

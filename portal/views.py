@@ -10,8 +10,8 @@ from django.views.decorators.cache import never_cache
 
 from members.counters import member_totals
 from unions.models import Unit, UnitKind, UnitStatus
-from unions.scope import Capability, has_capability, visible_unit_ids
-from welfare import approvals
+from unions.scope import Capability, can_anywhere, visible_unit_ids
+from welfare.cases import approvals
 from welfare.dashboard import dashboard, dashboard_union
 
 
@@ -24,11 +24,11 @@ def home(request: HttpRequest) -> HttpResponse:
     members = member_totals(visible_unit_ids(request.user))
     # Counts of the cases on which the reader must act; only for the roles that take part.
     waiting = returned = None
-    if has_capability(request.user, Capability.REVIEW_CASES) or has_capability(
+    if can_anywhere(request.user, Capability.REVIEW_CASES) or can_anywhere(
         request.user, Capability.PAY
     ):
         waiting = approvals.count_waiting(request.user)
-    if has_capability(request.user, Capability.OPEN_CASES):
+    if can_anywhere(request.user, Capability.OPEN_CASES):
         returned = approvals.returned_to(request.user).count()
     kinds = [
         (kind, label, units_by_kind[kind])

@@ -1,4 +1,4 @@
-from .scope import Capability, grants, has_capability
+from .scope import Capability, can_anywhere, grants
 
 
 def scope(request):
@@ -8,7 +8,7 @@ def scope(request):
         return {}
     return {
         "my_grants": grants(user),
-        "can_manage_tree": has_capability(user, Capability.MANAGE_TREE),
-        "can_manage_users": has_capability(user, Capability.MANAGE_USERS),
-        "can_edit_members": has_capability(user, Capability.EDIT_MEMBERS),
+        "can_manage_tree": can_anywhere(user, Capability.MANAGE_TREE),
+        "can_manage_users": can_anywhere(user, Capability.MANAGE_USERS),
+        "can_edit_members": can_anywhere(user, Capability.EDIT_MEMBERS),
     }

@@ -8,16 +8,11 @@ from django.contrib.auth.forms import SetPasswordMixin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.forms import DateInput
+
 from .models import Role, RoleAssignment, Unit, UnitKind
 from .scope import Capability
 from .widgets import UnitSearchSelect
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 def _helper(submit_label) -> FormHelper:

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from portal.text import keep_search_name
+from common.text import keep_search_name
 
 PATH_SEPARATOR = "/"
 # A subtree of up to this many units filters a list by their ids (UnitQuerySet.ids_in_subtree_of).
@@ -66,7 +66,7 @@ class UnitQuerySet(models.QuerySet["Unit"]):
 class Unit(models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=255)
-    # The name as searches compare it (portal.text.normalise), kept by save().
+    # The name as searches compare it (common.text.normalise), kept by save().
     search_name = models.CharField(max_length=255, editable=False, default="")
     kind = models.CharField(_("kind"), max_length=16, choices=UnitKind.choices)
     status = models.CharField(

@@ -112,7 +112,14 @@ def visible_unit_ids(user, capability: Capability = Capability.VIEW):
 
 
 def can(user, capability: Capability, unit: Unit) -> bool:
+    """Whether ``user`` may do ``capability`` at ``unit``: a grant at it or any unit above it."""
     return any(unit.path.startswith(path) for path in scope_paths(user, capability))
+
+
+def can_anywhere(user, capability: Capability) -> bool:
+    """Whether ``user`` may do ``capability`` at some unit: the gate of a page whose content is
+    then filtered by ``scope_q`` / ``visible_to`` for the same capability (a list, a form)."""
+    return bool(scope_paths(user, capability))
 
 
 def units_held(user, capability: Capability) -> list[int]:
@@ -121,12 +128,9 @@ def units_held(user, capability: Capability) -> list[int]:
 
 
 def holds_at(user, capability: Capability, unit_id: int) -> bool:
+    """Whether ``user`` holds ``capability`` by a grant at this very unit, not one above it
+    (reviewing a step of the chain, paying from a fund)."""
     return unit_id in units_held(user, capability)
-
-
-def has_capability(user, capability: Capability) -> bool:
-    """Whether the user holds ``capability`` anywhere (for showing a menu, never for access)."""
-    return bool(scope_paths(user, capability))
 
 
 def authorize(user, capability: Capability, unit: Unit) -> None:

@@ -15,7 +15,7 @@ from django.db.models import Case, Count, Max, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.text import normalise
+from common.text import normalise
 
 from .models import PATH_SEPARATOR, Placement, Unit, UnitEvent, UnitKind, UnitStatus
 from .scope import scope_paths, scope_q

@@ -1,7 +1,5 @@
 from django.urls import include, path
 
-from members.views import unit_detail
-
 from . import views
 
 unit_patterns = (
@@ -9,7 +7,7 @@ unit_patterns = (
         path("", views.unit_tree, name="tree"),
         path("new/", views.unit_create, name="create"),
         path("search/", views.unit_search, name="search"),
-        path("<int:pk>/", unit_detail, name="detail"),
+        path("<int:pk>/", views.unit_detail, name="detail"),
         path("<int:pk>/children/", views.unit_children, name="children"),
         path("<int:pk>/edit/", views.unit_edit, name="edit"),
         path("<int:pk>/move/", views.unit_move, name="move"),

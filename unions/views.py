@@ -13,7 +13,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from portal.text import normalise
+from common.forms import apply_service_errors
+from common.text import normalise
 
 from . import accounts, tree
 from .forms import (
@@ -26,23 +27,15 @@ from .forms import (
     UnitForm,
     UserForm,
 )
-from .models import RoleAssignment, Unit, UnitKind
-from .scope import Capability, get_unit_for_user, has_capability
+from .history import recent_changes
+from .models import RoleAssignment, Unit, UnitEvent, UnitKind
+from .scope import Capability, can, can_anywhere, get_unit_for_user
 from .widgets import unit_label
 
 
 def _require(user, capability: Capability) -> None:
-    if not has_capability(user, capability):
+    if not can_anywhere(user, capability):
         raise PermissionDenied
-
-
-def apply_service_errors(form, error: ValidationError) -> None:
-    """Show a service's refusal on the form, on the field it names when the form has it."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _tree_date(request: HttpRequest) -> tuple[datetime.date | None, str]:
@@ -314,3 +307,27 @@ def role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The role was removed."))
     return redirect("accounts:user", pk=assignment.user_id)
+
+
+def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A unit's page: its place in the tree, officers, child units, members and history (the
+    member figures come from the members app's ``unit_members`` tags)."""
+    unit = get_unit_for_user(request.user, pk)
+    subtree = Unit.objects.in_subtree_of(unit)
+    visible_ancestors = unit.ancestors().filter(pk__in=Unit.objects.visible_to(request.user))
+    return render(
+        request,
+        "unions/unit_detail.html",
+        {
+            "unit": unit,
+            "ancestors": visible_ancestors,
+            "children": unit.children.order_by("status", "kind", "name"),
+            "officers": RoleAssignment.objects.filter(unit=unit).select_related("user"),
+            "subtree_units": subtree.active().count() - 1,
+            "events": UnitEvent.objects.filter(unit=unit).select_related(
+                "old_parent", "new_parent", "other_unit", "by"
+            ),
+            "changes": recent_changes(unit.history),
+            "can_manage": can(request.user, Capability.MANAGE_TREE, unit),
+        },
+    )

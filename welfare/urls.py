@@ -1,8 +1,8 @@
 from django.urls import include, path
 
 urlpatterns = [
-    path("cases/", include("welfare.case_urls")),
-    path("funds/", include("welfare.fund_urls")),
-    path("reports/", include("welfare.report_urls")),
-    path("imports/support/", include("welfare.import_urls")),
+    path("cases/", include("welfare.cases.urls")),
+    path("funds/", include("welfare.funds.urls")),
+    path("reports/", include("welfare.reports.urls")),
+    path("imports/support/", include("welfare.imports.urls")),
 ]

@@ -7,8 +7,8 @@ import secrets
 
 from django.core.files.base import ContentFile
 
-from members.imports import refused_workbook
-from members.models import ImportJob
+from common.imports.workbooks import refused_workbook
+from common.models import ImportJob
 
 from ..access import MEMBER_EDITORS, ROLES, Entry
 

@@ -14,9 +14,10 @@ from django.db.models import Count, Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from members import imports
+from common.imports import engine
+from common.models import ImportJob
 from members.counters import rebuild_member_counts, refresh_member_counts
-from members.models import ImportJob, Member, MemberKind, MemberStatus, UnitMemberCount
+from members.models import Member, MemberKind, MemberStatus, UnitMemberCount
 from members.services import create_member, transfer_member, update_member
 from unions.models import Unit
 from unions.tree import dissolve_unit, merge_unit
@@ -185,13 +186,13 @@ def test_an_import_counts_new_and_updated_people(world):
         person(52, kind="Người lao động"),
         person(53, id=member.national_id, kind="Người lao động"),
     ]
-    job = imports.start_import(
+    job = engine.start_import(
         kind=ImportJob.Kind.MEMBERS,
         unit=world.a1,
         upload=upload(xlsx(rows)),
         by=world.users["grassroots"],
     )
-    job = imports.confirm_import(job=job, by=world.users["grassroots"])
+    job = engine.confirm_import(job=job, by=world.users["grassroots"])
     job.refresh_from_db()
     assert (job.status, job.to_create, job.to_update) == (ImportJob.Status.DONE, 2, 1)
     # world's An and Mai are members; the new worker and Minh, now a worker, are workers.

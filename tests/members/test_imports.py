@@ -15,8 +15,10 @@ from django.utils import translation
 from django.utils.translation import gettext
 from openpyxl import Workbook, load_workbook
 
-from members import imports
-from members.models import ImportJob, Member, Membership
+from common.imports import cells, engine, reader
+from common.models import ImportJob
+from members import imports, national_id
+from members.models import Member, Membership
 from members.national_id import make_national_id
 from unions.models import UnitKind
 
@@ -94,7 +96,7 @@ def upload(content: bytes, name: str = "danh-sach.xlsx") -> SimpleUploadedFile:
 
 def preview(world, content: bytes, *, role="grassroots", unit=None, name="danh-sach.xlsx"):
     unit = unit or world.a1
-    return imports.start_import(
+    return engine.start_import(
         kind=ImportJob.Kind.MEMBERS,
         unit=unit,
         upload=upload(content, name),
@@ -103,7 +105,7 @@ def preview(world, content: bytes, *, role="grassroots", unit=None, name="danh-s
 
 
 def confirm(world, job, role="grassroots") -> ImportJob:
-    return imports.confirm_import(job=job, by=world.users[role])
+    return engine.confirm_import(job=job, by=world.users[role])
 
 
 def reasons(job) -> dict[int, list[tuple[str, str]]]:
@@ -214,7 +216,7 @@ def test_reads_the_quirks_of_real_sheets(world):
     ],
 )
 def test_dates_in_every_usual_form(cell, expected):
-    assert imports.date_from(cell) == expected
+    assert cells.date_from(cell) == expected
 
 
 @pytest.mark.parametrize(
@@ -230,7 +232,7 @@ def test_dates_in_every_usual_form(cell, expected):
     ],
 )
 def test_national_ids_get_their_leading_zero_back(cell, expected):
-    assert imports.national_id_from(cell) == expected
+    assert national_id.national_id_from(cell) == expected
 
 
 @pytest.mark.parametrize(
@@ -251,10 +253,10 @@ def test_sex_in_every_usual_spelling(cell, expected):
 
 
 def test_names_in_any_case_become_title_case_with_vietnamese_letters():
-    assert imports.person_name("NGUYỄN văn  an") == "Nguyễn Văn An"
-    assert imports.person_name("  ĐẶNG thị   HÒA ") == "Đặng Thị Hòa"
+    assert cells.person_name("NGUYỄN văn  an") == "Nguyễn Văn An"
+    assert cells.person_name("  ĐẶNG thị   HÒA ") == "Đặng Thị Hòa"
     # decomposed Unicode (as some Mac and VNI-converted files hold it) is stored composed
-    assert imports.person_name("nguye\u0302\u0303n") == "Nguyễn"
+    assert cells.person_name("nguye\u0302\u0303n") == "Nguyễn"
 
 
 @pytest.mark.parametrize(("bom", "delimiter"), [(True, ","), (False, ","), (True, ";")])
@@ -377,7 +379,7 @@ def test_reads_a_workbook_as_excel_saves_it(world):
         '<c r="C6" t="str"><f>TEXT(X1)</f><v>02/04/1990</v></c>'
         f'<c r="D6" t="str"><v>{second[:-1]}X</v></c></row>'
     )
-    assert imports.estimate_rows(_saved(content)) == 6
+    assert reader.estimate_rows(_saved(content)) == 6
 
     job = preview(world, content)
 
@@ -588,7 +590,7 @@ def test_all_or_nothing_when_the_database_fails_in_the_middle(world, monkeypatch
     """The memberships of the second batch fail: the first batch is rolled back too."""
     monkeypatch.setattr(imports, "WRITE_BATCH", 2)
     job = preview(world, xlsx([person(100 + n) for n in range(5)]))
-    original, calls = imports.insert_rows, []
+    original, calls = engine.insert_rows, []
 
     def failing(model, rows):
         if model is Membership:
@@ -606,7 +608,7 @@ def test_all_or_nothing_when_the_database_fails_in_the_middle(world, monkeypatch
     assert calls == [2, 2]
     assert job.status == ImportJob.Status.FAILED
     with translation.override(job.language):
-        assert job.error == imports.stale_message()
+        assert job.error == engine.stale_message()
     assert Member.objects.count() == members
     assert not Member.history.filter(national_id=cccd(100)).exists()
     assert not Membership.objects.filter(member__national_id=cccd(100)).exists()
@@ -644,7 +646,7 @@ def test_only_the_uploader_confirms(world):
 def test_a_confirmed_import_is_not_written_twice(world):
     job = preview(world, xlsx([person(132)]))
     confirm(world, job)
-    imports.run_apply(job.pk)
+    engine.run_apply(job.pk)
     with pytest.raises(Exception, match=r"confirmation|xác nhận"):
         confirm(world, job)
     assert Member.objects.filter(national_id=cccd(132)).count() == 1
@@ -668,7 +670,7 @@ def test_a_union_outside_scope_cannot_be_imported_into(client_for, world):
 def test_the_job_list_shows_only_imports_in_scope(client_for, world):
     preview(world, xlsx([person(151)]))  # at A1
     MemberFactory(unit=world.q1)
-    other = imports.start_import(
+    other = engine.start_import(
         kind=ImportJob.Kind.MEMBERS,
         unit=world.q1,
         upload=upload(xlsx([person(152)]), "tinh-q.xlsx"),
@@ -785,7 +787,7 @@ def test_the_member_list_offers_the_import_to_member_editors(client_for, world):
 def test_large_files_go_through_celery_with_progress(
     world, monkeypatch, eager_celery, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(imports, "INLINE_ROWS", 2)
+    monkeypatch.setattr(engine, "INLINE_ROWS", 2)
     content = xlsx([person(200 + n) for n in range(5)])
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         job = preview(world, content)
@@ -803,7 +805,7 @@ def test_large_files_go_through_celery_with_progress(
 
 
 def test_the_status_answers_progress_for_the_page_to_poll(client_for, world, monkeypatch):
-    monkeypatch.setattr(imports, "INLINE_ROWS", 0)
+    monkeypatch.setattr(engine, "INLINE_ROWS", 0)
     job = preview(world, xlsx([person(210)]))
     response = client_for("grassroots").get(reverse("members:import_status", args=[job.pk]))
     assert response.json() == {

@@ -9,9 +9,9 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
-from members.demo import COMMUNE_ACCOUNT_UNIT, DEMO_PASSWORD, GRASSROOTS_ACCOUNT_UNIT
 from members.models import Dependant, Member, Membership, MemberStatus
 from members.national_id import validate_national_id
+from seed.demo_members import COMMUNE_ACCOUNT_UNIT, DEMO_PASSWORD, GRASSROOTS_ACCOUNT_UNIT
 from unions.models import Placement, Role, RoleAssignment, Unit, UnitEvent, UnitKind, UnitStatus
 
 EXPECTED_ROLES = {

@@ -1,4 +1,4 @@
-"""Keyset pagination (portal.keyset): every row once, in order, forwards and backwards."""
+"""Keyset pagination (common.keyset): every row once, in order, forwards and backwards."""
 
 import base64
 import datetime
@@ -8,8 +8,8 @@ from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
+from common.keyset import KeysetPaginator, capped_count
 from members.models import JOINED_KEY, Member
-from portal.keyset import KeysetPaginator, capped_count
 
 from ..factories import MemberFactory
 

@@ -23,9 +23,9 @@ import tempfile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
-from welfare import approvals
-from welfare.evidence import attach_evidence
-from welfare.ledger import open_fund
+from welfare.cases import approvals
+from welfare.cases.evidence import attach_evidence
+from welfare.funds.ledger import open_fund
 from welfare.models import Case, Category, Fund, FundKind, SupportType
 
 from ..access import ALL_OK, ROLES, Entry

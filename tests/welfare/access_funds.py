@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 
-from welfare.ledger import open_fund
+from welfare.funds.ledger import open_fund
 from welfare.models import Fund, FundKind
 
 from ..access import ALL_OK, ROLES, Entry

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from welfare import approvals
-from welfare.evidence import attach_evidence
-from welfare.ledger import open_fund
+from welfare.cases import approvals
+from welfare.cases.evidence import attach_evidence
+from welfare.funds.ledger import open_fund
 from welfare.models import Case, CaseStatus, Category, FundKind, SupportType
 
 from ..factories import MemberFactory

@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from unions.models import Role, RoleAssignment
 from unions.scope import forget_grants
-from welfare import approvals
-from welfare.approvals import AlreadyPaid, allowed_actions, returned_to, waiting_for
-from welfare.evidence import attach_evidence
+from welfare.cases import approvals
+from welfare.cases.approvals import AlreadyPaid, allowed_actions, returned_to, waiting_for
+from welfare.cases.evidence import attach_evidence
 from welfare.models import (
     Case,
     CaseStatus,

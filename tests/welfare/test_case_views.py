@@ -20,8 +20,8 @@ from django.utils.html import escape
 from django.utils.translation import gettext
 
 from unions.models import Role, RoleAssignment
-from welfare import approvals
-from welfare.forms import parse_dong
+from welfare.cases import approvals
+from welfare.cases.forms import parse_dong
 from welfare.models import Case, CaseAccess, CaseEvent, CaseStatus, LedgerEntry, Payment
 
 from ..factories import MemberFactory, make_user
@@ -660,7 +660,7 @@ def test_case_list_pages_by_keyset_through_every_case(
 
 
 def test_case_list_count_stops_at_its_cap(client_for, world, funds, make_case, monkeypatch):
-    from welfare import views
+    from welfare.cases import views
 
     _many_cases(world, funds, make_case, count=7)
     monkeypatch.setattr(views, "CASE_COUNT_CAP", 5)

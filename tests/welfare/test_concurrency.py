@@ -22,9 +22,9 @@ from django.db import connection
 from django.db.models import Count, Sum
 
 from unions.models import Role
-from welfare import approvals
-from welfare.evidence import attach_evidence
-from welfare.ledger import open_fund
+from welfare.cases import approvals
+from welfare.cases.evidence import attach_evidence
+from welfare.funds.ledger import open_fund
 from welfare.models import (
     Case,
     CaseStatus,

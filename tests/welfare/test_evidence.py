@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from welfare.evidence import MAX_BYTES, attach_evidence
+from welfare.cases.evidence import MAX_BYTES, attach_evidence
 from welfare.models import Evidence
 
 from .conftest import PDF, PNG
@@ -123,7 +123,7 @@ def test_evidence_cannot_be_added_once_the_case_is_in_review(world, make_case, m
 
 
 def test_evidence_may_be_added_to_a_returned_case(world, make_case, media_root):
-    from welfare.approvals import return_case
+    from welfare.cases.approvals import return_case
 
     case = return_case(case=make_case("submitted"), by=world.users["commune"], comment="Bổ sung")
     attach(case, upload("bo-sung.pdf", PDF), world)

@@ -16,9 +16,9 @@ from django.utils.translation import gettext
 from openpyxl import load_workbook
 
 from unions.tree import move_unit
-from welfare import approvals
-from welfare.forms import CaseFilter
-from welfare.ledger import record_contribution
+from welfare.cases import approvals
+from welfare.cases.forms import CaseFilter
+from welfare.funds.ledger import record_contribution
 from welfare.models import Case, EntryKind, LedgerEntry
 
 pytestmark = pytest.mark.django_db

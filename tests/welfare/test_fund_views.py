@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from unions.models import Role
 from unions.tree import move_unit
-from welfare.fund_forms import DongField
-from welfare.ledger import record_contribution
+from welfare.funds.forms import DongField
+from welfare.funds.ledger import record_contribution
 from welfare.models import EntryKind, Fund, FundKind, LedgerEntry
 
 from ..factories import make_user

@@ -12,8 +12,9 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from welfare import ledger
-from welfare.ledger import allocate, format_dong, open_fund, record_contribution, reverse_entry
+from common.money import format_dong
+from welfare.funds import ledger
+from welfare.funds.ledger import allocate, open_fund, record_contribution, reverse_entry
 from welfare.models import EntryKind, Fund, FundKind, LedgerEntry, LedgerMonth
 
 from .conftest import OPENED

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from members.models import Member
 from unions.models import UnitKind
+from welfare.cases.overlap import WINDOW_DAYS, earlier_support
 from welfare.models import Case, CaseStatus, Category, SupportType
-from welfare.overlap import WINDOW_DAYS, earlier_support
 
 from ..factories import MemberFactory
 

@@ -15,9 +15,10 @@ from django.db.models import Count, Sum
 from django.test import override_settings
 from django.utils import timezone
 
-from members.demo import COMMUNE_ACCOUNT_UNIT, GRASSROOTS_ACCOUNT_UNIT
+from seed.demo_members import COMMUNE_ACCOUNT_UNIT, GRASSROOTS_ACCOUNT_UNIT
 from unions.models import Placement, Unit, UnitKind
-from welfare.approvals import allowed_actions, returned_to, waiting_for
+from welfare.cases.approvals import allowed_actions, returned_to, waiting_for
+from welfare.cases.overlap import earlier_support
 from welfare.models import (
     Case,
     CaseEvent,
@@ -30,7 +31,6 @@ from welfare.models import (
     Payment,
     SupportType,
 )
-from welfare.overlap import earlier_support
 
 Action = CaseEvent.Action
 REORGANISED = datetime.date(2025, 7, 1)

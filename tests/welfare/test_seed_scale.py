@@ -20,12 +20,12 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from members.demo import DEMO_PASSWORD
 from members.models import Dependant, Member, Membership
 from members.national_id import validate_national_id
 from members.search import normalise
+from seed.demo_members import DEMO_PASSWORD
 from unions.models import Placement, RoleAssignment, Unit, UnitEvent, UnitKind, UnitStatus
-from welfare import ledger
+from welfare.funds import ledger
 from welfare.models import (
     Case,
     CaseEvent,

@@ -12,10 +12,10 @@ from django.utils import translation
 from django.utils.translation import gettext
 from openpyxl import Workbook, load_workbook
 
-from members import imports
-from members.models import ImportJob
+from common.imports import engine
+from common.models import ImportJob
 from unions.tree import move_unit
-from welfare import imports as welfare_imports
+from welfare.imports import support as welfare_imports
 from welfare.models import Case, CaseEvent, CaseStatus, Category, LedgerEntry, SupportType
 from welfare.reports.figures import annual_figures
 
@@ -65,7 +65,7 @@ def xlsx(rows, header=HEADER) -> bytes:
 
 
 def preview(world, content, *, role="province", unit=None) -> ImportJob:
-    return imports.start_import(
+    return engine.start_import(
         kind=ImportJob.Kind.SUPPORT,
         unit=unit or world.province,
         upload=SimpleUploadedFile("ho-tro-2023.xlsx", content),
@@ -74,7 +74,7 @@ def preview(world, content, *, role="province", unit=None) -> ImportJob:
 
 
 def confirm(world, job, role="province") -> ImportJob:
-    job = imports.confirm_import(job=job, by=world.users[role])
+    job = engine.confirm_import(job=job, by=world.users[role])
     job.refresh_from_db()
     return job
 
@@ -233,7 +233,7 @@ def test_a_fund_is_found_by_the_start_of_its_name_or_its_number(world, funds):
     ],
 )
 def test_support_types_in_the_words_lists_use(text, expected):
-    from welfare.imports import SUPPORT_WORDS, _words_for, choice_from
+    from welfare.imports.support import SUPPORT_WORDS, _words_for, choice_from
 
     assert choice_from(text, _words_for(SupportType, SUPPORT_WORDS), "%(value)s") == expected
 
@@ -250,7 +250,7 @@ def test_a_grassroots_officer_imports_the_records_of_their_own_union(world, fund
 
 
 def test_all_or_nothing_when_the_database_fails(world, funds, monkeypatch):
-    monkeypatch.setattr("welfare.imports.WRITE_BATCH", 1)
+    monkeypatch.setattr("welfare.imports.support.WRITE_BATCH", 1)
     rows = [record(world.member_a1, paid=f"0{day}/03/2023") for day in (1, 2, 3)]
     job = preview(world, xlsx(rows))
     original, calls = welfare_imports.insert_rows, []

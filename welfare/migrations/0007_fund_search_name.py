@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from portal.text import normalise
+from common.text import normalise
 
 
 def fill(apps, schema_editor):

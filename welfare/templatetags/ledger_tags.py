@@ -2,7 +2,7 @@
 
 from django import template
 
-from ..ledger import format_dong
+from common.money import format_dong
 
 register = template.Library()
 

@@ -1,6 +1,6 @@
 from django import template
 
-from welfare.ledger import format_dong
+from common.money import format_dong
 
 register = template.Library()
 

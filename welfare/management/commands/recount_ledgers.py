@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from welfare.ledger import rebuild_ledger_months
+from welfare.funds.ledger import rebuild_ledger_months
 
 
 class Command(BaseCommand):

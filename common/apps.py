@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CommonConfig(AppConfig):
+    """Tools every domain app uses (text, pages, exports, the import engine); imports none."""
+
+    name = "common"
+    verbose_name = _("Common tools")

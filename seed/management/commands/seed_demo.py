@@ -1,0 +1,24 @@
+"""``manage.py seed_demo``: the Lạng Sơn demo province with its 2025 reorganisation, about 2,000
+members and six demo accounts (password ``tuongthan-demo``), then its funds and cases since
+2021.  Safe to run again: what is there already is left as it is."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from seed.demo_members import build_demo
+from seed.demo_welfare import build_welfare_demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the Lạng Sơn demo province (units, reorganisation of 1 July 2025, members), the "
+        "demo accounts, and its funds and support cases since 2021. If the province LS exists, "
+        "only make sure the demo accounts work; if it has funds, add no money or cases."
+    )
+
+    def handle(self, *args, **options):
+        stdout = self.stdout if options["verbosity"] > 0 else None
+        try:
+            build_demo(stdout)
+        except LookupError as error:
+            raise CommandError(str(error)) from error
+        build_welfare_demo(stdout)

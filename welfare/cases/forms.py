@@ -1,0 +1,362 @@
+"""Forms of the case pages: the case itself, its evidence, and each decision on the money path."""
+
+from __future__ import annotations
+
+import re
+
+import django_filters
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from common.forms import DateInput
+from unions.models import Unit
+from unions.scope import grants, visible_unit_ids
+from welfare.funds.models import Fund
+
+from . import approvals
+from .evidence import check_upload
+from .models import Case, CaseStatus, Category, PaymentMethod, SupportType
+
+# Whole đồng as people type them: 1500000, 1.500.000, 1 500 000, 1,500,000, with or without ₫.
+_DONG_GROUPS = re.compile(r"^(\d+|\d{1,3}(\.\d{3})+|\d{1,3}(,\d{3})+)$")
+_DONG_SUFFIX = re.compile(r"(₫|đồng|đ|vnd)$", re.IGNORECASE)
+MAX_AMOUNT = 10**13  # ten thousand billion đồng: far above any support, far below 64 bits
+FIRST_YEAR = 2015
+
+
+def parse_dong(text: str) -> int:
+    compact = "".join(str(text).split())
+    compact = _DONG_SUFFIX.sub("", compact)
+    if not _DONG_GROUPS.match(compact):
+        raise ValidationError(
+            _("Enter a whole number of đồng, for example 1.500.000."), code="invalid"
+        )
+    return int(compact.replace(".", "").replace(",", ""))
+
+
+def group_thousands(amount: int) -> str:
+    return f"{amount:,}".replace(",", ".")
+
+
+class DongInput(forms.TextInput):
+    """Shows a stored amount grouped by dots, the way it is read: 1.500.000."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"inputmode": "numeric", "autocomplete": "off", **(attrs or {})})
+
+    def format_value(self, value):
+        if isinstance(value, int):
+            return group_thousands(value)
+        return super().format_value(value)
+
+
+class DongField(forms.IntegerField):
+    """An amount in whole đồng, typed with or without thousands separators."""
+
+    widget = DongInput
+    default_error_messages = {"invalid": _("Enter a whole number of đồng, for example 1.500.000.")}
+
+    def __init__(self, *, min_value=1, max_value=MAX_AMOUNT, **kwargs):
+        kwargs.pop("step_size", None)
+        super().__init__(min_value=min_value, max_value=max_value, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, int):
+            return value
+        return parse_dong(value)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class EvidenceField(forms.FileField):
+    """One or more evidence files, each a real PDF, JPEG or PNG of 10 MB at most."""
+
+    widget = MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"})
+
+    def clean(self, data, initial=None):
+        uploads = data if isinstance(data, list | tuple) else ([data] if data else [])
+        if not uploads:
+            if self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return []
+        errors: list[ValidationError] = []
+        for upload in uploads:
+            super().clean(upload, initial)
+            try:
+                check_upload(upload)
+            except ValidationError as error:
+                errors.append(error)
+        if errors:
+            raise ValidationError(errors)
+        return list(uploads)
+
+
+EVIDENCE_HELP = _("PDF, JPEG or PNG, 10 MB each at most. You can choose several files at once.")
+
+
+class CaseForm(forms.ModelForm):
+    """A case for one person at their union; the evidence is optional until it is submitted."""
+
+    evidence = EvidenceField(label=_("Evidence files"), required=False, help_text=EVIDENCE_HELP)
+
+    class Meta:
+        model = Case
+        fields = ["category", "circumstances", "support_type", "requested_amount", "fund"]
+        field_classes = {"requested_amount": DongField}
+        widgets = {"circumstances": forms.Textarea(attrs={"rows": 5})}
+        help_texts = {
+            "circumstances": _(
+                "What happened and why the person needs support. Write only what the case needs."
+            ),
+            "fund": _("A fund of this union or of a union above it."),
+        }
+
+    def __init__(self, *args, unit: Unit, **kwargs):
+        super().__init__(*args, **kwargs)
+        funds = self.fields["fund"]
+        funds.queryset = (
+            Fund.objects.usable_by(unit).select_related("unit").order_by("-unit__depth", "name")
+        )
+        funds.label_from_instance = lambda fund: f"{fund.name} — {fund.unit.name}"
+        self.helper = FormHelper()
+        self.helper.form_tag = True
+        self.helper.attrs = {"enctype": "multipart/form-data"}
+        self.helper.layout = Layout(
+            Fieldset(
+                _("Hardship"),
+                Row(Column("category", css_class="col-md-6")),
+                "circumstances",
+            ),
+            Fieldset(
+                _("Support asked for"),
+                Row(
+                    Column("support_type", css_class="col-md-4"),
+                    Column("requested_amount", css_class="col-md-3"),
+                    Column("fund", css_class="col-md-5"),
+                ),
+            ),
+            Fieldset(_("Evidence"), "evidence"),
+        )
+        label = _("Save the draft") if self.instance.pk is None else _("Save the changes")
+        self.helper.add_input(Submit("save", label))
+
+
+class Action(Submit):
+    """A submit button whose colour is given whole (crispy's Submit is always btn-primary)."""
+
+    field_classes = "btn"
+
+
+def _action_helper(case: Case, url_name: str, label: str, css_class: str) -> FormHelper:
+    helper = FormHelper()
+    helper.form_action = reverse(url_name, args=[case.pk])
+    helper.add_input(Action("submit", label, css_class=css_class))
+    return helper
+
+
+class EvidenceForm(forms.Form):
+    files = EvidenceField(label=_("Add evidence files"), help_text=EVIDENCE_HELP)
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _action_helper(case, "cases:evidence_add", _("Upload"), "btn-outline-primary")
+        self.helper.attrs = {"enctype": "multipart/form-data"}
+
+
+class SubmitForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Note for the reviewers (optional)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _action_helper(case, "cases:submit", _("Submit for approval"), "btn-primary")
+
+
+class EndorseForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Comment (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _action_helper(
+            case, "cases:endorse", _("Endorse and pass it up"), "btn-success"
+        )
+
+
+class ReasonForm(forms.Form):
+    """Return or reject: the same reason box, two buttons that post to their own URLs."""
+
+    comment = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Give the reason: the person who opened the case reads it.")},
+    )
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _action_helper(case, "cases:return", _("Return for changes"), "btn-warning")
+        self.helper.add_input(
+            Action(
+                "reject",
+                _("Reject"),
+                css_class="btn-outline-danger ms-2",
+                formaction=reverse("cases:reject", args=[case.pk]),
+            )
+        )
+
+
+class ApproveForm(forms.Form):
+    amount = DongField(label=_("Amount approved (đồng)"))
+    comment = forms.CharField(
+        label=_("Appraisal (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].initial = case.requested_amount
+        self.fields["amount"].help_text = _(
+            "Prefilled with the amount asked for; it may differ. It is reserved on %(fund)s."
+        ) % {"fund": case.fund.name}
+        self.helper = _action_helper(case, "cases:approve", _("Approve"), "btn-success")
+
+
+class PaymentForm(forms.Form):
+    paid_on = forms.DateField(label=_("Payment date"), widget=DateInput())
+    method = forms.ChoiceField(
+        label=_("Method"), choices=PaymentMethod.choices, widget=forms.RadioSelect
+    )
+    receipt_reference = forms.CharField(label=_("Receipt or transfer reference"), max_length=64)
+    received_by = forms.CharField(label=_("Received by"), max_length=128)
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["paid_on"].initial = timezone.localdate
+        self.fields["method"].initial = PaymentMethod.CASH
+        self.fields["received_by"].initial = case.member.full_name
+        self.helper = _action_helper(case, "cases:pay", _("Record the payment"), "btn-success")
+        self.helper.layout = Layout(
+            Row(Column("paid_on"), Column("method")),
+            Row(Column("receipt_reference"), Column("received_by")),
+        )
+
+    def clean_receipt_reference(self) -> str:
+        return self.cleaned_data["receipt_reference"].strip()
+
+    def clean_received_by(self) -> str:
+        return " ".join(self.cleaned_data["received_by"].split())
+
+
+class MemberSearchForm(forms.Form):
+    q = forms.CharField(label=_("Name, ID number or union card"), required=False)
+
+
+def _year_choices():
+    this_year = timezone.localdate().year
+    return [(year, str(year)) for year in range(this_year, FIRST_YEAR - 1, -1)]
+
+
+def case_funds(user):
+    """Funds the cases in the user's scope draw from: those of the units in scope and of the
+    unions above them (read from the user's own grants, no tree walk)."""
+    above = {int(part) for grant in grants(user) for part in grant.path.split("/") if part}
+    return Fund.objects.filter(
+        Q(unit_id__in=visible_unit_ids(user)) | Q(unit_id__in=above)
+    ).select_related("unit")
+
+
+class CaseFilter(django_filters.FilterSet):
+    waiting = django_filters.BooleanFilter(
+        method="filter_waiting", widget=forms.CheckboxInput, label=_("Only cases waiting for me")
+    )
+    mine = django_filters.BooleanFilter(
+        method="filter_mine", widget=forms.CheckboxInput, label=_("Only cases I opened")
+    )
+    status = django_filters.ChoiceFilter(
+        choices=CaseStatus.choices, label=_("Status"), empty_label=_("All")
+    )
+    category = django_filters.ChoiceFilter(
+        choices=Category.choices, label=_("Hardship category"), empty_label=_("All")
+    )
+    support_type = django_filters.ChoiceFilter(
+        choices=SupportType.choices, label=_("Support type"), empty_label=_("All")
+    )
+    # Chosen by typing (includes/search_choice.html): only the chosen fund and unit are read,
+    # so the page does not grow with the tree.
+    fund = django_filters.ModelChoiceFilter(
+        queryset=Fund.objects.none(), label=_("Fund"), widget=forms.HiddenInput
+    )
+    unit = django_filters.ModelChoiceFilter(
+        queryset=Unit.objects.none(),
+        method="filter_unit",
+        label=_("Unit (with the units under it)"),
+        widget=forms.HiddenInput,
+    )
+    member = django_filters.NumberFilter(field_name="member_id", widget=forms.HiddenInput)
+    year = django_filters.ChoiceFilter(
+        choices=_year_choices,
+        field_name="created_at",
+        lookup_expr="year",
+        label=_("Year opened"),
+        empty_label=_("All years"),
+    )
+    # The dashboard's figures count support in the year it was paid; its links use this.
+    paid_year = django_filters.NumberFilter(
+        field_name="paid_on", lookup_expr="year", widget=forms.HiddenInput
+    )
+
+    class Meta:
+        model = Case
+        fields = [
+            "waiting",
+            "mine",
+            "status",
+            "category",
+            "support_type",
+            "fund",
+            "unit",
+            "member",
+            "year",
+            "paid_year",
+        ]
+
+    def __init__(self, data=None, *, user, **kwargs):
+        self.only_waiting = bool(data) and data.get("waiting") in ("1", "on", "true", "True")
+        queryset = (
+            approvals.waiting_for(user) if self.only_waiting else Case.objects.visible_to(user)
+        )
+        queryset = queryset.select_related("member", "unit", "fund", "current_unit")
+        super().__init__(data, queryset=queryset, **kwargs)
+        self.user = user
+        self.filters["unit"].queryset = Unit.objects.visible_to(user)
+        self.filters["fund"].queryset = case_funds(user)
+        self.form.fields["year"].choices = [("", _("All years")), *_year_choices()]
+
+    def filter_waiting(self, queryset, name, value):
+        return queryset  # chosen as the base queryset in __init__ (approvals.waiting_for)
+
+    def filter_mine(self, queryset, name, value):
+        return queryset.filter(created_by=self.user) if value else queryset
+
+    def filter_unit(self, queryset, name, unit: Unit):
+        return queryset.filter(unit__in=Unit.objects.ids_in_subtree_of(unit))
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        if self.only_waiting:
+            return queryset.order_by("submitted_at", "id")
+        return queryset.order_by("-created_at", "-id")

@@ -1,0 +1,222 @@
+"""Hardship cases: who asked for what, the chain's events, the evidence, who opened the file,
+and the payment that ends the money path (docs/design.md)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Member
+from unions.models import Unit
+from unions.scope import visible_unit_ids
+from welfare.funds.models import Fund, LedgerEntry
+
+
+class Category(models.TextChoices):
+    ILLNESS = "illness", _("Serious illness")
+    ACCIDENT = "accident", _("Labour accident")
+    OCCUPATIONAL = "occupational", _("Occupational disease")
+    JOB_LOSS = "job_loss", _("Job loss")
+    DISASTER = "disaster", _("Natural disaster or flood")
+    DEATH = "death", _("Death of the member")
+    HOUSING = "housing", _("Dilapidated or no house")
+    POOR = "poor", _("Poor household")
+    POLICY = "policy", _("Policy family")
+    EPIDEMIC = "epidemic", _("Epidemic")
+    OTHER = "other", _("Other hardship")
+
+
+class SupportType(models.TextChoices):
+    GRANT = "grant", _("Cash grant")
+    VISIT = "visit", _("Visit with gift")
+    TET_GIFT = "tet_gift", _("Tết gift")
+    SAVINGS_BOOK = "savings_book", _("Savings book for a child")
+    SHELTER = "shelter", _("Shelter build or repair")
+    SCHOLARSHIP = "scholarship", _("Scholarship")
+    OTHER = "other", _("Other support")
+
+
+class CaseStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("In review")
+    RETURNED = "returned", _("Returned for changes")
+    REJECTED = "rejected", _("Rejected")
+    APPROVED = "approved", _("Approved, waiting for payment")
+    PAID = "paid", _("Paid")
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def visible_to(self, user) -> CaseQuerySet:
+        return self.filter(unit_id__in=visible_unit_ids(user))
+
+
+class Case(models.Model):
+    """A hardship case (hồ sơ hỗ trợ) for one person, opened at one union."""
+
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("opened at"), on_delete=models.PROTECT, related_name="cases"
+    )
+    member = models.ForeignKey(
+        Member, verbose_name=_("person"), on_delete=models.PROTECT, related_name="cases"
+    )
+    category = models.CharField(_("hardship category"), max_length=16, choices=Category.choices)
+    circumstances = models.TextField(_("circumstances"))
+    support_type = models.CharField(_("support type"), max_length=16, choices=SupportType.choices)
+    requested_amount = models.BigIntegerField(_("amount requested (đồng)"))
+    fund = models.ForeignKey(
+        Fund, verbose_name=_("fund"), on_delete=models.PROTECT, related_name="cases"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.DRAFT
+    )
+    # The union whose turn it is while the case is in review.
+    current_unit = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_amount = models.BigIntegerField(_("amount approved (đồng)"), null=True, blank=True)
+    approved_on = models.DateField(_("approved on"), null=True, blank=True)
+    paid_on = models.DateField(_("paid on"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases_created"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The case list's newest-first order, walked without sorting the table.
+            models.Index(fields=["-created_at", "-id"], name="case_newest_first"),
+            models.Index(fields=["status", "current_unit", "submitted_at"]),
+            # Approved cases waiting for the treasurers of a fund's owner.
+            models.Index(fields=["status", "fund", "submitted_at"], name="case_payable"),
+            # "Waiting for me", oldest first: walked in order until a page of the reader's
+            # cases is found, rather than sorting every case waiting at a province's funds.
+            models.Index(
+                fields=["submitted_at", "id"],
+                condition=Q(status__in=["submitted", "approved"]),
+                name="case_waiting_order",
+            ),
+            models.Index(fields=["unit", "created_at"]),
+            models.Index(fields=["paid_on"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(requested_amount__gt=0), name="case_requested_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_amount__isnull=True) | Q(approved_amount__gt=0),
+                name="case_approved_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.member}"
+
+
+class CaseEvent(models.Model):
+    """One step on a case's timeline: who did what, at which level, with what amount."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        EDITED = "edited", _("Edited")
+        SUBMITTED = "submitted", _("Submitted")
+        ENDORSED = "endorsed", _("Endorsed")
+        RETURNED = "returned", _("Returned")
+        REJECTED = "rejected", _("Rejected")
+        APPROVED = "approved", _("Approved")
+        PAID = "paid", _("Paid")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} #{self.case_id}"
+
+
+def evidence_path(instance: Evidence, filename: str) -> str:
+    return f"evidence/{instance.case_id}/{filename}"
+
+
+class Evidence(models.Model):
+    """A supporting document; stored outside the web root, served only through the case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="evidence")
+    file = models.FileField(upload_to=evidence_path)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class CaseAccess(models.Model):
+    """Someone opened a case file or one of its evidence files: hardship cases hold health
+    and family details, so who read them is kept (welfare.cases.views, never edited)."""
+
+    class What(models.TextChoices):
+        PAGE = "page", _("Opened the case file")
+        EVIDENCE = "evidence", _("Downloaded an evidence file")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="accesses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    what = models.CharField(max_length=16, choices=What.choices)
+    evidence_name = models.CharField(max_length=255, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "-at", "-id"], name="case_access_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.what} {self.at:%d/%m/%Y %H:%M}"
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "cash", _("Cash")
+    TRANSFER = "transfer", _("Bank transfer")
+
+
+class Payment(models.Model):
+    """The payment of an approved case.  One per case, enforced by the database."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="payment")
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="payments")
+    amount = models.BigIntegerField(_("amount"))
+    paid_on = models.DateField(_("payment date"))
+    method = models.CharField(_("method"), max_length=16, choices=PaymentMethod.choices)
+    receipt_reference = models.CharField(_("receipt or transfer reference"), max_length=64)
+    received_by = models.CharField(_("received by"), max_length=128)
+    ledger_entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} for #{self.case_id}"

@@ -1,0 +1,566 @@
+"""The case pages: the list, a new case, the case with its timeline, and one POST per decision.
+
+Every write goes through ``approvals`` (which checks again).  A role that can never take an
+action on a case gets 403; a role that could, but not now (already acted, its own case, not its
+turn, the case has moved on), is sent back to the case with the reason.  A second payment of the
+same case (a double click, a replayed form) records nothing and says so.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from common.exports import Column, choice_labels, export_response
+from common.forms import apply_service_errors
+from common.keyset import KeysetPaginator, capped_count
+from common.money import format_dong
+from common.text import normalise
+from members.models import Member
+from members.services import get_member_for_user
+from unions.models import Unit
+from unions.scope import Capability, can, can_anywhere, holds_at, units_held
+from unions.views import SEARCH_CHOICES
+
+from . import approvals
+from .evidence import attach_evidence
+from .forms import (
+    ApproveForm,
+    CaseFilter,
+    CaseForm,
+    EndorseForm,
+    EvidenceForm,
+    MemberSearchForm,
+    PaymentForm,
+    ReasonForm,
+    SubmitForm,
+    case_funds,
+)
+from .models import Case, CaseAccess, CaseStatus, Category, Evidence, Payment, SupportType
+from .overlap import earlier_support
+
+REVIEW_ACTIONS = {"endorse", "return", "reject", "approve"}
+CREATOR_ACTIONS = {"edit", "submit", "evidence"}
+
+
+def _date(value) -> str:
+    """dd/mm/yyyy, as every export writes dates; a moment is read in local time."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        value = timezone.localtime(value)
+    return value.strftime("%d/%m/%Y")
+
+
+def _waiting_at(case: Case) -> str:
+    in_review = case.status == CaseStatus.SUBMITTED and case.current_unit is not None
+    return case.current_unit.name if in_review else ""
+
+
+def case_columns() -> list[Column]:
+    category, support, status = (
+        choice_labels(Category.choices),
+        choice_labels(SupportType.choices),
+        choice_labels(CaseStatus.choices),
+    )
+    return [
+        Column(_("Case"), lambda c: c.pk),
+        Column(_("Opened"), lambda c: _date(c.created_at)),
+        Column(_("Submitted"), lambda c: _date(c.submitted_at)),
+        Column(_("Person"), lambda c: c.member.full_name),
+        Column(_("Date of birth"), lambda c: _date(c.member.date_of_birth)),
+        Column(_("Opened at"), lambda c: c.unit.name),
+        Column(_("Hardship category"), lambda c: category.get(c.category, c.category)),
+        Column(_("Support type"), lambda c: support.get(c.support_type, c.support_type)),
+        Column(_("Amount requested"), lambda c: c.requested_amount),
+        Column(_("Amount approved"), lambda c: c.approved_amount),
+        Column(_("Fund"), lambda c: c.fund.name),
+        Column(_("Status"), lambda c: status.get(c.status, c.status)),
+        Column(_("Waiting at"), _waiting_at),
+        Column(_("Approved on"), lambda c: _date(c.approved_on)),
+        Column(_("Paid on"), lambda c: _date(c.paid_on)),
+    ]
+
+
+# What the export reads: not the circumstances, nor the rest of the person and the unions.
+CASE_EXPORT_FIELDS = [
+    "created_at",
+    "submitted_at",
+    "member__full_name",
+    "member__date_of_birth",
+    "unit__name",
+    "category",
+    "support_type",
+    "requested_amount",
+    "approved_amount",
+    "fund__name",
+    "status",
+    "current_unit__name",
+    "approved_on",
+    "paid_on",
+]
+
+
+def case_export(request: HttpRequest, fmt: str):
+    """Exactly the cases the list shows with the same filters ("waiting for me" included), in
+    scope and in the list's order, streamed."""
+    cases = CaseFilter(request.GET or None, user=request.user).qs.only(*CASE_EXPORT_FIELDS)
+    return export_response(fmt, cases, case_columns(), "ho-so-ho-tro", _("Cases"))
+
+
+# Past this many the list says "more than 10,000" ("more than 99" waiting for the reader, as the
+# home page): counting further reads the whole scope.
+CASE_COUNT_CAP = 10_000
+# Newest first (the ``case_newest_first`` index); what waits for the reader, oldest first.
+CASE_ORDER = ["-created_at", "-id"]
+WAITING_ORDER = ["submitted_at", "id"]
+
+
+def case_list(request: HttpRequest) -> HttpResponse:
+    """Pages by keyset (common.keyset): the last page costs what the first does."""
+    case_filter = CaseFilter(request.GET or None, user=request.user)
+    cases = case_filter.qs
+    ordering = WAITING_ORDER if case_filter.only_waiting else CASE_ORDER
+    # The page's ids first, then its rows with their person, unions and fund: planning the
+    # joins together with the scope and "waiting for me" conditions cost more than running them.
+    keys = cases.select_related(None).only(*(name.lstrip("-") for name in ordering))
+    page = KeysetPaginator(keys, ordering, settings.PAGE_SIZE).get_page(request.GET)
+    rows = Case.objects.select_related("member", "unit", "fund", "current_unit").in_bulk(
+        [case.pk for case in page.object_list]
+    )
+    page.object_list = [rows[case.pk] for case in page.object_list]
+    cap = approvals.WAITING_COUNTED if case_filter.only_waiting else CASE_COUNT_CAP
+    page.set_count(*capped_count(cases, cap))
+    return render(
+        request,
+        "welfare/case_list.html",
+        {
+            "filter": case_filter,
+            "page": page,
+            "query": page.filter_query,
+            "waiting": case_filter.only_waiting,
+            "can_open_cases": can_anywhere(request.user, Capability.OPEN_CASES),
+        },
+    )
+
+
+def fund_search(request: HttpRequest) -> JsonResponse:
+    """Funds the cases in the user's scope draw from whose name or union's name contains ``q``
+    (with or without diacritics), for the case list's fund filter:
+    ``{"results": [{"id": 1, "label": "…"}]}``, at most 20, the levels nearest the top first."""
+    text = normalise(request.GET.get("q", ""))
+    funds = []
+    if text:
+        funds = (
+            case_funds(request.user)
+            .filter(Q(unit__search_name__contains=text) | Q(search_name__contains=text))
+            .order_by("unit__depth", "unit__search_name", "name", "pk")[:SEARCH_CHOICES]
+        )
+    return JsonResponse({"results": [{"id": f.pk, "label": f.label} for f in funds]})
+
+
+# --- a new case ----------------------------------------------------------------------------
+
+
+def _earlier_support(user, member: Member, case: Case | None = None) -> dict:
+    """The person's support in the last 24 months, with a link only to the case files in the
+    user's scope."""
+    rows = earlier_support(member, exclude_case=case)
+    ids = [row.case_id for row in rows]
+    visible = (
+        set(Case.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+        if ids
+        else set()
+    )
+    support_types, statuses = dict(SupportType.choices), dict(CaseStatus.choices)
+    return {
+        "earlier": [
+            {
+                "on": row.on,
+                "level": row.level,
+                "support_type": support_types.get(row.support_type, row.support_type),
+                "amount": row.amount,
+                "status": statuses.get(row.status, row.status),
+                "case_id": row.case_id if row.case_id in visible else None,
+            }
+            for row in rows
+        ]
+    }
+
+
+def _choose_member(request: HttpRequest) -> HttpResponse:
+    form = MemberSearchForm(request.GET or None)
+    found = None
+    if form.is_valid() and form.cleaned_data["q"].strip():
+        found = list(
+            Member.objects.visible_to(request.user, Capability.OPEN_CASES)
+            .search(form.cleaned_data["q"])
+            .select_related("unit")
+            .order_by("search_name", "id")[:20]
+        )
+    return render(request, "welfare/case_choose_member.html", {"form": form, "found": found})
+
+
+def _attach_all(case: Case, uploads, by) -> None:
+    for upload in uploads:
+        attach_evidence(case=case, upload=upload, by=by)
+
+
+def case_create(request: HttpRequest) -> HttpResponse:
+    if not can_anywhere(request.user, Capability.OPEN_CASES):
+        raise PermissionDenied
+    member_id = request.GET.get("member", "")
+    if not member_id:
+        return _choose_member(request)
+    if not member_id.isdigit():
+        raise Http404
+    member = get_member_for_user(request.user, member_id)
+    if not can(request.user, Capability.OPEN_CASES, member.unit):
+        raise PermissionDenied
+    form = CaseForm(request.POST or None, request.FILES or None, unit=member.unit)
+    if request.method == "POST" and form.is_valid():
+        case = form.save(commit=False)
+        case.unit, case.member = member.unit, member
+        try:
+            with transaction.atomic():
+                case = approvals.create_case(case=case, by=request.user)
+                _attach_all(case, form.cleaned_data["evidence"], request.user)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("The case was saved as a draft. Submit it when the evidence is complete."),
+            )
+            return redirect("cases:detail", pk=case.pk)
+    return render(
+        request,
+        "welfare/case_form.html",
+        {
+            "form": form,
+            "member": member,
+            "title": _("New case for %(name)s") % {"name": member.full_name},
+            **_earlier_support(request.user, member),
+        },
+    )
+
+
+# --- the case page -------------------------------------------------------------------------
+
+
+def review_route(case: Case) -> list[int]:
+    """The unions that decide on the case, bottom up: those above its union up to the fund's
+    owner (today's tree), or the union itself when the fund is its own."""
+    path = case.unit.ancestor_ids()
+    owner = case.fund.unit_id
+    if owner == case.unit_id or owner not in path:
+        return [owner]
+    return path[path.index(owner) : -1][::-1]
+
+
+def _route_units(case: Case) -> list[Unit]:
+    route = review_route(case)
+    units = Unit.objects.in_bulk(route)
+    return [units[pk] for pk in route if pk in units]
+
+
+def _action_forms(case: Case, actions: set[str], bound: dict | None = None) -> dict:
+    builders = {
+        "submit": SubmitForm,
+        "evidence": EvidenceForm,
+        "endorse": EndorseForm,
+        "reason": ReasonForm,
+        "approve": ApproveForm,
+        "pay": PaymentForm,
+    }
+    offered = set(actions) - {"edit", "return", "reject"}
+    if actions & {"return", "reject"}:
+        offered.add("reason")
+    bound = bound or {}
+    return {
+        name: bound.get(name) or builder(case=case)
+        for name, builder in builders.items()
+        if name in offered
+    }
+
+
+def _render_case(request: HttpRequest, case: Case, bound: dict | None = None) -> HttpResponse:
+    actions = approvals.allowed_actions(request.user, case)
+    payment = None
+    if case.status == CaseStatus.PAID:
+        payment = Payment.objects.select_related("by").filter(case=case).first()
+    context = {
+        "case": case,
+        "actions": actions,
+        "forms": _action_forms(case, actions, bound),
+        "evidence": case.evidence.all(),
+        "events": case.events.select_related("actor", "unit"),
+        "payment": payment,
+        "route": _route_units(case),
+        "member_visible": can(request.user, Capability.VIEW, case.member.unit),
+        **_earlier_support(request.user, case.member, case),
+    }
+    return render(request, "welfare/case_detail.html", context)
+
+
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    case = approvals.get_case_for_user(request.user, pk)
+    CaseAccess.objects.create(case=case, user=request.user, what=CaseAccess.What.PAGE)
+    return _render_case(request, case)
+
+
+# Rows on a page of a case's access log.
+ACCESSES_PER_PAGE = 50
+
+
+def case_access(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who opened a case file and its evidence, newest first, for anyone who may read it."""
+    case = approvals.get_case_for_user(request.user, pk)
+    accesses = case.accesses.select_related("user").order_by("-at", "-id")
+    page = Paginator(accesses, ACCESSES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "welfare/case_access.html", {"case": case, "page": page})
+
+
+# --- decisions -----------------------------------------------------------------------------
+
+
+def _require_role(user, case: Case, action: str) -> None:
+    """403 for a role that can never take ``action`` on this case, whatever its state."""
+    if action in CREATOR_ACTIONS:
+        allowed = can(user, Capability.OPEN_CASES, case.unit)
+    elif action in REVIEW_ACTIONS:
+        allowed = bool(set(units_held(user, Capability.REVIEW_CASES)) & set(review_route(case)))
+    else:
+        allowed = holds_at(user, Capability.PAY, case.fund.unit_id)
+    if not allowed:
+        raise PermissionDenied
+
+
+def _refusal(user, case: Case, action: str) -> str:
+    """Why an action the role could take is not offered on this case now."""
+    if action in CREATOR_ACTIONS:
+        if action == "submit":
+            return _("This case has already been submitted.")
+        return _("Only a draft or a returned case can be changed.")
+    if case.created_by_id == user.pk:
+        return _("You created this case, so someone else must decide on it.")
+    if case.events.filter(actor=user, action__in=approvals.AUTHORING).exists():
+        return _("You edited this case, so someone else must decide on it.")
+    if action == "pay":
+        if case.status != CaseStatus.APPROVED:
+            return _("Only an approved case can be paid.")
+        return _("You have already acted on this case.")
+    if case.status != CaseStatus.SUBMITTED:
+        return _("This case is not waiting for a decision.")
+    if not holds_at(user, Capability.REVIEW_CASES, case.current_unit_id):
+        return _("This case is waiting for a decision at %(unit)s.") % {
+            "unit": case.current_unit.name
+        }
+    at_owner = case.current_unit_id == case.fund.unit_id
+    if action == "endorse" and at_owner:
+        return _("The fund's own union approves or rejects; it does not endorse.")
+    if action == "approve" and not at_owner:
+        return _("Only the union that owns the fund approves this case.")
+    return _("You have already acted on this case.")
+
+
+def _already_paid(request: HttpRequest) -> None:
+    messages.info(
+        request, _("The payment of this case was already recorded. Nothing more was recorded.")
+    )
+
+
+def _decide(request: HttpRequest, pk: int, action: str, form_class, perform, done):
+    """Run one decision: 403 / back with the reason / the form again with its errors / done."""
+    case = approvals.get_case_for_user(request.user, pk)
+    _require_role(request.user, case, action)
+    if action not in approvals.allowed_actions(request.user, case):
+        if action == "pay" and case.status == CaseStatus.PAID:
+            _already_paid(request)
+        else:
+            messages.error(request, _refusal(request.user, case, action))
+        return redirect("cases:detail", pk=case.pk)
+    form = form_class(request.POST, request.FILES, case=case)
+    form_key = "reason" if action in ("return", "reject") else action
+    if form.is_valid():
+        try:
+            perform(case=case, by=request.user, **form.cleaned_data)
+        except approvals.AlreadyPaid:
+            _already_paid(request)
+            return redirect("cases:detail", pk=case.pk)
+        except ValidationError as error:
+            on_fields = hasattr(error, "error_dict") and set(error.error_dict) <= set(form.fields)
+            if not on_fields:
+                for message in error.messages:
+                    messages.error(request, message)
+                return redirect("cases:detail", pk=case.pk)
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, done(case, form.cleaned_data))
+            return redirect("cases:detail", pk=case.pk)
+    return _render_case(request, case, bound={form_key: form})
+
+
+@require_POST
+def case_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(
+        request,
+        pk,
+        "submit",
+        SubmitForm,
+        approvals.submit_case,
+        lambda case, data: _("The case was submitted. The next level has been told."),
+    )
+
+
+@require_POST
+def case_endorse(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(
+        request,
+        pk,
+        "endorse",
+        EndorseForm,
+        approvals.endorse_case,
+        lambda case, data: _("You endorsed the case. It has gone up to the next level."),
+    )
+
+
+@require_POST
+def case_return(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(
+        request,
+        pk,
+        "return",
+        ReasonForm,
+        approvals.return_case,
+        lambda case, data: _("The case was returned for changes, with your reason."),
+    )
+
+
+@require_POST
+def case_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(
+        request,
+        pk,
+        "reject",
+        ReasonForm,
+        approvals.reject_case,
+        lambda case, data: _("The case was rejected."),
+    )
+
+
+@require_POST
+def case_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(
+        request,
+        pk,
+        "approve",
+        ApproveForm,
+        approvals.approve_case,
+        lambda case, data: (
+            _("%(amount)s was approved and reserved on %(fund)s.")
+            % {"amount": format_dong(data["amount"]), "fund": case.fund.name}
+        ),
+    )
+
+
+@require_POST
+def case_pay(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(
+        request,
+        pk,
+        "pay",
+        PaymentForm,
+        approvals.record_payment,
+        lambda case, data: (
+            _("The payment of %(amount)s from %(fund)s was recorded.")
+            % {"amount": format_dong(case.approved_amount), "fund": case.fund.name}
+        ),
+    )
+
+
+def _add_evidence(*, case: Case, by, files) -> None:
+    with transaction.atomic():
+        _attach_all(case, files, by)
+
+
+@require_POST
+def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(
+        request,
+        pk,
+        "evidence",
+        EvidenceForm,
+        _add_evidence,
+        lambda case, data: _("The evidence was added."),
+    )
+
+
+def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    case = approvals.get_case_for_user(request.user, pk)
+    _require_role(request.user, case, "edit")
+    if "edit" not in approvals.allowed_actions(request.user, case):
+        messages.error(request, _refusal(request.user, case, "edit"))
+        return redirect("cases:detail", pk=case.pk)
+    form = CaseForm(request.POST or None, request.FILES or None, instance=case, unit=case.unit)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                case = approvals.update_case(case=form.save(commit=False), by=request.user)
+                _attach_all(case, form.cleaned_data["evidence"], request.user)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("The changes were saved."))
+            return redirect("cases:detail", pk=case.pk)
+    return render(
+        request,
+        "welfare/case_form.html",
+        {
+            "form": form,
+            "case": case,
+            "member": case.member,
+            "title": _("Edit case #%(case)s") % {"case": case.pk},
+        },
+    )
+
+
+# --- evidence files ------------------------------------------------------------------------
+
+
+def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
+    """An evidence file, only for users whose scope covers its case; never shown inline."""
+    evidence = get_object_or_404(
+        Evidence.objects.filter(case__in=Case.objects.visible_to(request.user)), pk=pk
+    )
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404 from missing
+    CaseAccess.objects.create(
+        case_id=evidence.case_id,
+        user=request.user,
+        what=CaseAccess.What.EVIDENCE,
+        evidence_name=evidence.original_name,
+    )
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=evidence.original_name,
+        content_type=evidence.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    patch_cache_control(response, private=True, no_store=True)
+    return response

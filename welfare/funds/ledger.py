@@ -1,0 +1,376 @@
+"""Money in and out of funds.  Every change is a ledger entry posted on a locked fund row.
+
+Guarantees: a fund's balance equals the sum of its entries, and its money in, money out and
+entry count the totals of its positive and negative entries and their number, as do its
+``LedgerMonth`` rows month by month and kind by kind; available (balance - reserved) never goes
+below zero; entries are never edited or deleted, only reversed.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Greatest, TruncMonth
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from common.money import format_dong
+from unions.models import Unit
+from unions.scope import Capability, holds_at
+
+from .models import EntryKind, Fund, LedgerEntry, LedgerMonth
+
+
+def get_fund_for_user(user, pk) -> Fund:
+    return get_object_or_404(Fund.objects.visible_to(user).select_related("unit"), pk=pk)
+
+
+def require_treasurer(user, fund: Fund) -> None:
+    """403 unless the user is a treasurer of the union that owns the fund."""
+    if not holds_at(user, Capability.PAY, fund.unit_id):
+        raise PermissionDenied
+
+
+class AlreadyRecorded(ValidationError):
+    """The same form was sent before (a double click, a reload): nothing more was recorded."""
+
+    def __init__(self):
+        super().__init__(_("This was already recorded. Nothing more was recorded."))
+
+
+def lock_fund(fund: Fund | int) -> Fund:
+    return Fund.objects.select_for_update().get(pk=getattr(fund, "pk", fund))
+
+
+def _check_date(occurred_on: datetime.date) -> None:
+    if occurred_on > timezone.localdate():
+        raise ValidationError({"occurred_on": _("The date cannot be in the future.")})
+
+
+def post_entry(
+    *,
+    fund: Fund,
+    kind: str,
+    amount: int,
+    occurred_on: datetime.date,
+    by,
+    description: str = "",
+    source: str = "",
+    case=None,
+    reverses: LedgerEntry | None = None,
+    submission: str = "",
+) -> LedgerEntry:
+    """Append an entry to a fund that the caller has locked (``lock_fund``) in this transaction.
+
+    Saves the fund's balance, its ledger totals (money in, money out, number of entries) and
+    its reservation as the caller left them. A ``submission`` (a form's token) already
+    recorded in this fund records nothing: ``AlreadyRecorded``.
+    """
+    if submission and LedgerEntry.objects.filter(fund=fund, submission=submission).exists():
+        raise AlreadyRecorded
+    if amount == 0:
+        raise ValidationError({"amount": _("The amount must not be zero.")})
+    new_balance = fund.balance + amount
+    if new_balance < fund.reserved:
+        raise ValidationError(
+            {
+                "amount": _(
+                    "The fund cannot cover this: %(available)s is available "
+                    "(balance %(balance)s, of which %(reserved)s is reserved for approved cases)."
+                )
+                % {
+                    "available": format_dong(fund.available),
+                    "balance": format_dong(fund.balance),
+                    "reserved": format_dong(fund.reserved),
+                }
+            }
+        )
+    entry = LedgerEntry.objects.create(
+        fund=fund,
+        kind=kind,
+        amount=amount,
+        balance_after=new_balance,
+        occurred_on=occurred_on,
+        description=description,
+        source=source,
+        case=case,
+        reverses=reverses,
+        by=by,
+        submission=submission,
+    )
+    fund.balance = new_balance
+    if amount > 0:
+        fund.money_in += amount
+    else:
+        fund.money_out += amount
+    fund.entry_count += 1
+    # Saved together: the caller may have changed the reservation in the same step.
+    fund.save(update_fields=["balance", "reserved", "money_in", "money_out", "entry_count"])
+    _add_to_month(entry)
+    return entry
+
+
+def _add_to_month(entry: LedgerEntry) -> None:
+    """Count an entry in its fund's totals for its month and kind (the fund is locked)."""
+    month = entry.occurred_on.replace(day=1)
+    money_in, money_out = max(entry.amount, 0), min(entry.amount, 0)
+    counted = LedgerMonth.objects.filter(fund_id=entry.fund_id, month=month, kind=entry.kind)
+    if not counted.update(
+        entry_count=F("entry_count") + 1,
+        money_in=F("money_in") + money_in,
+        money_out=F("money_out") + money_out,
+        last_id=Greatest("last_id", entry.pk),
+    ):
+        LedgerMonth.objects.create(
+            fund_id=entry.fund_id,
+            month=month,
+            kind=entry.kind,
+            entry_count=1,
+            money_in=money_in,
+            money_out=money_out,
+            first_id=entry.pk,
+            last_id=entry.pk,
+        )
+
+
+def month_totals(entries: QuerySet[LedgerEntry]) -> QuerySet:
+    """``entries`` summed per fund, month and kind: the rows of ``LedgerMonth``."""
+    return (
+        entries.order_by()
+        .annotate(month=TruncMonth("occurred_on"))
+        .values("fund_id", "month", "kind")
+        .annotate(
+            entry_count=Count("pk"),
+            money_in=Coalesce(Sum("amount", filter=Q(amount__gt=0)), 0),
+            money_out=Coalesce(Sum("amount", filter=Q(amount__lt=0)), 0),
+            first_id=Min("pk"),
+            last_id=Max("pk"),
+        )
+    )
+
+
+@transaction.atomic
+def rebuild_ledger_months() -> int:
+    """Count every fund's months again from its entries (after a bulk load); returns the
+    number of rows."""
+    LedgerMonth.objects.all().delete()
+    rows = [LedgerMonth(**row) for row in month_totals(LedgerEntry.objects.all()).iterator()]
+    LedgerMonth.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+ONE_DAY = datetime.timedelta(days=1)
+
+
+def _next_month(day: datetime.date) -> datetime.date:
+    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
+@dataclass
+class LedgerSummary:
+    """What a fund page says of the entries it selects, and the ids that bound them."""
+
+    count: int
+    money_in: int
+    money_out: int
+    first_id: int | None
+    last_id: int | None
+
+
+def summarise(
+    fund: Fund,
+    *,
+    start: datetime.date | None = None,
+    end: datetime.date | None = None,
+    kind: str = "",
+) -> LedgerSummary:
+    """The entries of ``fund`` dated ``start`` to ``end`` (both included, either open) of one
+    ``kind`` (any if empty): the whole months from ``LedgerMonth``, the days of a month cut by
+    the period from the entries themselves, so the cost does not grow with the ledger."""
+    # The whole months of the period: from the month of ``start`` (the next one if the period
+    # begins after its first day) to the month of ``end`` (the one before if it ends before
+    # its last day), the upper bound excluded.
+    whole_from = start and (start if start.day == 1 else _next_month(start))
+    ends_a_month = end is not None and _next_month(end) - end == ONE_DAY
+    whole_to = end and (_next_month(end) if ends_a_month else end.replace(day=1))
+    cut: list[tuple[datetime.date | None, datetime.date | None]] = []  # (from, to) included
+    if whole_from and whole_to and whole_from >= whole_to:
+        cut = [(start, end)]  # within two months at most: no whole month
+        months = LedgerMonth.objects.none()
+    else:
+        months = LedgerMonth.objects.filter(fund=fund)
+        if whole_from:
+            months = months.filter(month__gte=whole_from)
+            if start < whole_from:
+                cut.append((start, whole_from - ONE_DAY))
+        if whole_to:
+            months = months.filter(month__lt=whole_to)
+            if whole_to <= end:
+                cut.append((whole_to, end))
+    if kind:
+        months = months.filter(kind=kind)
+    totals = months.aggregate(
+        count=Coalesce(Sum("entry_count"), 0),
+        money_in=Coalesce(Sum("money_in"), 0),
+        money_out=Coalesce(Sum("money_out"), 0),
+        first_id=Min("first_id"),
+        last_id=Max("last_id"),
+    )
+    if cut:
+        days = Q()
+        for day_from, day_to in cut:
+            days |= Q(occurred_on__gte=day_from, occurred_on__lte=day_to)
+        entries = fund.entries.filter(days)
+        if kind:
+            entries = entries.filter(kind=kind)
+        edges = entries.aggregate(
+            count=Count("pk"),
+            money_in=Coalesce(Sum("amount", filter=Q(amount__gt=0)), 0),
+            money_out=Coalesce(Sum("amount", filter=Q(amount__lt=0)), 0),
+            first_id=Min("pk"),
+            last_id=Max("pk"),
+        )
+        for name in ("count", "money_in", "money_out"):
+            totals[name] += edges[name]
+        ids = [value for value in (totals["first_id"], edges["first_id"]) if value is not None]
+        totals["first_id"] = min(ids, default=None)
+        ids = [value for value in (totals["last_id"], edges["last_id"]) if value is not None]
+        totals["last_id"] = max(ids, default=None)
+    return LedgerSummary(**totals)
+
+
+@transaction.atomic
+def open_fund(
+    *,
+    unit: Unit,
+    name: str,
+    kind: str,
+    opening_balance: int,
+    opened_on: datetime.date,
+    by,
+) -> Fund:
+    if opening_balance < 0:
+        raise ValidationError({"opening_balance": _("The opening balance cannot be negative.")})
+    fund = Fund.objects.create(unit=unit, name=name, kind=kind)
+    if opening_balance:
+        _check_date(opened_on)
+        post_entry(
+            fund=lock_fund(fund),
+            kind=EntryKind.OPENING,
+            amount=opening_balance,
+            occurred_on=opened_on,
+            by=by,
+            description=_("Opening balance"),
+        )
+        fund.refresh_from_db()
+    return fund
+
+
+@transaction.atomic
+def record_contribution(
+    *,
+    fund: Fund,
+    amount: int,
+    occurred_on: datetime.date,
+    source: str,
+    by,
+    description: str = "",
+    submission: str = "",
+) -> LedgerEntry:
+    if amount <= 0:
+        raise ValidationError({"amount": _("A contribution must be a positive amount.")})
+    _check_date(occurred_on)
+    return post_entry(
+        fund=lock_fund(fund),
+        kind=EntryKind.CONTRIBUTION,
+        amount=amount,
+        occurred_on=occurred_on,
+        source=source,
+        description=description,
+        by=by,
+        submission=submission,
+    )
+
+
+@transaction.atomic
+def allocate(
+    *,
+    from_fund: Fund,
+    to_fund: Fund,
+    amount: int,
+    occurred_on: datetime.date,
+    by,
+    description: str = "",
+    submission: str = "",
+) -> tuple[LedgerEntry, LedgerEntry]:
+    """Move money from one fund to another: two entries, both or neither."""
+    if from_fund.pk == to_fund.pk:
+        raise ValidationError({"to_fund": _("Choose a different fund to allocate to.")})
+    if amount <= 0:
+        raise ValidationError({"amount": _("The amount must be positive.")})
+    _check_date(occurred_on)
+    # Lock both rows in id order so two opposite allocations cannot deadlock.
+    locked = {
+        f.pk: f
+        for f in Fund.objects.select_for_update()
+        .filter(pk__in=[from_fund.pk, to_fund.pk])
+        .order_by("pk")
+    }
+    source, target = locked[from_fund.pk], locked[to_fund.pk]
+    out = post_entry(
+        fund=source,
+        kind=EntryKind.ALLOCATION_OUT,
+        amount=-amount,
+        occurred_on=occurred_on,
+        source=target.name,
+        description=description,
+        by=by,
+        submission=submission,
+    )
+    into = post_entry(
+        fund=target,
+        kind=EntryKind.ALLOCATION_IN,
+        amount=amount,
+        occurred_on=occurred_on,
+        source=source.name,
+        description=description,
+        by=by,
+        submission=submission,
+    )
+    return out, into
+
+
+@transaction.atomic
+def reverse_entry(
+    *, entry: LedgerEntry, occurred_on: datetime.date, reason: str, by, submission: str = ""
+):
+    """Correct a mistaken contribution, allocation or opening balance by its exact opposite.
+
+    A support payment is not reversed here: it belongs to a case and its paper trail.
+    """
+    entry = LedgerEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.kind in (EntryKind.DISBURSEMENT, EntryKind.CORRECTION):
+        raise ValidationError(_("This entry cannot be reversed here."))
+    reversal = LedgerEntry.objects.filter(reverses=entry).only("submission").first()
+    if reversal is not None:
+        if submission and reversal.submission == submission:
+            raise AlreadyRecorded  # this very form reversed it
+        raise ValidationError(_("This entry has already been reversed."))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for the correction.")})
+    _check_date(occurred_on)
+    return post_entry(
+        fund=lock_fund(entry.fund_id),
+        kind=EntryKind.CORRECTION,
+        amount=-entry.amount,
+        occurred_on=occurred_on,
+        description=reason,
+        reverses=entry,
+        by=by,
+        submission=submission,
+    )

@@ -1,0 +1,361 @@
+"""Fund pages: the funds in scope, one fund's ledger, and the treasurer's forms.
+
+Every write goes through ``ledger.py``; a refusal there comes back as a form error and,
+the services being atomic, nothing is saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Sum
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from common.exports import Column, choice_labels, export_response
+from common.forms import apply_service_errors
+from common.templatetags.people import person_name
+from unions.scope import Capability, can_anywhere, holds_at, units_held
+from welfare.cases.models import Case
+from welfare.templatetags.ledger_tags import signed_vnd
+
+from . import ledger
+from .forms import (
+    AllocationForm,
+    ContributionForm,
+    FundFilter,
+    FundForm,
+    LedgerFilterForm,
+    ReversalForm,
+)
+from .models import EntryKind, Fund, LedgerEntry
+
+# What ``ledger.reverse_entry`` refuses by kind; the page offers a correction only for the rest.
+NOT_REVERSIBLE = (EntryKind.DISBURSEMENT, EntryKind.CORRECTION)
+
+
+def can_open_funds(user) -> bool:
+    """Treasurers open funds for their union, administrators for any union they manage."""
+    return bool(units_held(user, Capability.PAY)) or can_anywhere(user, Capability.MANAGE_TREE)
+
+
+def fund_list(request: HttpRequest) -> HttpResponse:
+    funds = Fund.objects.visible_to(request.user).select_related("unit")
+    fund_filter = FundFilter(request.GET or None, queryset=funds, user=request.user)
+    totals = fund_filter.qs.aggregate(
+        balance=Coalesce(Sum("balance"), 0), reserved=Coalesce(Sum("reserved"), 0)
+    )
+    totals["available"] = totals["balance"] - totals["reserved"]
+    page = Paginator(fund_filter.qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "welfare/fund_list.html",
+        {
+            "filter": fund_filter,
+            "page": page,
+            "query": query.urlencode(),
+            "totals": totals,
+            "can_open": can_open_funds(request.user),
+        },
+    )
+
+
+@dataclass
+class LedgerPage:
+    """One page of a ledger, newest first, found by id (keyset) so that a long ledger is as
+    quick on its last page as on its first."""
+
+    entries: list[LedgerEntry]
+    newer: int | None  # the cursor for the page of newer entries, if there is one
+    older: int | None  # the cursor for the page of older entries, if there is one
+
+
+def _cursor(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def ledger_page(entries, *, before: int | None, after: int | None, size: int) -> LedgerPage:
+    if after is not None:
+        rows = list(entries.filter(pk__gt=after).order_by("pk")[: size + 1])
+        has_newer, has_older = len(rows) > size, True
+        rows = rows[:size][::-1]
+    else:
+        if before is not None:
+            entries = entries.filter(pk__lt=before)
+        rows = list(entries.order_by("-pk")[: size + 1])
+        has_newer, has_older = before is not None, len(rows) > size
+        rows = rows[:size]
+    return LedgerPage(
+        entries=rows,
+        newer=rows[0].pk if rows and has_newer else None,
+        older=rows[-1].pk if rows and has_older else None,
+    )
+
+
+def _filtering(filter_form: LedgerFilterForm) -> bool:
+    return (
+        filter_form.is_bound
+        and filter_form.is_valid()
+        and any(filter_form.cleaned_data.get(name) for name in filter_form.fields)
+    )
+
+
+def _ledger_entries(fund: Fund, filter_form: LedgerFilterForm):
+    """The fund's entries that the page's filters select (all of them when the filter is
+    empty or wrong, as the page says)."""
+    entries = fund.entries.all()
+    if _filtering(filter_form):
+        entries = filter_form.filter(entries)
+    return entries
+
+
+def _ledger_summary(fund: Fund, filter_form: LedgerFilterForm) -> tuple[dict, tuple]:
+    """Entries, money in and money out: the whole ledger's from the totals kept on the fund,
+    a period's or a kind's from its months (``ledger.summarise``), with the ids that bound
+    the entries selected."""
+    if not _filtering(filter_form):
+        summary = {
+            "count": fund.entry_count,
+            "money_in": fund.money_in,
+            "money_out": fund.money_out,
+        }
+        return summary, (None, None)
+    data = filter_form.cleaned_data
+    found = ledger.summarise(
+        fund, start=data.get("date_from"), end=data.get("date_to"), kind=data.get("kind") or ""
+    )
+    summary = {"count": found.count, "money_in": found.money_in, "money_out": found.money_out}
+    return summary, (found.first_id, found.last_id)
+
+
+def ledger_columns() -> list[Column]:
+    kinds = choice_labels(EntryKind.choices)
+    hidden = _("Support paid for a case outside your scope")
+    sent_to = pgettext("money sent to a fund", "to")
+    received_from = pgettext("money received from", "from")
+
+    def description(entry: LedgerEntry) -> str:
+        """As the page shows it: support paid on a case outside the reader's scope names
+        nobody."""
+        if entry.kind == EntryKind.DISBURSEMENT and not entry.case_visible:
+            return hidden
+        parts = []
+        if entry.source:
+            direction = sent_to if entry.kind == EntryKind.ALLOCATION_OUT else received_from
+            parts.append(f"{direction} {entry.source}")
+        if entry.description:
+            parts.append(entry.description)
+        return " — ".join(parts)
+
+    return [
+        Column(_("Entry number"), lambda e: e.pk),
+        Column(_("Date"), lambda e: e.occurred_on.strftime("%d/%m/%Y")),
+        Column(_("Kind"), lambda e: kinds.get(e.kind, e.kind)),
+        Column(_("Description"), description),
+        Column(_("Case"), lambda e: e.case_id if e.case_visible else None),
+        Column(_("Reverses entry"), lambda e: e.reverses_id),
+        Column(_("Amount"), lambda e: e.amount),
+        Column(_("Balance after"), lambda e: e.balance_after),
+        Column(_("Recorded by"), lambda e: person_name(e.by)),
+    ]
+
+
+LEDGER_EXPORT_FIELDS = [
+    "fund",
+    "occurred_on",
+    "kind",
+    "description",
+    "source",
+    "case_id",
+    "reverses_id",
+    "amount",
+    "balance_after",
+    "by__first_name",
+    "by__last_name",
+    "by__username",
+]
+
+
+def fund_export(request: HttpRequest, pk: int, fmt: str):
+    """Exactly the entries the fund page selects with the same filters (the whole ledger when
+    the filter is wrong, as the page says), oldest first so that the running balance reads
+    down, streamed."""
+    fund = ledger.get_fund_for_user(request.user, pk)
+    entries = (
+        _ledger_entries(fund, LedgerFilterForm(request.GET or None))
+        .select_related("by")
+        .only(*LEDGER_EXPORT_FIELDS)
+        .annotate(
+            case_visible=Exists(
+                Case.objects.visible_to(request.user).filter(pk=OuterRef("case_id"))
+            )
+        )
+        .order_by("pk")
+    )
+    filename = f"so-quy-{fund.pk}"
+    return export_response(fmt, entries, ledger_columns(), filename, _("Ledger"))
+
+
+def fund_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    fund = ledger.get_fund_for_user(request.user, pk)
+    filter_form = LedgerFilterForm(request.GET or None)
+    entries = _ledger_entries(fund, filter_form)
+    summary, (first, last) = _ledger_summary(fund, filter_form)
+    if first is not None:
+        # The ids of the selection's first and last entries bound the walk back through the
+        # ledger, so an old period is not found by reading every newer entry first.
+        entries = entries.filter(pk__gte=first, pk__lte=last)
+    before, after = _cursor(request.GET.get("before")), _cursor(request.GET.get("after"))
+    page = ledger_page(
+        entries.select_related("by", "reverses", "reversed_by"),
+        before=before,
+        after=after,
+        size=settings.PAGE_SIZE,
+    )
+    # Cases on this page that the reader may open: a reorganisation can move a case's union
+    # out of the subtree of the fund's owner.
+    case_ids = {entry.case_id for entry in page.entries if entry.case_id}
+    visible_cases = (
+        set(
+            Case.objects.visible_to(request.user)
+            .filter(pk__in=case_ids)
+            .values_list("pk", flat=True)
+        )
+        if case_ids
+        else set()
+    )
+    query = request.GET.copy()
+    for cursor in ("before", "after"):
+        query.pop(cursor, None)
+    return render(
+        request,
+        "welfare/fund_detail.html",
+        {
+            "fund": fund,
+            "filter_form": filter_form,
+            "summary": summary,
+            "page": page,
+            "paged": before is not None or after is not None,
+            "visible_cases": visible_cases,
+            "query": query.urlencode(),
+            "is_treasurer": holds_at(request.user, Capability.PAY, fund.unit_id),
+            "not_reversible": NOT_REVERSIBLE,
+        },
+    )
+
+
+def _fund_for_treasurer(request: HttpRequest, pk: int) -> Fund:
+    fund = ledger.get_fund_for_user(request.user, pk)
+    ledger.require_treasurer(request.user, fund)
+    return fund
+
+
+def _money_form(request, fund, form, title, service, success):
+    """Run a ledger service with the form's data; a refusal goes back onto the form."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            service(**form.cleaned_data)
+        except ledger.AlreadyRecorded as error:
+            messages.info(request, error.messages[0])
+            return redirect("funds:detail", pk=fund.pk)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, success(form.cleaned_data))
+            return redirect("funds:detail", pk=fund.pk)
+    return render(request, "welfare/fund_form.html", {"form": form, "fund": fund, "title": title})
+
+
+def fund_contribute(request: HttpRequest, pk: int) -> HttpResponse:
+    fund = _fund_for_treasurer(request, pk)
+    return _money_form(
+        request,
+        fund,
+        ContributionForm(request.POST or None),
+        _("Record a contribution"),
+        lambda **data: ledger.record_contribution(fund=fund, by=request.user, **data),
+        lambda data: (
+            _("A contribution of %(amount)s from %(source)s was recorded.")
+            % {"amount": ledger.format_dong(data["amount"]), "source": data["source"]}
+        ),
+    )
+
+
+def fund_allocate(request: HttpRequest, pk: int) -> HttpResponse:
+    fund = _fund_for_treasurer(request, pk)
+    return _money_form(
+        request,
+        fund,
+        AllocationForm(request.POST or None, user=request.user, fund=fund),
+        _("Allocate to another fund"),
+        lambda **data: ledger.allocate(from_fund=fund, by=request.user, **data),
+        lambda data: (
+            _("%(amount)s was allocated to %(fund)s.")
+            % {"amount": ledger.format_dong(data["amount"]), "fund": data["to_fund"].name}
+        ),
+    )
+
+
+def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(
+        LedgerEntry.objects.visible_to(request.user).select_related(
+            "fund__unit", "by", "reverses", "reversed_by"
+        ),
+        pk=pk,
+    )
+    fund = entry.fund
+    ledger.require_treasurer(request.user, fund)
+    if entry.kind in NOT_REVERSIBLE or hasattr(entry, "reversed_by"):
+        if entry.kind == EntryKind.DISBURSEMENT:
+            reason = _("A support payment belongs to its case and cannot be corrected here.")
+        elif entry.kind == EntryKind.CORRECTION:
+            reason = _("A correction cannot itself be reversed; record a new entry instead.")
+        else:
+            reason = _("This entry has already been reversed.")
+        messages.error(request, reason)
+        return redirect("funds:detail", pk=fund.pk)
+    form = ReversalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ledger.reverse_entry(entry=entry, by=request.user, **form.cleaned_data)
+        except ledger.AlreadyRecorded as error:
+            messages.info(request, error.messages[0])
+            return redirect("funds:detail", pk=fund.pk)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("A correcting entry of %(amount)s was recorded.")
+                % {"amount": signed_vnd(-entry.amount)},
+            )
+            return redirect("funds:detail", pk=fund.pk)
+    return render(
+        request,
+        "welfare/fund_reverse.html",
+        {"form": form, "fund": fund, "entry": entry, "correction": -entry.amount},
+    )
+
+
+def fund_create(request: HttpRequest) -> HttpResponse:
+    if not can_open_funds(request.user):
+        raise PermissionDenied
+    form = FundForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            fund = ledger.open_fund(by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("The fund %(name)s was opened.") % {"name": fund.name})
+            return redirect("funds:detail", pk=fund.pk)
+    return render(request, "welfare/fund_create.html", {"form": form})

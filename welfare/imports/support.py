@@ -1,0 +1,517 @@
+"""Past support records from a spreadsheet: support approved and paid before the portal,
+loaded so that the reports of those years count it.
+
+A row schema of the import engine in ``common/imports/`` (same preview,
+confirmation and refused rows).  Each row becomes a paid ``Case`` at the unit it was given at,
+with one "paid" event saying it was imported.  No ledger entry: that money left the funds
+before the portal kept their books.  A record stays at its unit; the reports place it in the
+tree as it stood at the end of its year, so nothing more is needed here.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from typing import Any
+
+from django.db import connection
+from django.db.models import TextChoices
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from common.imports.cells import CellError, amount_from, cell_text, date_from, person_name
+from common.imports.engine import (
+    Preview,
+    StaleImport,
+    allocate_ids,
+    chunks,
+    insert_rows,
+    matching,
+    refuse,
+    register,
+    stale_message,
+)
+from common.imports.reader import WRITE_BATCH, Column, Progress, Row, Table
+from common.models import ImportJob
+from common.text import normalise
+from members.models import Member
+from members.national_id import national_id_from
+from unions.importing import UNIT_CODE_ALIASES, UnitImportSchema, unit_code_key
+from unions.models import PATH_SEPARATOR, Placement, Unit, UnitKind
+from unions.scope import Capability, scope_paths
+from welfare.cases.models import Case, CaseEvent, CaseStatus, Category, SupportType
+from welfare.funds.models import Fund
+
+LARGEST_AMOUNT = 10_000_000_000  # 10 billion đồng: more is a typing mistake
+
+# Words real lists use for the categories and support types, besides the portal's own labels.
+CATEGORY_WORDS = {
+    Category.ILLNESS: ("om dau", "benh hiem ngheo", "om dau hiem ngheo", "benh nang"),
+    Category.ACCIDENT: ("tai nan", "tnld", "tai nan lao dong"),
+    Category.OCCUPATIONAL: ("bnn", "benh nghe nghiep"),
+    Category.JOB_LOSS: ("mat viec", "that nghiep", "mat viec lam"),
+    Category.DISASTER: ("thien tai", "lu lut", "bao lu", "bao", "lu"),
+    Category.DEATH: ("qua doi", "tu vong", "tu tran", "tu tuat"),
+    Category.HOUSING: ("nha o", "nha dot nat", "khong co nha", "chua co nha"),
+    Category.POOR: ("ho ngheo", "can ngheo", "ho can ngheo"),
+    Category.POLICY: ("gia dinh chinh sach", "gdcs", "chinh sach"),
+    Category.EPIDEMIC: ("dich benh", "covid", "covid 19", "dich"),
+    Category.OTHER: ("khac", "kho khan khac", "kho khan"),
+}
+SUPPORT_WORDS = {
+    SupportType.GRANT: ("tro cap", "tien mat", "ho tro tien", "tro cap kho khan"),
+    SupportType.VISIT: ("tham hoi", "tang qua", "qua", "tham"),
+    SupportType.TET_GIFT: ("qua tet", "tet", "tet sum vay"),
+    SupportType.SAVINGS_BOOK: ("so tiet kiem", "stk"),
+    SupportType.SHELTER: ("mai am cong doan", "mai am", "xay nha", "sua nha", "nha mai am"),
+    SupportType.SCHOLARSHIP: ("hoc bong", "hoc bong nguyen duc canh"),
+    SupportType.OTHER: ("khac", "ho tro khac"),
+}
+
+
+def _words_for(choices: type[TextChoices], extra: dict) -> list[tuple[str, str]]:
+    """(normalised word, value) for a choice's value, its labels in every language and the
+    extra words, longest first so that "quà tết" is tried before "quà"."""
+    words: dict[str, str] = {}
+    for value, label in choices.choices:
+        words[normalise(value.replace("_", " "))] = value
+        for language in ("en", "vi"):
+            with translation.override(language):
+                words[normalise(str(label))] = value
+        for word in extra.get(value, ()):
+            words[word] = value
+    return sorted(words.items(), key=lambda item: -len(item[0]))
+
+
+def choice_from(value: Any, words: list[tuple[str, str]], message: str) -> str | None:
+    key = " ".join(normalise(cell_text(value)).replace(",", " ").replace("-", " ").split())
+    if not key:
+        return None
+    for word, choice in words:
+        if key == word:
+            return choice
+    for word, choice in words:
+        if key.startswith(word + " "):
+            return choice
+    raise CellError(message % {"value": cell_text(value)})
+
+
+def _path_ids(path: str) -> list[int]:
+    return [int(part) for part in path.split(PATH_SEPARATOR) if part]
+
+
+class SupportSchema(UnitImportSchema):
+    kind = ImportJob.Kind.SUPPORT
+    capability = Capability.OPEN_CASES
+    title = "Hỗ trợ đã chi"
+    template_filename = "mau-nhap-ho-tro-da-chi.xlsx"
+    columns = (
+        Column(
+            "national_id",
+            "Số định danh cá nhân (CCCD)",
+            ("so dinh danh", "cccd", "so cccd", "cmnd", "so cmnd", "cmnd cccd", "so cmnd cccd"),
+            required=True,
+            text=True,
+            width=20,
+        ),
+        Column("full_name", "Họ và tên", ("ho ten", "ho va ten", "ten", "full name"), width=26),
+        Column("date_of_birth", "Ngày sinh", ("ngay sinh", "date of birth"), text=True, width=14),
+        Column("unit_code", "Mã công đoàn cơ sở", UNIT_CODE_ALIASES, text=True, width=16),
+        Column(
+            "paid_on",
+            "Ngày chi",
+            ("ngay chi", "ngay chi tra", "ngay ho tro", "ngay nhan", "ngay", "date paid"),
+            required=True,
+            text=True,
+            width=14,
+        ),
+        Column(
+            "category",
+            "Diện khó khăn",
+            ("dien kho khan", "hoan canh", "loai hoan canh", "ly do", "hardship category"),
+            width=24,
+        ),
+        Column(
+            "support_type",
+            "Hình thức hỗ trợ",
+            ("hinh thuc ho tro", "hinh thuc", "loai ho tro", "support type"),
+            required=True,
+            width=22,
+        ),
+        Column(
+            "fund",
+            "Quỹ",
+            ("quy", "nguon quy", "nguon kinh phi", "nguon", "fund"),
+            required=True,
+            width=28,
+        ),
+        Column(
+            "program",
+            "Tên chương trình",
+            ("ten chuong trinh", "chuong trinh", "program"),
+            width=28,
+        ),
+        Column(
+            "amount",
+            "Số tiền (đồng)",
+            ("so tien", "thanh tien", "muc ho tro", "so tien ho tro", "amount"),
+            required=True,
+            width=16,
+        ),
+    )
+    notes = (
+        gettext_lazy("How to fill in this list"),
+        gettext_lazy(
+            "• One support record per row, from row 2: support already approved and paid "
+            "before the portal. Each becomes a paid case; fund balances are not changed."
+        ),
+        gettext_lazy(
+            "• The person must already be in the member list of your unions (matched by the "
+            "CCCD); name and date of birth, when given, must match."
+        ),
+        gettext_lazy(
+            "• Grassroots union code: the union the support was given at; only needed when "
+            "importing into a union with several unions under it."
+        ),
+        gettext_lazy(
+            "• Date paid as dd/mm/yyyy. Fund: its name (or its number in the portal), a fund "
+            "of that union or of a union above it. Amount in đồng, e.g. 2.000.000."
+        ),
+        gettext_lazy(
+            "• Importing the same list again adds nothing twice: a record with the same "
+            "person, union, date, support type and amount is already there."
+        ),
+    )
+
+    def required_keys(self, unit: Unit) -> set[str]:
+        keys = super().required_keys(unit)
+        if unit.kind != UnitKind.GRASSROOTS:
+            keys.add("unit_code")
+        return keys
+
+    def template_units(self, unit: Unit):
+        return Unit.objects.in_subtree_of(unit)
+
+    # -- checking -----------------------------------------------------------------------------
+
+    def check(self, job: ImportJob, table: Table, progress: Progress) -> Preview:
+        target = job.unit
+        tree = _Tree(target)
+        categories = _words_for(Category, CATEGORY_WORDS)
+        support_types = _words_for(SupportType, SUPPORT_WORDS)
+        people = self._people(table)
+        scope = scope_paths(job.created_by, self.capability)
+        today = timezone.localdate()
+        parsed: list[tuple[Row, dict, list]] = []
+        total = len(table.rows)
+        for number, row in enumerate(table.rows, start=1):
+            errors: list[tuple[str, str]] = []
+            record = self._parse(table, row, errors, categories, support_types, today)
+            record["member_id"] = self._person(table, row, record, people, scope, errors)
+            unit = tree.unit(table, row, errors)
+            record["unit_id"] = unit
+            if unit is not None and record.get("paid_on") and record.get("fund") is not None:
+                record["fund_id"], record["fund_unit_id"] = tree.fund(
+                    table, record["fund"], unit, record["paid_on"], errors
+                )
+            parsed.append((row, record, errors))
+            if number % WRITE_BATCH == 0:
+                progress(0.8 * number / total)
+        existing = self._existing({record["member_id"] for _r, record, _e in parsed})
+        preview = Preview()
+        first_line: dict[tuple, int] = {}
+        for row, record, errors in parsed:
+            if errors:
+                preview.refused.append(refuse(table, row, errors))
+                continue
+            key = _key(record)
+            if key in first_line:
+                preview.refused.append(
+                    refuse(
+                        table,
+                        row,
+                        [
+                            (
+                                table.label("amount"),
+                                _("The same record is already on line %(line)s of this file.")
+                                % {"line": first_line[key]},
+                            )
+                        ],
+                    )
+                )
+                continue
+            first_line[key] = row.line
+            if key in existing:
+                preview.unchanged += 1
+            else:
+                record.pop("fund")
+                preview.create.append({"line": row.line, **record})
+        progress(1.0)
+        return preview
+
+    def _parse(self, table, row, errors, categories, support_types, today) -> dict:
+        record: dict[str, Any] = {}
+        unreadable: set[str] = set()
+
+        def read(key: str, parser) -> Any:
+            try:
+                return parser(table.value(row, key))
+            except CellError as error:
+                errors.append((table.label(key), str(error)))
+                unreadable.add(key)
+                return None
+
+        def missing(key: str) -> None:
+            if key not in unreadable:
+                errors.append((table.label(key), _("Missing: this column must be filled in.")))
+
+        record["national_id"] = read("national_id", national_id_from)
+        if not record["national_id"]:
+            missing("national_id")
+        record["full_name"] = read("full_name", person_name)
+        record["date_of_birth"] = read("date_of_birth", date_from)
+        paid_on = read("paid_on", date_from)
+        if paid_on is None:
+            missing("paid_on")
+        elif paid_on > today:
+            errors.append((table.label("paid_on"), _("The date paid cannot be in the future.")))
+            paid_on = None
+        record["paid_on"] = paid_on
+        record["category"] = (
+            read(
+                "category",
+                lambda value: choice_from(
+                    value, categories, _("“%(value)s” is not a hardship category of the portal.")
+                ),
+            )
+            or Category.OTHER
+        )
+        record["support_type"] = read(
+            "support_type",
+            lambda value: choice_from(
+                value, support_types, _("“%(value)s” is not a support type of the portal.")
+            ),
+        )
+        if record["support_type"] is None:
+            missing("support_type")
+        amount = read("amount", amount_from)
+        if amount is not None and amount > LARGEST_AMOUNT:
+            errors.append((table.label("amount"), _("The amount is too large.")))
+            amount = None
+        record["amount"] = amount
+        record["fund"] = cell_text(table.value(row, "fund")) or None
+        if record["fund"] is None:
+            missing("fund")
+        record["program"] = cell_text(table.value(row, "program"))[:200]
+        return record
+
+    def _people(self, table: Table) -> dict[str, dict]:
+        ids = set()
+        for row in table.rows:
+            try:
+                ids.add(national_id_from(table.value(row, "national_id")))
+            except CellError:
+                continue
+        columns = ("pk", "national_id", "full_name", "search_name", "date_of_birth", "unit__path")
+        return {
+            person["national_id"]: person
+            for person in matching(Member.objects.values(*columns), "national_id", sorted(ids))
+        }
+
+    def _person(self, table, row, record, people, scope, errors) -> int | None:
+        national_id = record["national_id"]
+        if not national_id:
+            return None
+        person = people.get(national_id)
+        label = table.label("national_id")
+        if person is None:
+            errors.append(
+                (label, _("No member has this ID number: add them to the members first."))
+            )
+            return None
+        if not any(person["unit__path"].startswith(path) for path in scope):
+            errors.append((label, _("This person is registered in another union.")))
+            return None
+        name, birth = record.pop("full_name"), record.pop("date_of_birth")
+        if name and normalise(name) != person["search_name"]:
+            errors.append(
+                (
+                    table.label("full_name"),
+                    _("The member with this ID number is %(name)s.")
+                    % {"name": person["full_name"]},
+                )
+            )
+        if birth and birth != person["date_of_birth"]:
+            errors.append(
+                (
+                    table.label("date_of_birth"),
+                    _("The member with this ID number was born on %(date)s.")
+                    % {"date": person["date_of_birth"].strftime("%d/%m/%Y")},
+                )
+            )
+        return person["pk"]
+
+    def _existing(self, member_ids: set) -> set[tuple]:
+        """The paid cases of these people, as (person, unit, date, type, amount)."""
+        paid = Case.objects.filter(status=CaseStatus.PAID).values_list(
+            "member_id", "unit_id", "paid_on", "support_type", "approved_amount"
+        )
+        return set(matching(paid, "member_id", sorted(member_ids - {None})))
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def write(self, job: ImportJob, plan: dict, progress: Progress) -> None:
+        by = job.created_by
+        rows = plan["create"]
+        for row in rows:
+            row["paid_on"] = datetime.date.fromisoformat(row["paid_on"])
+        # One support import at a time per union, so two confirmed previews of the same file
+        # cannot both add their records.
+        Unit.objects.select_for_update().filter(pk=job.unit_id).first()
+        existing = self._existing({row["member_id"] for row in rows})
+        if any(_key(row) in existing for row in rows):
+            raise StaleImport(stale_message())
+        comment = _("Imported: support paid before the portal (import #%(job)s).") % {"job": job.pk}
+        default_circumstances = _("Support paid before the portal, imported from a spreadsheet.")
+        now = timezone.now()
+        done = 0
+        for batch in chunks(rows, WRITE_BATCH):
+            cases = [
+                {
+                    "unit_id": row["unit_id"],
+                    "member_id": row["member_id"],
+                    "category": row["category"],
+                    "circumstances": row["program"] or default_circumstances,
+                    "support_type": row["support_type"],
+                    "requested_amount": row["amount"],
+                    "fund_id": row["fund_id"],
+                    "status": CaseStatus.PAID.value,
+                    "current_unit_id": None,
+                    "approved_amount": row["amount"],
+                    "approved_on": row["paid_on"],
+                    "paid_on": row["paid_on"],
+                    "created_by_id": by.pk,
+                    "created_at": now,
+                    "submitted_at": None,
+                    "updated_at": now,
+                }
+                for row in batch
+            ]
+            if connection.vendor == "postgresql":
+                for case, pk in zip(cases, allocate_ids(Case, len(cases)), strict=True):
+                    case["id"] = pk
+                insert_rows(Case, cases)
+            else:
+                saved = Case.objects.bulk_create([Case(**case) for case in cases])
+                for case, instance in zip(cases, saved, strict=True):
+                    case["id"] = instance.pk
+            insert_rows(
+                CaseEvent,
+                [
+                    {
+                        "case_id": case["id"],
+                        "action": CaseEvent.Action.PAID.value,
+                        "unit_id": row["fund_unit_id"],
+                        "actor_id": by.pk,
+                        "amount": row["amount"],
+                        "comment": comment,
+                        "at": now,
+                    }
+                    for case, row in zip(cases, batch, strict=True)
+                ],
+            )
+            done += len(batch)
+            progress(done / max(1, len(rows)))
+
+
+def _key(record: dict) -> tuple:
+    return (
+        record["member_id"],
+        record["unit_id"],
+        record["paid_on"],
+        record["support_type"],
+        record["amount"],
+    )
+
+
+class _Tree:
+    """The units under the import's union, and where each stood on a date: a record's fund
+    must belong to its union or a union above it, then or now."""
+
+    def __init__(self, target: Unit):
+        self.target = target
+        units = list(Unit.objects.in_subtree_of(target).values_list("pk", "code", "path"))
+        self.codes = {code.upper(): pk for pk, code, _path in units}
+        self.today = {pk: _path_ids(path) for pk, _code, path in units}
+        self.placements: dict[int, list] = defaultdict(list)
+        for unit_id, path, start, end in Placement.objects.filter(
+            unit__path__startswith=target.path
+        ).values_list("unit_id", "path", "valid_from", "valid_to"):
+            self.placements[unit_id].append((start, end, _path_ids(path)))
+        on_paths = {pk for ids in self.today.values() for pk in ids}
+        on_paths |= {pk for rows in self.placements.values() for *_dates, ids in rows for pk in ids}
+        self.funds: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for pk, unit_id, name in Fund.objects.filter(unit_id__in=on_paths).values_list(
+            "pk", "unit_id", "name"
+        ):
+            self.funds[unit_id].append((pk, normalise(name)))
+
+    def unit(self, table: Table, row: Row, errors: list) -> int | None:
+        code = unit_code_key(table.value(row, "unit_code"))
+        if not code:
+            if self.target.kind == UnitKind.GRASSROOTS:
+                return self.target.pk
+            errors.append(
+                (
+                    table.label("unit_code"),
+                    _("Missing: the code of the grassroots union is needed under %(unit)s.")
+                    % {"unit": self.target.name},
+                )
+            )
+            return None
+        unit = self.codes.get(code)
+        if unit is None:
+            errors.append(
+                (
+                    table.label("unit_code"),
+                    _("No union with the code “%(code)s” under %(unit)s.")
+                    % {"code": code, "unit": self.target.name},
+                )
+            )
+        return unit
+
+    def fund(
+        self, table: Table, text: str, unit: int, on: datetime.date, errors: list
+    ) -> tuple[int | None, int | None]:
+        """The fund named ``text`` among those of the unit and the units above it."""
+        path = list(self.today[unit])
+        for start, end, ids in self.placements.get(unit, ()):
+            if start <= on and (end is None or on < end):
+                path += ids
+        candidates = [(pk, name, owner) for owner in path for pk, name in self.funds[owner]]
+        key = normalise(text)
+        number = key.lstrip("#").strip()
+        found = {(pk, owner) for pk, name, owner in candidates if name == key}
+        if not found and number.isdigit():
+            found = {(pk, owner) for pk, _name, owner in candidates if pk == int(number)}
+        if not found:
+            found = {(pk, owner) for pk, name, owner in candidates if name.startswith(key)}
+        if len(found) == 1:
+            return next(iter(found))
+        label = table.label("fund")
+        if found:
+            errors.append(
+                (label, _("Several funds match “%(fund)s”: write its full name.") % {"fund": text})
+            )
+        else:
+            errors.append(
+                (
+                    label,
+                    _("No fund “%(fund)s” at this union or a union above it.") % {"fund": text},
+                )
+            )
+        return None, None
+
+
+register(SupportSchema())

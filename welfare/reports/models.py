@@ -1,0 +1,71 @@
+"""The annual report a user asked for: its state, progress and files."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from unions.models import Unit
+from unions.scope import visible_unit_ids
+
+
+class ReportQuerySet(models.QuerySet["Report"]):
+    def visible_to(self, user) -> ReportQuerySet:
+        return self.filter(union_id__in=visible_unit_ids(user))
+
+
+class Report(models.Model):
+    """An annual social-security report for a union and a year, built in the background.
+
+    The status and progress the user sees live here, not only in Celery's result backend.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Being built")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    union = models.ForeignKey(
+        Unit, verbose_name=_("union"), on_delete=models.PROTECT, related_name="reports"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    step = models.CharField(max_length=128, blank=True)
+    narrative = models.TextField(_("narrative"), blank=True)
+    narrative_edited = models.BooleanField(default=False)
+    pdf = models.FileField(upload_to="reports/", blank=True)
+    xlsx = models.FileField(upload_to="reports/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("annual report")
+        verbose_name_plural = _("annual reports")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["union", "year"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_build_per_union_and_year",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.union} {self.year}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
