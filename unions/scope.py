@@ -24,7 +24,7 @@ class Capability(enum.StrEnum):
     MANAGE_TREE = "manage_tree"
     MANAGE_USERS = "manage_users"
     OPEN_CASES = "open_cases"
-    # Held at the exact unit of a step, not through a unit above it (see welfare/approvals.py).
+    # Held at the exact unit of a step, not through a unit above it (welfare/cases/approvals.py).
     REVIEW_CASES = "review_cases"
     PAY = "pay"
     WRITE_REPORTS = "write_reports"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -222,7 +223,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     users = accounts.users_visible_to(request.user).order_by("username")
     if query:
         users = users.filter(username__icontains=query) | users.filter(last_name__icontains=query)
-    page = Paginator(users, 50).get_page(request.GET.get("page"))
+    page = Paginator(users, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     assignments = RoleAssignment.objects.visible_to(request.user).select_related("unit")
     users_on_page = (
         accounts.users_visible_to(request.user)

@@ -223,7 +223,7 @@ def test_ledger_export_holds_every_entry_the_filters_select(client_for, ledger, 
     exported = entry_ids(csv_rows(client.get(ledger_export(ledger), params)))
     assert exported == expected  # oldest first, so that the balance runs down the sheet
     assert len(exported) == page["summary"]["count"]
-    assert {e.pk for e in page["page"].entries} <= set(exported)
+    assert {e.pk for e in page["page"].object_list} <= set(exported)
 
 
 def test_ledger_export_has_the_running_balance_and_amounts_as_numbers(client_for, ledger):
