@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import translation
 
 from unions.models import Role
 from unions.tree import move_unit
@@ -488,6 +489,16 @@ def test_fund_page_runs_a_fixed_number_of_queries(
         response = client.get(f"{detail(funds.social)}?{response.context['page'].next_query}")
     assert opening in response.context["page"]
     assert_ledger_adds_up(funds.social)
+
+
+def test_a_payment_names_its_case_once_and_links_to_it(as_role, funds, make_case):
+    with translation.override("en"):  # the entry's description is written in English
+        case = make_case("paid", amount=1_000_000)
+    response = as_role("treasurer").get(detail(funds.social))
+    text = " ".join(response.text.split())
+    assert text.count(f"case #{case.pk}") == 1
+    assert reverse("cases:detail", args=[case.pk]) in response.text
+    assert "Open the case" in text
 
 
 def test_payment_for_a_case_now_outside_the_readers_scope_hides_the_person(
