@@ -52,7 +52,7 @@ def _words(value: int, *, full: bool = False) -> list[str]:
     if value < BILLION:
         return _below_billion(value, full=full)
     billions, rest = divmod(value, BILLION)
-    return _words(billions, full=full) + ["tỷ"] + _below_billion(rest, full=True)
+    return [*_words(billions, full=full), "tỷ", *_below_billion(rest, full=True)]
 
 
 def amount_in_words(amount: int) -> str:
