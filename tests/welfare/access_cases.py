@@ -99,6 +99,12 @@ def case_args(state: str):
     return args
 
 
+def document_args(world, role, inside):
+    """The approval decision of an approved case (outside scope: of a submitted one, which
+    must answer 404 where an in-scope one would send back to the case with a message)."""
+    return [build_case(world, inside, "approved").pk, "quyet-dinh"]
+
+
 def evidence_args(world, role, inside):
     return [build_case(world, inside, "draft").evidence.get().pk]
 
@@ -120,6 +126,8 @@ ENTRIES: dict[str, Entry] = {
     "cases:detail": Entry(inside=ALL_OK, args=case_args("submitted")),
     "cases:access": Entry(inside=ALL_OK, args=case_args("submitted")),
     "cases:evidence": Entry(inside=ALL_OK, args=evidence_args),
+    # Anyone who may read the case prints its documents (test_case_documents.py).
+    "cases:document": Entry(inside=ALL_OK, args=document_args),
     "cases:edit": Entry(inside=OPENERS_OK, args=case_args("draft")),
     "cases:evidence_add": Entry(inside=OPENERS_OK, args=case_args("draft"), method="post"),
     "cases:submit": Entry(

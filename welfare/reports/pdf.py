@@ -62,11 +62,18 @@ for _name in ("weasyprint.progress", "fontTools"):
 def render_pdf(figures: AnnualFigures, *, narrative: str, report) -> bytes:
     """The report's PDF, dated the day it is built.  ``report`` may be unsaved (the command
     line does not store its runs)."""
+    with translation.override("vi"):  # the labels computed by context() too
+        return render_document(TEMPLATE, context(figures, narrative=narrative, report=report))
+
+
+def render_document(template: str, context: dict) -> bytes:
+    """Any document in the union's format (the report, a case's decision or voucher): the
+    template rendered in Vietnamese, with the print CSS and the merged Noto fonts."""
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
     with translation.override("vi"):
-        html = render_to_string(TEMPLATE, context(figures, narrative=narrative, report=report))
+        html = render_to_string(template, context)
     # Text typed or imported with combining marks ("Unicode tổ hợp") is composed, so every
     # letter is one glyph of the font and the PDF's text comes back as it is usually typed.
     html = unicodedata.normalize("NFC", html)
@@ -228,6 +235,21 @@ def header(union: Unit) -> dict:
     }
 
 
+SIGN = "(Ký, ghi rõ họ tên)"
+SIGN_AND_SEAL = "(Ký tên, đóng dấu)"
+
+
+def signature(*roles: str, hint: str = SIGN, name: str = "", css: str = "") -> dict:
+    """One signature block of pdf_signatures.html: its title lines, the hint under them and,
+    when the portal knows who signs, the name printed under the space left for the hand."""
+    css = f"{css} named".strip() if name else css
+    return {"roles": roles, "hint": hint, "name": name, "css": css}
+
+
+def head_signature(head: dict) -> dict:
+    return signature(head["signatory"], "CHỦ TỊCH", hint=SIGN_AND_SEAL, css="head")
+
+
 # --- the tables --------------------------------------------------------------------------------
 
 
@@ -299,6 +321,7 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
     totals, prev = figures.totals, figures.prev_totals
     organisation = figures.organisation
     built_on = timezone.localdate()
+    head = header(figures.union)
     # A grassroots union has no unions under it: no "and the unions under it", no copy
     # for them, no breakdown by unit.
     has_children = figures.union.kind != UnitKind.GRASSROOTS
@@ -320,7 +343,7 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
         "year": figures.year,
         "prev_year": figures.year - 1,
         "union": figures.union,
-        "head": header(figures.union),
+        "head": head,
         "date": document_date(built_on),
         "as_of": figures.as_of,
         "narrative": narrative.strip(),
@@ -366,5 +389,11 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
         "campaigns": table(figures.campaigns),
         "charts": chart_list,
         "has_children": has_children,
+        "signatures": [signature("Người lập"), signature("Kế toán"), head_signature(head)],
+        "recipients": [
+            f"{head['superior_full']} (để báo cáo);",
+            *(["Các công đoàn trực thuộc;"] if has_children else []),
+            "Lưu: VT.",
+        ],
         "report": report,
     }
