@@ -19,7 +19,7 @@ from django.db.models import Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractMonth
 from django.utils import timezone
 
-from members.models import Member, MemberKind, Membership
+from members.models import ENDED_STATUSES, Member, MemberKind, Membership
 from unions.models import PATH_SEPARATOR, Placement, Unit, UnitKind
 from unions.scope import visible_unit_ids
 
@@ -395,21 +395,14 @@ def _organisation(base: Basis, year: int) -> Organisation:
         workers=Count("pk", filter=at_year_end & Q(member_id__in=workers)),
         joined=Count("pk", filter=joined),
     )
-    # Left in the year: a version of the member saved then with a leaving status (local days).
-    day_start = datetime.time.min
-    left = (
-        Member.history.filter(
-            history_date__gte=timezone.make_aware(datetime.datetime.combine(start, day_start)),
-            history_date__lt=timezone.make_aware(
-                datetime.datetime.combine(as_of + datetime.timedelta(days=1), day_start)
-            ),
-            status__in=["left", "deceased", "transferred"],
-            unit_id__in=base.units,
-        )
-        .values("id")
-        .distinct()
-        .count()
-    )
+    # Left in the year: the people whose membership ended then (left, transferred out of the
+    # portal's unions, died) and who have not come back.
+    left = Member.objects.filter(
+        status__in=ENDED_STATUSES,
+        left_on__gte=start,
+        left_on__lte=as_of,
+        unit_id__in=base.units,
+    ).count()
     grassroots = (
         Unit.objects.filter(pk__in=base.units, kind=UnitKind.GRASSROOTS, founded_on__lte=as_of)
         .filter(Q(closed_on__isnull=True) | Q(closed_on__gt=as_of))
