@@ -262,3 +262,33 @@ def test_year_end_counts_agree_with_the_home_page_after_people_leave(world, clie
         Member.objects.filter(unit__path__startswith=world.province.path, status="active").count()
     )
     assert organisation.left == 4  # the one who came back is no longer counted as gone
+
+
+def test_contributions_by_fund_for_the_year_and_the_year_before(world, funds):
+    from welfare.funds.ledger import record_contribution, reverse_entry
+
+    def give(fund, amount, day):
+        return record_contribution(fund=fund, amount=amount, occurred_on=day, source="—", by=None)
+
+    give(funds.social, 120_000_000, datetime.date(2026, 3, 1))
+    give(funds.social, 30_000_000, datetime.date(2026, 9, 1))
+    mistake = give(funds.commune, 9_000_000, datetime.date(2026, 4, 1))
+    reverse_entry(entry=mistake, occurred_on=datetime.date(2026, 4, 2), reason="nhầm", by=None)
+    give(funds.commune, 2_000_000, datetime.date(2026, 5, 1))
+    give(funds.own, 5_000_000, datetime.date(2025, 6, 1))
+    give(funds.other, 70_000_000, datetime.date(2026, 3, 1))  # another province
+
+    figures = annual_figures(world.province, 2026)
+    rows = {
+        row.label: (row.cases, row.amount, row.prev_cases, row.prev_amount)
+        for row in figures.contributions
+    }
+    assert rows == {
+        "Quỹ Xã hội tỉnh P": (2, 150_000_000, 0, 0),
+        "Quỹ phúc lợi Công đoàn phường A": (1, 2_000_000, 0, 0),
+        "Quỹ CĐCS Công ty A1": (0, 0, 1, 5_000_000),
+    }
+    # a commune's report holds its own funds and those below it only
+    commune = {row.label for row in annual_figures(world.commune_a, 2026).contributions}
+    assert commune == {"Quỹ phúc lợi Công đoàn phường A", "Quỹ CĐCS Công ty A1"}
+    assert annual_figures(world.province, 2026, summary=True).contributions == []

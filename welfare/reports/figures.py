@@ -23,7 +23,7 @@ from members.models import ENDED_STATUSES, Member, MemberKind, Membership
 from unions.models import PATH_SEPARATOR, Placement, Unit, UnitKind
 from unions.scope import visible_unit_ids
 
-from ..models import Case, CaseStatus, Category, Fund, SupportType
+from ..models import Case, CaseStatus, Category, EntryKind, Fund, LedgerEntry, SupportType
 
 # Support types reported on their own lines ("four union houses with 120 million đồng ...").
 HIGHLIGHTED = [
@@ -88,10 +88,10 @@ class AnnualFigures:
     by_month: list[int]
     prev_by_month: list[int]
     highlighted: list[Row]
-    # Sections filled by later features (programs, loans, campaigns): empty means "none".
-    programs: list[Row] = field(default_factory=list)
-    loans: list[Row] = field(default_factory=list)
-    campaigns: list[Row] = field(default_factory=list)
+    # Contributions recorded in the ledgers of the funds covered, by fund: ``cases`` counts
+    # the entries (less those reversed), ``amount`` their sum net of reversals.  Programs
+    # and loans are not kept in the portal yet: the report says so, not that there were none.
+    contributions: list[Row] = field(default_factory=list)
 
 
 def year_end(year: int) -> datetime.date:
@@ -379,6 +379,50 @@ def _by_child(now: YearTally, before: YearTally, base: Basis) -> list[Row]:
     return sorted(rows, key=lambda row: (-row.amount, row.label))
 
 
+def _contributions(year: int, base: Basis, previous_base: Basis) -> list[Row]:
+    """Money contributed in ``year`` and the year before to the funds of the units each year
+    covers, by fund, in one grouped query.  A reversed contribution (a correction entry that
+    reverses it) takes its amount and its count back in the year the correction is dated.
+    Allocations are left out: they move money between funds, they do not raise it."""
+
+    def period(first: int, units) -> Q:
+        return Q(
+            occurred_on__gte=datetime.date(first, 1, 1),
+            occurred_on__lt=datetime.date(first + 1, 1, 1),
+            fund__unit_id__in=units,
+        )
+
+    now, before = period(year, base.units), period(year - 1, previous_base.units)
+    given = Q(kind=EntryKind.CONTRIBUTION)
+    taken_back = Q(kind=EntryKind.CORRECTION, reverses__kind=EntryKind.CONTRIBUTION)
+    rows = (
+        LedgerEntry.objects.filter(given | taken_back)
+        .filter(now | before)
+        .values("fund_id", "fund__name")
+        .annotate(
+            given=Count("pk", filter=now & given),
+            taken_back=Count("pk", filter=now & taken_back),
+            money=Sum("amount", filter=now),
+            prev_given=Count("pk", filter=before & given),
+            prev_taken_back=Count("pk", filter=before & taken_back),
+            prev_money=Sum("amount", filter=before),
+        )
+        .order_by()
+    )
+    result = [
+        Row(
+            key=row["fund_id"],
+            label=row["fund__name"],
+            cases=row["given"] - row["taken_back"],
+            amount=int(row["money"] or 0),
+            prev_cases=row["prev_given"] - row["prev_taken_back"],
+            prev_amount=int(row["prev_money"] or 0),
+        )
+        for row in rows
+    ]
+    return sorted(result, key=lambda row: (-row.amount, -row.prev_amount, row.label))
+
+
 def _organisation(base: Basis, year: int) -> Organisation:
     as_of = base.as_of
     start = datetime.date(year, 1, 1)
@@ -453,4 +497,5 @@ def annual_figures(union: Unit, year: int, user=None, *, summary: bool = False) 
             highlighted_keys.get(key) or Row(key=key, label=str(type_labels[key]))
             for key in HIGHLIGHTED
         ],
+        contributions=[] if summary else _contributions(year, base, previous_base),
     )
