@@ -16,7 +16,7 @@ from unions.models import Unit, UnitKind
 from unions.scope import Capability, can
 
 from .counters import refresh_member_counts
-from .models import Dependant, Member, Membership, MemberStatus
+from .models import ENDED_STATUSES, Dependant, Member, Membership, MemberStatus
 
 
 def get_member_for_user(user, pk, *, write: bool = False) -> Member:
@@ -56,9 +56,50 @@ def create_member(*, member: Member, by) -> Member:
 
 @transaction.atomic
 def update_member(*, member: Member, by) -> Member:
+    """Save an edited member.  Leaving (left, transferred out, deceased) closes their open
+    membership on ``left_on`` (today when not given); coming back opens a new one from today;
+    a corrected leaving date moves the end of the membership it closed."""
+    before = Member.objects.select_for_update().values("status", "left_on").get(pk=member.pk)
+    _keep_membership(member, was=before["status"], was_left_on=before["left_on"], by=by)
     member._history_user = by
     member.save()
     return member
+
+
+def _keep_membership(member: Member, *, was: str, was_left_on, by) -> None:
+    today = timezone.localdate()
+    ends, ended = member.status in ENDED_STATUSES, was in ENDED_STATUSES
+    if not ends:
+        member.left_on = None
+        if ended and not member.memberships.filter(valid_to__isnull=True).exists():
+            Membership.objects.create(
+                member=member,
+                unit=member.unit,
+                valid_from=today,
+                reason=Membership.Reason.REJOINED,
+                by=by,
+            )
+        return
+    member.left_on = member.left_on or was_left_on or today
+    if member.left_on > today:
+        raise ValidationError({"left_on": _("The date left cannot be in the future.")})
+    if ended:  # still gone: only the date may have been corrected
+        if member.left_on == was_left_on:
+            return
+        row = member.memberships.filter(valid_to=was_left_on).order_by("-valid_from").first()
+    else:
+        row = _open_membership(member)
+    if row is None:
+        return
+    if member.left_on < row.valid_from:
+        raise ValidationError(
+            {
+                "left_on": _("The member joined the current union on %(date)s.")
+                % {"date": row.valid_from.strftime("%d/%m/%Y")}
+            }
+        )
+    row.valid_to = member.left_on
+    row.save(update_fields=["valid_to"])
 
 
 def _open_membership(member: Member) -> Membership | None:

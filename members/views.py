@@ -135,9 +135,13 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member = services.get_member_for_user(request.user, pk, write=True)
     form = MemberForm(request.POST or None, instance=member, user=request.user)
     if request.method == "POST" and form.is_valid():
-        services.update_member(member=form.save(commit=False), by=request.user)
-        messages.success(request, _("The changes were saved."))
-        return redirect("members:detail", pk=member.pk)
+        try:
+            services.update_member(member=form.save(commit=False), by=request.user)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("The changes were saved."))
+            return redirect("members:detail", pk=member.pk)
     return render(
         request,
         "members/member_form.html",

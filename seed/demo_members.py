@@ -510,6 +510,13 @@ def build_members(units: dict[str, Unit], rng: random.Random) -> None:
                     status = MemberStatus.LEFT
                 elif roll < 0.04:
                     status = MemberStatus.DECEASED
+            start = joined_on or adult_from
+            # Someone who left or died did so on a day between joining and today; their
+            # membership closes on it, as members.services.update_member closes it.  The day
+            # is drawn from a generator of its own so the rest of the province stays as it was.
+            left_on = None
+            if status != MemberStatus.ACTIVE:
+                left_on = _random_date(random.Random(f"{g.code}/{index}"), start, as_of)
             name = _person_name(rng, sex)
             members.append(
                 Member(
@@ -526,11 +533,12 @@ def build_members(units: dict[str, Unit], rng: random.Random) -> None:
                     phone=_phone(rng),
                     address=_address(rng, g.address),
                     status=status,
+                    left_on=left_on,
                     policy_family=rng.random() < 0.04,
                     poor_household=rng.random() < _poor_share(g.work),
                 )
             )
-            starts.append(joined_on or adult_from)
+            starts.append(start)
     created = bulk_create_with_history(
         members, Member, batch_size=500, default_change_reason="Dữ liệu mẫu"
     )
@@ -543,6 +551,7 @@ def build_members(units: dict[str, Unit], rng: random.Random) -> None:
                 member_id=member.pk,
                 unit_id=member.unit_id,
                 valid_from=start,
+                valid_to=member.left_on,
                 reason=Membership.Reason.JOINED,
             )
             for member, start in zip(created, starts, strict=True)

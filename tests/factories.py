@@ -7,8 +7,9 @@ import itertools
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from members.models import Dependant, Member, MemberKind, Membership, Sex
+from members.models import Dependant, Member, MemberKind, Membership, MemberStatus, Sex
 from members.national_id import make_national_id
 from unions.models import Role, RoleAssignment, Unit, UnitKind
 from unions.tree import create_unit
@@ -66,12 +67,27 @@ class MemberFactory(factory.django.DjangoModelFactory):
     kind = MemberKind.MEMBER
     unit = None
     joined_on = datetime.date(2010, 5, 1)
+    status = MemberStatus.ACTIVE
+
+    # A person made as left, transferred out or deceased left a year after joining (long before
+    # the tests' reorganisations), unless told otherwise.
+    left_on = factory.LazyAttribute(
+        lambda m: (
+            None
+            if m.status == MemberStatus.ACTIVE
+            else min((m.joined_on or FOUNDED) + datetime.timedelta(days=365), timezone.localdate())
+        )
+    )
 
     @factory.post_generation
     def membership(obj, create, extracted, **kwargs):
         if create:
             Membership.objects.create(
-                member=obj, unit=obj.unit, valid_from=obj.joined_on or FOUNDED, reason="joined"
+                member=obj,
+                unit=obj.unit,
+                valid_from=obj.joined_on or FOUNDED,
+                valid_to=obj.left_on,
+                reason="joined",
             )
 
 

@@ -143,6 +143,7 @@ def test_the_edit_page_keeps_the_counters(client_for, world):
             "union_card_number": member.union_card_number,
             "joined_on": member.joined_on.isoformat(),
             "status": MemberStatus.LEFT,
+            "left_on": "2024-06-30",
         },
     )
     assert response.status_code == 302, response.context["form"].errors

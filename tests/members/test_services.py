@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import override
 
 from members.models import Member, Membership, MemberStatus
-from members.services import create_member, transfer_member
+from members.services import create_member, transfer_member, update_member
 from tests.factories import MemberFactory, make_unit
 from unions.models import Unit, UnitKind
 from unions.tree import dissolve_unit
@@ -188,3 +188,81 @@ def test_members_who_left_do_not_stop_their_union_being_dissolved(world):
     dissolve_unit(unit=union, effective_on=TRANSFERRED_ON, by=None)
 
     assert Unit.objects.get(pk=union.pk).closed_on == TRANSFERRED_ON
+
+
+# Leaving and coming back -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "status", [MemberStatus.LEFT, MemberStatus.DECEASED, MemberStatus.TRANSFERRED]
+)
+def test_leaving_closes_the_membership_on_the_date_given(world, status):
+    member = Member.objects.get(pk=world.member_a1.pk)
+    member.status, member.left_on = status, datetime.date(2024, 6, 30)
+
+    update_member(member=member, by=None)
+
+    assert _memberships(member) == [
+        (world.a1.pk, JOINED_ON, datetime.date(2024, 6, 30), Membership.Reason.JOINED)
+    ]
+
+
+def test_leaving_without_a_date_leaves_today(world):
+    member = Member.objects.get(pk=world.member_a1.pk)
+    member.status = MemberStatus.LEFT
+
+    update_member(member=member, by=None)
+
+    assert Member.objects.get(pk=member.pk).left_on == timezone.localdate()
+    assert member.memberships.get().valid_to == timezone.localdate()
+
+
+def test_a_corrected_leaving_date_moves_the_end_of_the_membership(world):
+    member = Member.objects.get(pk=world.member_a1.pk)
+    member.status, member.left_on = MemberStatus.LEFT, datetime.date(2024, 6, 30)
+    update_member(member=member, by=None)
+    member = Member.objects.get(pk=member.pk)
+    member.status, member.left_on = MemberStatus.DECEASED, datetime.date(2024, 5, 2)
+
+    update_member(member=member, by=None)
+
+    assert member.memberships.get().valid_to == datetime.date(2024, 5, 2)
+
+
+def test_leaving_before_joining_or_in_the_future_is_refused(world):
+    for day in (
+        JOINED_ON - datetime.timedelta(days=1),
+        timezone.localdate() + datetime.timedelta(1),
+    ):
+        member = Member.objects.get(pk=world.member_a1.pk)
+        member.status, member.left_on = MemberStatus.LEFT, day
+        with pytest.raises(ValidationError) as refused:
+            update_member(member=member, by=None)
+        assert "left_on" in refused.value.message_dict
+    assert Member.objects.get(pk=world.member_a1.pk).status == MemberStatus.ACTIVE
+    assert _memberships(world.member_a1)[0][2] is None
+
+
+def test_coming_back_opens_a_new_membership_and_keeps_the_old_one_closed(world):
+    member = Member.objects.get(pk=world.member_a1.pk)
+    member.status, member.left_on = MemberStatus.LEFT, datetime.date(2024, 6, 30)
+    update_member(member=member, by=None)
+    member = Member.objects.get(pk=member.pk)
+    member.status = MemberStatus.ACTIVE
+
+    update_member(member=member, by=None)
+
+    assert Member.objects.get(pk=member.pk).left_on is None
+    assert _memberships(member) == [
+        (world.a1.pk, JOINED_ON, datetime.date(2024, 6, 30), Membership.Reason.JOINED),
+        (world.a1.pk, timezone.localdate(), None, Membership.Reason.REJOINED),
+    ]
+
+
+def test_editing_an_active_member_closes_nothing(world):
+    member = Member.objects.get(pk=world.member_a1.pk)
+    member.phone = "0912345678"
+
+    update_member(member=member, by=None)
+
+    assert _memberships(member) == [(world.a1.pk, JOINED_ON, None, Membership.Reason.JOINED)]

@@ -3,12 +3,17 @@
 import datetime
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
-from unions.models import Role
+from members.counters import member_totals
+from members.models import Member, MemberStatus
+from members.services import create_member, update_member
+from unions.models import Role, Unit
 from unions.tree import move_unit
 from welfare.reports.figures import annual_figures
 
-from ..factories import make_user
+from ..factories import MemberFactory, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -212,3 +217,78 @@ def test_the_report_work_memory_ends_with_the_report(world, records):
         before = work_mem()
         annual_figures(world.province, 2026)
         assert work_mem() == before
+
+
+def test_year_end_counts_agree_with_the_home_page_after_people_leave(world, client_for):
+    """People who left or died, marked so through the services, are counted by neither the
+    report's year-end figures nor the home page's counters on the same day."""
+    today = timezone.localdate()
+    people = []
+    for index, (unit, kind) in enumerate(
+        [(world.a1, "member"), (world.a1, "worker"), (world.a2, "member"), (world.b1, "worker")] * 3
+    ):
+        person = MemberFactory.build(
+            full_name=f"Người thứ {index}",
+            unit=unit,
+            kind=kind,
+            joined_on=datetime.date(2020, 1, 1),
+        )
+        people.append(create_member(member=person, by=None))
+    for person, status in zip(
+        people[:5],
+        [
+            MemberStatus.LEFT,
+            MemberStatus.DECEASED,
+            MemberStatus.LEFT,
+            MemberStatus.DECEASED,
+            MemberStatus.LEFT,
+        ],
+        strict=True,
+    ):
+        person = Member.objects.get(pk=person.pk)
+        person.status, person.left_on = status, today - datetime.timedelta(days=3)
+        update_member(member=person, by=None)
+    back = Member.objects.get(pk=people[0].pk)  # and one of them came back
+    back.status = MemberStatus.ACTIVE
+    update_member(member=back, by=None)
+
+    organisation = annual_figures(world.province, today.year).organisation
+    home = client_for("admin").get(reverse("home")).context["member_counts"]
+
+    assert (organisation.members, organisation.workers) == (home["members"], home["workers"])
+    province = Unit.objects.in_subtree_of(world.province).values("pk")
+    assert member_totals(province)["members"] == organisation.members
+    assert organisation.members + organisation.workers == (
+        Member.objects.filter(unit__path__startswith=world.province.path, status="active").count()
+    )
+    assert organisation.left == 4  # the one who came back is no longer counted as gone
+
+
+def test_contributions_by_fund_for_the_year_and_the_year_before(world, funds):
+    from welfare.funds.ledger import record_contribution, reverse_entry
+
+    def give(fund, amount, day):
+        return record_contribution(fund=fund, amount=amount, occurred_on=day, source="—", by=None)
+
+    give(funds.social, 120_000_000, datetime.date(2026, 3, 1))
+    give(funds.social, 30_000_000, datetime.date(2026, 9, 1))
+    mistake = give(funds.commune, 9_000_000, datetime.date(2026, 4, 1))
+    reverse_entry(entry=mistake, occurred_on=datetime.date(2026, 4, 2), reason="nhầm", by=None)
+    give(funds.commune, 2_000_000, datetime.date(2026, 5, 1))
+    give(funds.own, 5_000_000, datetime.date(2025, 6, 1))
+    give(funds.other, 70_000_000, datetime.date(2026, 3, 1))  # another province
+
+    figures = annual_figures(world.province, 2026)
+    rows = {
+        row.label: (row.cases, row.amount, row.prev_cases, row.prev_amount)
+        for row in figures.contributions
+    }
+    assert rows == {
+        "Quỹ Xã hội tỉnh P": (2, 150_000_000, 0, 0),
+        "Quỹ phúc lợi Công đoàn phường A": (1, 2_000_000, 0, 0),
+        "Quỹ CĐCS Công ty A1": (0, 0, 1, 5_000_000),
+    }
+    # a commune's report holds its own funds and those below it only
+    commune = {row.label for row in annual_figures(world.commune_a, 2026).contributions}
+    assert commune == {"Quỹ phúc lợi Công đoàn phường A", "Quỹ CĐCS Công ty A1"}
+    assert annual_figures(world.province, 2026, summary=True).contributions == []

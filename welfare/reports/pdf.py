@@ -272,7 +272,8 @@ def signed(value: int, money: bool = False) -> str:
 
 
 def table(rows: list[Row], *, total: bool = True) -> dict:
-    """A breakdown as formatted cells: turns and amounts this year and last, and the change."""
+    """A breakdown as formatted cells: turns and amounts in the year and the year before, and
+    the change."""
     lines = [
         {
             "label": row.label,
@@ -328,16 +329,28 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
     organisation_rows = [
         (_("Union members"), number(organisation.members)),
         (_("Non-member workers"), number(organisation.workers)),
-        (_("New members during the year"), number(organisation.joined)),
-        (_("Members who left during the year"), number(organisation.left)),
+        (_("New members in %(year)s") % {"year": figures.year}, number(organisation.joined)),
+        (
+            _("Members who left in %(year)s") % {"year": figures.year},
+            number(organisation.left),
+        ),
     ]
+    years = {"year": figures.year, "prev_year": figures.year - 1}
     chart_list = [
-        (_("Support paid by month (million đồng)"), charts.month_chart(figures)),
-        (_("Support paid by type (million đồng)"), charts.type_chart(figures)),
+        (
+            _("Support paid by month in %(year)s and %(prev_year)s (million đồng)") % years,
+            charts.month_chart(figures),
+        ),
+        (_("Support paid by type in %(year)s (million đồng)") % years, charts.type_chart(figures)),
     ]
     if has_children:
         organisation_rows.insert(2, (_("Grassroots unions"), number(organisation.grassroots_units)))
-        chart_list.append((_("Support paid by unit (million đồng)"), charts.child_chart(figures)))
+        chart_list.append(
+            (
+                _("Support paid by unit in %(year)s (million đồng)") % years,
+                charts.child_chart(figures),
+            )
+        )
     return {
         "figures": figures,
         "year": figures.year,
@@ -384,9 +397,7 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
         "by_fund": table(figures.by_fund),
         "by_child": table(figures.by_child),
         "highlighted": table(figures.highlighted, total=False),
-        "programs": table(figures.programs),
-        "loans": table(figures.loans),
-        "campaigns": table(figures.campaigns),
+        "contributions": table(figures.contributions),
         "charts": chart_list,
         "has_children": has_children,
         "signatures": [signature("Người lập"), signature("Kế toán"), head_signature(head)],
