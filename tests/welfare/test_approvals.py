@@ -16,8 +16,9 @@ from django.utils import timezone
 from unions.models import Role, RoleAssignment
 from unions.scope import forget_grants
 from welfare.cases import approvals
-from welfare.cases.approvals import AlreadyPaid, allowed_actions, returned_to, waiting_for
+from welfare.cases.approvals import AlreadyPaid, returned_to, waiting_for
 from welfare.cases.evidence import attach_evidence
+from welfare.cases.rules import allowed_actions
 from welfare.models import (
     Case,
     CaseStatus,
