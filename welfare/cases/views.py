@@ -3,8 +3,8 @@
 Every step is decided by ``rules`` and written by a service (which decides again on the locked
 case).  A role that can never take an action on a case gets 403; a role that could, but not now
 (already acted, its own case, not its turn, the case has moved on), is sent back to the case
-with the reason.  A second payment of the
-same case (a double click, a replayed form) records nothing and says so.
+with the reason.  A second payment of the same case (a double click, a replayed form) records
+nothing and says so.
 """
 
 from __future__ import annotations
