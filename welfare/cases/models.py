@@ -175,7 +175,8 @@ class Evidence(models.Model):
 
 class CaseAccess(models.Model):
     """Someone opened a case file, one of its evidence files or printed one of its documents:
-    hardship cases hold health and family details, so who read them is kept (never edited)."""
+    hardship cases hold health and family details, so who read them is kept
+    (``access_log.record_case_access``, never edited)."""
 
     class What(models.TextChoices):
         PAGE = "page", _("Opened the case file")
