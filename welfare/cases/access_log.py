@@ -1,5 +1,6 @@
 """Who read a case: hardship cases hold health and family details, so every opening of a case
-file and every download of its evidence is kept (Personal Data Protection Law), never edited."""
+file, every download of its evidence and every printed document is kept (Personal Data
+Protection Law), never edited."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from django.shortcuts import redirect
 from django.utils.cache import patch_cache_control
 
 from . import approvals
+from .access_log import record_case_access
 from .documents import DOCUMENTS, render_case_document
-from .models import CaseAccess
 
 
 def case_document(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
@@ -26,7 +26,7 @@ def case_document(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
         messages.error(request, document.not_yet)
         return redirect("cases:detail", case.pk)
     content = render_case_document(document, case)
-    CaseAccess.objects.create(case=case, user=request.user, what=document.access)
+    record_case_access(case=case, by=request.user, what=document.access)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{document.filename(case)}"'
     response["X-Content-Type-Options"] = "nosniff"
