@@ -11,7 +11,7 @@ from django.utils.translation import override
 
 from members.models import Member, Membership, MemberStatus
 from members.services import create_member, transfer_member
-from tests.factories import MemberFactory, make_unit
+from tests.factories import MemberFactory, make_unit, system_user
 from unions.models import Unit, UnitKind
 from unions.tree import dissolve_unit
 
@@ -34,7 +34,7 @@ def _member_snapshot(member: Member):
 
 def _refusal(member: Member, **kwargs) -> ValidationError:
     before = _member_snapshot(member)
-    kwargs = {"effective_on": TRANSFERRED_ON, "by": None, **kwargs}
+    kwargs = {"effective_on": TRANSFERRED_ON, "by": system_user(), **kwargs}
     with override("en"), pytest.raises(ValidationError) as refused:
         transfer_member(member=member, **kwargs)
     assert _member_snapshot(member) == before
@@ -81,7 +81,12 @@ def test_transferred_member_leaves_the_old_officers_scope_and_enters_the_new(wor
     officer_a1 = world.users["grassroots"]
     staff_a = world.users["commune"]
 
-    transfer_member(member=world.member_a1, to_unit=world.b1, effective_on=TRANSFERRED_ON, by=None)
+    transfer_member(
+        member=world.member_a1,
+        to_unit=world.b1,
+        effective_on=TRANSFERRED_ON,
+        by=world.users["admin"],
+    )
 
     assert not Member.objects.visible_to(officer_a1).filter(pk=world.member_a1.pk).exists()
     assert not Member.objects.visible_to(staff_a).filter(pk=world.member_a1.pk).exists()
@@ -89,9 +94,16 @@ def test_transferred_member_leaves_the_old_officers_scope_and_enters_the_new(wor
 
 
 def test_successive_transfers_keep_every_stint(world):
-    transfer_member(member=world.member_a1, to_unit=world.a2, effective_on=TRANSFERRED_ON, by=None)
+    transfer_member(
+        member=world.member_a1,
+        to_unit=world.a2,
+        effective_on=TRANSFERRED_ON,
+        by=world.users["admin"],
+    )
     later = datetime.date(2025, 1, 15)
-    transfer_member(member=world.member_a1, to_unit=world.b1, effective_on=later, by=None)
+    transfer_member(
+        member=world.member_a1, to_unit=world.b1, effective_on=later, by=world.users["admin"]
+    )
 
     assert _memberships(world.member_a1) == [
         (world.a1.pk, JOINED_ON, TRANSFERRED_ON, Membership.Reason.JOINED),
@@ -112,7 +124,7 @@ def test_member_cannot_be_transferred_to_the_union_they_are_in(world):
 
 def test_member_cannot_be_transferred_to_a_closed_union(world):
     closed = make_unit("CĐCS Công ty đã giải thể", parent=world.commune_a)
-    dissolve_unit(unit=closed, effective_on=datetime.date(2024, 1, 1), by=None)
+    dissolve_unit(unit=closed, effective_on=datetime.date(2024, 1, 1), by=world.users["admin"])
     closed = Unit.objects.get(pk=closed.pk)
 
     error = _refusal(world.member_a1, to_unit=closed)
@@ -123,7 +135,7 @@ def test_member_cannot_be_transferred_to_a_union_closed_since_it_was_chosen(worl
     """The union was picked from the form's list, then dissolved before the transfer ran: the
     service must look at the union as it is now, not as the caller loaded it."""
     chosen = Unit.objects.get(pk=world.a2.pk)
-    dissolve_unit(unit=world.a2, effective_on=datetime.date(2024, 1, 1), by=None)
+    dissolve_unit(unit=world.a2, effective_on=datetime.date(2024, 1, 1), by=world.users["admin"])
 
     error = _refusal(world.member_a1, to_unit=chosen)
     assert "to_unit" in error.message_dict
@@ -173,7 +185,7 @@ def test_registering_a_member_opens_their_first_membership(world):
 def test_member_registered_without_a_joining_date_is_a_member_from_today(world):
     member = MemberFactory.build(full_name="Hà Thị Thu", unit=world.a1, joined_on=None)
 
-    create_member(member=member, by=None)
+    create_member(member=member, by=world.users["admin"])
 
     assert member.memberships.get().valid_from == timezone.localdate()
 
@@ -185,6 +197,6 @@ def test_members_who_left_do_not_stop_their_union_being_dissolved(world):
     union = make_unit("CĐCS Công ty đã đóng cửa", UnitKind.GRASSROOTS, world.commune_b)
     MemberFactory(full_name="Phạm Văn Tâm", unit=union, status=MemberStatus.LEFT)
 
-    dissolve_unit(unit=union, effective_on=TRANSFERRED_ON, by=None)
+    dissolve_unit(unit=union, effective_on=TRANSFERRED_ON, by=world.users["admin"])
 
     assert Unit.objects.get(pk=union.pk).closed_on == TRANSFERRED_ON

@@ -14,7 +14,7 @@ from django.utils.translation import override
 
 from members.models import Member, Membership, MemberStatus
 from members.services import transfer_member
-from tests.factories import MemberFactory, make_unit, make_user
+from tests.factories import MemberFactory, make_unit, make_user, system_user
 from unions.models import Placement, Role, Unit, UnitEvent, UnitKind, UnitStatus
 from unions.tree import (
     create_unit,
@@ -77,7 +77,12 @@ def _deep_subtree(world):
 
 
 def test_moved_unit_stands_under_new_parent_today_and_under_old_parent_before(world):
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
 
     a1, commune_a, commune_b = _reload(world.a1, world.commune_a, world.commune_b)
     assert a1.parent == commune_b
@@ -91,7 +96,12 @@ def test_moved_unit_stands_under_new_parent_today_and_under_old_parent_before(wo
 
 
 def test_moving_a_unit_leaves_its_members_where_they_are(world):
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
 
     member = Member.objects.get(pk=world.member_a1.pk)
     assert member.unit == world.a1
@@ -120,7 +130,12 @@ def test_moving_a_unit_moves_its_whole_subtree(world):
     sector, zone, grassroots, member = _deep_subtree(world)
     old_paths = {unit.pk: unit.path for unit in (sector, zone, grassroots)}
 
-    move_unit(unit=sector, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=sector,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
 
     sector, zone, grassroots, commune_b = _reload(sector, zone, grassroots, world.commune_b)
     assert sector.parent == commune_b
@@ -139,8 +154,18 @@ def test_moving_a_unit_moves_its_whole_subtree(world):
 
 
 def test_moving_twice_on_the_same_day_leaves_one_placement_for_that_day(world):
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None)
-    move_unit(unit=world.a1, new_parent=world.commune_a, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
+    move_unit(
+        unit=world.a1,
+        new_parent=world.commune_a,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
 
     assert Placement.objects.on(REORGANISED_ON).filter(unit=world.a1).count() == 1
     assert _placement_on(world.a1, REORGANISED_ON).parent == world.commune_a
@@ -152,39 +177,57 @@ def test_unit_cannot_be_moved_under_itself(world):
         unit=world.commune_a,
         new_parent=world.commune_a,
         effective_on=REORGANISED_ON,
-        by=None,
+        by=world.users["admin"],
     )
     assert "new_parent" in error.message_dict
 
 
 def test_unit_cannot_be_moved_under_its_own_descendant(world):
     sector, zone, _grassroots, _member = _deep_subtree(world)
-    error = _refusal(move_unit, unit=sector, new_parent=zone, effective_on=REORGANISED_ON, by=None)
+    error = _refusal(
+        move_unit,
+        unit=sector,
+        new_parent=zone,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
     assert "own units" in error.message_dict["new_parent"][0]
 
 
 def test_unit_cannot_be_moved_under_a_grassroots_union(world):
     error = _refusal(
-        move_unit, unit=world.b1, new_parent=world.a1, effective_on=REORGANISED_ON, by=None
+        move_unit,
+        unit=world.b1,
+        new_parent=world.a1,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "grassroots" in error.message_dict["new_parent"][0]
 
 
 def test_unit_cannot_be_moved_under_a_closed_unit(world):
     commune_c = make_unit("Công đoàn xã C", UnitKind.COMMUNE, world.province, code="P-C")
-    dissolve_unit(unit=commune_c, effective_on=DAY_BEFORE, by=None)
+    dissolve_unit(unit=commune_c, effective_on=DAY_BEFORE, by=world.users["admin"])
 
     error = _refusal(
-        move_unit, unit=world.a1, new_parent=commune_c, effective_on=REORGANISED_ON, by=None
+        move_unit,
+        unit=world.a1,
+        new_parent=commune_c,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "closed" in error.message_dict["new_parent"][0]
 
 
 def test_closed_unit_cannot_be_moved(world):
-    dissolve_unit(unit=world.a2, effective_on=DAY_BEFORE, by=None)
+    dissolve_unit(unit=world.a2, effective_on=DAY_BEFORE, by=world.users["admin"])
 
     error = _refusal(
-        move_unit, unit=world.a2, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None
+        move_unit,
+        unit=world.a2,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "unit" in error.message_dict
 
@@ -192,7 +235,11 @@ def test_closed_unit_cannot_be_moved(world):
 def test_move_cannot_take_effect_in_the_future(world):
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     error = _refusal(
-        move_unit, unit=world.a1, new_parent=world.commune_b, effective_on=tomorrow, by=None
+        move_unit,
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=tomorrow,
+        by=world.users["admin"],
     )
     assert "future" in error.message_dict["effective_on"][0]
 
@@ -203,7 +250,7 @@ def test_move_cannot_take_effect_before_the_unit_was_placed(world):
         unit=world.a1,
         new_parent=world.commune_b,
         effective_on=world.a1.founded_on - datetime.timedelta(days=1),
-        by=None,
+        by=world.users["admin"],
     )
     assert "effective_on" in error.message_dict
 
@@ -217,14 +264,18 @@ def test_move_cannot_take_effect_before_the_last_change_inside_the_subtree(world
         unit=sector,
         new_parent=world.commune_b,
         effective_on=datetime.date(2021, 1, 1),
-        by=None,
+        by=world.users["admin"],
     )
     assert "01/03/2022" in error.message_dict["effective_on"][0]
 
 
 def test_unit_cannot_be_moved_under_the_parent_it_already_has(world):
     error = _refusal(
-        move_unit, unit=world.a1, new_parent=world.commune_a, effective_on=REORGANISED_ON, by=None
+        move_unit,
+        unit=world.a1,
+        new_parent=world.commune_a,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "already" in error.message_dict["new_parent"][0]
 
@@ -239,7 +290,7 @@ def test_move_cannot_take_effect_before_the_new_parent_was_founded(world):
         unit=world.a1,
         new_parent=commune_c,
         effective_on=datetime.date(2020, 1, 1),
-        by=None,
+        by=world.users["admin"],
     )
     assert "effective_on" in error.message_dict
 
@@ -249,14 +300,19 @@ def test_move_cannot_take_effect_before_the_new_parent_itself_last_moved(world):
     dated before that would carry B's new path into years when B stood elsewhere, and the
     tree as of those years would lose A1 from P's direct subtree."""
     sector = make_unit("Công đoàn ngành Giáo dục", UnitKind.SECTOR, world.province, code="P-S")
-    move_unit(unit=world.commune_b, new_parent=sector, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=world.commune_b,
+        new_parent=sector,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
 
     error = _refusal(
         move_unit,
         unit=world.a1,
         new_parent=world.commune_b,
         effective_on=datetime.date(2020, 1, 1),
-        by=None,
+        by=world.users["admin"],
     )
     assert "effective_on" in error.message_dict
 
@@ -315,28 +371,46 @@ def test_merging_a_grassroots_union_moves_its_members_and_keeps_their_history(wo
 
 def test_unit_with_members_cannot_be_merged_into_a_non_grassroots_unit(world):
     error = _refusal(
-        merge_unit, unit=world.a1, into=world.commune_b, effective_on=REORGANISED_ON, by=None
+        merge_unit,
+        unit=world.a1,
+        into=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "CĐCS Công ty A1 has members" in " ".join(error.messages)
 
 
 def test_unit_with_units_under_it_cannot_be_merged_into_a_grassroots_union(world):
     error = _refusal(
-        merge_unit, unit=world.commune_b, into=world.a1, effective_on=REORGANISED_ON, by=None
+        merge_unit,
+        unit=world.commune_b,
+        into=world.a1,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "into" in error.message_dict
 
 
 def test_unit_cannot_be_merged_into_its_own_descendant(world):
     error = _refusal(
-        merge_unit, unit=world.commune_a, into=world.a1, effective_on=REORGANISED_ON, by=None
+        merge_unit,
+        unit=world.commune_a,
+        into=world.a1,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "own units" in error.message_dict["into"][0]
 
 
 def test_unit_cannot_be_merged_into_a_closed_unit(world):
-    dissolve_unit(unit=world.a2, effective_on=DAY_BEFORE, by=None)
-    error = _refusal(merge_unit, unit=world.a1, into=world.a2, effective_on=REORGANISED_ON, by=None)
+    dissolve_unit(unit=world.a2, effective_on=DAY_BEFORE, by=world.users["admin"])
+    error = _refusal(
+        merge_unit,
+        unit=world.a1,
+        into=world.a2,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
     assert "closed" in error.message_dict["into"][0]
 
 
@@ -347,14 +421,14 @@ def test_merge_cannot_take_effect_before_a_member_joined_the_merged_unit(world):
         member=world.member_b1,
         to_unit=world.a1,
         effective_on=datetime.date(2024, 6, 1),
-        by=None,
+        by=world.users["admin"],
     )
     error = _refusal(
         merge_unit,
         unit=world.a1,
         into=world.a2,
         effective_on=datetime.date(2024, 1, 1),
-        by=None,
+        by=world.users["admin"],
     )
     assert error.messages
 
@@ -372,7 +446,7 @@ def test_merge_cannot_take_effect_before_the_successor_was_founded(world):
         unit=world.commune_a,
         into=commune_c,
         effective_on=datetime.date(2020, 1, 1),
-        by=None,
+        by=world.users["admin"],
     )
     assert "effective_on" in error.message_dict
 
@@ -381,19 +455,25 @@ def test_merge_cannot_take_effect_before_the_successor_was_founded(world):
 
 
 def test_unit_with_active_members_cannot_be_dissolved(world):
-    error = _refusal(dissolve_unit, unit=world.a1, effective_on=REORGANISED_ON, by=None)
+    error = _refusal(
+        dissolve_unit, unit=world.a1, effective_on=REORGANISED_ON, by=world.users["admin"]
+    )
     assert "CĐCS Công ty A1 still has active members" in " ".join(error.messages)
 
 
 def test_unit_with_active_units_under_it_cannot_be_dissolved(world):
-    error = _refusal(dissolve_unit, unit=world.commune_a, effective_on=REORGANISED_ON, by=None)
+    error = _refusal(
+        dissolve_unit, unit=world.commune_a, effective_on=REORGANISED_ON, by=world.users["admin"]
+    )
     assert "units under Công đoàn phường A" in " ".join(error.messages)
 
 
 def test_unit_whose_members_all_moved_away_can_be_dissolved(world):
-    transfer_member(member=world.member_a1, to_unit=world.a2, effective_on=DAY_BEFORE, by=None)
+    transfer_member(
+        member=world.member_a1, to_unit=world.a2, effective_on=DAY_BEFORE, by=world.users["admin"]
+    )
 
-    dissolve_unit(unit=world.a1, effective_on=REORGANISED_ON, by=None)
+    dissolve_unit(unit=world.a1, effective_on=REORGANISED_ON, by=world.users["admin"])
 
     assert Unit.objects.get(pk=world.a1.pk).status == UnitStatus.DISSOLVED
 
@@ -417,8 +497,10 @@ def test_dissolved_unit_stays_in_the_tree_for_the_people_above_it(world):
 
 
 def test_a_dissolved_unit_cannot_be_dissolved_again(world):
-    dissolve_unit(unit=world.a2, effective_on=DAY_BEFORE, by=None)
-    error = _refusal(dissolve_unit, unit=world.a2, effective_on=REORGANISED_ON, by=None)
+    dissolve_unit(unit=world.a2, effective_on=DAY_BEFORE, by=world.users["admin"])
+    error = _refusal(
+        dissolve_unit, unit=world.a2, effective_on=REORGANISED_ON, by=world.users["admin"]
+    )
     assert "closed" in error.message_dict["unit"][0]
 
 
@@ -450,7 +532,7 @@ def _create_refusal(**overrides) -> ValidationError:
         "name": "Đơn vị mới",
         "kind": UnitKind.GRASSROOTS,
         "founded_on": REORGANISED_ON,
-        "by": None,
+        "by": system_user(),
         **overrides,
     }
     error = _refusal(create_unit, **kwargs)
@@ -460,7 +542,7 @@ def _create_refusal(**overrides) -> ValidationError:
 
 def test_unit_cannot_be_created_under_a_closed_unit(world):
     commune_c = make_unit("Công đoàn xã C", UnitKind.COMMUNE, world.province, code="P-C")
-    dissolve_unit(unit=commune_c, effective_on=DAY_BEFORE, by=None)
+    dissolve_unit(unit=commune_c, effective_on=DAY_BEFORE, by=world.users["admin"])
 
     error = _create_refusal(parent=commune_c)
     assert "closed" in error.message_dict["parent"][0]
@@ -520,7 +602,12 @@ def _rows(user, date):
 
 def test_tree_on_an_earlier_date_shows_a_moved_unit_under_its_old_parent(world):
     province_staff = world.users["province"]
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
     w = world
 
     assert _rows(province_staff, DAY_BEFORE) == [
@@ -538,7 +625,12 @@ def test_tree_on_an_earlier_date_shows_a_moved_unit_under_its_old_parent(world):
 
 def test_tree_on_an_earlier_date_shows_only_units_the_user_may_see_today(world):
     staff_a = world.users["commune"]
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
     staff_a = type(staff_a).objects.get(pk=staff_a.pk)
 
     assert _rows(staff_a, DAY_BEFORE) == [

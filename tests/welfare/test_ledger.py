@@ -17,6 +17,7 @@ from welfare.funds import ledger
 from welfare.funds.ledger import allocate, open_fund, record_contribution, reverse_entry
 from welfare.models import EntryKind, Fund, FundKind, LedgerEntry, LedgerMonth
 
+from ..factories import system_user
 from .conftest import OPENED
 
 pytestmark = pytest.mark.django_db
@@ -105,7 +106,7 @@ def test_a_fund_opened_empty_has_no_entries(world):
         kind=FundKind.WELFARE,
         opening_balance=0,
         opened_on=OPENED,
-        by=None,
+        by=system_user(),
     )
     assert fund.balance == 0
     assert not fund.entries.exists()
@@ -119,7 +120,7 @@ def test_negative_opening_balance_is_refused(world):
             kind=FundKind.WELFARE,
             opening_balance=-1,
             opened_on=OPENED,
-            by=None,
+            by=system_user(),
         )
     assert not Fund.objects.filter(name="Quỹ âm").exists()
 
@@ -132,7 +133,7 @@ def test_opening_balance_dated_in_the_future_is_refused(world):
             kind=FundKind.WELFARE,
             opening_balance=1_000_000,
             opened_on=datetime.date.today() + datetime.timedelta(days=1),
-            by=None,
+            by=system_user(),
         )
     assert not Fund.objects.filter(name="Quỹ tương lai").exists()
 
@@ -158,7 +159,9 @@ def test_contribution_adds_to_the_balance(world, funds):
 @pytest.mark.parametrize("amount", [0, -5_000])
 def test_contribution_must_be_positive(world, funds, amount):
     with pytest.raises(ValidationError):
-        record_contribution(fund=funds.social, amount=amount, occurred_on=DAY, source="x", by=None)
+        record_contribution(
+            fund=funds.social, amount=amount, occurred_on=DAY, source="x", by=system_user()
+        )
     assert funds.social.entries.count() == 1
 
 
@@ -169,7 +172,7 @@ def test_contribution_dated_in_the_future_is_refused(world, funds):
             amount=1_000,
             occurred_on=datetime.date.today() + datetime.timedelta(days=1),
             source="x",
-            by=None,
+            by=system_user(),
         )
     assert funds.social.entries.count() == 1
 
@@ -210,7 +213,7 @@ def test_allocation_beyond_the_available_amount_leaves_both_funds_untouched(
             to_fund=funds.commune,
             amount=20_000_000,
             occurred_on=DAY,
-            by=None,
+            by=system_user(),
         )
     assert "10.000.000 ₫" in str(refused.value)
     funds.social.refresh_from_db()
@@ -235,7 +238,7 @@ def test_allocation_that_fails_half_way_leaves_neither_entry(funds, monkeypatch)
             to_fund=funds.commune,
             amount=5_000_000,
             occurred_on=DAY,
-            by=None,
+            by=system_user(),
         )
     assert (fresh(funds.social).balance, fresh(funds.commune).balance) == (
         100_000_000,
@@ -248,16 +251,18 @@ def test_allocation_that_fails_half_way_leaves_neither_entry(funds, monkeypatch)
 
 def test_allocation_to_the_same_fund_is_refused(funds):
     with pytest.raises(ValidationError):
-        allocate(from_fund=funds.own, to_fund=funds.own, amount=1, occurred_on=DAY, by=None)
+        allocate(
+            from_fund=funds.own, to_fund=funds.own, amount=1, occurred_on=DAY, by=system_user()
+        )
     assert funds.own.entries.count() == 1
 
 
 def test_correction_reverses_a_contribution_once(world, funds):
     entry = record_contribution(
-        fund=funds.commune, amount=7_000_000, occurred_on=DAY, source="nhầm", by=None
+        fund=funds.commune, amount=7_000_000, occurred_on=DAY, source="nhầm", by=system_user()
     )
     correction = reverse_entry(
-        entry=entry, occurred_on=DAY, reason="Ghi nhầm quỹ", by=world.users["treasurer"]
+        entry=entry, occurred_on=DAY, reason="Ghi nhầm quỹ", by=world.users["commune_treasurer"]
     )
     assert (correction.kind, correction.amount, correction.reverses) == (
         EntryKind.CORRECTION,
@@ -267,7 +272,7 @@ def test_correction_reverses_a_contribution_once(world, funds):
     funds.commune.refresh_from_db()
     assert funds.commune.balance == 20_000_000
     with pytest.raises(ValidationError):
-        reverse_entry(entry=entry, occurred_on=DAY, reason="lại", by=None)
+        reverse_entry(entry=entry, occurred_on=DAY, reason="lại", by=system_user())
     assert funds.commune.entries.count() == 3
     assert_books_balance(funds.commune)
 
@@ -275,34 +280,40 @@ def test_correction_reverses_a_contribution_once(world, funds):
 def test_correction_needs_a_reason(funds):
     entry = funds.own.entries.get()
     with pytest.raises(ValidationError):
-        reverse_entry(entry=entry, occurred_on=DAY, reason="  ", by=None)
+        reverse_entry(entry=entry, occurred_on=DAY, reason="  ", by=system_user())
     assert funds.own.entries.count() == 1
 
 
 def test_a_correction_cannot_itself_be_reversed(funds):
-    entry = record_contribution(fund=funds.own, amount=1_000, occurred_on=DAY, source="", by=None)
-    correction = reverse_entry(entry=entry, occurred_on=DAY, reason="nhầm", by=None)
+    entry = record_contribution(
+        fund=funds.own, amount=1_000, occurred_on=DAY, source="", by=system_user()
+    )
+    correction = reverse_entry(entry=entry, occurred_on=DAY, reason="nhầm", by=system_user())
     with pytest.raises(ValidationError):
-        reverse_entry(entry=correction, occurred_on=DAY, reason="nhầm", by=None)
+        reverse_entry(entry=correction, occurred_on=DAY, reason="nhầm", by=system_user())
 
 
 def test_a_correction_cannot_spend_money_reserved_for_approved_cases(funds, make_case):
     entry = record_contribution(
-        fund=funds.social, amount=50_000_000, occurred_on=DAY, source="", by=None
+        fund=funds.social, amount=50_000_000, occurred_on=DAY, source="", by=system_user()
     )
     make_case("approved", amount=120_000_000)  # 150M balance, 120M reserved
     with pytest.raises(ValidationError):
-        reverse_entry(entry=entry, occurred_on=DAY, reason="nhầm", by=None)
+        reverse_entry(entry=entry, occurred_on=DAY, reason="nhầm", by=system_user())
     funds.social.refresh_from_db()
     assert (funds.social.balance, funds.social.reserved) == (150_000_000, 120_000_000)
 
 
 def test_each_side_of_an_allocation_is_corrected_on_its_own_fund(funds):
     out, into = allocate(
-        from_fund=funds.social, to_fund=funds.commune, amount=5_000_000, occurred_on=DAY, by=None
+        from_fund=funds.social,
+        to_fund=funds.commune,
+        amount=5_000_000,
+        occurred_on=DAY,
+        by=system_user(),
     )
-    reverse_entry(entry=out, occurred_on=DAY, reason="Phân bổ nhầm", by=None)
-    reverse_entry(entry=into, occurred_on=DAY, reason="Phân bổ nhầm", by=None)
+    reverse_entry(entry=out, occurred_on=DAY, reason="Phân bổ nhầm", by=system_user())
+    reverse_entry(entry=into, occurred_on=DAY, reason="Phân bổ nhầm", by=system_user())
     assert (fresh(funds.social).balance, fresh(funds.commune).balance) == (
         100_000_000,
         20_000_000,
@@ -316,7 +327,7 @@ def test_a_support_payment_is_not_reversible(world, funds, make_case):
     disbursement = LedgerEntry.objects.get(case=case)
     assert disbursement.kind == EntryKind.DISBURSEMENT
     with pytest.raises(ValidationError):
-        reverse_entry(entry=disbursement, occurred_on=DAY, reason="nhầm", by=None)
+        reverse_entry(entry=disbursement, occurred_on=DAY, reason="nhầm", by=system_user())
     funds.social.refresh_from_db()
     assert funds.social.balance == 98_000_000
 
@@ -530,7 +541,7 @@ def test_the_same_submission_is_recorded_once_and_the_database_refuses_a_second(
         to_fund=funds.own,
         amount=500,
         occurred_on=DAY,
-        by=treasurer,
+        by=world.users["commune_treasurer"],
         submission=token,
     )
     entry = funds.social.entries.get(submission=token)

@@ -51,7 +51,9 @@ def test_commune_leader_report_excludes_the_neighbouring_commune(world, records)
 
 
 def test_earlier_year_groups_by_the_tree_as_it_stood(world, records, funds):
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED, by=None)
+    move_unit(
+        unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED, by=world.users["admin"]
+    )
     figures_2024 = annual_figures(world.province, 2024)
     assert {row.label: row.amount for row in figures_2024.by_child} == {
         world.commune_b.name: 60_000_000,
@@ -86,8 +88,8 @@ def test_union_founded_later_uses_todays_subtree(world, records):
     from unions.models import UnitKind
 
     zone = make_unit("Công đoàn KCN", UnitKind.ZONE, world.province, founded_on=REORGANISED)
-    move_unit(unit=world.a2, new_parent=zone, effective_on=REORGANISED, by=None)
-    move_unit(unit=world.a1, new_parent=zone, effective_on=REORGANISED, by=None)
+    move_unit(unit=world.a2, new_parent=zone, effective_on=REORGANISED, by=world.users["admin"])
+    move_unit(unit=world.a1, new_parent=zone, effective_on=REORGANISED, by=world.users["admin"])
     figures = annual_figures(zone, 2024)
     assert not figures.tree_of_the_year
     assert figures.totals.amount == 3_000_000
@@ -112,7 +114,9 @@ def moved_within_commune(world, records, funds):
 
     from .conftest import paid_case
 
-    member = transfer_member(member=world.member_a1, to_unit=world.a2, effective_on=MOVED, by=None)
+    member = transfer_member(
+        member=world.member_a1, to_unit=world.a2, effective_on=MOVED, by=world.users["admin"]
+    )
     paid_case(
         member, funds.social, 1_000_000, datetime.date(2026, 4, 2), by=world.users["grassroots"]
     )
@@ -133,7 +137,9 @@ def test_a_person_paid_in_two_units_of_a_child_unit_counts_once(world, moved_wit
 
 
 def test_the_year_before_uses_its_own_tree_and_this_years_child_units(world, records, funds):
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED, by=None)
+    move_unit(
+        unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED, by=world.users["admin"]
+    )
     figures = annual_figures(world.province, 2026, user=world.users["province"])
     # 2025 in 2025's tree: the Tết gift at B1 (commune B all along)
     assert (figures.prev_totals.cases, figures.prev_totals.people) == (1, 1)
@@ -186,7 +192,9 @@ def test_query_count_does_not_grow_with_records(
 def test_one_pass_gives_the_figures_of_one_query_per_breakdown(world, moved_within_commune):
     from welfare.reports import figures
 
-    move_unit(unit=world.a2, new_parent=world.commune_b, effective_on=REORGANISED, by=None)
+    move_unit(
+        unit=world.a2, new_parent=world.commune_b, effective_on=REORGANISED, by=world.users["admin"]
+    )
     leader = make_user("leader_a", Role.LEADER, world.commune_a)
     for union, user in ((world.province, None), (world.province, leader), (world.commune_a, None)):
         for year in (2024, 2025, 2026):
