@@ -8,14 +8,16 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import override
 
 from members.models import Member, Membership, MemberStatus
 from members.services import transfer_member
 from tests.factories import MemberFactory, make_unit, make_user, system_user
-from unions.models import Placement, Role, Unit, UnitEvent, UnitKind, UnitStatus
+from unions.accounts import grant_role, revoke_role
+from unions.models import Placement, Role, RoleAssignment, Unit, UnitEvent, UnitKind, UnitStatus
 from unions.tree import (
     create_unit,
     dissolve_unit,
@@ -23,6 +25,7 @@ from unions.tree import (
     move_unit,
     tree_children,
     tree_top,
+    update_unit,
 )
 
 REORGANISED_ON = datetime.date(2025, 7, 1)
@@ -673,3 +676,175 @@ def test_a_subtrees_ids_are_a_list_when_few_and_a_subquery_when_many(world, monk
     many = Unit.objects.ids_in_subtree_of(world.commune_a)
     assert not isinstance(many, list)
     assert set(Unit.objects.filter(pk__in=many).values_list("pk", flat=True)) == expected
+
+
+# Who may change the tree: the service itself refuses, whoever calls it ---------------------
+
+
+def _forbidden(service, expected, **kwargs) -> None:
+    """``service`` refuses with ``expected`` (Http404 or PermissionDenied), changing nothing."""
+    before = _tree_snapshot()
+    with pytest.raises(expected):
+        service(**kwargs)
+    assert _tree_snapshot() == before
+
+
+def _new_unit(parent, by) -> dict:
+    return {
+        "parent": parent,
+        "code": "NEW",
+        "name": "Đơn vị mới",
+        "kind": UnitKind.GRASSROOTS,
+        "founded_on": REORGANISED_ON,
+        "by": by,
+    }
+
+
+def test_administrator_of_another_province_cannot_create_a_unit_here(world):
+    _forbidden(create_unit, Http404, **_new_unit(world.commune_a, world.users["outsider"]))
+    assert not Unit.objects.filter(code="NEW").exists()
+
+
+@pytest.mark.parametrize("role", ["commune", "grassroots", "treasurer", "leader"])
+def test_a_role_that_does_not_manage_the_tree_cannot_create_a_unit(world, role):
+    # Under a unit each of them sees: the commune for its staff, A1 for its officer.
+    parent = world.a1 if role == "grassroots" else world.commune_a
+    _forbidden(create_unit, PermissionDenied, **_new_unit(parent, world.users[role]))
+    assert not Unit.objects.filter(code="NEW").exists()
+
+
+def test_only_a_superuser_may_create_a_province(world):
+    province = {**_new_unit(None, world.users["admin"]), "kind": UnitKind.PROVINCE}
+    _forbidden(create_unit, PermissionDenied, **province)
+    created = create_unit(**{**province, "by": system_user()})
+    assert created.parent is None and created.path == f"{created.pk}/"
+
+
+def test_a_write_without_an_acting_user_is_refused(world):
+    _forbidden(create_unit, PermissionDenied, **_new_unit(world.commune_a, None))
+    _forbidden(
+        move_unit,
+        PermissionDenied,
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=None,
+    )
+
+
+def test_commune_staff_cannot_move_a_unit_of_their_commune(world):
+    _forbidden(
+        move_unit,
+        PermissionDenied,
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["commune"],
+    )
+
+
+def test_outsider_cannot_move_a_unit_they_cannot_see(world):
+    _forbidden(
+        move_unit,
+        Http404,
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["outsider"],
+    )
+
+
+def test_administrator_cannot_move_a_unit_under_a_parent_outside_their_scope(world):
+    _forbidden(
+        move_unit,
+        Http404,
+        unit=world.a1,
+        new_parent=world.other_province,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
+
+
+def test_administrator_cannot_merge_into_a_unit_outside_their_scope(world):
+    _forbidden(
+        merge_unit,
+        Http404,
+        unit=world.a2,
+        into=world.q1,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
+
+
+def test_officer_cannot_merge_or_dissolve_their_own_union(world):
+    officer = world.users["grassroots"]
+    _forbidden(
+        merge_unit,
+        PermissionDenied,
+        unit=world.a1,
+        into=world.a2,
+        effective_on=REORGANISED_ON,
+        by=officer,
+    )
+    _forbidden(
+        dissolve_unit, PermissionDenied, unit=world.a1, effective_on=REORGANISED_ON, by=officer
+    )
+
+
+def test_outsider_cannot_dissolve_a_unit(world):
+    _forbidden(
+        dissolve_unit,
+        Http404,
+        unit=world.a2,
+        effective_on=REORGANISED_ON,
+        by=world.users["outsider"],
+    )
+
+
+def test_only_who_manages_the_tree_edits_a_unit(world):
+    for user, refusal in (
+        (world.users["commune"], PermissionDenied),
+        (world.users["q_officer"], Http404),
+    ):
+        unit = Unit.objects.get(pk=world.a1.pk)
+        unit.name = "Tên khác"
+        with pytest.raises(refusal):
+            update_unit(unit=unit, by=user)
+        assert Unit.objects.get(pk=world.a1.pk).name == "CĐCS Công ty A1"
+    unit = Unit.objects.get(pk=world.a1.pk)
+    unit.name = "Tên khác"
+    update_unit(unit=unit, by=world.users["admin"])
+    assert Unit.objects.get(pk=world.a1.pk).name == "Tên khác"
+
+
+# Accounts ---------------------------------------------------------------------------------
+
+
+def test_roles_are_granted_only_inside_the_managers_scope(world):
+    officer = world.users["grassroots"]
+    count = RoleAssignment.objects.count()
+    with pytest.raises(Http404):
+        grant_role(user=officer, unit=world.a1, role=Role.TREASURER, by=world.users["outsider"])
+    with pytest.raises(Http404):  # the Q officer is not an account P's administrator manages
+        grant_role(
+            user=world.users["q_officer"],
+            unit=world.a1,
+            role=Role.OFFICER,
+            by=world.users["admin"],
+        )
+    with pytest.raises(PermissionDenied):
+        grant_role(user=officer, unit=world.a1, role=Role.TREASURER, by=world.users["commune"])
+    assert RoleAssignment.objects.count() == count
+    grant_role(user=officer, unit=world.a1, role=Role.TREASURER, by=world.users["admin"])
+    assert RoleAssignment.objects.count() == count + 1
+
+
+def test_roles_are_revoked_only_inside_the_managers_scope(world):
+    assignment = RoleAssignment.objects.get(user=world.users["grassroots"])
+    for user, refusal in (
+        (world.users["outsider"], Http404),
+        (world.users["commune"], PermissionDenied),
+    ):
+        with pytest.raises(refusal):
+            revoke_role(assignment=assignment, by=user)
+    assert RoleAssignment.objects.filter(pk=assignment.pk).exists()
