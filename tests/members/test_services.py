@@ -5,12 +5,19 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import override
 
-from members.models import Member, Membership, MemberStatus
-from members.services import create_member, transfer_member
+from members.models import Dependant, Member, Membership, MemberStatus
+from members.services import (
+    create_member,
+    delete_dependant,
+    save_dependant,
+    transfer_member,
+    update_member,
+)
 from tests.factories import MemberFactory, make_unit, system_user
 from unions.models import Unit, UnitKind
 from unions.tree import dissolve_unit
@@ -200,3 +207,91 @@ def test_members_who_left_do_not_stop_their_union_being_dissolved(world):
     dissolve_unit(unit=union, effective_on=TRANSFERRED_ON, by=world.users["admin"])
 
     assert Unit.objects.get(pk=union.pk).closed_on == TRANSFERRED_ON
+
+
+# Who may write: the service itself refuses, whoever calls it ------------------------------
+
+
+def _member_rows():
+    return (
+        Member.objects.count(),
+        Membership.objects.count(),
+        Member.history.count(),
+        Dependant.objects.count(),
+    )
+
+
+@pytest.mark.parametrize("role", ["leader", "treasurer"])
+def test_a_role_that_only_reads_cannot_register_a_member(world, role):
+    before = _member_rows()
+    member = MemberFactory.build(full_name="Hà Thị Thu", unit=world.a1)
+    with pytest.raises(PermissionDenied):
+        create_member(member=member, by=world.users[role])
+    assert _member_rows() == before
+
+
+def test_an_officer_of_another_union_cannot_register_a_member_here(world):
+    before = _member_rows()
+    member = MemberFactory.build(full_name="Hà Thị Thu", unit=world.a1)
+    with pytest.raises(Http404):
+        create_member(member=member, by=world.users["q_officer"])
+    with pytest.raises(PermissionDenied):
+        create_member(member=member, by=None)
+    assert _member_rows() == before
+
+
+def test_member_edits_are_refused_outside_scope_and_to_readers(world):
+    for user, refusal in (
+        (world.users["q_officer"], Http404),
+        (world.users["leader"], PermissionDenied),
+    ):
+        member = Member.objects.get(pk=world.member_a1.pk)
+        member.phone = "0900000000"
+        with pytest.raises(refusal):
+            update_member(member=member, by=user)
+    assert Member.objects.get(pk=world.member_a1.pk).phone != "0900000000"
+
+
+def test_officer_cannot_move_a_member_into_a_union_outside_their_scope_by_editing(world):
+    member = Member.objects.get(pk=world.member_a1.pk)
+    member.unit = world.q1
+    with pytest.raises(Http404):
+        update_member(member=member, by=world.users["grassroots"])
+    assert Member.objects.get(pk=world.member_a1.pk).unit_id == world.a1.pk
+
+
+def test_transfer_is_refused_outside_scope_and_to_readers(world):
+    before = _member_snapshot(world.member_a1)
+    for to_unit, user, refusal in (
+        (world.q1, world.users["admin"], Http404),  # into another province
+        (world.b1, world.users["commune"], Http404),  # commune A staff do not see B1
+        (world.a2, world.users["treasurer"], PermissionDenied),
+        (world.a2, world.users["leader"], PermissionDenied),
+    ):
+        with pytest.raises(refusal):
+            transfer_member(
+                member=world.member_a1, to_unit=to_unit, effective_on=TRANSFERRED_ON, by=user
+            )
+    assert _member_snapshot(world.member_a1) == before
+
+
+def test_children_are_added_edited_and_removed_only_by_who_edits_the_member(world):
+    before = _member_rows()
+    child = Dependant(
+        member=world.member_a1,
+        full_name="Nguyễn Minh Khôi",
+        sex="male",
+        date_of_birth=datetime.date(2015, 6, 1),
+    )
+    for user, refusal in (
+        (world.users["q_officer"], Http404),
+        (world.users["leader"], PermissionDenied),
+    ):
+        with pytest.raises(refusal):
+            save_dependant(dependant=child, by=user)
+        existing = world.member_a1.dependants.first()
+        with pytest.raises(refusal):
+            delete_dependant(dependant=existing, by=user)
+    assert _member_rows() == before
+    save_dependant(dependant=child, by=world.users["grassroots"])
+    assert world.member_a1.dependants.filter(full_name="Nguyễn Minh Khôi").exists()
