@@ -7,10 +7,12 @@ import datetime
 import io
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.http import Http404
+from django.utils.translation import override
 
 from common.money import format_dong
 from welfare.funds import ledger
@@ -575,3 +577,156 @@ def test_a_reversal_sent_twice_is_already_recorded_and_another_is_refused(world,
     assert not isinstance(refused.value, ledger.AlreadyRecorded)
     assert funds.social.entries.filter(kind=EntryKind.CORRECTION).count() == 1
     assert_books_balance(funds.social)
+
+
+# Who may move money: the services refuse by themselves, whoever calls them ----------------
+
+
+def _books(*funds_) -> list[tuple]:
+    """What a refused write must leave as it was: each fund's balance and entries."""
+    return [(f.pk, fresh(f).balance, fresh(f).entry_count, f.entries.count()) for f in funds_] + [
+        (Fund.objects.count(), LedgerEntry.objects.count())
+    ]
+
+
+def _open(unit, by):
+    return open_fund(
+        unit=unit,
+        name="Quỹ mới",
+        kind=FundKind.WELFARE,
+        opening_balance=1_000_000,
+        opened_on=DAY,
+        by=by,
+    )
+
+
+@pytest.mark.parametrize(
+    ("unit", "role", "refusal"),
+    [
+        ("a1", "grassroots", PermissionDenied),  # an officer records cases, not funds
+        ("commune_a", "commune", PermissionDenied),
+        ("commune_a", "treasurer", PermissionDenied),  # the province's treasurer, not A's
+        ("province", "leader", PermissionDenied),
+        ("province", "outsider", Http404),
+        ("province", "q_treasurer", Http404),
+    ],
+)
+def test_a_fund_is_opened_only_by_its_unions_treasurer_or_an_administrator(
+    world, funds, unit, role, refusal
+):
+    before = _books()
+    with pytest.raises(refusal):
+        _open(getattr(world, unit), world.users[role])
+    assert _books() == before
+
+
+def test_treasurer_and_administrator_open_funds_where_they_may(world, funds):
+    assert _open(world.commune_a, world.users["commune_treasurer"]).balance == 1_000_000
+    assert _open(world.a1, world.users["admin"]).unit_id == world.a1.pk
+
+
+@pytest.mark.parametrize(
+    ("fund", "role", "refusal"),
+    [
+        ("commune", "treasurer", PermissionDenied),  # a treasurer records at their own union
+        ("social", "commune_treasurer", Http404),  # the province is above commune A
+        ("social", "q_treasurer", Http404),
+        ("social", "leader", PermissionDenied),
+        ("social", "admin", PermissionDenied),
+    ],
+)
+def test_a_contribution_is_recorded_only_by_the_funds_treasurer(world, funds, fund, role, refusal):
+    target = getattr(funds, fund)
+    before = _books(target)
+    with pytest.raises(refusal):
+        record_contribution(
+            fund=target, amount=1_000, occurred_on=DAY, source="x", by=world.users[role]
+        )
+    assert _books(target) == before
+
+
+def test_a_write_without_an_acting_user_is_refused(funds):
+    before = _books(funds.social)
+    with pytest.raises(PermissionDenied):
+        record_contribution(fund=funds.social, amount=1, occurred_on=DAY, source="x", by=None)
+    assert _books(funds.social) == before
+
+
+def test_allocation_into_a_fund_outside_scope_is_refused(world, funds):
+    before = _books(funds.social, funds.other)
+    with pytest.raises(Http404):
+        allocate(
+            from_fund=funds.social,
+            to_fund=funds.other,
+            amount=1_000_000,
+            occurred_on=DAY,
+            by=world.users["treasurer"],
+        )
+    assert _books(funds.social, funds.other) == before
+
+
+def test_allocation_is_made_only_by_the_treasurer_of_the_fund_it_comes_from(world, funds):
+    before = _books(funds.social, funds.commune)
+    for user, refusal in (
+        (world.users["commune_treasurer"], Http404),  # cannot see the province's fund
+        (world.users["q_treasurer"], Http404),
+        (world.users["province"], PermissionDenied),
+    ):
+        with pytest.raises(refusal):
+            allocate(
+                from_fund=funds.social,
+                to_fund=funds.commune,
+                amount=1_000_000,
+                occurred_on=DAY,
+                by=user,
+            )
+    with pytest.raises(PermissionDenied):  # the province's treasurer, from commune A's fund
+        allocate(
+            from_fund=funds.commune,
+            to_fund=funds.own,
+            amount=1_000,
+            occurred_on=DAY,
+            by=world.users["treasurer"],
+        )
+    assert _books(funds.social, funds.commune) == before
+
+
+def test_a_correction_is_recorded_only_by_the_funds_treasurer(world, funds):
+    entry = record_contribution(
+        fund=funds.commune,
+        amount=7_000_000,
+        occurred_on=DAY,
+        source="nhầm",
+        by=world.users["commune_treasurer"],
+    )
+    before = _books(funds.commune)
+    for user, refusal in (
+        (world.users["q_treasurer"], Http404),
+        (world.users["treasurer"], PermissionDenied),
+        (world.users["commune"], PermissionDenied),
+    ):
+        with pytest.raises(refusal):
+            reverse_entry(entry=entry, occurred_on=DAY, reason="nhầm", by=user)
+    assert _books(funds.commune) == before
+    assert not LedgerEntry.objects.filter(reverses=entry).exists()
+
+
+def test_the_ledger_says_why_an_entry_cannot_be_reversed(world, funds, make_case):
+    case = make_case("paid", fund=funds.social)
+    payment = funds.social.entries.get(case=case)
+    entry = record_contribution(
+        fund=funds.social,
+        amount=1_000,
+        occurred_on=DAY,
+        source="",
+        by=world.users["treasurer"],
+    )
+    assert ledger.reversal_refusal(entry) is None
+    correction = reverse_entry(
+        entry=entry, occurred_on=DAY, reason="nhầm", by=world.users["treasurer"]
+    )
+    entry = LedgerEntry.objects.get(pk=entry.pk)
+    with override("en"):
+        assert "belongs to its case" in ledger.reversal_refusal(payment)
+        assert "correction cannot itself" in ledger.reversal_refusal(correction)
+        assert "already been reversed" in ledger.reversal_refusal(entry)
