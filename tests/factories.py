@@ -19,6 +19,15 @@ FOUNDED = datetime.date(2015, 1, 1)
 _codes = itertools.count(1)
 
 
+def system_user():
+    """The superuser that stands for the system, as a seed does: it builds the test world
+    before any role exists (the only account that may create a province)."""
+    user, _created = get_user_model().objects.get_or_create(
+        username="system", defaults={"is_superuser": True, "is_staff": True}
+    )
+    return user
+
+
 def make_unit(name: str, kind: str = UnitKind.GRASSROOTS, parent: Unit | None = None, **kw):
     return create_unit(
         parent=parent,
@@ -26,7 +35,7 @@ def make_unit(name: str, kind: str = UnitKind.GRASSROOTS, parent: Unit | None = 
         name=name,
         kind=kind,
         founded_on=kw.pop("founded_on", FOUNDED),
-        by=None,
+        by=kw.pop("by", None) or system_user(),
         **kw,
     )
 

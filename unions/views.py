@@ -153,7 +153,7 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     unit = get_unit_for_user(request.user, pk, capability=Capability.MANAGE_TREE)
     form = UnitForm(request.POST or None, instance=unit)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        tree.update_unit(unit=form.save(commit=False), by=request.user)
         messages.success(request, _("The unit was saved."))
         return redirect("units:detail", pk=unit.pk)
     return render(
@@ -257,7 +257,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = UserForm(request.POST or None, instance=account, prefix="user")
     role_form = RoleAssignmentForm(user=request.user, prefix="role")
     if request.method == "POST" and form.is_valid():
-        form.save()
+        accounts.update_account(form=form, by=request.user)
         messages.success(request, _("The account was saved."))
         return redirect("accounts:user", pk=account.pk)
     assignments = (

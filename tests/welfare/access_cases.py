@@ -29,6 +29,7 @@ from welfare.funds.ledger import open_fund
 from welfare.models import Case, Category, Fund, FundKind, SupportType
 
 from ..access import ALL_OK, ROLES, Entry
+from ..factories import system_user
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 OPENERS = ("province", "commune", "grassroots")
@@ -53,7 +54,7 @@ def _fund(unit, name) -> Fund:
         kind=FundKind.SOCIAL,
         opening_balance=100_000_000,
         opened_on=datetime.date(2024, 1, 1),
-        by=None,
+        by=system_user(),
     )
 
 

@@ -18,7 +18,7 @@ from welfare.funds.forms import DongField
 from welfare.funds.ledger import record_contribution
 from welfare.models import EntryKind, Fund, FundKind, LedgerEntry
 
-from ..factories import make_user
+from ..factories import make_user, system_user
 
 pytestmark = pytest.mark.django_db
 
@@ -402,6 +402,7 @@ def test_treasurer_forms_outside_scope_are_not_found(as_role, funds):
 
 
 def _contribute(fund, amount, on, *, by=None, source="Đoàn viên"):
+    by = by or system_user()
     return record_contribution(fund=fund, amount=amount, occurred_on=on, source=source, by=by)
 
 
@@ -505,7 +506,9 @@ def test_payment_for_a_case_now_outside_the_readers_scope_hides_the_person(
     as_role, world, funds, make_case
 ):
     case = make_case("paid", fund=funds.commune, amount=1_000_000)
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=TODAY, by=None)
+    move_unit(
+        unit=world.a1, new_parent=world.commune_b, effective_on=TODAY, by=world.users["admin"]
+    )
     response = as_role("commune").get(detail(funds.commune))
     assert response.context["visible_cases"] == set()
     assert world.member_a1.full_name not in response.text

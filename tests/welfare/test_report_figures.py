@@ -13,7 +13,7 @@ from unions.models import Role, Unit
 from unions.tree import move_unit
 from welfare.reports.figures import annual_figures
 
-from ..factories import MemberFactory, make_user
+from ..factories import MemberFactory, make_user, system_user
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,9 @@ def test_commune_leader_report_excludes_the_neighbouring_commune(world, records)
 
 
 def test_earlier_year_groups_by_the_tree_as_it_stood(world, records, funds):
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED, by=None)
+    move_unit(
+        unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED, by=world.users["admin"]
+    )
     figures_2024 = annual_figures(world.province, 2024)
     assert {row.label: row.amount for row in figures_2024.by_child} == {
         world.commune_b.name: 60_000_000,
@@ -91,8 +93,8 @@ def test_union_founded_later_uses_todays_subtree(world, records):
     from unions.models import UnitKind
 
     zone = make_unit("Công đoàn KCN", UnitKind.ZONE, world.province, founded_on=REORGANISED)
-    move_unit(unit=world.a2, new_parent=zone, effective_on=REORGANISED, by=None)
-    move_unit(unit=world.a1, new_parent=zone, effective_on=REORGANISED, by=None)
+    move_unit(unit=world.a2, new_parent=zone, effective_on=REORGANISED, by=world.users["admin"])
+    move_unit(unit=world.a1, new_parent=zone, effective_on=REORGANISED, by=world.users["admin"])
     figures = annual_figures(zone, 2024)
     assert not figures.tree_of_the_year
     assert figures.totals.amount == 3_000_000
@@ -117,7 +119,9 @@ def moved_within_commune(world, records, funds):
 
     from .conftest import paid_case
 
-    member = transfer_member(member=world.member_a1, to_unit=world.a2, effective_on=MOVED, by=None)
+    member = transfer_member(
+        member=world.member_a1, to_unit=world.a2, effective_on=MOVED, by=world.users["admin"]
+    )
     paid_case(
         member, funds.social, 1_000_000, datetime.date(2026, 4, 2), by=world.users["grassroots"]
     )
@@ -138,7 +142,9 @@ def test_a_person_paid_in_two_units_of_a_child_unit_counts_once(world, moved_wit
 
 
 def test_the_year_before_uses_its_own_tree_and_this_years_child_units(world, records, funds):
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED, by=None)
+    move_unit(
+        unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED, by=world.users["admin"]
+    )
     figures = annual_figures(world.province, 2026, user=world.users["province"])
     # 2025 in 2025's tree: the Tết gift at B1 (commune B all along)
     assert (figures.prev_totals.cases, figures.prev_totals.people) == (1, 1)
@@ -191,7 +197,9 @@ def test_query_count_does_not_grow_with_records(
 def test_one_pass_gives_the_figures_of_one_query_per_breakdown(world, moved_within_commune):
     from welfare.reports import figures
 
-    move_unit(unit=world.a2, new_parent=world.commune_b, effective_on=REORGANISED, by=None)
+    move_unit(
+        unit=world.a2, new_parent=world.commune_b, effective_on=REORGANISED, by=world.users["admin"]
+    )
     leader = make_user("leader_a", Role.LEADER, world.commune_a)
     for union, user in ((world.province, None), (world.province, leader), (world.commune_a, None)):
         for year in (2024, 2025, 2026):
@@ -233,7 +241,7 @@ def test_year_end_counts_agree_with_the_home_page_after_people_leave(world, clie
             kind=kind,
             joined_on=datetime.date(2020, 1, 1),
         )
-        people.append(create_member(member=person, by=None))
+        people.append(create_member(member=person, by=system_user()))
     for person, status in zip(
         people[:5],
         [
@@ -247,10 +255,10 @@ def test_year_end_counts_agree_with_the_home_page_after_people_leave(world, clie
     ):
         person = Member.objects.get(pk=person.pk)
         person.status, person.left_on = status, today - datetime.timedelta(days=3)
-        update_member(member=person, by=None)
+        update_member(member=person, by=system_user())
     back = Member.objects.get(pk=people[0].pk)  # and one of them came back
     back.status = MemberStatus.ACTIVE
-    update_member(member=back, by=None)
+    update_member(member=back, by=system_user())
 
     organisation = annual_figures(world.province, today.year).organisation
     home = client_for("admin").get(reverse("home")).context["member_counts"]
@@ -268,12 +276,16 @@ def test_contributions_by_fund_for_the_year_and_the_year_before(world, funds):
     from welfare.funds.ledger import record_contribution, reverse_entry
 
     def give(fund, amount, day):
-        return record_contribution(fund=fund, amount=amount, occurred_on=day, source="—", by=None)
+        return record_contribution(
+            fund=fund, amount=amount, occurred_on=day, source="—", by=system_user()
+        )
 
     give(funds.social, 120_000_000, datetime.date(2026, 3, 1))
     give(funds.social, 30_000_000, datetime.date(2026, 9, 1))
     mistake = give(funds.commune, 9_000_000, datetime.date(2026, 4, 1))
-    reverse_entry(entry=mistake, occurred_on=datetime.date(2026, 4, 2), reason="nhầm", by=None)
+    reverse_entry(
+        entry=mistake, occurred_on=datetime.date(2026, 4, 2), reason="nhầm", by=system_user()
+    )
     give(funds.commune, 2_000_000, datetime.date(2026, 5, 1))
     give(funds.own, 5_000_000, datetime.date(2025, 6, 1))
     give(funds.other, 70_000_000, datetime.date(2026, 3, 1))  # another province

@@ -36,9 +36,6 @@ from .forms import (
 )
 from .models import EntryKind, Fund, LedgerEntry
 
-# What ``ledger.reverse_entry`` refuses by kind; the page offers a correction only for the rest.
-NOT_REVERSIBLE = (EntryKind.DISBURSEMENT, EntryKind.CORRECTION)
-
 
 def can_open_funds(user) -> bool:
     """Treasurers open funds for their union, administrators for any union they manage."""
@@ -196,6 +193,11 @@ def fund_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if case_ids
         else set()
     )
+    is_treasurer = holds_at(request.user, Capability.PAY, fund.unit_id)
+    if is_treasurer:
+        # Whether each entry can be corrected, and if not why, as reverse_entry decides.
+        for entry in page:
+            entry.reversal_refusal = ledger.reversal_refusal(entry)
     return render(
         request,
         "welfare/fund_detail.html",
@@ -206,8 +208,7 @@ def fund_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "visible_cases": visible_cases,
             "query": page.filter_query,
-            "is_treasurer": holds_at(request.user, Capability.PAY, fund.unit_id),
-            "not_reversible": NOT_REVERSIBLE,
+            "is_treasurer": is_treasurer,
         },
     )
 
@@ -273,14 +274,9 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     )
     fund = entry.fund
     ledger.require_treasurer(request.user, fund)
-    if entry.kind in NOT_REVERSIBLE or hasattr(entry, "reversed_by"):
-        if entry.kind == EntryKind.DISBURSEMENT:
-            reason = _("A support payment belongs to its case and cannot be corrected here.")
-        elif entry.kind == EntryKind.CORRECTION:
-            reason = _("A correction cannot itself be reversed; record a new entry instead.")
-        else:
-            reason = _("This entry has already been reversed.")
-        messages.error(request, reason)
+    refusal = ledger.reversal_refusal(entry)
+    if refusal:
+        messages.error(request, refusal)
         return redirect("funds:detail", pk=fund.pk)
     form = ReversalForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
