@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from members.models import Dependant, Member, Membership
+from members.models import Dependant, Member, Membership, MemberStatus
 from members.national_id import validate_national_id
 from members.search import normalise
 from seed.demo_members import DEMO_PASSWORD
@@ -169,7 +169,11 @@ class TestSeedScale:
     def test_members(self, db_seeded):
         assert Member.objects.count() == MEMBERS
         assert Member.objects.filter(unit__kind=UnitKind.GRASSROOTS).count() == MEMBERS
-        assert Membership.objects.filter(valid_to=None).count() == MEMBERS
+        # One membership each, open for those still active, closed on the day the others left.
+        assert Membership.objects.values("member").distinct().count() == MEMBERS
+        active = Member.objects.filter(status=MemberStatus.ACTIVE)
+        assert Membership.objects.filter(valid_to=None).count() == active.count() < MEMBERS
+        assert not Membership.objects.filter(valid_to=None).exclude(member__in=active).exists()
         assert Member.objects.values("national_id").distinct().count() == MEMBERS
         workers = Member.objects.filter(kind="worker").count()
         assert 0.04 * MEMBERS < workers < 0.12 * MEMBERS
