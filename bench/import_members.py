@@ -43,7 +43,12 @@ from common.imports.engine import matching, run_apply, run_preview, schema_for  
 from common.models import ImportJob  # noqa: E402
 from members.models import Member, Sex  # noqa: E402
 from members.national_id import PROVINCE_CODES, make_national_id  # noqa: E402
-from seed.demo_members import FAMILY_NAMES, GIVEN_NAMES, MIDDLE_NAMES  # noqa: E402
+from seed.demo_members import (  # noqa: E402
+    FAMILY_NAMES,
+    GIVEN_NAMES,
+    MIDDLE_NAMES,
+    system_account,
+)
 from unions.models import Role, RoleAssignment, Unit, UnitKind  # noqa: E402
 from unions.tree import create_unit  # noqa: E402
 
@@ -115,6 +120,7 @@ def main() -> None:
     args = parser.parse_args()
 
     run = Unit.objects.filter(code__startswith="BENCH-IMPORT-").count() + 1
+    system = system_account()  # the bench's units are set up by the system, not by a role
     province = Unit.objects.filter(kind=UnitKind.PROVINCE).order_by("pk").first()
     if province is None:
         province = create_unit(
@@ -123,7 +129,7 @@ def main() -> None:
             name="LĐLĐ tỉnh (bench)",
             kind=UnitKind.PROVINCE,
             founded_on=datetime.date(2015, 1, 1),
-            by=None,
+            by=system,
         )
     unit = create_unit(
         parent=province,
@@ -131,7 +137,7 @@ def main() -> None:
         name=f"CĐCS Công ty nhập thử {run}",
         kind=UnitKind.GRASSROOTS,
         founded_on=datetime.date(2015, 1, 1),
-        by=None,
+        by=system,
     )
     officer = get_user_model().objects.create_user(f"bench-importer-{run}")
     RoleAssignment.objects.create(user=officer, unit=unit, role=Role.OFFICER)

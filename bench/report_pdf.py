@@ -158,12 +158,10 @@ def fake_figures(children: int, year: int) -> AnnualFigures:
         by_month=by_month,
         prev_by_month=prev_by_month,
         highlighted=[types[key] for key in HIGHLIGHTED],
-        programs=[
-            fake_row(rng, "tet", "Chương trình Tết Sum vầy", 20),
-            fake_row(rng, "may", "Tháng Công nhân", 12),
+        contributions=[
+            fake_row(rng, 1, "Quỹ Xã hội tỉnh", 30),
+            fake_row(rng, 2, "Quỹ Trợ vốn CNVCLĐ nghèo", 12),
         ],
-        loans=[fake_row(rng, "loan", "Cho vay Quỹ Trợ vốn CNVCLĐ nghèo", 2)],
-        campaigns=[fake_row(rng, "flood", "Ủng hộ đồng bào bị thiệt hại do bão lũ", 30)],
     )
 
 
@@ -198,9 +196,7 @@ def main() -> None:
             figures.by_fund,
             figures.by_child,
             figures.highlighted,
-            figures.programs,
-            figures.loans,
-            figures.campaigns,
+            figures.contributions,
         )
     )
     print(f"province-scale figures: {args.children} child units, {rows} table rows")

@@ -8,6 +8,7 @@ from django.contrib.postgres.search import TrigramSimilarity
 from django.db import connections
 from django.db.models import FloatField, QuerySet
 from django.db.models.functions import Cast
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.forms import DateInput
@@ -16,7 +17,7 @@ from unions.models import Unit, UnitKind
 from unions.scope import Capability
 from unions.widgets import UnitSearchSelect
 
-from .models import JOINED_KEY, Dependant, Member, MemberKind, MemberStatus, Sex
+from .models import ENDED_STATUSES, JOINED_KEY, Dependant, Member, MemberKind, MemberStatus, Sex
 from .national_id import clean_national_id
 from .search import name_words, uses_trigram_index
 from .validation import check_birth_date, member_errors, tidy_name
@@ -68,10 +69,15 @@ class MemberForm(forms.ModelForm):
             "joined_on",
             "occupation",
             "status",
+            "left_on",
             "policy_family",
             "poor_household",
         ]
-        widgets = {"date_of_birth": DateInput(), "joined_on": DateInput()}
+        widgets = {
+            "date_of_birth": DateInput(),
+            "joined_on": DateInput(),
+            "left_on": DateInput(),
+        }
         field_classes = {"national_id": NationalIdField}
         error_messages = {
             "national_id": {"unique": _("A person with this ID number is already registered.")},
@@ -88,6 +94,13 @@ class MemberForm(forms.ModelForm):
             if len(units) == 1:  # an officer of one grassroots union: nothing to choose
                 self.fields["unit"].initial = units[0].pk
             self.fields["status"].choices = [(MemberStatus.ACTIVE, MemberStatus.ACTIVE.label)]
+            del self.fields["left_on"]  # a new member is active
+        if "left_on" in self.fields:
+            self.fields["left_on"].help_text = _(
+                "Required when the status is left, transferred out or deceased."
+            )
+            if not self.instance.left_on:
+                self.fields["left_on"].initial = timezone.localdate()
         self.helper = FormHelper()
         self.helper.layout = Layout(
             Fieldset(
@@ -106,6 +119,7 @@ class MemberForm(forms.ModelForm):
                     *([Column("unit", css_class="col-md-6")] if "unit" in self.fields else []),
                     Column("kind"),
                     Column("status"),
+                    *([Column("left_on")] if "left_on" in self.fields else []),
                 ),
                 Row(Column("union_card_number"), Column("joined_on")),
                 Row(Column("policy_family"), Column("poor_household")),
@@ -132,6 +146,11 @@ class MemberForm(forms.ModelForm):
             union_card_number=data.get("union_card_number"),
         ):
             self.add_error(field, error)
+        leaving = "left_on" in self.fields and data.get("status") in ENDED_STATUSES
+        if leaving and not data.get("left_on") and "left_on" not in self.errors:
+            self.add_error(
+                "left_on", _("Give the date the person left, was transferred out or died.")
+            )
         return data
 
 

@@ -30,6 +30,10 @@ class MemberStatus(models.TextChoices):
     DECEASED = "deceased", _("Deceased")
 
 
+# The statuses that end a person's membership: their open membership closes on ``left_on``.
+ENDED_STATUSES = (MemberStatus.TRANSFERRED, MemberStatus.LEFT, MemberStatus.DECEASED)
+
+
 class MemberKind(models.TextChoices):
     MEMBER = "member", _("Union member")
     WORKER = "worker", _("Non-member worker")
@@ -83,6 +87,9 @@ class Member(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
     )
+    # The day the membership ended (left, transferred out of the portal's unions, or died);
+    # empty while active. ``members.services.update_member`` closes the membership on it.
+    left_on = models.DateField(_("date left or died"), null=True, blank=True)
     policy_family = models.BooleanField(_("policy family"), default=False)
     poor_household = models.BooleanField(_("poor household"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -207,6 +214,7 @@ class Membership(models.Model):
         JOINED = "joined", _("Joined")
         TRANSFER = "transfer", _("Transferred")
         MERGE = "merge", _("Unit merged")
+        REJOINED = "rejoined", _("Rejoined")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="memberships")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")

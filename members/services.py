@@ -1,4 +1,8 @@
-"""Writes on members: each one transaction, called alike by views, commands and tests."""
+"""Writes on members: each one transaction, called alike by views, commands and tests.
+
+Each checks that its acting user ``by`` may edit members at every union it touches: 404
+outside their scope, 403 in scope when their role only reads (``scope.authorize_write``).
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,10 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from unions.models import Unit, UnitKind
-from unions.scope import Capability, can
+from unions.scope import Capability, authorize_write, can
 
 from .counters import refresh_member_counts
-from .models import Dependant, Member, Membership, MemberStatus
+from .models import ENDED_STATUSES, Dependant, Member, Membership, MemberStatus
 
 
 def get_member_for_user(user, pk, *, write: bool = False) -> Member:
@@ -42,6 +46,7 @@ def get_dependant_for_user(user, pk, *, write: bool = False) -> Dependant:
 @transaction.atomic
 def create_member(*, member: Member, by) -> Member:
     """Save a validated new member and open their first membership at their unit."""
+    authorize_write(by, Capability.EDIT_MEMBERS, Unit.objects.get(pk=member.unit_id))
     member._history_user = by
     member.save()
     Membership.objects.create(
@@ -56,9 +61,73 @@ def create_member(*, member: Member, by) -> Member:
 
 @transaction.atomic
 def update_member(*, member: Member, by) -> Member:
+    """Save an edited member, at the union they were at and the one they are put at.  Leaving
+    (left, transferred out, deceased) closes their open membership on ``left_on`` (today when
+    not given); coming back opens a new one from today; a corrected leaving date moves the end
+    of the membership it closed."""
+    before = (
+        Member.objects.select_for_update().values("unit_id", "status", "left_on").get(pk=member.pk)
+    )
+    for unit in Unit.objects.filter(pk__in={before["unit_id"], member.unit_id}):
+        authorize_write(by, Capability.EDIT_MEMBERS, unit)
+    _keep_membership(member, was=before["status"], was_left_on=before["left_on"], by=by)
     member._history_user = by
     member.save()
     return member
+
+
+def _keep_membership(member: Member, *, was: str, was_left_on, by) -> None:
+    today = timezone.localdate()
+    ends, ended = member.status in ENDED_STATUSES, was in ENDED_STATUSES
+    if not ends:
+        member.left_on = None
+        if ended and not member.memberships.filter(valid_to__isnull=True).exists():
+            Membership.objects.create(
+                member=member,
+                unit=member.unit,
+                valid_from=today,
+                reason=Membership.Reason.REJOINED,
+                by=by,
+            )
+        return
+    member.left_on = member.left_on or was_left_on or today
+    if member.left_on > today:
+        raise ValidationError({"left_on": _("The date left cannot be in the future.")})
+    if ended:  # still gone: only the date may have been corrected
+        if member.left_on == was_left_on:
+            return
+        row = member.memberships.filter(valid_to=was_left_on).order_by("-valid_from").first()
+    else:
+        row = _open_membership(member)
+    if row is None:
+        return
+    if member.left_on < row.valid_from:
+        raise ValidationError(
+            {
+                "left_on": _("The member joined the current union on %(date)s.")
+                % {"date": row.valid_from.strftime("%d/%m/%Y")}
+            }
+        )
+    row.valid_to = member.left_on
+    row.save(update_fields=["valid_to"])
+
+
+@transaction.atomic
+def save_dependant(*, dependant: Dependant, by) -> Dependant:
+    """Add or edit a member's child, by one who may edit that member."""
+    authorize_write(by, Capability.EDIT_MEMBERS, _unit_of_member(dependant.member_id))
+    dependant.save()
+    return dependant
+
+
+@transaction.atomic
+def delete_dependant(*, dependant: Dependant, by) -> None:
+    authorize_write(by, Capability.EDIT_MEMBERS, _unit_of_member(dependant.member_id))
+    dependant.delete()
+
+
+def _unit_of_member(member_pk) -> Unit:
+    return Unit.objects.get(members__pk=member_pk)
 
 
 def _open_membership(member: Member) -> Membership | None:
@@ -79,6 +148,8 @@ def transfer_member(
         .order_by("pk")
     }
     to_unit = units[to_unit.pk]
+    authorize_write(by, Capability.EDIT_MEMBERS, units[member.unit_id])
+    authorize_write(by, Capability.EDIT_MEMBERS, to_unit)
     if to_unit.kind != UnitKind.GRASSROOTS or not to_unit.is_active:
         raise ValidationError(
             {"to_unit": _("Members can only move to an active grassroots union.")}

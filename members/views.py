@@ -135,9 +135,13 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member = services.get_member_for_user(request.user, pk, write=True)
     form = MemberForm(request.POST or None, instance=member, user=request.user)
     if request.method == "POST" and form.is_valid():
-        services.update_member(member=form.save(commit=False), by=request.user)
-        messages.success(request, _("The changes were saved."))
-        return redirect("members:detail", pk=member.pk)
+        try:
+            services.update_member(member=form.save(commit=False), by=request.user)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("The changes were saved."))
+            return redirect("members:detail", pk=member.pk)
     return render(
         request,
         "members/member_form.html",
@@ -169,7 +173,7 @@ def dependant_create(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         dependant = form.save(commit=False)
         dependant.member = member
-        dependant.save()
+        services.save_dependant(dependant=dependant, by=request.user)
         messages.success(request, _("The child was added."))
         return redirect("members:detail", pk=member.pk)
     return render(
@@ -183,7 +187,7 @@ def dependant_edit(request: HttpRequest, pk: int) -> HttpResponse:
     dependant = services.get_dependant_for_user(request.user, pk, write=True)
     form = DependantForm(request.POST or None, instance=dependant)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.save_dependant(dependant=form.save(commit=False), by=request.user)
         messages.success(request, _("The changes were saved."))
         return redirect("members:detail", pk=dependant.member_id)
     return render(
@@ -196,6 +200,6 @@ def dependant_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def dependant_delete(request: HttpRequest, pk: int) -> HttpResponse:
     dependant = services.get_dependant_for_user(request.user, pk, write=True)
-    dependant.delete()
+    services.delete_dependant(dependant=dependant, by=request.user)
     messages.success(request, _("%(name)s was removed.") % {"name": dependant.full_name})
     return redirect("members:detail", pk=dependant.member_id)

@@ -384,8 +384,36 @@ def build_demo(stdout=None) -> DemoSummary:
     return summary
 
 
+# The superuser the seed acts as where no role can reach: creating the province itself. It
+# has no password (nobody signs in as it) and is not one of the demo accounts.
+SYSTEM_USERNAME = "he-thong"
+
+
+def system_account():
+    user, _created = get_user_model().objects.get_or_create(
+        username=SYSTEM_USERNAME,
+        defaults={
+            "first_name": "Hệ thống",
+            "last_name": "",
+            "is_superuser": True,
+            "password": make_password(None),
+        },
+    )
+    return user
+
+
+def _demo_administrator(province: Unit):
+    """The demo administrator, granted at the province so that it builds the rest of the tree
+    (``ensure_accounts`` then gives it its name and password like the other demo accounts)."""
+    spec = next(spec for spec in ACCOUNTS if spec.role == Role.ADMINISTRATOR)
+    user, _created = get_user_model().objects.get_or_create(username=spec.username)
+    RoleAssignment.objects.get_or_create(user=user, unit=province, role=spec.role)
+    return user
+
+
 def build_tree() -> dict[str, Unit]:
-    """The province as it stood before 1 July 2025, then its reorganisation on that day."""
+    """The province as it stood before 1 July 2025, then its reorganisation on that day: the
+    province created by the system account, everything under it by the demo administrator."""
     units: dict[str, Unit] = {}
 
     def create(spec: UnitSpec, parent: Unit | None, kind: str, founded_on, employer=""):
@@ -395,13 +423,15 @@ def build_tree() -> dict[str, Unit]:
             name=spec.name,
             kind=kind,
             founded_on=founded_on,
-            by=None,
+            by=admin,
             address=spec.address,
             employer=employer,
         )
 
+    admin = system_account()  # who acts: the system for the province, then its administrator
     create(PROVINCE, None, UnitKind.PROVINCE, FOUNDED)
     province = units[PROVINCE_CODE]
+    admin = _demo_administrator(province)
     for spec in DISTRICTS:
         create(spec, province, UnitKind.DISTRICT, FOUNDED)
     for spec in SECTORS:
@@ -429,12 +459,12 @@ def build_tree() -> dict[str, Unit]:
             unit=units[g.code],
             new_parent=new_parent,
             effective_on=REORGANISED_ON,
-            by=None,
+            by=admin,
             note=note,
         )
     for spec in DISTRICTS:
         units[spec.code] = dissolve_unit(
-            unit=units[spec.code], effective_on=REORGANISED_ON, by=None, note=note
+            unit=units[spec.code], effective_on=REORGANISED_ON, by=admin, note=note
         )
     return units
 
@@ -510,6 +540,13 @@ def build_members(units: dict[str, Unit], rng: random.Random) -> None:
                     status = MemberStatus.LEFT
                 elif roll < 0.04:
                     status = MemberStatus.DECEASED
+            start = joined_on or adult_from
+            # Someone who left or died did so on a day between joining and today; their
+            # membership closes on it, as members.services.update_member closes it.  The day
+            # is drawn from a generator of its own so the rest of the province stays as it was.
+            left_on = None
+            if status != MemberStatus.ACTIVE:
+                left_on = _random_date(random.Random(f"{g.code}/{index}"), start, as_of)
             name = _person_name(rng, sex)
             members.append(
                 Member(
@@ -526,11 +563,12 @@ def build_members(units: dict[str, Unit], rng: random.Random) -> None:
                     phone=_phone(rng),
                     address=_address(rng, g.address),
                     status=status,
+                    left_on=left_on,
                     policy_family=rng.random() < 0.04,
                     poor_household=rng.random() < _poor_share(g.work),
                 )
             )
-            starts.append(joined_on or adult_from)
+            starts.append(start)
     created = bulk_create_with_history(
         members, Member, batch_size=500, default_change_reason="Dữ liệu mẫu"
     )
@@ -543,6 +581,7 @@ def build_members(units: dict[str, Unit], rng: random.Random) -> None:
                 member_id=member.pk,
                 unit_id=member.unit_id,
                 valid_from=start,
+                valid_to=member.left_on,
                 reason=Membership.Reason.JOINED,
             )
             for member, start in zip(created, starts, strict=True)

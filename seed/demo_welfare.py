@@ -415,6 +415,12 @@ class Builder:
             self.people[key] = user
         return self.people[key]
 
+    def fund_opener(self, unit: Unit):
+        """Who opens a union's fund: its treasurer when that is a demo account (the province's),
+        otherwise the demo administrator, who manages every union of the province."""
+        treasurer = self.person(unit, "pay")
+        return treasurer if treasurer.username in self.accounts else self.accounts["admin"]
+
     # --- the tree as it stood ----------------------------------------------------------------
 
     def parents_on(self, day: datetime.date) -> dict[int, int | None]:
@@ -474,7 +480,7 @@ class Builder:
                 kind=kind,
                 opening_balance=opening,
                 opened_on=opened_on,
-                by=self.person(unit, "pay"),
+                by=self.fund_opener(unit),
             )
             self.opened[self.funds[key].pk] = opened_on
 

@@ -1094,28 +1094,31 @@ class ScaleBuilder:
                 name = people.name(rng, sex)
                 start = joined_on or adult_from
                 created = imported if start < self.first_day else _at(start, 10 * 3600)
-                updated = created
+                updated, left_on = created, None
                 if status != MemberStatus.ACTIVE:
-                    # The change of status, recorded during the years of the seed.
+                    # The change of status, recorded during the years of the seed; the
+                    # membership closes on that day.
                     day = _random_date(rng, max(start, self.first_day), today)
                     updated = max(_at(day, 11 * 3600), created + datetime.timedelta(hours=1))
+                    left_on = max(timezone.localtime(updated).date(), start)
                 row = (
                     pk, name, normalise(name), sex, birth, national_id,
                     MemberKind.WORKER if is_worker else MemberKind.MEMBER, g.id,
                     "" if is_worker else f"LS{next(cards):07d}", joined_on,
                     people.occupation(rng, g.work, sex), demo._phone(rng),
                     demo._address(rng, g.address), status, rng.random() < 0.04,
-                    rng.random() < poor_share, created, updated,
+                    rng.random() < poor_share, created, updated, left_on,
                 )  # fmt: skip
                 rows.append(row)
-                memberships.append((pk, g.id, start, None, Membership.Reason.JOINED, "", None))
+                memberships.append((pk, g.id, start, left_on, Membership.Reason.JOINED, "", None))
                 position = len(members.ids)
                 if status == MemberStatus.ACTIVE:
                     members.active.append(position)
                     versions.append((row, created, "+"))
                 else:
                     # Imported as active, then the change of status.
-                    versions.append(((*row[:13], MemberStatus.ACTIVE, *row[14:]), created, "+"))
+                    active = (*row[:13], MemberStatus.ACTIVE, *row[14:-1], None)
+                    versions.append((active, created, "+"))
                     versions.append((row, updated, "~"))
                     if status == MemberStatus.DECEASED:
                         members.deceased.append(position)
@@ -1125,7 +1128,7 @@ class ScaleBuilder:
         columns = [
             "id", "full_name", "search_name", "sex", "date_of_birth", "national_id", "kind",
             "unit_id", "union_card_number", "joined_on", "occupation", "phone", "address",
-            "status", "policy_family", "poor_household", "created_at", "updated_at",
+            "status", "policy_family", "poor_household", "created_at", "updated_at", "left_on",
         ]  # fmt: skip
         self.loader.write(Member, columns, rows)
         self.loader.write_history(Member, columns, versions)

@@ -7,8 +7,9 @@ import itertools
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from members.models import Dependant, Member, MemberKind, Membership, Sex
+from members.models import Dependant, Member, MemberKind, Membership, MemberStatus, Sex
 from members.national_id import make_national_id
 from unions.models import Role, RoleAssignment, Unit, UnitKind
 from unions.tree import create_unit
@@ -18,6 +19,15 @@ FOUNDED = datetime.date(2015, 1, 1)
 _codes = itertools.count(1)
 
 
+def system_user():
+    """The superuser that stands for the system, as a seed does: it builds the test world
+    before any role exists (the only account that may create a province)."""
+    user, _created = get_user_model().objects.get_or_create(
+        username="system", defaults={"is_superuser": True, "is_staff": True}
+    )
+    return user
+
+
 def make_unit(name: str, kind: str = UnitKind.GRASSROOTS, parent: Unit | None = None, **kw):
     return create_unit(
         parent=parent,
@@ -25,7 +35,7 @@ def make_unit(name: str, kind: str = UnitKind.GRASSROOTS, parent: Unit | None = 
         name=name,
         kind=kind,
         founded_on=kw.pop("founded_on", FOUNDED),
-        by=None,
+        by=kw.pop("by", None) or system_user(),
         **kw,
     )
 
@@ -66,12 +76,27 @@ class MemberFactory(factory.django.DjangoModelFactory):
     kind = MemberKind.MEMBER
     unit = None
     joined_on = datetime.date(2010, 5, 1)
+    status = MemberStatus.ACTIVE
+
+    # A person made as left, transferred out or deceased left a year after joining (long before
+    # the tests' reorganisations), unless told otherwise.
+    left_on = factory.LazyAttribute(
+        lambda m: (
+            None
+            if m.status == MemberStatus.ACTIVE
+            else min((m.joined_on or FOUNDED) + datetime.timedelta(days=365), timezone.localdate())
+        )
+    )
 
     @factory.post_generation
     def membership(obj, create, extracted, **kwargs):
         if create:
             Membership.objects.create(
-                member=obj, unit=obj.unit, valid_from=obj.joined_on or FOUNDED, reason="joined"
+                member=obj,
+                unit=obj.unit,
+                valid_from=obj.joined_on or FOUNDED,
+                valid_to=obj.left_on,
+                reason="joined",
             )
 
 

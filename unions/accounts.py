@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from .models import Role, RoleAssignment, Unit
-from .scope import Capability, can, forget_grants
+from .scope import Capability, authorize_write, forget_grants, require_actor
 
 User = get_user_model()
 
@@ -35,8 +35,28 @@ def get_assignment_for_manager(manager, pk) -> RoleAssignment:
 
 @transaction.atomic
 def grant_role(*, user, unit: Unit, role: str, by) -> RoleAssignment:
-    if not can(by, Capability.MANAGE_USERS, unit):
-        raise PermissionDenied
+    """Give ``user`` a role at ``unit``: both the unit and the account (by a role it already
+    holds) must be inside the manager's user-management scope."""
+    authorize_write(by, Capability.MANAGE_USERS, unit)
+    _check_manages(by, user)
+    return _grant(user=user, unit=unit, role=role, by=by)
+
+
+def _check_manages(manager, user) -> None:
+    """404 for an account the manager may not see (it holds no role in their scope)."""
+    require_actor(manager)
+    if not manager.is_superuser:
+        get_user_for_manager(manager, user.pk)
+
+
+@transaction.atomic
+def update_account(*, form, by):
+    """Save the edits of an account's name, e-mail and status by one who manages it."""
+    _check_manages(by, form.instance)
+    return form.save()
+
+
+def _grant(*, user, unit: Unit, role: str, by) -> RoleAssignment:
     assignment, created = RoleAssignment.objects.get_or_create(
         user=user, unit=unit, role=role, defaults={"granted_by": by}
     )
@@ -48,13 +68,16 @@ def grant_role(*, user, unit: Unit, role: str, by) -> RoleAssignment:
 
 @transaction.atomic
 def create_user_with_role(*, form, unit: Unit, role: str, by):
+    """A new account with its first role; refused before anything is saved."""
+    authorize_write(by, Capability.MANAGE_USERS, unit)
     user = form.save()
-    grant_role(user=user, unit=unit, role=role, by=by)
+    _grant(user=user, unit=unit, role=role, by=by)
     return user
 
 
 @transaction.atomic
 def revoke_role(*, assignment: RoleAssignment, by) -> None:
+    authorize_write(by, Capability.MANAGE_USERS, assignment.unit)
     if assignment.user_id == by.pk and assignment.role == Role.ADMINISTRATOR:
         raise ValidationError(_("You cannot remove your own administrator role."))
     assignment._history_user = by

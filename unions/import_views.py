@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -125,7 +126,7 @@ def job_list(request: HttpRequest, pages: ImportPages) -> HttpResponse:
         .filter(kind=pages.kind)
         .select_related("unit", "created_by")
     )
-    page = Paginator(jobs, 20).get_page(request.GET.get("page"))
+    page = Paginator(jobs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     required = pages.schema.required_keys(Unit(kind=UnitKind.GRASSROOTS))
     return render(
         request,

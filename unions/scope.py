@@ -4,6 +4,14 @@ A role assignment at a unit reaches that unit's whole subtree in today's tree, f
 prefix match on the materialised path.  Every model that belongs to a unit builds its
 ``visible_to(user)`` on ``scope_q``; views fetch objects through ``get_unit_for_user`` and the
 ``get_*_for_user`` functions of the other apps, which answer 404 for anything out of scope.
+
+Every service that writes checks its acting user itself with ``authorize_write``: the same
+answers as the views (404 outside the user's scope, 403 in scope when the role may not act),
+whoever calls it.  There is no anonymous write: ``by=None`` is refused.  A superuser is the
+one exception to the subtree rule: it stands for the system (the Django admin, the seeds,
+a management command), may write anywhere and is the only account that may create a unit
+without a parent (a province).  It sees nothing in the portal's own pages unless it also
+holds a role, since ``scope_q`` and ``visible_to`` know only role assignments.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from .models import Role, RoleAssignment, Unit
@@ -24,7 +33,7 @@ class Capability(enum.StrEnum):
     MANAGE_TREE = "manage_tree"
     MANAGE_USERS = "manage_users"
     OPEN_CASES = "open_cases"
-    # Held at the exact unit of a step, not through a unit above it (see welfare/approvals.py).
+    # Held at the exact unit of a step, not through a unit above it (welfare/cases/approvals.py).
     REVIEW_CASES = "review_cases"
     PAY = "pay"
     WRITE_REPORTS = "write_reports"
@@ -136,6 +145,25 @@ def holds_at(user, capability: Capability, unit_id: int) -> bool:
 def authorize(user, capability: Capability, unit: Unit) -> None:
     """403 for a user who may see ``unit`` but not do ``capability`` there."""
     if not can(user, capability, unit):
+        raise PermissionDenied
+
+
+def require_actor(user) -> None:
+    """403 for a write without a signed-in acting user: every write is done by someone."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise PermissionDenied
+
+
+def authorize_write(user, capability: Capability, unit: Unit, *, here: bool = False) -> None:
+    """Refuse a write at ``unit`` as the views do: 404 when the unit is outside the user's
+    scope, 403 when it is in scope but the role may not do ``capability`` there (``here``: by
+    a grant at this very unit, as a treasurer pays).  A superuser may write anywhere."""
+    require_actor(user)
+    if user.is_superuser:
+        return
+    if not can(user, Capability.VIEW, unit):
+        raise Http404
+    if not (holds_at(user, capability, unit.pk) if here else can(user, capability, unit)):
         raise PermissionDenied
 
 

@@ -1,7 +1,8 @@
 """Services that change the tree: create, move, merge, dissolve.
 
 Each runs in one transaction, closes the placements it replaces at the effective date and
-opens new ones, so the tree as of any earlier date is never rewritten.
+opens new ones, so the tree as of any earlier date is never rewritten.  Each checks that its
+acting user ``by`` manages the tree at every unit it touches (``scope.authorize_write``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, Max, Q, Value, When
 from django.utils import timezone
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from common.text import normalise
 
 from .models import PATH_SEPARATOR, Placement, Unit, UnitEvent, UnitKind, UnitStatus
-from .scope import scope_paths, scope_q
+from .scope import Capability, authorize_write, require_actor, scope_paths, scope_q
 from .signals import unit_closing, unit_merged
 
 
@@ -57,11 +58,17 @@ def create_unit(
     by,
     **details,
 ) -> Unit:
+    """A new unit under ``parent``; a province (no parent) only by a superuser."""
+    if parent is None:
+        require_actor(by)
+        if not by.is_superuser:
+            raise PermissionDenied
     if founded_on > timezone.localdate():
         raise ValidationError({"founded_on": _("The founding date cannot be in the future.")})
     placed_from = founded_on
     if parent is not None:
         parent = Unit.objects.select_for_update().get(pk=parent.pk)
+        authorize_write(by, Capability.MANAGE_TREE, parent)
         _check_active(parent, "parent")
         if parent.kind == UnitKind.GRASSROOTS:
             raise ValidationError({"parent": _("A grassroots union cannot have units under it.")})
@@ -170,6 +177,8 @@ def move_unit(
     """Move a unit with its whole subtree under another parent from ``effective_on``."""
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
     new_parent = Unit.objects.select_for_update().get(pk=new_parent.pk)
+    authorize_write(by, Capability.MANAGE_TREE, unit)
+    authorize_write(by, Capability.MANAGE_TREE, new_parent)
     _check_active(unit, "unit")
     _check_new_parent(unit, new_parent, "new_parent")
     if unit.parent_id == new_parent.pk:
@@ -212,6 +221,8 @@ def merge_unit(*, unit: Unit, into: Unit, effective_on: datetime.date, by, note:
     """Close ``unit`` and hand its child units and members to its successor ``into``."""
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
     into = Unit.objects.select_for_update().get(pk=into.pk)
+    authorize_write(by, Capability.MANAGE_TREE, unit)
+    authorize_write(by, Capability.MANAGE_TREE, into)
     _check_active(unit, "unit")
     if into.pk == unit.pk or into.path.startswith(unit.path):
         raise ValidationError(
@@ -272,6 +283,7 @@ def merge_unit(*, unit: Unit, into: Unit, effective_on: datetime.date, by, note:
 def dissolve_unit(*, unit: Unit, effective_on: datetime.date, by, note: str = "") -> Unit:
     """Close a unit that no longer holds active units or members; it stays in history."""
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    authorize_write(by, Capability.MANAGE_TREE, unit)
     _check_active(unit, "unit")
     if unit.children.filter(status=UnitStatus.ACTIVE).exists():
         raise ValidationError(
@@ -285,6 +297,17 @@ def dissolve_unit(*, unit: Unit, effective_on: datetime.date, by, note: str = ""
     UnitEvent.objects.create(
         unit=unit, kind=UnitEvent.Kind.DISSOLVED, effective_on=effective_on, note=note, by=by
     )
+    return unit
+
+
+@transaction.atomic
+def update_unit(*, unit: Unit, by) -> Unit:
+    """Save the details of a unit (name, code, contacts; not its place in the tree)."""
+    placed = Unit.objects.select_for_update().get(pk=unit.pk)
+    authorize_write(by, Capability.MANAGE_TREE, placed)
+    unit.parent_id, unit.path, unit.depth = placed.parent_id, placed.path, placed.depth
+    unit._history_user = by
+    unit.save()
     return unit
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -152,7 +153,7 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     unit = get_unit_for_user(request.user, pk, capability=Capability.MANAGE_TREE)
     form = UnitForm(request.POST or None, instance=unit)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        tree.update_unit(unit=form.save(commit=False), by=request.user)
         messages.success(request, _("The unit was saved."))
         return redirect("units:detail", pk=unit.pk)
     return render(
@@ -222,7 +223,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     users = accounts.users_visible_to(request.user).order_by("username")
     if query:
         users = users.filter(username__icontains=query) | users.filter(last_name__icontains=query)
-    page = Paginator(users, 50).get_page(request.GET.get("page"))
+    page = Paginator(users, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     assignments = RoleAssignment.objects.visible_to(request.user).select_related("unit")
     users_on_page = (
         accounts.users_visible_to(request.user)
@@ -256,7 +257,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = UserForm(request.POST or None, instance=account, prefix="user")
     role_form = RoleAssignmentForm(user=request.user, prefix="role")
     if request.method == "POST" and form.is_valid():
-        form.save()
+        accounts.update_account(form=form, by=request.user)
         messages.success(request, _("The account was saved."))
         return redirect("accounts:user", pk=account.pk)
     assignments = (

@@ -97,7 +97,7 @@ def test_creating_a_member_counts_them(world):
 def test_changing_status_kind_or_sex_recounts(world, field, value, expected):
     member = Member.objects.get(pk=world.member_b1.pk)
     setattr(member, field, value)
-    update_member(member=member, by=world.users["commune"])
+    update_member(member=member, by=world.users["admin"])
     row = UnitMemberCount.objects.get(unit=world.b1)
     assert (row.members, row.workers, row.women) == expected
     assert_counters_match()
@@ -106,9 +106,9 @@ def test_changing_status_kind_or_sex_recounts(world, field, value, expected):
 def test_a_member_back_to_active_is_counted_again(world):
     member = Member.objects.get(pk=world.member_a1.pk)
     member.status = MemberStatus.LEFT
-    update_member(member=member, by=None)
+    update_member(member=member, by=world.users["admin"])
     member.status = MemberStatus.ACTIVE
-    update_member(member=member, by=None)
+    update_member(member=member, by=world.users["admin"])
     assert stored_counts()[world.a1.pk] == (1, 0, 0)
     assert_counters_match()
 
@@ -143,6 +143,7 @@ def test_the_edit_page_keeps_the_counters(client_for, world):
             "union_card_number": member.union_card_number,
             "joined_on": member.joined_on.isoformat(),
             "status": MemberStatus.LEFT,
+            "left_on": "2024-06-30",
         },
     )
     assert response.status_code == 302, response.context["form"].errors
@@ -151,7 +152,12 @@ def test_the_edit_page_keeps_the_counters(client_for, world):
 
 
 def test_transfer_moves_the_count_between_units(world):
-    transfer_member(member=world.member_a1, to_unit=world.b1, effective_on=TRANSFERRED_ON, by=None)
+    transfer_member(
+        member=world.member_a1,
+        to_unit=world.b1,
+        effective_on=TRANSFERRED_ON,
+        by=world.users["admin"],
+    )
     counts = stored_counts()
     assert world.a1.pk not in counts
     assert counts[world.b1.pk] == (2, 0, 1)

@@ -139,3 +139,14 @@ def test_demo_accounts(seeded):
         assert user.email == f"{username}@example.vn"
         assert RoleAssignment.objects.filter(user=user, role=role, unit__code=unit_code).exists()
         assert authenticate(username=username, password=DEMO_PASSWORD) == user
+
+
+def test_people_who_left_or_died_have_no_open_membership(seeded):
+    gone = Member.objects.exclude(status=MemberStatus.ACTIVE)
+    assert gone.exists()
+    assert not gone.filter(left_on__isnull=True).exists()
+    assert not Membership.objects.filter(member__in=gone, valid_to__isnull=True).exists()
+    closed = Membership.objects.filter(member__in=gone)
+    assert all(row.valid_to == row.member.left_on for row in closed.select_related("member"))
+    active = Member.objects.filter(status=MemberStatus.ACTIVE)
+    assert Membership.objects.filter(valid_to__isnull=True).count() == active.count()

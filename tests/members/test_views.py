@@ -180,6 +180,14 @@ def test_export_holds_every_filtered_row_not_one_page(client_for, world, setting
     assert text.count("Trần Văn Thành") == 12
 
 
+def test_a_search_that_finds_nobody_does_not_explain_the_order_of_its_hits(client_for, world):
+    response = client_for("province").get(LIST, {"q": "Zyxw Qvut"})
+    assert response.context["page"].count == 0
+    assert "“Zyxw Qvut”" not in response.text  # the note quotes what was typed
+    name = world.member_a1.full_name
+    assert f"“{name}”" in client_for("province").get(LIST, {"q": name}).text
+
+
 def test_a_name_search_lists_names_starting_with_the_words_first_then_the_others(
     client_for, world, settings
 ):

@@ -174,7 +174,9 @@ def test_access_follows_todays_tree_after_a_move(world):
     # Read the grants before the move, as a long-lived user object would.
     assert world.a1 in _units(staff_a) and world.a1 in _units(officer)
 
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=MOVED_ON, by=None)
+    move_unit(
+        unit=world.a1, new_parent=world.commune_b, effective_on=MOVED_ON, by=world.users["admin"]
+    )
     for user in (staff_a, staff_b, officer):
         forget_grants(user)
 
@@ -190,14 +192,16 @@ def test_access_follows_todays_tree_after_a_move(world):
 
 
 def test_freshly_loaded_user_sees_todays_tree_after_a_move(world):
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=MOVED_ON, by=None)
+    move_unit(
+        unit=world.a1, new_parent=world.commune_b, effective_on=MOVED_ON, by=world.users["admin"]
+    )
 
     staff_a = type(world.users["commune"]).objects.get(pk=world.users["commune"].pk)
     assert _units(staff_a) == {world.commune_a, world.a2}
 
 
 def test_closed_unit_stays_visible_to_those_above_it(world):
-    dissolve_unit(unit=world.a2, effective_on=MOVED_ON, by=None)
+    dissolve_unit(unit=world.a2, effective_on=MOVED_ON, by=world.users["admin"])
     assert world.a2 in _units(world.users["commune"])
     assert world.a2 not in _units(world.users["grassroots"])
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import override
 
 from members.models import Member, Membership, MemberStatus
 from members.services import transfer_member
-from tests.factories import MemberFactory, make_unit, make_user
-from unions.models import Placement, Role, Unit, UnitEvent, UnitKind, UnitStatus
+from tests.factories import MemberFactory, make_unit, make_user, system_user
+from unions.accounts import grant_role, revoke_role
+from unions.models import Placement, Role, RoleAssignment, Unit, UnitEvent, UnitKind, UnitStatus
 from unions.tree import (
     create_unit,
     dissolve_unit,
@@ -23,6 +25,7 @@ from unions.tree import (
     move_unit,
     tree_children,
     tree_top,
+    update_unit,
 )
 
 REORGANISED_ON = datetime.date(2025, 7, 1)
@@ -77,7 +80,12 @@ def _deep_subtree(world):
 
 
 def test_moved_unit_stands_under_new_parent_today_and_under_old_parent_before(world):
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
 
     a1, commune_a, commune_b = _reload(world.a1, world.commune_a, world.commune_b)
     assert a1.parent == commune_b
@@ -91,7 +99,12 @@ def test_moved_unit_stands_under_new_parent_today_and_under_old_parent_before(wo
 
 
 def test_moving_a_unit_leaves_its_members_where_they_are(world):
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
 
     member = Member.objects.get(pk=world.member_a1.pk)
     assert member.unit == world.a1
@@ -120,7 +133,12 @@ def test_moving_a_unit_moves_its_whole_subtree(world):
     sector, zone, grassroots, member = _deep_subtree(world)
     old_paths = {unit.pk: unit.path for unit in (sector, zone, grassroots)}
 
-    move_unit(unit=sector, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=sector,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
 
     sector, zone, grassroots, commune_b = _reload(sector, zone, grassroots, world.commune_b)
     assert sector.parent == commune_b
@@ -139,8 +157,18 @@ def test_moving_a_unit_moves_its_whole_subtree(world):
 
 
 def test_moving_twice_on_the_same_day_leaves_one_placement_for_that_day(world):
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None)
-    move_unit(unit=world.a1, new_parent=world.commune_a, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
+    move_unit(
+        unit=world.a1,
+        new_parent=world.commune_a,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
 
     assert Placement.objects.on(REORGANISED_ON).filter(unit=world.a1).count() == 1
     assert _placement_on(world.a1, REORGANISED_ON).parent == world.commune_a
@@ -152,39 +180,57 @@ def test_unit_cannot_be_moved_under_itself(world):
         unit=world.commune_a,
         new_parent=world.commune_a,
         effective_on=REORGANISED_ON,
-        by=None,
+        by=world.users["admin"],
     )
     assert "new_parent" in error.message_dict
 
 
 def test_unit_cannot_be_moved_under_its_own_descendant(world):
     sector, zone, _grassroots, _member = _deep_subtree(world)
-    error = _refusal(move_unit, unit=sector, new_parent=zone, effective_on=REORGANISED_ON, by=None)
+    error = _refusal(
+        move_unit,
+        unit=sector,
+        new_parent=zone,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
     assert "own units" in error.message_dict["new_parent"][0]
 
 
 def test_unit_cannot_be_moved_under_a_grassroots_union(world):
     error = _refusal(
-        move_unit, unit=world.b1, new_parent=world.a1, effective_on=REORGANISED_ON, by=None
+        move_unit,
+        unit=world.b1,
+        new_parent=world.a1,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "grassroots" in error.message_dict["new_parent"][0]
 
 
 def test_unit_cannot_be_moved_under_a_closed_unit(world):
     commune_c = make_unit("Công đoàn xã C", UnitKind.COMMUNE, world.province, code="P-C")
-    dissolve_unit(unit=commune_c, effective_on=DAY_BEFORE, by=None)
+    dissolve_unit(unit=commune_c, effective_on=DAY_BEFORE, by=world.users["admin"])
 
     error = _refusal(
-        move_unit, unit=world.a1, new_parent=commune_c, effective_on=REORGANISED_ON, by=None
+        move_unit,
+        unit=world.a1,
+        new_parent=commune_c,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "closed" in error.message_dict["new_parent"][0]
 
 
 def test_closed_unit_cannot_be_moved(world):
-    dissolve_unit(unit=world.a2, effective_on=DAY_BEFORE, by=None)
+    dissolve_unit(unit=world.a2, effective_on=DAY_BEFORE, by=world.users["admin"])
 
     error = _refusal(
-        move_unit, unit=world.a2, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None
+        move_unit,
+        unit=world.a2,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "unit" in error.message_dict
 
@@ -192,7 +238,11 @@ def test_closed_unit_cannot_be_moved(world):
 def test_move_cannot_take_effect_in_the_future(world):
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     error = _refusal(
-        move_unit, unit=world.a1, new_parent=world.commune_b, effective_on=tomorrow, by=None
+        move_unit,
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=tomorrow,
+        by=world.users["admin"],
     )
     assert "future" in error.message_dict["effective_on"][0]
 
@@ -203,7 +253,7 @@ def test_move_cannot_take_effect_before_the_unit_was_placed(world):
         unit=world.a1,
         new_parent=world.commune_b,
         effective_on=world.a1.founded_on - datetime.timedelta(days=1),
-        by=None,
+        by=world.users["admin"],
     )
     assert "effective_on" in error.message_dict
 
@@ -217,14 +267,18 @@ def test_move_cannot_take_effect_before_the_last_change_inside_the_subtree(world
         unit=sector,
         new_parent=world.commune_b,
         effective_on=datetime.date(2021, 1, 1),
-        by=None,
+        by=world.users["admin"],
     )
     assert "01/03/2022" in error.message_dict["effective_on"][0]
 
 
 def test_unit_cannot_be_moved_under_the_parent_it_already_has(world):
     error = _refusal(
-        move_unit, unit=world.a1, new_parent=world.commune_a, effective_on=REORGANISED_ON, by=None
+        move_unit,
+        unit=world.a1,
+        new_parent=world.commune_a,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "already" in error.message_dict["new_parent"][0]
 
@@ -239,7 +293,7 @@ def test_move_cannot_take_effect_before_the_new_parent_was_founded(world):
         unit=world.a1,
         new_parent=commune_c,
         effective_on=datetime.date(2020, 1, 1),
-        by=None,
+        by=world.users["admin"],
     )
     assert "effective_on" in error.message_dict
 
@@ -249,14 +303,19 @@ def test_move_cannot_take_effect_before_the_new_parent_itself_last_moved(world):
     dated before that would carry B's new path into years when B stood elsewhere, and the
     tree as of those years would lose A1 from P's direct subtree."""
     sector = make_unit("Công đoàn ngành Giáo dục", UnitKind.SECTOR, world.province, code="P-S")
-    move_unit(unit=world.commune_b, new_parent=sector, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=world.commune_b,
+        new_parent=sector,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
 
     error = _refusal(
         move_unit,
         unit=world.a1,
         new_parent=world.commune_b,
         effective_on=datetime.date(2020, 1, 1),
-        by=None,
+        by=world.users["admin"],
     )
     assert "effective_on" in error.message_dict
 
@@ -315,28 +374,46 @@ def test_merging_a_grassroots_union_moves_its_members_and_keeps_their_history(wo
 
 def test_unit_with_members_cannot_be_merged_into_a_non_grassroots_unit(world):
     error = _refusal(
-        merge_unit, unit=world.a1, into=world.commune_b, effective_on=REORGANISED_ON, by=None
+        merge_unit,
+        unit=world.a1,
+        into=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "CĐCS Công ty A1 has members" in " ".join(error.messages)
 
 
 def test_unit_with_units_under_it_cannot_be_merged_into_a_grassroots_union(world):
     error = _refusal(
-        merge_unit, unit=world.commune_b, into=world.a1, effective_on=REORGANISED_ON, by=None
+        merge_unit,
+        unit=world.commune_b,
+        into=world.a1,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "into" in error.message_dict
 
 
 def test_unit_cannot_be_merged_into_its_own_descendant(world):
     error = _refusal(
-        merge_unit, unit=world.commune_a, into=world.a1, effective_on=REORGANISED_ON, by=None
+        merge_unit,
+        unit=world.commune_a,
+        into=world.a1,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
     )
     assert "own units" in error.message_dict["into"][0]
 
 
 def test_unit_cannot_be_merged_into_a_closed_unit(world):
-    dissolve_unit(unit=world.a2, effective_on=DAY_BEFORE, by=None)
-    error = _refusal(merge_unit, unit=world.a1, into=world.a2, effective_on=REORGANISED_ON, by=None)
+    dissolve_unit(unit=world.a2, effective_on=DAY_BEFORE, by=world.users["admin"])
+    error = _refusal(
+        merge_unit,
+        unit=world.a1,
+        into=world.a2,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
     assert "closed" in error.message_dict["into"][0]
 
 
@@ -347,14 +424,14 @@ def test_merge_cannot_take_effect_before_a_member_joined_the_merged_unit(world):
         member=world.member_b1,
         to_unit=world.a1,
         effective_on=datetime.date(2024, 6, 1),
-        by=None,
+        by=world.users["admin"],
     )
     error = _refusal(
         merge_unit,
         unit=world.a1,
         into=world.a2,
         effective_on=datetime.date(2024, 1, 1),
-        by=None,
+        by=world.users["admin"],
     )
     assert error.messages
 
@@ -372,7 +449,7 @@ def test_merge_cannot_take_effect_before_the_successor_was_founded(world):
         unit=world.commune_a,
         into=commune_c,
         effective_on=datetime.date(2020, 1, 1),
-        by=None,
+        by=world.users["admin"],
     )
     assert "effective_on" in error.message_dict
 
@@ -381,19 +458,25 @@ def test_merge_cannot_take_effect_before_the_successor_was_founded(world):
 
 
 def test_unit_with_active_members_cannot_be_dissolved(world):
-    error = _refusal(dissolve_unit, unit=world.a1, effective_on=REORGANISED_ON, by=None)
+    error = _refusal(
+        dissolve_unit, unit=world.a1, effective_on=REORGANISED_ON, by=world.users["admin"]
+    )
     assert "CĐCS Công ty A1 still has active members" in " ".join(error.messages)
 
 
 def test_unit_with_active_units_under_it_cannot_be_dissolved(world):
-    error = _refusal(dissolve_unit, unit=world.commune_a, effective_on=REORGANISED_ON, by=None)
+    error = _refusal(
+        dissolve_unit, unit=world.commune_a, effective_on=REORGANISED_ON, by=world.users["admin"]
+    )
     assert "units under Công đoàn phường A" in " ".join(error.messages)
 
 
 def test_unit_whose_members_all_moved_away_can_be_dissolved(world):
-    transfer_member(member=world.member_a1, to_unit=world.a2, effective_on=DAY_BEFORE, by=None)
+    transfer_member(
+        member=world.member_a1, to_unit=world.a2, effective_on=DAY_BEFORE, by=world.users["admin"]
+    )
 
-    dissolve_unit(unit=world.a1, effective_on=REORGANISED_ON, by=None)
+    dissolve_unit(unit=world.a1, effective_on=REORGANISED_ON, by=world.users["admin"])
 
     assert Unit.objects.get(pk=world.a1.pk).status == UnitStatus.DISSOLVED
 
@@ -417,8 +500,10 @@ def test_dissolved_unit_stays_in_the_tree_for_the_people_above_it(world):
 
 
 def test_a_dissolved_unit_cannot_be_dissolved_again(world):
-    dissolve_unit(unit=world.a2, effective_on=DAY_BEFORE, by=None)
-    error = _refusal(dissolve_unit, unit=world.a2, effective_on=REORGANISED_ON, by=None)
+    dissolve_unit(unit=world.a2, effective_on=DAY_BEFORE, by=world.users["admin"])
+    error = _refusal(
+        dissolve_unit, unit=world.a2, effective_on=REORGANISED_ON, by=world.users["admin"]
+    )
     assert "closed" in error.message_dict["unit"][0]
 
 
@@ -450,7 +535,7 @@ def _create_refusal(**overrides) -> ValidationError:
         "name": "Đơn vị mới",
         "kind": UnitKind.GRASSROOTS,
         "founded_on": REORGANISED_ON,
-        "by": None,
+        "by": system_user(),
         **overrides,
     }
     error = _refusal(create_unit, **kwargs)
@@ -460,7 +545,7 @@ def _create_refusal(**overrides) -> ValidationError:
 
 def test_unit_cannot_be_created_under_a_closed_unit(world):
     commune_c = make_unit("Công đoàn xã C", UnitKind.COMMUNE, world.province, code="P-C")
-    dissolve_unit(unit=commune_c, effective_on=DAY_BEFORE, by=None)
+    dissolve_unit(unit=commune_c, effective_on=DAY_BEFORE, by=world.users["admin"])
 
     error = _create_refusal(parent=commune_c)
     assert "closed" in error.message_dict["parent"][0]
@@ -520,7 +605,12 @@ def _rows(user, date):
 
 def test_tree_on_an_earlier_date_shows_a_moved_unit_under_its_old_parent(world):
     province_staff = world.users["province"]
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
     w = world
 
     assert _rows(province_staff, DAY_BEFORE) == [
@@ -538,7 +628,12 @@ def test_tree_on_an_earlier_date_shows_a_moved_unit_under_its_old_parent(world):
 
 def test_tree_on_an_earlier_date_shows_only_units_the_user_may_see_today(world):
     staff_a = world.users["commune"]
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED_ON, by=None)
+    move_unit(
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
     staff_a = type(staff_a).objects.get(pk=staff_a.pk)
 
     assert _rows(staff_a, DAY_BEFORE) == [
@@ -581,3 +676,175 @@ def test_a_subtrees_ids_are_a_list_when_few_and_a_subquery_when_many(world, monk
     many = Unit.objects.ids_in_subtree_of(world.commune_a)
     assert not isinstance(many, list)
     assert set(Unit.objects.filter(pk__in=many).values_list("pk", flat=True)) == expected
+
+
+# Who may change the tree: the service itself refuses, whoever calls it ---------------------
+
+
+def _forbidden(service, expected, **kwargs) -> None:
+    """``service`` refuses with ``expected`` (Http404 or PermissionDenied), changing nothing."""
+    before = _tree_snapshot()
+    with pytest.raises(expected):
+        service(**kwargs)
+    assert _tree_snapshot() == before
+
+
+def _new_unit(parent, by) -> dict:
+    return {
+        "parent": parent,
+        "code": "NEW",
+        "name": "Đơn vị mới",
+        "kind": UnitKind.GRASSROOTS,
+        "founded_on": REORGANISED_ON,
+        "by": by,
+    }
+
+
+def test_administrator_of_another_province_cannot_create_a_unit_here(world):
+    _forbidden(create_unit, Http404, **_new_unit(world.commune_a, world.users["outsider"]))
+    assert not Unit.objects.filter(code="NEW").exists()
+
+
+@pytest.mark.parametrize("role", ["commune", "grassroots", "treasurer", "leader"])
+def test_a_role_that_does_not_manage_the_tree_cannot_create_a_unit(world, role):
+    # Under a unit each of them sees: the commune for its staff, A1 for its officer.
+    parent = world.a1 if role == "grassroots" else world.commune_a
+    _forbidden(create_unit, PermissionDenied, **_new_unit(parent, world.users[role]))
+    assert not Unit.objects.filter(code="NEW").exists()
+
+
+def test_only_a_superuser_may_create_a_province(world):
+    province = {**_new_unit(None, world.users["admin"]), "kind": UnitKind.PROVINCE}
+    _forbidden(create_unit, PermissionDenied, **province)
+    created = create_unit(**{**province, "by": system_user()})
+    assert created.parent is None and created.path == f"{created.pk}/"
+
+
+def test_a_write_without_an_acting_user_is_refused(world):
+    _forbidden(create_unit, PermissionDenied, **_new_unit(world.commune_a, None))
+    _forbidden(
+        move_unit,
+        PermissionDenied,
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=None,
+    )
+
+
+def test_commune_staff_cannot_move_a_unit_of_their_commune(world):
+    _forbidden(
+        move_unit,
+        PermissionDenied,
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["commune"],
+    )
+
+
+def test_outsider_cannot_move_a_unit_they_cannot_see(world):
+    _forbidden(
+        move_unit,
+        Http404,
+        unit=world.a1,
+        new_parent=world.commune_b,
+        effective_on=REORGANISED_ON,
+        by=world.users["outsider"],
+    )
+
+
+def test_administrator_cannot_move_a_unit_under_a_parent_outside_their_scope(world):
+    _forbidden(
+        move_unit,
+        Http404,
+        unit=world.a1,
+        new_parent=world.other_province,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
+
+
+def test_administrator_cannot_merge_into_a_unit_outside_their_scope(world):
+    _forbidden(
+        merge_unit,
+        Http404,
+        unit=world.a2,
+        into=world.q1,
+        effective_on=REORGANISED_ON,
+        by=world.users["admin"],
+    )
+
+
+def test_officer_cannot_merge_or_dissolve_their_own_union(world):
+    officer = world.users["grassroots"]
+    _forbidden(
+        merge_unit,
+        PermissionDenied,
+        unit=world.a1,
+        into=world.a2,
+        effective_on=REORGANISED_ON,
+        by=officer,
+    )
+    _forbidden(
+        dissolve_unit, PermissionDenied, unit=world.a1, effective_on=REORGANISED_ON, by=officer
+    )
+
+
+def test_outsider_cannot_dissolve_a_unit(world):
+    _forbidden(
+        dissolve_unit,
+        Http404,
+        unit=world.a2,
+        effective_on=REORGANISED_ON,
+        by=world.users["outsider"],
+    )
+
+
+def test_only_who_manages_the_tree_edits_a_unit(world):
+    for user, refusal in (
+        (world.users["commune"], PermissionDenied),
+        (world.users["q_officer"], Http404),
+    ):
+        unit = Unit.objects.get(pk=world.a1.pk)
+        unit.name = "Tên khác"
+        with pytest.raises(refusal):
+            update_unit(unit=unit, by=user)
+        assert Unit.objects.get(pk=world.a1.pk).name == "CĐCS Công ty A1"
+    unit = Unit.objects.get(pk=world.a1.pk)
+    unit.name = "Tên khác"
+    update_unit(unit=unit, by=world.users["admin"])
+    assert Unit.objects.get(pk=world.a1.pk).name == "Tên khác"
+
+
+# Accounts ---------------------------------------------------------------------------------
+
+
+def test_roles_are_granted_only_inside_the_managers_scope(world):
+    officer = world.users["grassroots"]
+    count = RoleAssignment.objects.count()
+    with pytest.raises(Http404):
+        grant_role(user=officer, unit=world.a1, role=Role.TREASURER, by=world.users["outsider"])
+    with pytest.raises(Http404):  # the Q officer is not an account P's administrator manages
+        grant_role(
+            user=world.users["q_officer"],
+            unit=world.a1,
+            role=Role.OFFICER,
+            by=world.users["admin"],
+        )
+    with pytest.raises(PermissionDenied):
+        grant_role(user=officer, unit=world.a1, role=Role.TREASURER, by=world.users["commune"])
+    assert RoleAssignment.objects.count() == count
+    grant_role(user=officer, unit=world.a1, role=Role.TREASURER, by=world.users["admin"])
+    assert RoleAssignment.objects.count() == count + 1
+
+
+def test_roles_are_revoked_only_inside_the_managers_scope(world):
+    assignment = RoleAssignment.objects.get(user=world.users["grassroots"])
+    for user, refusal in (
+        (world.users["outsider"], Http404),
+        (world.users["commune"], PermissionDenied),
+    ):
+        with pytest.raises(refusal):
+            revoke_role(assignment=assignment, by=user)
+    assert RoleAssignment.objects.filter(pk=assignment.pk).exists()

@@ -374,5 +374,5 @@ def test_unit_search_narrows_to_a_capability_a_kind_and_open_units(client_for, w
     assert found("leader") and found("leader", **{"for": "edit_members"}) == set()
     assert found("leader", **{"for": "nonsense"}) == found("leader")
     closed = make_unit("Công đoàn đã giải thể", kind=UnitKind.COMMUNE, parent=world.province)
-    dissolve_unit(unit=closed, effective_on=closed.founded_on, by=None)
+    dissolve_unit(unit=closed, effective_on=closed.founded_on, by=world.users["admin"])
     assert closed.pk in found("province") and closed.pk not in found("province", active="1")

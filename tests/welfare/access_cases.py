@@ -25,6 +25,7 @@ from welfare.funds.ledger import open_fund
 from welfare.models import Case, Category, Fund, FundKind, SupportType
 
 from ..access import ALL_OK, ROLES, Effect, Entry, each, told
+from ..factories import system_user
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 OPENERS = ("province", "commune", "grassroots")
@@ -38,7 +39,7 @@ def _fund(unit, name) -> Fund:
         kind=FundKind.SOCIAL,
         opening_balance=100_000_000,
         opened_on=datetime.date(2024, 1, 1),
-        by=None,
+        by=system_user(),
     )
 
 
@@ -81,6 +82,12 @@ def case_args(state: str):
         return [build_case(world, inside, state)]
 
     return args
+
+
+def document_args(world, role, inside):
+    """The approval decision of an approved case (outside scope: of a submitted one, which
+    must answer 404 where an in-scope one would send back to the case with a message)."""
+    return [build_case(world, inside, "approved"), "quyet-dinh"]
 
 
 def evidence_args(world, role, inside):
@@ -163,6 +170,8 @@ ENTRIES: dict[str, Entry] = {
     "cases:detail": Entry(inside=ALL_OK, args=case_args("submitted")),
     "cases:access": Entry(inside=ALL_OK, args=case_args("submitted")),
     "cases:evidence": Entry(inside=ALL_OK, args=evidence_args),
+    # Anyone who may read the case prints its documents (test_case_documents.py).
+    "cases:document": Entry(inside=ALL_OK, args=document_args),
     "cases:edit": Entry(inside=OPENERS_OK, args=case_args("draft")),
     "cases:evidence_add": Entry(
         inside=only(dict.fromkeys(OPENERS, 302)),

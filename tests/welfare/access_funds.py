@@ -13,6 +13,7 @@ from welfare.funds.ledger import open_fund
 from welfare.models import Fund, FundKind
 
 from ..access import ALL_OK, ROLES, Entry
+from ..factories import system_user
 
 TREASURER_ONLY = {role: (200 if role == "treasurer" else 403) for role in ROLES}
 FUND_OPENERS = {role: (200 if role in ("admin", "treasurer") else 403) for role in ROLES}
@@ -27,7 +28,7 @@ def matrix_fund(unit) -> Fund:
         kind=FundKind.WELFARE,
         opening_balance=10_000_000,
         opened_on=datetime.date(2024, 1, 1),
-        by=None,
+        by=system_user(),
     )
 
 

@@ -39,7 +39,7 @@ def funds(world, media_root):
             kind=FundKind.SOCIAL,
             opening_balance=100_000_000,
             opened_on=OPENED,
-            by=None,
+            by=world.users["admin"],
         ),
         commune=open_fund(
             unit=world.commune_a,
@@ -47,7 +47,7 @@ def funds(world, media_root):
             kind=FundKind.WELFARE,
             opening_balance=20_000_000,
             opened_on=OPENED,
-            by=None,
+            by=world.users["admin"],
         ),
         own=open_fund(
             unit=world.a1,
@@ -55,7 +55,7 @@ def funds(world, media_root):
             kind=FundKind.WELFARE,
             opening_balance=5_000_000,
             opened_on=OPENED,
-            by=None,
+            by=world.users["admin"],
         ),
         other=open_fund(
             unit=world.other_province,
@@ -63,7 +63,7 @@ def funds(world, media_root):
             kind=FundKind.SOCIAL,
             opening_balance=50_000_000,
             opened_on=OPENED,
-            by=None,
+            by=world.users["outsider"],
         ),
     )
 

@@ -11,18 +11,22 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from unions.models import Role, RoleAssignment
 from unions.scope import forget_grants
 from welfare.cases import approvals
-from welfare.cases.approvals import AlreadyPaid, allowed_actions, returned_to, waiting_for
+from welfare.cases.approvals import AlreadyPaid, returned_to, waiting_for
 from welfare.cases.evidence import attach_evidence
+from welfare.cases.rules import allowed_actions
 from welfare.models import (
     Case,
+    CaseEvent,
     CaseStatus,
     Category,
     EntryKind,
+    Evidence,
     Fund,
     LedgerEntry,
     Payment,
@@ -138,6 +142,78 @@ def test_roles_that_do_not_open_cases_are_refused(world, funds, role):
 def test_an_officer_of_another_province_cannot_open_a_case_here(world, funds):
     with pytest.raises(PermissionDenied):
         approvals.create_case(case=new_case(world, funds), by=world.users["q_officer"])
+
+
+def open_with(world, funds, by, evidence, member=None):
+    member = member or world.member_a1
+    return approvals.open_case(
+        member=member,
+        unit=member.unit,
+        category=Category.ACCIDENT,
+        circumstances="Tai nạn lao động khi sửa đường ống, nằm viện 3 tuần.",
+        support_type=SupportType.GRANT,
+        requested_amount=3_000_000,
+        fund=funds.social,
+        evidence=evidence,
+        by=by,
+    )
+
+
+def stored_files(media_root) -> list:
+    return [path for path in media_root.rglob("*") if path.is_file()]
+
+
+def test_a_case_is_opened_with_its_evidence_in_one_step(world, funds, media_root):
+    grassroots = world.users["grassroots"]
+    case = open_with(world, funds, grassroots, [pdf_upload("a.pdf"), pdf_upload("b.pdf")])
+    assert (case.status, case.created_by) == (CaseStatus.DRAFT, grassroots)
+    assert sorted(case.evidence.values_list("original_name", flat=True)) == ["a.pdf", "b.pdf"]
+    assert timeline(case) == [(Action.CREATED, world.a1.pk, "grassroots", 3_000_000)]
+    assert len(stored_files(media_root)) == 2
+
+
+@pytest.mark.parametrize("role", ["q_officer", "outsider", "treasurer", "leader"])
+def test_opening_a_case_outside_ones_grant_writes_nothing(world, funds, media_root, role):
+    with pytest.raises(PermissionDenied):
+        open_with(world, funds, world.users[role], [pdf_upload()])
+    assert not Case.objects.exists()
+    assert not Evidence.objects.exists()
+    assert stored_files(media_root) == []
+
+
+def test_a_file_refused_by_the_evidence_check_writes_no_case_at_all(world, funds, media_root):
+    not_a_pdf = SimpleUploadedFile("scan.pdf", b"GIF89a....", content_type="application/pdf")
+    with pytest.raises(ValidationError) as refused:
+        open_with(world, funds, world.users["grassroots"], [pdf_upload(), not_a_pdf])
+    assert refused.value.code == "file_type"
+    assert not Case.objects.exists()
+    assert not CaseEvent.objects.exists()
+    assert not Evidence.objects.exists()
+    assert stored_files(media_root) == []  # the good file was not stored before the bad one
+
+
+def test_an_edit_with_a_refused_file_changes_nothing(world, make_case, media_root):
+    case = make_case("draft")
+    files_before = stored_files(media_root)
+    case.requested_amount = 9_000_000
+    not_a_pdf = SimpleUploadedFile("scan.pdf", b"GIF89a....", content_type="application/pdf")
+    with pytest.raises(ValidationError):
+        approvals.update_case(case=case, evidence=[not_a_pdf], by=world.users["grassroots"])
+    case.refresh_from_db()
+    assert case.requested_amount == 3_000_000
+    assert not case.events.filter(action=Action.EDITED).exists()
+    assert case.evidence.count() == 1
+    assert stored_files(media_root) == files_before
+
+
+def test_an_edit_with_evidence_records_both(world, make_case):
+    case = make_case("draft")
+    case.requested_amount = 4_000_000
+    approvals.update_case(
+        case=case, evidence=[pdf_upload("bo-sung.pdf")], by=world.users["a1_chair"]
+    )
+    assert case.evidence.filter(original_name="bo-sung.pdf").exists()
+    assert timeline(case)[-1] == (Action.EDITED, world.a1.pk, "a1_chair", 4_000_000)
 
 
 # --- submitting ------------------------------------------------------------------------------

@@ -838,3 +838,9 @@ def test_member_page_offers_a_case_to_those_who_open_cases(client_for, world, ma
     leader = client_for("leader").get(reverse("members:detail", args=[world.member_a1.pk]))
     assert create_link not in leader.content.decode()
     assert url("detail", case.pk) in leader.content.decode()
+
+
+def test_case_list_year_filter_offers_all_years_once(client_for, world):
+    response = client_for("province").get(reverse("cases:list"))
+    choices = [value for value, _label in response.context["filter"].form.fields["year"].choices]
+    assert choices.count("") == 1 and choices[0] == ""

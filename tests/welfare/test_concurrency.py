@@ -62,7 +62,7 @@ def crowd(world, media_root):
         kind=FundKind.SOCIAL,
         opening_balance=OPENING,
         opened_on=datetime.date(2024, 1, 1),
-        by=None,
+        by=world.users["admin"],
     )
     members = [MemberFactory(full_name=f"Hoàng Văn Thợ {i}", unit=unit) for i in range(8)]
     cases = []

@@ -9,8 +9,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from welfare.cases.evidence import MAX_BYTES, attach_evidence
-from welfare.models import Evidence
+from welfare.cases.access_log import record_case_access
+from welfare.cases.evidence import MAX_BYTES, add_evidence, attach_evidence
+from welfare.models import CaseAccess, Evidence
 
 from .conftest import PDF, PNG
 
@@ -136,3 +137,43 @@ def test_only_someone_who_opens_cases_there_may_add_evidence(world, make_case, m
     with pytest.raises(PermissionDenied):
         attach_evidence(case=case, upload=upload("x.pdf", PDF), by=world.users[role])
     assert case.evidence.count() == 1
+
+
+def test_files_are_added_all_or_none(world, make_case, media_root):
+    case = make_case("draft")
+    stored = {path for path in media_root.rglob("*") if path.is_file()}
+    with pytest.raises(ValidationError):
+        add_evidence(
+            case=case,
+            files=[upload("a.pdf", PDF), upload("b.png", b"not a png")],
+            by=world.users["grassroots"],
+        )
+    assert case.evidence.count() == 1
+    assert {path for path in media_root.rglob("*") if path.is_file()} == stored
+    added = add_evidence(
+        case=case, files=[upload("a.pdf", PDF), upload("b.png", PNG)], by=world.users["grassroots"]
+    )
+    assert [e.content_type for e in added] == ["application/pdf", "image/png"]
+    assert case.evidence.count() == 3
+
+
+def test_evidence_is_refused_for_a_role_before_its_files_are_read(world, make_case, media_root):
+    """A treasurer sending a bad file hears that they may not add evidence, not what is wrong
+    with the file."""
+    with pytest.raises(PermissionDenied):
+        add_evidence(
+            case=make_case("draft"), files=[upload("x.pdf", b"junk")], by=world.users["treasurer"]
+        )
+
+
+def test_each_reading_of_a_case_is_logged_by_the_service(world, make_case):
+    case = make_case("draft")
+    evidence = case.evidence.get()
+    record_case_access(case=case, by=world.users["leader"], what=CaseAccess.What.PAGE)
+    record_case_access(
+        case=case, by=world.users["province"], what=CaseAccess.What.EVIDENCE, evidence=evidence
+    )
+    assert [(a.user.username, a.what, a.evidence_name) for a in case.accesses.order_by("id")] == [
+        ("leader", "page", ""),
+        ("province", "evidence", evidence.original_name),
+    ]

@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import translation
 
 from unions.models import Role
 from unions.tree import move_unit
@@ -17,7 +18,7 @@ from welfare.funds.forms import DongField
 from welfare.funds.ledger import record_contribution
 from welfare.models import EntryKind, Fund, FundKind, LedgerEntry
 
-from ..factories import make_user
+from ..factories import make_user, system_user
 
 pytestmark = pytest.mark.django_db
 
@@ -214,7 +215,7 @@ def test_contribution_allocation_and_reversal_keep_the_running_balance(as_role, 
     assert_ledger_adds_up(social)
 
     page = client.get(detail(social))
-    rows = page.context["page"].entries
+    rows = page.context["page"].object_list
     assert [entry.kind for entry in rows] == [
         EntryKind.CORRECTION,
         EntryKind.ALLOCATION_OUT,
@@ -401,6 +402,7 @@ def test_treasurer_forms_outside_scope_are_not_found(as_role, funds):
 
 
 def _contribute(fund, amount, on, *, by=None, source="Đoàn viên"):
+    by = by or system_user()
     return record_contribution(fund=fund, amount=amount, occurred_on=on, source=source, by=by)
 
 
@@ -412,7 +414,7 @@ def test_ledger_filters_by_date_and_kind(as_role, funds):
     def amounts(params):
         return [
             entry.amount
-            for entry in client.get(detail(funds.social), params).context["page"].entries
+            for entry in client.get(detail(funds.social), params).context["page"].object_list
         ]
 
     assert amounts({"date_from": "2024-03-05", "date_to": "2024-03-20"}) == [3_000, 2_000]
@@ -431,7 +433,7 @@ def test_ledger_with_a_backwards_period_says_so_and_shows_everything(as_role, fu
     assert response.status_code == 200
     assert "The start date 20/03/2024 is after the end date 01/03/2024." in response.text
     assert "The filter was not applied" in response.text
-    assert len(response.context["page"].entries) == 2
+    assert len(response.context["page"].object_list) == 2
 
 
 def test_ledger_with_an_impossible_date_says_so(as_role, funds):
@@ -446,18 +448,18 @@ def test_ledger_pages_walk_the_whole_ledger_newest_first(as_role, funds, setting
         _contribute(funds.social, 1_000 + n, datetime.date(2024, 4, 1))
     expected = list(funds.social.entries.order_by("-pk").values_list("pk", flat=True))
     client = as_role("leader")
-    seen, params, pages = [], {}, []
+    seen, query, pages = [], "", []
     while True:
-        page = client.get(detail(funds.social), params).context["page"]
+        page = client.get(f"{detail(funds.social)}?{query}").context["page"]
         pages.append(page)
-        seen += [entry.pk for entry in page.entries]
-        if page.older is None:
+        seen += [entry.pk for entry in page]
+        if page.next_query is None:
             break
-        params = {"before": page.older}
+        query = page.next_query
     assert seen == expected and len(pages) == 3
     # and back from the last page to the one before it
-    back = client.get(detail(funds.social), {"after": pages[-1].newer}).context["page"]
-    assert [entry.pk for entry in back.entries] == [entry.pk for entry in pages[1].entries]
+    back = client.get(f"{detail(funds.social)}?{pages[-1].previous_query}").context["page"]
+    assert [entry.pk for entry in back] == [entry.pk for entry in pages[1]]
 
 
 def test_fund_page_runs_a_fixed_number_of_queries(
@@ -482,19 +484,31 @@ def test_fund_page_runs_a_fixed_number_of_queries(
     assert funds.social.entries.count() == 64
     with django_assert_max_num_queries(8):
         response = client.get(detail(funds.social))
-    assert len(response.context["page"].entries) == 50
+    assert len(response.context["page"]) == 50
     assert response.context["visible_cases"]  # the paid cases are on the first page
     with django_assert_max_num_queries(8):
-        response = client.get(detail(funds.social), {"before": response.context["page"].older})
-    assert opening in response.context["page"].entries
+        response = client.get(f"{detail(funds.social)}?{response.context['page'].next_query}")
+    assert opening in response.context["page"]
     assert_ledger_adds_up(funds.social)
+
+
+def test_a_payment_names_its_case_once_and_links_to_it(as_role, funds, make_case):
+    with translation.override("en"):  # the entry's description is written in English
+        case = make_case("paid", amount=1_000_000)
+    response = as_role("treasurer").get(detail(funds.social))
+    text = " ".join(response.text.split())
+    assert text.count(f"case #{case.pk}") == 1
+    assert reverse("cases:detail", args=[case.pk]) in response.text
+    assert "Open the case" in text
 
 
 def test_payment_for_a_case_now_outside_the_readers_scope_hides_the_person(
     as_role, world, funds, make_case
 ):
     case = make_case("paid", fund=funds.commune, amount=1_000_000)
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=TODAY, by=None)
+    move_unit(
+        unit=world.a1, new_parent=world.commune_b, effective_on=TODAY, by=world.users["admin"]
+    )
     response = as_role("commune").get(detail(funds.commune))
     assert response.context["visible_cases"] == set()
     assert world.member_a1.full_name not in response.text

@@ -7,16 +7,19 @@ import datetime
 import io
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.http import Http404
+from django.utils.translation import override
 
 from common.money import format_dong
 from welfare.funds import ledger
 from welfare.funds.ledger import allocate, open_fund, record_contribution, reverse_entry
 from welfare.models import EntryKind, Fund, FundKind, LedgerEntry, LedgerMonth
 
+from ..factories import system_user
 from .conftest import OPENED
 
 pytestmark = pytest.mark.django_db
@@ -105,7 +108,7 @@ def test_a_fund_opened_empty_has_no_entries(world):
         kind=FundKind.WELFARE,
         opening_balance=0,
         opened_on=OPENED,
-        by=None,
+        by=system_user(),
     )
     assert fund.balance == 0
     assert not fund.entries.exists()
@@ -119,7 +122,7 @@ def test_negative_opening_balance_is_refused(world):
             kind=FundKind.WELFARE,
             opening_balance=-1,
             opened_on=OPENED,
-            by=None,
+            by=system_user(),
         )
     assert not Fund.objects.filter(name="Quỹ âm").exists()
 
@@ -132,7 +135,7 @@ def test_opening_balance_dated_in_the_future_is_refused(world):
             kind=FundKind.WELFARE,
             opening_balance=1_000_000,
             opened_on=datetime.date.today() + datetime.timedelta(days=1),
-            by=None,
+            by=system_user(),
         )
     assert not Fund.objects.filter(name="Quỹ tương lai").exists()
 
@@ -158,7 +161,9 @@ def test_contribution_adds_to_the_balance(world, funds):
 @pytest.mark.parametrize("amount", [0, -5_000])
 def test_contribution_must_be_positive(world, funds, amount):
     with pytest.raises(ValidationError):
-        record_contribution(fund=funds.social, amount=amount, occurred_on=DAY, source="x", by=None)
+        record_contribution(
+            fund=funds.social, amount=amount, occurred_on=DAY, source="x", by=system_user()
+        )
     assert funds.social.entries.count() == 1
 
 
@@ -169,7 +174,7 @@ def test_contribution_dated_in_the_future_is_refused(world, funds):
             amount=1_000,
             occurred_on=datetime.date.today() + datetime.timedelta(days=1),
             source="x",
-            by=None,
+            by=system_user(),
         )
     assert funds.social.entries.count() == 1
 
@@ -210,7 +215,7 @@ def test_allocation_beyond_the_available_amount_leaves_both_funds_untouched(
             to_fund=funds.commune,
             amount=20_000_000,
             occurred_on=DAY,
-            by=None,
+            by=system_user(),
         )
     assert "10.000.000 ₫" in str(refused.value)
     funds.social.refresh_from_db()
@@ -235,7 +240,7 @@ def test_allocation_that_fails_half_way_leaves_neither_entry(funds, monkeypatch)
             to_fund=funds.commune,
             amount=5_000_000,
             occurred_on=DAY,
-            by=None,
+            by=system_user(),
         )
     assert (fresh(funds.social).balance, fresh(funds.commune).balance) == (
         100_000_000,
@@ -248,16 +253,18 @@ def test_allocation_that_fails_half_way_leaves_neither_entry(funds, monkeypatch)
 
 def test_allocation_to_the_same_fund_is_refused(funds):
     with pytest.raises(ValidationError):
-        allocate(from_fund=funds.own, to_fund=funds.own, amount=1, occurred_on=DAY, by=None)
+        allocate(
+            from_fund=funds.own, to_fund=funds.own, amount=1, occurred_on=DAY, by=system_user()
+        )
     assert funds.own.entries.count() == 1
 
 
 def test_correction_reverses_a_contribution_once(world, funds):
     entry = record_contribution(
-        fund=funds.commune, amount=7_000_000, occurred_on=DAY, source="nhầm", by=None
+        fund=funds.commune, amount=7_000_000, occurred_on=DAY, source="nhầm", by=system_user()
     )
     correction = reverse_entry(
-        entry=entry, occurred_on=DAY, reason="Ghi nhầm quỹ", by=world.users["treasurer"]
+        entry=entry, occurred_on=DAY, reason="Ghi nhầm quỹ", by=world.users["commune_treasurer"]
     )
     assert (correction.kind, correction.amount, correction.reverses) == (
         EntryKind.CORRECTION,
@@ -267,7 +274,7 @@ def test_correction_reverses_a_contribution_once(world, funds):
     funds.commune.refresh_from_db()
     assert funds.commune.balance == 20_000_000
     with pytest.raises(ValidationError):
-        reverse_entry(entry=entry, occurred_on=DAY, reason="lại", by=None)
+        reverse_entry(entry=entry, occurred_on=DAY, reason="lại", by=system_user())
     assert funds.commune.entries.count() == 3
     assert_books_balance(funds.commune)
 
@@ -275,34 +282,40 @@ def test_correction_reverses_a_contribution_once(world, funds):
 def test_correction_needs_a_reason(funds):
     entry = funds.own.entries.get()
     with pytest.raises(ValidationError):
-        reverse_entry(entry=entry, occurred_on=DAY, reason="  ", by=None)
+        reverse_entry(entry=entry, occurred_on=DAY, reason="  ", by=system_user())
     assert funds.own.entries.count() == 1
 
 
 def test_a_correction_cannot_itself_be_reversed(funds):
-    entry = record_contribution(fund=funds.own, amount=1_000, occurred_on=DAY, source="", by=None)
-    correction = reverse_entry(entry=entry, occurred_on=DAY, reason="nhầm", by=None)
+    entry = record_contribution(
+        fund=funds.own, amount=1_000, occurred_on=DAY, source="", by=system_user()
+    )
+    correction = reverse_entry(entry=entry, occurred_on=DAY, reason="nhầm", by=system_user())
     with pytest.raises(ValidationError):
-        reverse_entry(entry=correction, occurred_on=DAY, reason="nhầm", by=None)
+        reverse_entry(entry=correction, occurred_on=DAY, reason="nhầm", by=system_user())
 
 
 def test_a_correction_cannot_spend_money_reserved_for_approved_cases(funds, make_case):
     entry = record_contribution(
-        fund=funds.social, amount=50_000_000, occurred_on=DAY, source="", by=None
+        fund=funds.social, amount=50_000_000, occurred_on=DAY, source="", by=system_user()
     )
     make_case("approved", amount=120_000_000)  # 150M balance, 120M reserved
     with pytest.raises(ValidationError):
-        reverse_entry(entry=entry, occurred_on=DAY, reason="nhầm", by=None)
+        reverse_entry(entry=entry, occurred_on=DAY, reason="nhầm", by=system_user())
     funds.social.refresh_from_db()
     assert (funds.social.balance, funds.social.reserved) == (150_000_000, 120_000_000)
 
 
 def test_each_side_of_an_allocation_is_corrected_on_its_own_fund(funds):
     out, into = allocate(
-        from_fund=funds.social, to_fund=funds.commune, amount=5_000_000, occurred_on=DAY, by=None
+        from_fund=funds.social,
+        to_fund=funds.commune,
+        amount=5_000_000,
+        occurred_on=DAY,
+        by=system_user(),
     )
-    reverse_entry(entry=out, occurred_on=DAY, reason="Phân bổ nhầm", by=None)
-    reverse_entry(entry=into, occurred_on=DAY, reason="Phân bổ nhầm", by=None)
+    reverse_entry(entry=out, occurred_on=DAY, reason="Phân bổ nhầm", by=system_user())
+    reverse_entry(entry=into, occurred_on=DAY, reason="Phân bổ nhầm", by=system_user())
     assert (fresh(funds.social).balance, fresh(funds.commune).balance) == (
         100_000_000,
         20_000_000,
@@ -316,7 +329,7 @@ def test_a_support_payment_is_not_reversible(world, funds, make_case):
     disbursement = LedgerEntry.objects.get(case=case)
     assert disbursement.kind == EntryKind.DISBURSEMENT
     with pytest.raises(ValidationError):
-        reverse_entry(entry=disbursement, occurred_on=DAY, reason="nhầm", by=None)
+        reverse_entry(entry=disbursement, occurred_on=DAY, reason="nhầm", by=system_user())
     funds.social.refresh_from_db()
     assert funds.social.balance == 98_000_000
 
@@ -530,7 +543,7 @@ def test_the_same_submission_is_recorded_once_and_the_database_refuses_a_second(
         to_fund=funds.own,
         amount=500,
         occurred_on=DAY,
-        by=treasurer,
+        by=world.users["commune_treasurer"],
         submission=token,
     )
     entry = funds.social.entries.get(submission=token)
@@ -564,3 +577,156 @@ def test_a_reversal_sent_twice_is_already_recorded_and_another_is_refused(world,
     assert not isinstance(refused.value, ledger.AlreadyRecorded)
     assert funds.social.entries.filter(kind=EntryKind.CORRECTION).count() == 1
     assert_books_balance(funds.social)
+
+
+# Who may move money: the services refuse by themselves, whoever calls them ----------------
+
+
+def _books(*funds_) -> list[tuple]:
+    """What a refused write must leave as it was: each fund's balance and entries."""
+    return [(f.pk, fresh(f).balance, fresh(f).entry_count, f.entries.count()) for f in funds_] + [
+        (Fund.objects.count(), LedgerEntry.objects.count())
+    ]
+
+
+def _open(unit, by):
+    return open_fund(
+        unit=unit,
+        name="Quỹ mới",
+        kind=FundKind.WELFARE,
+        opening_balance=1_000_000,
+        opened_on=DAY,
+        by=by,
+    )
+
+
+@pytest.mark.parametrize(
+    ("unit", "role", "refusal"),
+    [
+        ("a1", "grassroots", PermissionDenied),  # an officer records cases, not funds
+        ("commune_a", "commune", PermissionDenied),
+        ("commune_a", "treasurer", PermissionDenied),  # the province's treasurer, not A's
+        ("province", "leader", PermissionDenied),
+        ("province", "outsider", Http404),
+        ("province", "q_treasurer", Http404),
+    ],
+)
+def test_a_fund_is_opened_only_by_its_unions_treasurer_or_an_administrator(
+    world, funds, unit, role, refusal
+):
+    before = _books()
+    with pytest.raises(refusal):
+        _open(getattr(world, unit), world.users[role])
+    assert _books() == before
+
+
+def test_treasurer_and_administrator_open_funds_where_they_may(world, funds):
+    assert _open(world.commune_a, world.users["commune_treasurer"]).balance == 1_000_000
+    assert _open(world.a1, world.users["admin"]).unit_id == world.a1.pk
+
+
+@pytest.mark.parametrize(
+    ("fund", "role", "refusal"),
+    [
+        ("commune", "treasurer", PermissionDenied),  # a treasurer records at their own union
+        ("social", "commune_treasurer", Http404),  # the province is above commune A
+        ("social", "q_treasurer", Http404),
+        ("social", "leader", PermissionDenied),
+        ("social", "admin", PermissionDenied),
+    ],
+)
+def test_a_contribution_is_recorded_only_by_the_funds_treasurer(world, funds, fund, role, refusal):
+    target = getattr(funds, fund)
+    before = _books(target)
+    with pytest.raises(refusal):
+        record_contribution(
+            fund=target, amount=1_000, occurred_on=DAY, source="x", by=world.users[role]
+        )
+    assert _books(target) == before
+
+
+def test_a_write_without_an_acting_user_is_refused(funds):
+    before = _books(funds.social)
+    with pytest.raises(PermissionDenied):
+        record_contribution(fund=funds.social, amount=1, occurred_on=DAY, source="x", by=None)
+    assert _books(funds.social) == before
+
+
+def test_allocation_into_a_fund_outside_scope_is_refused(world, funds):
+    before = _books(funds.social, funds.other)
+    with pytest.raises(Http404):
+        allocate(
+            from_fund=funds.social,
+            to_fund=funds.other,
+            amount=1_000_000,
+            occurred_on=DAY,
+            by=world.users["treasurer"],
+        )
+    assert _books(funds.social, funds.other) == before
+
+
+def test_allocation_is_made_only_by_the_treasurer_of_the_fund_it_comes_from(world, funds):
+    before = _books(funds.social, funds.commune)
+    for user, refusal in (
+        (world.users["commune_treasurer"], Http404),  # cannot see the province's fund
+        (world.users["q_treasurer"], Http404),
+        (world.users["province"], PermissionDenied),
+    ):
+        with pytest.raises(refusal):
+            allocate(
+                from_fund=funds.social,
+                to_fund=funds.commune,
+                amount=1_000_000,
+                occurred_on=DAY,
+                by=user,
+            )
+    with pytest.raises(PermissionDenied):  # the province's treasurer, from commune A's fund
+        allocate(
+            from_fund=funds.commune,
+            to_fund=funds.own,
+            amount=1_000,
+            occurred_on=DAY,
+            by=world.users["treasurer"],
+        )
+    assert _books(funds.social, funds.commune) == before
+
+
+def test_a_correction_is_recorded_only_by_the_funds_treasurer(world, funds):
+    entry = record_contribution(
+        fund=funds.commune,
+        amount=7_000_000,
+        occurred_on=DAY,
+        source="nhầm",
+        by=world.users["commune_treasurer"],
+    )
+    before = _books(funds.commune)
+    for user, refusal in (
+        (world.users["q_treasurer"], Http404),
+        (world.users["treasurer"], PermissionDenied),
+        (world.users["commune"], PermissionDenied),
+    ):
+        with pytest.raises(refusal):
+            reverse_entry(entry=entry, occurred_on=DAY, reason="nhầm", by=user)
+    assert _books(funds.commune) == before
+    assert not LedgerEntry.objects.filter(reverses=entry).exists()
+
+
+def test_the_ledger_says_why_an_entry_cannot_be_reversed(world, funds, make_case):
+    case = make_case("paid", fund=funds.social)
+    payment = funds.social.entries.get(case=case)
+    entry = record_contribution(
+        fund=funds.social,
+        amount=1_000,
+        occurred_on=DAY,
+        source="",
+        by=world.users["treasurer"],
+    )
+    assert ledger.reversal_refusal(entry) is None
+    correction = reverse_entry(
+        entry=entry, occurred_on=DAY, reason="nhầm", by=world.users["treasurer"]
+    )
+    entry = LedgerEntry.objects.get(pk=entry.pk)
+    with override("en"):
+        assert "belongs to its case" in ledger.reversal_refusal(payment)
+        assert "correction cannot itself" in ledger.reversal_refusal(correction)
+        assert "already been reversed" in ledger.reversal_refusal(entry)

@@ -6,11 +6,13 @@ import time
 import uuid
 
 import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from welfare.models import Report
-from welfare.reports.build import request_report, run_build
+from welfare.reports.build import rebuild_with_narrative, request_report, run_build
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +135,39 @@ def test_report_is_built_by_a_real_celery_worker(world, records):
         app.conf.task_default_queue = "celery"
     assert report.status == "done", report.error
     assert "7.500.000 ₫" in pdf_text(report.pdf.path)
+
+
+# Who may ask for a report: the service refuses by itself, whoever calls it ----------------
+
+
+def test_a_role_that_may_only_read_cannot_request_a_report(world, no_queue):
+    with pytest.raises(PermissionDenied):
+        request_report(union=world.province, year=2026, by=world.users["treasurer"])
+    with pytest.raises(PermissionDenied):
+        request_report(union=world.province, year=2026, by=None)
+    assert not Report.objects.exists()
+
+
+def test_outsider_cannot_request_a_report_on_a_union_they_cannot_see(world, no_queue):
+    with pytest.raises(Http404):
+        request_report(union=world.province, year=2026, by=world.users["q_officer"])
+    with pytest.raises(Http404):  # commune A staff do not see commune B
+        request_report(union=world.commune_b, year=2026, by=world.users["commune"])
+    assert not Report.objects.exists()
+
+
+def test_only_who_writes_reports_rebuilds_one_with_a_narrative(world, no_queue):
+    report, _ = request_report(union=world.province, year=2026, by=world.users["leader"])
+    Report.objects.filter(pk=report.pk).update(status=Report.Status.DONE, narrative="Gốc")
+    for user, refusal in (
+        (world.users["treasurer"], PermissionDenied),
+        (world.users["commune"], Http404),  # the province is above commune A
+        (world.users["outsider"], Http404),
+    ):
+        with pytest.raises(refusal):
+            rebuild_with_narrative(report=report, text="Khác", by=user)
+    report.refresh_from_db()
+    assert (report.status, report.narrative, report.narrative_edited) == ("done", "Gốc", False)
+    rebuild_with_narrative(report=report, text="Khác", by=world.users["leader"])
+    report.refresh_from_db()
+    assert (report.status, report.narrative) == ("queued", "Khác")

@@ -3,12 +3,17 @@
 import datetime
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
-from unions.models import Role
+from members.counters import member_totals
+from members.models import Member, MemberStatus
+from members.services import create_member, update_member
+from unions.models import Role, Unit
 from unions.tree import move_unit
 from welfare.reports.figures import annual_figures
 
-from ..factories import make_user
+from ..factories import MemberFactory, make_user, system_user
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +56,9 @@ def test_commune_leader_report_excludes_the_neighbouring_commune(world, records)
 
 
 def test_earlier_year_groups_by_the_tree_as_it_stood(world, records, funds):
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED, by=None)
+    move_unit(
+        unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED, by=world.users["admin"]
+    )
     figures_2024 = annual_figures(world.province, 2024)
     assert {row.label: row.amount for row in figures_2024.by_child} == {
         world.commune_b.name: 60_000_000,
@@ -86,8 +93,8 @@ def test_union_founded_later_uses_todays_subtree(world, records):
     from unions.models import UnitKind
 
     zone = make_unit("Công đoàn KCN", UnitKind.ZONE, world.province, founded_on=REORGANISED)
-    move_unit(unit=world.a2, new_parent=zone, effective_on=REORGANISED, by=None)
-    move_unit(unit=world.a1, new_parent=zone, effective_on=REORGANISED, by=None)
+    move_unit(unit=world.a2, new_parent=zone, effective_on=REORGANISED, by=world.users["admin"])
+    move_unit(unit=world.a1, new_parent=zone, effective_on=REORGANISED, by=world.users["admin"])
     figures = annual_figures(zone, 2024)
     assert not figures.tree_of_the_year
     assert figures.totals.amount == 3_000_000
@@ -112,7 +119,9 @@ def moved_within_commune(world, records, funds):
 
     from .conftest import paid_case
 
-    member = transfer_member(member=world.member_a1, to_unit=world.a2, effective_on=MOVED, by=None)
+    member = transfer_member(
+        member=world.member_a1, to_unit=world.a2, effective_on=MOVED, by=world.users["admin"]
+    )
     paid_case(
         member, funds.social, 1_000_000, datetime.date(2026, 4, 2), by=world.users["grassroots"]
     )
@@ -133,7 +142,9 @@ def test_a_person_paid_in_two_units_of_a_child_unit_counts_once(world, moved_wit
 
 
 def test_the_year_before_uses_its_own_tree_and_this_years_child_units(world, records, funds):
-    move_unit(unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED, by=None)
+    move_unit(
+        unit=world.a1, new_parent=world.commune_b, effective_on=REORGANISED, by=world.users["admin"]
+    )
     figures = annual_figures(world.province, 2026, user=world.users["province"])
     # 2025 in 2025's tree: the Tết gift at B1 (commune B all along)
     assert (figures.prev_totals.cases, figures.prev_totals.people) == (1, 1)
@@ -186,7 +197,9 @@ def test_query_count_does_not_grow_with_records(
 def test_one_pass_gives_the_figures_of_one_query_per_breakdown(world, moved_within_commune):
     from welfare.reports import figures
 
-    move_unit(unit=world.a2, new_parent=world.commune_b, effective_on=REORGANISED, by=None)
+    move_unit(
+        unit=world.a2, new_parent=world.commune_b, effective_on=REORGANISED, by=world.users["admin"]
+    )
     leader = make_user("leader_a", Role.LEADER, world.commune_a)
     for union, user in ((world.province, None), (world.province, leader), (world.commune_a, None)):
         for year in (2024, 2025, 2026):
@@ -212,3 +225,82 @@ def test_the_report_work_memory_ends_with_the_report(world, records):
         before = work_mem()
         annual_figures(world.province, 2026)
         assert work_mem() == before
+
+
+def test_year_end_counts_agree_with_the_home_page_after_people_leave(world, client_for):
+    """People who left or died, marked so through the services, are counted by neither the
+    report's year-end figures nor the home page's counters on the same day."""
+    today = timezone.localdate()
+    people = []
+    for index, (unit, kind) in enumerate(
+        [(world.a1, "member"), (world.a1, "worker"), (world.a2, "member"), (world.b1, "worker")] * 3
+    ):
+        person = MemberFactory.build(
+            full_name=f"Người thứ {index}",
+            unit=unit,
+            kind=kind,
+            joined_on=datetime.date(2020, 1, 1),
+        )
+        people.append(create_member(member=person, by=system_user()))
+    for person, status in zip(
+        people[:5],
+        [
+            MemberStatus.LEFT,
+            MemberStatus.DECEASED,
+            MemberStatus.LEFT,
+            MemberStatus.DECEASED,
+            MemberStatus.LEFT,
+        ],
+        strict=True,
+    ):
+        person = Member.objects.get(pk=person.pk)
+        person.status, person.left_on = status, today - datetime.timedelta(days=3)
+        update_member(member=person, by=system_user())
+    back = Member.objects.get(pk=people[0].pk)  # and one of them came back
+    back.status = MemberStatus.ACTIVE
+    update_member(member=back, by=system_user())
+
+    organisation = annual_figures(world.province, today.year).organisation
+    home = client_for("admin").get(reverse("home")).context["member_counts"]
+
+    assert (organisation.members, organisation.workers) == (home["members"], home["workers"])
+    province = Unit.objects.in_subtree_of(world.province).values("pk")
+    assert member_totals(province)["members"] == organisation.members
+    assert organisation.members + organisation.workers == (
+        Member.objects.filter(unit__path__startswith=world.province.path, status="active").count()
+    )
+    assert organisation.left == 4  # the one who came back is no longer counted as gone
+
+
+def test_contributions_by_fund_for_the_year_and_the_year_before(world, funds):
+    from welfare.funds.ledger import record_contribution, reverse_entry
+
+    def give(fund, amount, day):
+        return record_contribution(
+            fund=fund, amount=amount, occurred_on=day, source="—", by=system_user()
+        )
+
+    give(funds.social, 120_000_000, datetime.date(2026, 3, 1))
+    give(funds.social, 30_000_000, datetime.date(2026, 9, 1))
+    mistake = give(funds.commune, 9_000_000, datetime.date(2026, 4, 1))
+    reverse_entry(
+        entry=mistake, occurred_on=datetime.date(2026, 4, 2), reason="nhầm", by=system_user()
+    )
+    give(funds.commune, 2_000_000, datetime.date(2026, 5, 1))
+    give(funds.own, 5_000_000, datetime.date(2025, 6, 1))
+    give(funds.other, 70_000_000, datetime.date(2026, 3, 1))  # another province
+
+    figures = annual_figures(world.province, 2026)
+    rows = {
+        row.label: (row.cases, row.amount, row.prev_cases, row.prev_amount)
+        for row in figures.contributions
+    }
+    assert rows == {
+        "Quỹ Xã hội tỉnh P": (2, 150_000_000, 0, 0),
+        "Quỹ phúc lợi Công đoàn phường A": (1, 2_000_000, 0, 0),
+        "Quỹ CĐCS Công ty A1": (0, 0, 1, 5_000_000),
+    }
+    # a commune's report holds its own funds and those below it only
+    commune = {row.label for row in annual_figures(world.commune_a, 2026).contributions}
+    assert commune == {"Quỹ phúc lợi Công đoàn phường A", "Quỹ CĐCS Công ty A1"}
+    assert annual_figures(world.province, 2026, summary=True).contributions == []

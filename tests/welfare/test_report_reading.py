@@ -18,7 +18,9 @@ def test_grassroots_report_has_no_breakdown_by_unit(world, records, tmp_path):
     figures = annual_figures(world.a1, 2026)
     pdf = render(tmp_path, figures)
     assert flat(vi("By unit")) not in pdf.text
-    assert flat(vi("Support paid by unit (million đồng)")) not in pdf.text
+    assert (
+        flat(vi("Support paid by unit in %(year)s (million đồng)") % {"year": 2026}) not in pdf.text
+    )
     assert flat(vi("Grassroots unions")) not in pdf.text
     assert "5. " + flat(vi("Shelters, savings books, scholarships and Tết gifts")) in pdf.text
     assert "6. " not in pdf.text
@@ -27,7 +29,7 @@ def test_grassroots_report_has_no_breakdown_by_unit(world, records, tmp_path):
 def test_commune_report_keeps_its_breakdown_by_unit(world, records, tmp_path):
     pdf = render(tmp_path, annual_figures(world.commune_a, 2026))
     assert "5. " + flat(vi("By unit")) in pdf.text
-    assert flat(vi("Support paid by unit (million đồng)")) in pdf.text
+    assert flat(vi("Support paid by unit in %(year)s (million đồng)") % {"year": 2026}) in pdf.text
     assert "6. " + flat(vi("Shelters, savings books, scholarships and Tết gifts")) in pdf.text
 
 
@@ -50,9 +52,9 @@ def test_year_in_progress_narrative_gives_the_date_not_the_end_of_the_year(world
     if today < datetime.date(today.year, 12, 31):
         assert today.strftime("%d/%m/%Y") in text
         end_of_year = vi(
-            "At the end of the year the union had %(members)s members and %(workers)s "
-            "non-member workers in %(units)s grassroots unions; %(joined)s joined during the year."
-        ).split("%(members)s")[0]
+            "At the end of %(year)s the union had %(members)s members and %(workers)s "
+            "non-member workers in %(units)s grassroots unions; %(joined)s joined in %(year)s."
+        ).split("%(members)s")[0] % {"year": today.year}
         assert end_of_year not in text
     past = narrative(annual_figures(world.province, 2024))
     assert "31/12/2024" not in past

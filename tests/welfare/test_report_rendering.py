@@ -112,7 +112,12 @@ def test_province_report_reads_back_with_its_figures_and_header(world, records, 
     assert "tỉnh Q" not in text and "7.000.000" not in text
 
     # sections without records, and the note on counting
-    assert text.count(vi("None this year.")) == 3  # programs, loans, campaigns
+    # programs and loans are not kept in the portal: the report says so, not "none"
+    assert text.count(flat(vi("The portal does not keep these figures yet.")).rstrip(".")) == 2
+    # no contribution recorded in either year
+    none = vi("None in %(year)s or %(prev_year)s.") % {"year": 2026, "prev_year": 2025}
+    assert text.count(none) == 1
+    assert "Năm nay" not in text and "năm nay" not in text
     assert (
         flat(
             vi(
@@ -223,11 +228,15 @@ def test_empty_year_renders_with_none_sections_and_placeholders(world, tmp_path)
     assert "BÁO CÁO CÔNG TÁC AN SINH XÃ HỘI NĂM 2023" in pdf.text
     total = line_with(pdf.layout, vi("Total amount"))
     assert total.split()[-4:] == ["0₫", "0₫", "0₫", "—"]  # pdftotext drops the narrow space
-    # types, categories, funds, units, programs, loans, campaigns
-    assert pdf.text.count(vi("None this year.")) == 7
-    assert pdf.text.count(vi("No support was paid in this period.")) == 3
+    # types, categories, funds, units, contributions (programs and loans are not kept)
+    none = vi("None in %(year)s or %(prev_year)s.") % {"year": 2023, "prev_year": 2022}
+    assert pdf.text.count(none) == 5
+    both = vi("No support was paid in %(year)s or %(prev_year)s.")
+    assert pdf.text.count(both % {"year": 2023, "prev_year": 2022}) == 1
+    assert pdf.text.count(vi("No support was paid in %(year)s.") % {"year": 2023}) == 2
+    assert "Năm nay" not in pdf.text and "năm nay" not in pdf.text
     workbook = load_workbook(io.BytesIO(render_xlsx(figures)))
-    assert len(workbook.sheetnames) == 7
+    assert len(workbook.sheetnames) == 8
 
 
 def test_pdf_is_vietnamese_whatever_language_was_active(world, records, tmp_path):
@@ -259,10 +268,11 @@ def test_workbook_has_one_sheet_per_table_with_totals_matching_the_figures(world
             "By unit",
             "By month",
             "Organisation",
+            "Contributions",
         )
     ]
     assert workbook.sheetnames == names
-    summary, by_type, by_category, by_fund, by_unit, by_month, organisation = (
+    summary, by_type, by_category, by_fund, by_unit, by_month, organisation, _gifts = (
         workbook[name] for name in names
     )
 

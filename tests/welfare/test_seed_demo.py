@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from seed.demo_members import COMMUNE_ACCOUNT_UNIT, GRASSROOTS_ACCOUNT_UNIT
 from unions.models import Placement, Unit, UnitKind
-from welfare.cases.approvals import allowed_actions, returned_to, waiting_for
+from welfare.cases.approvals import returned_to, waiting_for
 from welfare.cases.overlap import earlier_support
+from welfare.cases.rules import allowed_actions
 from welfare.models import (
     Case,
     CaseEvent,

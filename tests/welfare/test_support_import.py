@@ -197,7 +197,10 @@ def test_the_fund_is_looked_up_on_the_tree_as_it_stood_on_the_date(world, funds)
     fund is accepted, the same in 2025 is not."""
     member = MemberFactory(unit=world.a2, full_name="Bùi Thị Hạnh", sex="female")
     move_unit(
-        unit=world.a2, new_parent=world.commune_b, effective_on=datetime.date(2024, 1, 1), by=None
+        unit=world.a2,
+        new_parent=world.commune_b,
+        effective_on=datetime.date(2024, 1, 1),
+        by=world.users["admin"],
     )
     fund = "Quỹ phúc lợi Công đoàn phường A"
     job = preview(

@@ -2,7 +2,8 @@
 
 Every level in between endorses, returns or rejects; the owner approves an amount (which
 reserves it on the fund) or rejects; a treasurer of the owner pays.  Nobody acts on a case they
-created, and nobody acts twice in one round (from one submission to the decision).
+created, and nobody acts twice in one round (from one submission to the decision).  Who may take
+which step is decided in ``rules``; each service enforces that decision on the locked case.
 """
 
 from __future__ import annotations
@@ -21,19 +22,17 @@ from django.utils.translation import gettext as _
 
 from common.money import format_dong
 from unions.models import RoleAssignment, Unit
-from unions.scope import ROLE_CAPABILITIES, Capability, can, holds_at, units_held
+from unions.scope import ROLE_CAPABILITIES, Capability, can, units_held
 from welfare.funds.ledger import lock_fund, post_entry
 from welfare.funds.models import EntryKind, Fund
 
+from . import rules
+from .evidence import add_evidence
 from .models import Case, CaseEvent, CaseStatus, Payment
+from .rules import AUTHORING, DECISIONS
+from .rules import AlreadyPaid as AlreadyPaid  # what record_payment raises for a second payment
 
 Action = CaseEvent.Action
-# Decisions that count as "having acted" in a round.
-DECISIONS = [Action.ENDORSED, Action.RETURNED, Action.REJECTED, Action.APPROVED, Action.PAID]
-# Steps that make someone an author of the case: an author never decides on it.  Without the
-# edits, a reviewer could return a case, raise its amount, resubmit and then approve it.
-AUTHORING = [Action.CREATED, Action.EDITED, Action.SUBMITTED]
-EDITABLE = (CaseStatus.DRAFT, CaseStatus.RETURNED)
 
 
 def get_case_for_user(user, pk) -> Case:
@@ -59,19 +58,6 @@ def _record(case: Case, action: str, unit: Unit | int, by, amount=None, comment=
         amount=amount,
         comment=comment,
     )
-
-
-def _acted_this_round(case: Case, user) -> bool:
-    return case.events.filter(actor=user, action__in=DECISIONS, at__gte=case.submitted_at).exists()
-
-
-def _check_not_own_and_once(case: Case, by) -> None:
-    if case.created_by_id == by.pk:
-        raise ValidationError(_("You created this case, so someone else must decide on it."))
-    if case.events.filter(actor=by, action__in=AUTHORING).exists():
-        raise ValidationError(_("You edited this case, so someone else must decide on it."))
-    if _acted_this_round(case, by):
-        raise ValidationError(_("You have already acted on this case."))
 
 
 def _next_level(case: Case, after: Unit) -> Unit:
@@ -105,27 +91,52 @@ def create_case(*, case: Case, by) -> Case:
 
 
 @transaction.atomic
-def update_case(*, case: Case, by) -> Case:
-    """Save the creator's changes to a draft or a returned case."""
+def open_case(
+    *,
+    member,
+    unit: Unit,
+    category: str,
+    circumstances: str,
+    support_type: str,
+    requested_amount: int,
+    fund: Fund,
+    evidence=(),
+    by,
+) -> Case:
+    """A draft case with its evidence files, all of it or nothing: a refused file leaves no
+    case behind."""
+    case = Case(
+        member=member,
+        unit=unit,
+        category=category,
+        circumstances=circumstances,
+        support_type=support_type,
+        requested_amount=requested_amount,
+        fund=fund,
+    )
+    case = create_case(case=case, by=by)
+    add_evidence(case=case, files=evidence, by=by)
+    return case
+
+
+@transaction.atomic
+def update_case(*, case: Case, by, evidence=()) -> Case:
+    """Save the changes to a draft or a returned case, with any evidence files added, all of it
+    or nothing."""
     locked = _lock(case)
-    if locked.status not in EDITABLE:
-        raise ValidationError(_("Only a draft or a returned case can be changed."))
-    if not can(by, Capability.OPEN_CASES, case.unit):
-        raise PermissionDenied
+    rules.decide(by, locked, "edit").enforce()
     check_fund_usable(case.fund, case.unit)
     case.status = locked.status
     case.save()
     _record(case, Action.EDITED, case.unit, by, case.requested_amount)
+    add_evidence(case=case, files=evidence, by=by)
     return case
 
 
 @transaction.atomic
 def submit_case(*, case: Case, by, comment: str = "") -> Case:
     case = _lock(case)
-    if case.status not in EDITABLE:
-        raise ValidationError(_("This case has already been submitted."))
-    if not can(by, Capability.OPEN_CASES, case.unit):
-        raise PermissionDenied
+    rules.decide(by, case, "submit").enforce()
     check_fund_usable(case.fund, case.unit)
     if not case.evidence.exists():
         raise ValidationError(_("Attach at least one evidence file before submitting."))
@@ -138,21 +149,11 @@ def submit_case(*, case: Case, by, comment: str = "") -> Case:
     return case
 
 
-def _check_reviewer(case: Case, by) -> None:
-    if case.status != CaseStatus.SUBMITTED:
-        raise ValidationError(_("This case is not waiting for a decision."))
-    if not holds_at(by, Capability.REVIEW_CASES, case.current_unit_id):
-        raise PermissionDenied
-    _check_not_own_and_once(case, by)
-
-
 @transaction.atomic
 def endorse_case(*, case: Case, by, comment: str = "") -> Case:
     """An intermediate level agrees and passes the case up."""
     case = _lock(case)
-    _check_reviewer(case, by)
-    if case.current_unit_id == case.fund.unit_id:
-        raise ValidationError(_("The fund's own union approves or rejects; it does not endorse."))
+    rules.decide(by, case, "endorse").enforce()
     level = case.current_unit
     case.current_unit = _next_level(case, level)
     case.save(update_fields=["current_unit", "updated_at"])
@@ -164,7 +165,7 @@ def endorse_case(*, case: Case, by, comment: str = "") -> Case:
 @transaction.atomic
 def return_case(*, case: Case, by, comment: str) -> Case:
     case = _lock(case)
-    _check_reviewer(case, by)
+    rules.decide(by, case, "return").enforce()
     if not comment.strip():
         raise ValidationError({"comment": _("Say why the case is returned.")})
     level = case.current_unit
@@ -179,7 +180,7 @@ def return_case(*, case: Case, by, comment: str) -> Case:
 @transaction.atomic
 def reject_case(*, case: Case, by, comment: str) -> Case:
     case = _lock(case)
-    _check_reviewer(case, by)
+    rules.decide(by, case, "reject").enforce()
     if not comment.strip():
         raise ValidationError({"comment": _("Say why the case is rejected.")})
     level = case.current_unit
@@ -195,9 +196,7 @@ def reject_case(*, case: Case, by, comment: str) -> Case:
 def approve_case(*, case: Case, by, amount: int, comment: str = "") -> Case:
     """Approve an amount and reserve it on the fund; refused when the fund cannot cover it."""
     case = _lock(case)
-    _check_reviewer(case, by)
-    if case.current_unit_id != case.fund.unit_id:
-        raise ValidationError(_("Only the union that owns the fund approves this case."))
+    rules.decide(by, case, "approve").enforce()
     if amount is None or amount <= 0:
         raise ValidationError({"amount": _("The approved amount must be positive.")})
     fund = lock_fund(case.fund_id)
@@ -225,10 +224,6 @@ def approve_case(*, case: Case, by, amount: int, comment: str = "") -> Case:
     return case
 
 
-class AlreadyPaid(ValidationError):
-    """The case was paid before (a double click or a replayed form): nothing was recorded."""
-
-
 @transaction.atomic
 def record_payment(
     *,
@@ -241,13 +236,7 @@ def record_payment(
 ) -> Payment:
     """The treasurer of the fund's owner pays the approved amount; money leaves the ledger once."""
     case = _lock(case)
-    if case.status == CaseStatus.PAID:
-        raise AlreadyPaid(_("This case has already been paid."))
-    if case.status != CaseStatus.APPROVED:
-        raise ValidationError(_("Only an approved case can be paid."))
-    if not holds_at(by, Capability.PAY, case.fund.unit_id):
-        raise PermissionDenied
-    _check_not_own_and_once(case, by)
+    rules.decide(by, case, "pay").enforce()
     if paid_on > timezone.localdate():
         raise ValidationError({"paid_on": _("The payment date cannot be in the future.")})
     if case.approved_on and paid_on < case.approved_on:
@@ -327,28 +316,6 @@ def count_waiting(user, *, up_to: int = WAITING_COUNTED) -> int:
 
 def returned_to(user) -> QuerySet[Case]:
     return Case.objects.visible_to(user).filter(status=CaseStatus.RETURNED, created_by=user)
-
-
-def allowed_actions(user, case: Case) -> set[str]:
-    """What the page offers this user on this case (the services check again)."""
-    actions: set[str] = set()
-    if case.status in EDITABLE and can(user, Capability.OPEN_CASES, case.unit):
-        actions |= {"edit", "submit", "evidence"}
-    # One query: an author of the case, or someone who has decided in this round.
-    mine = Q(action__in=AUTHORING)
-    if case.submitted_at is not None:
-        mine |= Q(action__in=DECISIONS, at__gte=case.submitted_at)
-    own_or_acted = case.created_by_id == user.pk or case.events.filter(mine, actor=user).exists()
-    if own_or_acted:
-        return actions
-    if case.status == CaseStatus.SUBMITTED and holds_at(
-        user, Capability.REVIEW_CASES, case.current_unit_id
-    ):
-        actions |= {"return", "reject"}
-        actions.add("approve" if case.current_unit_id == case.fund.unit_id else "endorse")
-    if case.status == CaseStatus.APPROVED and holds_at(user, Capability.PAY, case.fund.unit_id):
-        actions.add("pay")
-    return actions
 
 
 # --- notifications -------------------------------------------------------------------------

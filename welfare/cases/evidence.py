@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import uuid
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from unions.scope import Capability, can
-
-from .models import Case, CaseStatus, Evidence
+from . import rules
+from .models import Case, Evidence
 
 MAX_BYTES = 10 * 1024 * 1024
 SIGNATURES = {
@@ -47,15 +46,22 @@ def check_upload(upload) -> tuple[str, str]:
 
 
 @transaction.atomic
-def attach_evidence(*, case: Case, upload, by) -> Evidence:
-    """Evidence is added while the case can be changed (draft or returned), by someone who opens
-    cases at its union: the file an approver decides on does not change under them."""
+def add_evidence(*, case: Case, files, by) -> list[Evidence]:
+    """All the files or none, while the case can be changed (``rules.add_evidence``): each file
+    is checked before the first is stored, so a refused one leaves nothing behind."""
     status = Case.objects.select_for_update().values_list("status", flat=True).get(pk=case.pk)
-    if status not in (CaseStatus.DRAFT, CaseStatus.RETURNED):
-        raise ValidationError(_("Evidence can be added only to a draft or a returned case."))
-    if not can(by, Capability.OPEN_CASES, case.unit):
-        raise PermissionDenied
-    content_type, extension = check_upload(upload)
+    case.status = status
+    rules.decide(by, case, "evidence").enforce()
+    kinds = [check_upload(upload) for upload in files]
+    return [_store(case, upload, kind, by) for upload, kind in zip(files, kinds, strict=True)]
+
+
+def attach_evidence(*, case: Case, upload, by) -> Evidence:
+    return add_evidence(case=case, files=[upload], by=by)[0]
+
+
+def _store(case: Case, upload, kind: tuple[str, str], by) -> Evidence:
+    content_type, extension = kind
     original = os.path.basename(upload.name)[:255]
     # Stored under a random name: what the user called the file never becomes a path.
     upload.name = f"{uuid.uuid4().hex}{extension}"

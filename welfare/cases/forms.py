@@ -343,7 +343,8 @@ class CaseFilter(django_filters.FilterSet):
         self.user = user
         self.filters["unit"].queryset = Unit.objects.visible_to(user)
         self.filters["fund"].queryset = case_funds(user)
-        self.form.fields["year"].choices = [("", _("All years")), *_year_choices()]
+        # The filter's field puts "All years" first itself.
+        self.form.fields["year"].choices = _year_choices()
 
     def filter_waiting(self, queryset, name, value):
         return queryset  # chosen as the base queryset in __init__ (approvals.waiting_for)

@@ -174,12 +174,16 @@ class Evidence(models.Model):
 
 
 class CaseAccess(models.Model):
-    """Someone opened a case file or one of its evidence files: hardship cases hold health
-    and family details, so who read them is kept (welfare.cases.views, never edited)."""
+    """Someone opened a case file, one of its evidence files or printed one of its documents:
+    hardship cases hold health and family details, so who read them is kept
+    (``access_log.record_case_access``, never edited)."""
 
     class What(models.TextChoices):
         PAGE = "page", _("Opened the case file")
         EVIDENCE = "evidence", _("Downloaded an evidence file")
+        PROPOSAL = "proposal", _("Printed the proposal")
+        DECISION = "decision", _("Printed the approval decision")
+        VOUCHER = "voucher", _("Printed the payment voucher")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="accesses")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

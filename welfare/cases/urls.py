@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import document_views, views
 
 app_name = "cases"
 urlpatterns = [
@@ -19,4 +19,5 @@ urlpatterns = [
     path("<int:pk>/approve/", views.case_approve, name="approve"),
     path("<int:pk>/pay/", views.case_pay, name="pay"),
     path("evidence/<int:pk>/", views.evidence_download, name="evidence"),
+    path("<int:pk>/documents/<slug:slug>.pdf", document_views.case_document, name="document"),
 ]

@@ -1,9 +1,10 @@
 """The case pages: the list, a new case, the case with its timeline, and one POST per decision.
 
-Every write goes through ``approvals`` (which checks again).  A role that can never take an
-action on a case gets 403; a role that could, but not now (already acted, its own case, not its
-turn, the case has moved on), is sent back to the case with the reason.  A second payment of the
-same case (a double click, a replayed form) records nothing and says so.
+Every step is decided by ``rules`` and written by a service (which decides again on the locked
+case).  A role that can never take an action on a case gets 403; a role that could, but not now
+(already acted, its own case, not its turn, the case has moved on), is sent back to the case
+with the reason.  A second payment of the same case (a double click, a replayed form) records
+nothing and says so.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -31,11 +31,12 @@ from common.text import normalise
 from members.models import Member
 from members.services import get_member_for_user
 from unions.models import Unit
-from unions.scope import Capability, can, can_anywhere, holds_at, units_held
+from unions.scope import Capability, can, can_anywhere
 from unions.views import SEARCH_CHOICES
 
-from . import approvals
-from .evidence import attach_evidence
+from . import approvals, rules
+from .access_log import record_case_access
+from .evidence import add_evidence
 from .forms import (
     ApproveForm,
     CaseFilter,
@@ -50,9 +51,7 @@ from .forms import (
 )
 from .models import Case, CaseAccess, CaseStatus, Category, Evidence, Payment, SupportType
 from .overlap import earlier_support
-
-REVIEW_ACTIONS = {"endorse", "return", "reject", "approve"}
-CREATOR_ACTIONS = {"edit", "submit", "evidence"}
+from .rules import review_route
 
 
 def _date(value) -> str:
@@ -213,11 +212,6 @@ def _choose_member(request: HttpRequest) -> HttpResponse:
     return render(request, "welfare/case_choose_member.html", {"form": form, "found": found})
 
 
-def _attach_all(case: Case, uploads, by) -> None:
-    for upload in uploads:
-        attach_evidence(case=case, upload=upload, by=by)
-
-
 def case_create(request: HttpRequest) -> HttpResponse:
     if not can_anywhere(request.user, Capability.OPEN_CASES):
         raise PermissionDenied
@@ -231,12 +225,14 @@ def case_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = CaseForm(request.POST or None, request.FILES or None, unit=member.unit)
     if request.method == "POST" and form.is_valid():
-        case = form.save(commit=False)
-        case.unit, case.member = member.unit, member
         try:
-            with transaction.atomic():
-                case = approvals.create_case(case=case, by=request.user)
-                _attach_all(case, form.cleaned_data["evidence"], request.user)
+            case = approvals.open_case(
+                member=member,
+                unit=member.unit,
+                **{name: form.cleaned_data[name] for name in CaseForm.Meta.fields},
+                evidence=form.cleaned_data["evidence"],
+                by=request.user,
+            )
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -258,16 +254,6 @@ def case_create(request: HttpRequest) -> HttpResponse:
 
 
 # --- the case page -------------------------------------------------------------------------
-
-
-def review_route(case: Case) -> list[int]:
-    """The unions that decide on the case, bottom up: those above its union up to the fund's
-    owner (today's tree), or the union itself when the fund is its own."""
-    path = case.unit.ancestor_ids()
-    owner = case.fund.unit_id
-    if owner == case.unit_id or owner not in path:
-        return [owner]
-    return path[path.index(owner) : -1][::-1]
 
 
 def _route_units(case: Case) -> list[Unit]:
@@ -297,7 +283,7 @@ def _action_forms(case: Case, actions: set[str], bound: dict | None = None) -> d
 
 
 def _render_case(request: HttpRequest, case: Case, bound: dict | None = None) -> HttpResponse:
-    actions = approvals.allowed_actions(request.user, case)
+    actions = rules.allowed_actions(request.user, case)
     payment = None
     if case.status == CaseStatus.PAID:
         payment = Payment.objects.select_related("by").filter(case=case).first()
@@ -317,7 +303,7 @@ def _render_case(request: HttpRequest, case: Case, bound: dict | None = None) ->
 
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = approvals.get_case_for_user(request.user, pk)
-    CaseAccess.objects.create(case=case, user=request.user, what=CaseAccess.What.PAGE)
+    record_case_access(case=case, by=request.user, what=CaseAccess.What.PAGE)
     return _render_case(request, case)
 
 
@@ -336,68 +322,38 @@ def case_access(request: HttpRequest, pk: int) -> HttpResponse:
 # --- decisions -----------------------------------------------------------------------------
 
 
-def _require_role(user, case: Case, action: str) -> None:
-    """403 for a role that can never take ``action`` on this case, whatever its state."""
-    if action in CREATOR_ACTIONS:
-        allowed = can(user, Capability.OPEN_CASES, case.unit)
-    elif action in REVIEW_ACTIONS:
-        allowed = bool(set(units_held(user, Capability.REVIEW_CASES)) & set(review_route(case)))
-    else:
-        allowed = holds_at(user, Capability.PAY, case.fund.unit_id)
-    if not allowed:
-        raise PermissionDenied
-
-
-def _refusal(user, case: Case, action: str) -> str:
-    """Why an action the role could take is not offered on this case now."""
-    if action in CREATOR_ACTIONS:
-        if action == "submit":
-            return _("This case has already been submitted.")
-        return _("Only a draft or a returned case can be changed.")
-    if case.created_by_id == user.pk:
-        return _("You created this case, so someone else must decide on it.")
-    if case.events.filter(actor=user, action__in=approvals.AUTHORING).exists():
-        return _("You edited this case, so someone else must decide on it.")
-    if action == "pay":
-        if case.status != CaseStatus.APPROVED:
-            return _("Only an approved case can be paid.")
-        return _("You have already acted on this case.")
-    if case.status != CaseStatus.SUBMITTED:
-        return _("This case is not waiting for a decision.")
-    if not holds_at(user, Capability.REVIEW_CASES, case.current_unit_id):
-        return _("This case is waiting for a decision at %(unit)s.") % {
-            "unit": case.current_unit.name
-        }
-    at_owner = case.current_unit_id == case.fund.unit_id
-    if action == "endorse" and at_owner:
-        return _("The fund's own union approves or rejects; it does not endorse.")
-    if action == "approve" and not at_owner:
-        return _("Only the union that owns the fund approves this case.")
-    return _("You have already acted on this case.")
-
-
 def _already_paid(request: HttpRequest) -> None:
     messages.info(
         request, _("The payment of this case was already recorded. Nothing more was recorded.")
     )
 
 
+def _refused(request: HttpRequest, case: Case, action: str) -> HttpResponse | None:
+    """403, or back to the case with the reason, when the rule refuses ``action`` now."""
+    decision = rules.decide(request.user, case, action)
+    if decision.status == 403:
+        raise PermissionDenied
+    if decision.allowed:
+        return None
+    if decision.refusal is rules.Refusal.ALREADY_PAID:
+        _already_paid(request)
+    else:
+        messages.error(request, decision.reason)
+    return redirect("cases:detail", pk=case.pk)
+
+
 def _decide(request: HttpRequest, pk: int, action: str, form_class, perform, done):
     """Run one decision: 403 / back with the reason / the form again with its errors / done."""
     case = approvals.get_case_for_user(request.user, pk)
-    _require_role(request.user, case, action)
-    if action not in approvals.allowed_actions(request.user, case):
-        if action == "pay" and case.status == CaseStatus.PAID:
-            _already_paid(request)
-        else:
-            messages.error(request, _refusal(request.user, case, action))
-        return redirect("cases:detail", pk=case.pk)
+    refused = _refused(request, case, action)
+    if refused is not None:
+        return refused
     form = form_class(request.POST, request.FILES, case=case)
     form_key = "reason" if action in ("return", "reject") else action
     if form.is_valid():
         try:
             perform(case=case, by=request.user, **form.cleaned_data)
-        except approvals.AlreadyPaid:
+        except rules.AlreadyPaid:
             _already_paid(request)
             return redirect("cases:detail", pk=case.pk)
         except ValidationError as error:
@@ -491,11 +447,6 @@ def case_pay(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _add_evidence(*, case: Case, by, files) -> None:
-    with transaction.atomic():
-        _attach_all(case, files, by)
-
-
 @require_POST
 def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
     return _decide(
@@ -503,23 +454,24 @@ def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         "evidence",
         EvidenceForm,
-        _add_evidence,
+        add_evidence,
         lambda case, data: _("The evidence was added."),
     )
 
 
 def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
     case = approvals.get_case_for_user(request.user, pk)
-    _require_role(request.user, case, "edit")
-    if "edit" not in approvals.allowed_actions(request.user, case):
-        messages.error(request, _refusal(request.user, case, "edit"))
-        return redirect("cases:detail", pk=case.pk)
+    refused = _refused(request, case, "edit")
+    if refused is not None:
+        return refused
     form = CaseForm(request.POST or None, request.FILES or None, instance=case, unit=case.unit)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                case = approvals.update_case(case=form.save(commit=False), by=request.user)
-                _attach_all(case, form.cleaned_data["evidence"], request.user)
+            case = approvals.update_case(
+                case=form.save(commit=False),
+                evidence=form.cleaned_data["evidence"],
+                by=request.user,
+            )
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -543,17 +495,17 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     """An evidence file, only for users whose scope covers its case; never shown inline."""
     evidence = get_object_or_404(
-        Evidence.objects.filter(case__in=Case.objects.visible_to(request.user)), pk=pk
+        Evidence.objects.filter(case__in=Case.objects.visible_to(request.user)).select_related(
+            "case"
+        ),
+        pk=pk,
     )
     try:
         handle = evidence.file.open("rb")
     except FileNotFoundError as missing:
         raise Http404 from missing
-    CaseAccess.objects.create(
-        case_id=evidence.case_id,
-        user=request.user,
-        what=CaseAccess.What.EVIDENCE,
-        evidence_name=evidence.original_name,
+    record_case_access(
+        case=evidence.case, by=request.user, what=CaseAccess.What.EVIDENCE, evidence=evidence
     )
     response = FileResponse(
         handle,

@@ -3,7 +3,9 @@
 Guarantees: a fund's balance equals the sum of its entries, and its money in, money out and
 entry count the totals of its positive and negative entries and their number, as do its
 ``LedgerMonth`` rows month by month and kind by kind; available (balance - reserved) never goes
-below zero; entries are never edited or deleted, only reversed.
+below zero; entries are never edited or deleted, only reversed.  Each service checks its acting user
+``by`` itself (``unions.scope.authorize_write``): a treasurer records and allocates at the
+very union that owns the fund; ``post_entry`` is the step inside them and checks nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from common.money import format_dong
 from unions.models import Unit
-from unions.scope import Capability, holds_at
+from unions.scope import Capability, authorize_write, can, holds_at
 
 from .models import EntryKind, Fund, LedgerEntry, LedgerMonth
 
@@ -34,6 +36,20 @@ def require_treasurer(user, fund: Fund) -> None:
     """403 unless the user is a treasurer of the union that owns the fund."""
     if not holds_at(user, Capability.PAY, fund.unit_id):
         raise PermissionDenied
+
+
+def authorize_treasurer(user, fund: Fund) -> None:
+    """404 for a fund outside the user's scope, 403 unless they are its union's treasurer."""
+    authorize_write(user, Capability.PAY, _owner(fund), here=True)
+
+
+def may_open_fund(user, unit: Unit) -> bool:
+    """Treasurers open funds for their own union, administrators for any union they manage."""
+    return holds_at(user, Capability.PAY, unit.pk) or can(user, Capability.MANAGE_TREE, unit)
+
+
+def _owner(fund: Fund) -> Unit:
+    return Unit.objects.get(pk=fund.unit_id)
 
 
 class AlreadyRecorded(ValidationError):
@@ -254,6 +270,10 @@ def open_fund(
     opened_on: datetime.date,
     by,
 ) -> Fund:
+    unit = Unit.objects.get(pk=unit.pk)
+    authorize_write(by, Capability.VIEW, unit)
+    if not by.is_superuser and not may_open_fund(by, unit):
+        raise PermissionDenied
     if opening_balance < 0:
         raise ValidationError({"opening_balance": _("The opening balance cannot be negative.")})
     fund = Fund.objects.create(unit=unit, name=name, kind=kind)
@@ -282,6 +302,7 @@ def record_contribution(
     description: str = "",
     submission: str = "",
 ) -> LedgerEntry:
+    authorize_treasurer(by, fund)
     if amount <= 0:
         raise ValidationError({"amount": _("A contribution must be a positive amount.")})
     _check_date(occurred_on)
@@ -308,7 +329,11 @@ def allocate(
     description: str = "",
     submission: str = "",
 ) -> tuple[LedgerEntry, LedgerEntry]:
-    """Move money from one fund to another: two entries, both or neither."""
+    """Move money from one fund to another: two entries, both or neither.
+
+    By a treasurer of the union that owns ``from_fund``, into a fund they may see."""
+    authorize_treasurer(by, from_fund)
+    authorize_write(by, Capability.VIEW, _owner(to_fund))
     if from_fund.pk == to_fund.pk:
         raise ValidationError({"to_fund": _("Choose a different fund to allocate to.")})
     if amount <= 0:
@@ -345,6 +370,21 @@ def allocate(
     return out, into
 
 
+def reversal_refusal(entry: LedgerEntry, *, reversed_already: bool | None = None) -> str | None:
+    """Why ``entry`` cannot be reversed, or None when it can: the rule ``reverse_entry`` keeps
+    and the words the fund page shows instead of the button.  ``reversed_already`` is read from
+    the entry's ``reversed_by`` when not given."""
+    if entry.kind == EntryKind.DISBURSEMENT:
+        return _("A support payment belongs to its case and cannot be corrected here.")
+    if entry.kind == EntryKind.CORRECTION:
+        return _("A correction cannot itself be reversed; record a new entry instead.")
+    if reversed_already is None:
+        reversed_already = hasattr(entry, "reversed_by")
+    if reversed_already:
+        return _("This entry has already been reversed.")
+    return None
+
+
 @transaction.atomic
 def reverse_entry(
     *, entry: LedgerEntry, occurred_on: datetime.date, reason: str, by, submission: str = ""
@@ -353,14 +393,14 @@ def reverse_entry(
 
     A support payment is not reversed here: it belongs to a case and its paper trail.
     """
-    entry = LedgerEntry.objects.select_for_update().get(pk=entry.pk)
-    if entry.kind in (EntryKind.DISBURSEMENT, EntryKind.CORRECTION):
-        raise ValidationError(_("This entry cannot be reversed here."))
+    entry = LedgerEntry.objects.select_for_update().select_related("fund").get(pk=entry.pk)
+    authorize_treasurer(by, entry.fund)
     reversal = LedgerEntry.objects.filter(reverses=entry).only("submission").first()
-    if reversal is not None:
-        if submission and reversal.submission == submission:
-            raise AlreadyRecorded  # this very form reversed it
-        raise ValidationError(_("This entry has already been reversed."))
+    if reversal is not None and submission and reversal.submission == submission:
+        raise AlreadyRecorded  # this very form reversed it
+    refusal = reversal_refusal(entry, reversed_already=reversal is not None)
+    if refusal:
+        raise ValidationError(refusal)
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for the correction.")})
     _check_date(occurred_on)

@@ -6,8 +6,6 @@ the services being atomic, nothing is saved.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,6 +19,7 @@ from django.utils.translation import pgettext
 
 from common.exports import Column, choice_labels, export_response
 from common.forms import apply_service_errors
+from common.keyset import KeysetPaginator
 from common.templatetags.people import person_name
 from unions.scope import Capability, can_anywhere, holds_at, units_held
 from welfare.cases.models import Case
@@ -36,9 +35,6 @@ from .forms import (
     ReversalForm,
 )
 from .models import EntryKind, Fund, LedgerEntry
-
-# What ``ledger.reverse_entry`` refuses by kind; the page offers a correction only for the rest.
-NOT_REVERSIBLE = (EntryKind.DISBURSEMENT, EntryKind.CORRECTION)
 
 
 def can_open_funds(user) -> bool:
@@ -66,38 +62,6 @@ def fund_list(request: HttpRequest) -> HttpResponse:
             "totals": totals,
             "can_open": can_open_funds(request.user),
         },
-    )
-
-
-@dataclass
-class LedgerPage:
-    """One page of a ledger, newest first, found by id (keyset) so that a long ledger is as
-    quick on its last page as on its first."""
-
-    entries: list[LedgerEntry]
-    newer: int | None  # the cursor for the page of newer entries, if there is one
-    older: int | None  # the cursor for the page of older entries, if there is one
-
-
-def _cursor(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
-def ledger_page(entries, *, before: int | None, after: int | None, size: int) -> LedgerPage:
-    if after is not None:
-        rows = list(entries.filter(pk__gt=after).order_by("pk")[: size + 1])
-        has_newer, has_older = len(rows) > size, True
-        rows = rows[:size][::-1]
-    else:
-        if before is not None:
-            entries = entries.filter(pk__lt=before)
-        rows = list(entries.order_by("-pk")[: size + 1])
-        has_newer, has_older = before is not None, len(rows) > size
-        rows = rows[:size]
-    return LedgerPage(
-        entries=rows,
-        newer=rows[0].pk if rows and has_newer else None,
-        older=rows[-1].pk if rows and has_older else None,
     )
 
 
@@ -214,16 +178,12 @@ def fund_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # The ids of the selection's first and last entries bound the walk back through the
         # ledger, so an old period is not found by reading every newer entry first.
         entries = entries.filter(pk__gte=first, pk__lte=last)
-    before, after = _cursor(request.GET.get("before")), _cursor(request.GET.get("after"))
-    page = ledger_page(
-        entries.select_related("by", "reverses", "reversed_by"),
-        before=before,
-        after=after,
-        size=settings.PAGE_SIZE,
-    )
+    page = KeysetPaginator(
+        entries.select_related("by", "reverses", "reversed_by"), ["-pk"], settings.PAGE_SIZE
+    ).get_page(request.GET)
     # Cases on this page that the reader may open: a reorganisation can move a case's union
     # out of the subtree of the fund's owner.
-    case_ids = {entry.case_id for entry in page.entries if entry.case_id}
+    case_ids = {entry.case_id for entry in page if entry.case_id}
     visible_cases = (
         set(
             Case.objects.visible_to(request.user)
@@ -233,9 +193,11 @@ def fund_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if case_ids
         else set()
     )
-    query = request.GET.copy()
-    for cursor in ("before", "after"):
-        query.pop(cursor, None)
+    is_treasurer = holds_at(request.user, Capability.PAY, fund.unit_id)
+    if is_treasurer:
+        # Whether each entry can be corrected, and if not why, as reverse_entry decides.
+        for entry in page:
+            entry.reversal_refusal = ledger.reversal_refusal(entry)
     return render(
         request,
         "welfare/fund_detail.html",
@@ -244,11 +206,9 @@ def fund_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "filter_form": filter_form,
             "summary": summary,
             "page": page,
-            "paged": before is not None or after is not None,
             "visible_cases": visible_cases,
-            "query": query.urlencode(),
-            "is_treasurer": holds_at(request.user, Capability.PAY, fund.unit_id),
-            "not_reversible": NOT_REVERSIBLE,
+            "query": page.filter_query,
+            "is_treasurer": is_treasurer,
         },
     )
 
@@ -314,14 +274,9 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     )
     fund = entry.fund
     ledger.require_treasurer(request.user, fund)
-    if entry.kind in NOT_REVERSIBLE or hasattr(entry, "reversed_by"):
-        if entry.kind == EntryKind.DISBURSEMENT:
-            reason = _("A support payment belongs to its case and cannot be corrected here.")
-        elif entry.kind == EntryKind.CORRECTION:
-            reason = _("A correction cannot itself be reversed; record a new entry instead.")
-        else:
-            reason = _("This entry has already been reversed.")
-        messages.error(request, reason)
+    refusal = ledger.reversal_refusal(entry)
+    if refusal:
+        messages.error(request, refusal)
         return redirect("funds:detail", pk=fund.pk)
     form = ReversalForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -7,14 +7,14 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from unions.models import Unit
-from unions.scope import Capability, can
+from unions.scope import Capability, authorize_write
 
 from ..models import Report
 from .figures import annual_figures
@@ -42,8 +42,7 @@ def request_report(*, union: Unit, year: int, by) -> tuple[Report, bool]:
 
     Returns the report and whether a new build was started.
     """
-    if not can(by, Capability.VIEW, union):
-        raise PermissionDenied
+    authorize_write(by, Capability.WRITE_REPORTS, Unit.objects.get(pk=union.pk))
     check_year(year)
     active = Report.objects.filter(union=union, year=year, status__in=Report.ACTIVE).first()
     if active is not None:
@@ -60,7 +59,8 @@ def request_report(*, union: Unit, year: int, by) -> tuple[Report, bool]:
 @transaction.atomic
 def rebuild_with_narrative(*, report: Report, text: str, by) -> Report:
     """Build the PDF again with the leader's own narrative."""
-    report = Report.objects.select_for_update().get(pk=report.pk)
+    report = Report.objects.select_for_update().select_related("union").get(pk=report.pk)
+    authorize_write(by, Capability.WRITE_REPORTS, report.union)
     if report.is_active:
         raise ValidationError(_("This report is being built; wait until it is ready."))
     if not text.strip():

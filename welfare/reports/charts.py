@@ -82,9 +82,9 @@ def _text(x: float, y: float, text: str, **attributes) -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}"{extra}>{escape(text)}</text>'
 
 
-def placeholder(label: str, height: int = 90) -> SafeString:
-    """The chart of a year with nothing paid: a framed note instead of empty axes."""
-    message = _("No support was paid in this period.")
+def placeholder(label: str, message: str, height: int = 90) -> SafeString:
+    """The chart of a year with nothing paid: a framed note (naming the years) instead of
+    empty axes."""
     return _svg(
         height,
         [
@@ -97,12 +97,16 @@ def placeholder(label: str, height: int = 90) -> SafeString:
 
 
 def month_chart(figures: AnnualFigures) -> SafeString:
-    """Support paid by month, this year beside last year (bars in triệu đồng)."""
+    """Support paid by month, the report's year beside the year before (bars in triệu đồng)."""
     label = _("Support paid by month")
     current, previous = list(figures.by_month), list(figures.prev_by_month)
     top = max(current + previous)
     if top <= 0:
-        return placeholder(label)
+        return placeholder(
+            label,
+            _("No support was paid in %(year)s or %(prev_year)s.")
+            % {"year": figures.year, "prev_year": figures.year - 1},
+        )
     height, left, right, plot_top, plot_bottom = 270, 56, 10, 44, 240
     step = _nice_step(top / 1_000_000)
     ceiling = step * math.ceil(top / 1_000_000 / step)
@@ -179,13 +183,18 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def bar_chart(
-    items: Sequence[tuple[str, int]], label: str, colour: str = THIS_YEAR, *, rest: int = 0
+    items: Sequence[tuple[str, int]],
+    label: str,
+    colour: str = THIS_YEAR,
+    *,
+    year: int,
+    rest: int = 0,
 ) -> SafeString:
-    """Horizontal bars, one per (label, amount), in the order given, amounts in triệu; the
-    last ``rest`` bars (an "others" line) are drawn in a lighter colour."""
+    """Horizontal bars, one per (label, amount) of ``year``, in the order given, amounts in
+    triệu; the last ``rest`` bars (an "others" line) are drawn in a lighter colour."""
     items = [(name, amount) for name, amount in items if amount > 0]
     if not items:
-        return placeholder(label)
+        return placeholder(label, _("No support was paid in %(year)s.") % {"year": year})
     # room for a whole unit name ("Công đoàn các Khu công nghiệp tỉnh Lạng Sơn")
     row, top, label_width, value_width = 24, 26, 290, 74
     height = top + row * len(items) + 8
@@ -211,14 +220,16 @@ def bar_chart(
 
 
 def type_chart(figures: AnnualFigures) -> SafeString:
-    """Support paid this year by support type."""
+    """Support paid in the report's year by support type."""
     return bar_chart(
-        [(row.label, row.amount) for row in figures.by_type], _("Support paid by type")
+        [(row.label, row.amount) for row in figures.by_type],
+        _("Support paid by type"),
+        year=figures.year,
     )
 
 
 def child_chart(figures: AnnualFigures) -> SafeString:
-    """Support paid this year by child unit: the twelve largest, then the others together."""
+    """Support paid in the report's year by child unit: the twelve largest, then the others."""
     rows = sorted((row for row in figures.by_child if row.amount > 0), key=lambda row: -row.amount)
     items = [(row.label, row.amount) for row in rows[:TOP_CHILDREN]]
     rest = rows[TOP_CHILDREN:]
@@ -229,4 +240,6 @@ def child_chart(figures: AnnualFigures) -> SafeString:
                 sum(row.amount for row in rest),
             )
         )
-    return bar_chart(items, _("Support paid by unit"), colour=UNITS, rest=1 if rest else 0)
+    return bar_chart(
+        items, _("Support paid by unit"), colour=UNITS, year=figures.year, rest=1 if rest else 0
+    )

@@ -85,32 +85,34 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
                 _("The largest share went through %(unit)s: %(amount)s for %(cases)s cases.")
                 % {"unit": top.label, "amount": short_dong(top.amount), "cases": number(top.cases)}
             )
+    paragraphs.extend(_contributions(figures))
     organisation = figures.organisation
     if organisation is None:
         return paragraphs
     if has_children and in_progress:
         text = _(
             "On %(date)s the union had %(members)s members and %(workers)s non-member workers "
-            "in %(units)s grassroots unions; %(joined)s joined since the start of the year."
+            "in %(units)s grassroots unions; %(joined)s joined since the start of %(year)s."
         )
     elif has_children:
         text = _(
-            "At the end of the year the union had %(members)s members and %(workers)s "
-            "non-member workers in %(units)s grassroots unions; %(joined)s joined during the year."
+            "At the end of %(year)s the union had %(members)s members and %(workers)s "
+            "non-member workers in %(units)s grassroots unions; %(joined)s joined in %(year)s."
         )
     elif in_progress:
         text = _(
             "On %(date)s the grassroots union had %(members)s members and %(workers)s "
-            "non-member workers; %(joined)s joined since the start of the year."
+            "non-member workers; %(joined)s joined since the start of %(year)s."
         )
     else:
         text = _(
-            "At the end of the year the grassroots union had %(members)s members and "
-            "%(workers)s non-member workers; %(joined)s joined during the year."
+            "At the end of %(year)s the grassroots union had %(members)s members and "
+            "%(workers)s non-member workers; %(joined)s joined in %(year)s."
         )
     paragraphs.append(
         text
         % {
+            "year": figures.year,
             "date": figures.as_of.strftime("%d/%m/%Y"),
             "members": number(organisation.members),
             "workers": number(organisation.workers),
@@ -119,3 +121,33 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
         }
     )
     return paragraphs
+
+
+def _contributions(figures: AnnualFigures) -> list[str]:
+    """The money contributed to the funds covered, as the ledgers record it, in the year and
+    the year before; nothing when neither year has any."""
+    rows = figures.contributions
+    amount, count = sum(row.amount for row in rows), sum(row.cases for row in rows)
+    prev_amount = sum(row.prev_amount for row in rows)
+    if not amount and not prev_amount:
+        return []
+    if amount:
+        text = _(
+            "In %(year)s the funds received %(count)s contributions totalling %(amount)s, "
+            "as recorded in their ledgers (%(prev_amount)s in %(prev_year)s)."
+        )
+    else:
+        text = _(
+            "No contribution was recorded in the funds' ledgers in %(year)s "
+            "(%(prev_amount)s in %(prev_year)s)."
+        )
+    return [
+        text
+        % {
+            "year": figures.year,
+            "prev_year": figures.year - 1,
+            "count": number(count),
+            "amount": short_dong(amount),
+            "prev_amount": short_dong(prev_amount),
+        }
+    ]

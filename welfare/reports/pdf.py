@@ -62,11 +62,18 @@ for _name in ("weasyprint.progress", "fontTools"):
 def render_pdf(figures: AnnualFigures, *, narrative: str, report) -> bytes:
     """The report's PDF, dated the day it is built.  ``report`` may be unsaved (the command
     line does not store its runs)."""
+    with translation.override("vi"):  # the labels computed by context() too
+        return render_document(TEMPLATE, context(figures, narrative=narrative, report=report))
+
+
+def render_document(template: str, context: dict) -> bytes:
+    """Any document in the union's format (the report, a case's decision or voucher): the
+    template rendered in Vietnamese, with the print CSS and the merged Noto fonts."""
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
     with translation.override("vi"):
-        html = render_to_string(TEMPLATE, context(figures, narrative=narrative, report=report))
+        html = render_to_string(template, context)
     # Text typed or imported with combining marks ("Unicode tổ hợp") is composed, so every
     # letter is one glyph of the font and the PDF's text comes back as it is usually typed.
     html = unicodedata.normalize("NFC", html)
@@ -228,6 +235,21 @@ def header(union: Unit) -> dict:
     }
 
 
+SIGN = "(Ký, ghi rõ họ tên)"
+SIGN_AND_SEAL = "(Ký tên, đóng dấu)"
+
+
+def signature(*roles: str, hint: str = SIGN, name: str = "", css: str = "") -> dict:
+    """One signature block of pdf_signatures.html: its title lines, the hint under them and,
+    when the portal knows who signs, the name printed under the space left for the hand."""
+    css = f"{css} named".strip() if name else css
+    return {"roles": roles, "hint": hint, "name": name, "css": css}
+
+
+def head_signature(head: dict) -> dict:
+    return signature(head["signatory"], "CHỦ TỊCH", hint=SIGN_AND_SEAL, css="head")
+
+
 # --- the tables --------------------------------------------------------------------------------
 
 
@@ -250,7 +272,8 @@ def signed(value: int, money: bool = False) -> str:
 
 
 def table(rows: list[Row], *, total: bool = True) -> dict:
-    """A breakdown as formatted cells: turns and amounts this year and last, and the change."""
+    """A breakdown as formatted cells: turns and amounts in the year and the year before, and
+    the change."""
     lines = [
         {
             "label": row.label,
@@ -299,28 +322,41 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
     totals, prev = figures.totals, figures.prev_totals
     organisation = figures.organisation
     built_on = timezone.localdate()
+    head = header(figures.union)
     # A grassroots union has no unions under it: no "and the unions under it", no copy
     # for them, no breakdown by unit.
     has_children = figures.union.kind != UnitKind.GRASSROOTS
     organisation_rows = [
         (_("Union members"), number(organisation.members)),
         (_("Non-member workers"), number(organisation.workers)),
-        (_("New members during the year"), number(organisation.joined)),
-        (_("Members who left during the year"), number(organisation.left)),
+        (_("New members in %(year)s") % {"year": figures.year}, number(organisation.joined)),
+        (
+            _("Members who left in %(year)s") % {"year": figures.year},
+            number(organisation.left),
+        ),
     ]
+    years = {"year": figures.year, "prev_year": figures.year - 1}
     chart_list = [
-        (_("Support paid by month (million đồng)"), charts.month_chart(figures)),
-        (_("Support paid by type (million đồng)"), charts.type_chart(figures)),
+        (
+            _("Support paid by month in %(year)s and %(prev_year)s (million đồng)") % years,
+            charts.month_chart(figures),
+        ),
+        (_("Support paid by type in %(year)s (million đồng)") % years, charts.type_chart(figures)),
     ]
     if has_children:
         organisation_rows.insert(2, (_("Grassroots unions"), number(organisation.grassroots_units)))
-        chart_list.append((_("Support paid by unit (million đồng)"), charts.child_chart(figures)))
+        chart_list.append(
+            (
+                _("Support paid by unit in %(year)s (million đồng)") % years,
+                charts.child_chart(figures),
+            )
+        )
     return {
         "figures": figures,
         "year": figures.year,
         "prev_year": figures.year - 1,
         "union": figures.union,
-        "head": header(figures.union),
+        "head": head,
         "date": document_date(built_on),
         "as_of": figures.as_of,
         "narrative": narrative.strip(),
@@ -361,10 +397,14 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
         "by_fund": table(figures.by_fund),
         "by_child": table(figures.by_child),
         "highlighted": table(figures.highlighted, total=False),
-        "programs": table(figures.programs),
-        "loans": table(figures.loans),
-        "campaigns": table(figures.campaigns),
+        "contributions": table(figures.contributions),
         "charts": chart_list,
         "has_children": has_children,
+        "signatures": [signature("Người lập"), signature("Kế toán"), head_signature(head)],
+        "recipients": [
+            f"{head['superior_full']} (để báo cáo);",
+            *(["Các công đoàn trực thuộc;"] if has_children else []),
+            "Lưu: VT.",
+        ],
         "report": report,
     }

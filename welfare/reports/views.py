@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -36,7 +37,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
                     messages.info(request, _("This report is already being built."))
                 return redirect("reports:detail", pk=report.pk)
     reports = Report.objects.visible_to(request.user).select_related("union", "requested_by")
-    page = Paginator(reports, 30).get_page(request.GET.get("page"))
+    page = Paginator(reports, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "welfare/report_list.html", {"form": form, "page": page})
 
 

@@ -6,6 +6,7 @@ import io
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -48,6 +49,7 @@ def build_workbook(figures: AnnualFigures) -> Workbook:
         _breakdown(workbook.create_sheet(title), name_header, rows, year, prev)
     _months(workbook.create_sheet(_("By month")), figures)
     _organisation(workbook.create_sheet(_("Organisation")), figures)
+    _contributions(workbook.create_sheet(_("Contributions")), figures)
     return workbook
 
 
@@ -195,8 +197,67 @@ def _organisation(sheet: Worksheet, figures: AnnualFigures) -> None:
         (_("Union members"), organisation.members),
         (_("Non-member workers"), organisation.workers),
         (_("Grassroots unions"), organisation.grassroots_units),
-        (_("New members during the year"), organisation.joined),
-        (_("Members who left during the year"), organisation.left),
+        (_("New members in %(year)s") % {"year": figures.year}, organisation.joined),
+        (_("Members who left in %(year)s") % {"year": figures.year}, organisation.left),
     ):
         sheet.append([label, value])
     _finish(sheet, [40, 16])
+
+
+NOT_KEPT = (
+    gettext_lazy("Programs"),
+    gettext_lazy("Loans from the fund for supporting poor workers"),
+)
+
+
+def _contributions(sheet: Worksheet, figures: AnnualFigures) -> None:
+    """Contributions recorded in the funds' ledgers, by fund, for both years; then the
+    sections whose figures the portal does not keep."""
+    year, prev = figures.year, figures.year - 1
+    count, amount = _("Entries"), _("Amount (đồng)")
+    _header(
+        sheet,
+        [
+            _("No."),
+            _("Fund"),
+            f"{count} {year}",
+            f"{amount} {year}",
+            f"{count} {prev}",
+            f"{amount} {prev}",
+            _("Increase or decrease"),
+            _("Increase or decrease") + " (%)",
+        ],
+    )
+    rows = figures.contributions
+    for number, row in enumerate(rows, start=1):
+        sheet.append(
+            [
+                number,
+                row.label,
+                row.cases,
+                row.amount,
+                row.prev_cases,
+                row.prev_amount,
+                row.change,
+                _percent(row.amount, row.prev_amount),
+            ]
+        )
+        sheet.cell(sheet.max_row, 8).number_format = PERCENT
+    now, before = sum(r.amount for r in rows), sum(r.prev_amount for r in rows)
+    sheet.append(
+        [
+            None,
+            _("Total"),
+            sum(r.cases for r in rows),
+            now,
+            sum(r.prev_cases for r in rows),
+            before,
+            now - before,
+            _percent(now, before),
+        ]
+    )
+    sheet.cell(sheet.max_row, 8).number_format = PERCENT
+    _finish(sheet, [6, 36, 13, 18, 13, 18, 18, 11], total=True)
+    sheet.append([])
+    for label in NOT_KEPT:
+        sheet.append([None, str(label), _("The portal does not keep these figures yet.")])

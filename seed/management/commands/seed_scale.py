@@ -1,5 +1,5 @@
 """``manage.py seed_scale --members N --units U --years Y [--seed S]``: fill an empty database with
-a province or city at scale (see ``welfare/scale.py``), for the benchmark in ``bench/``."""
+a province or city at scale (see ``seed/scale.py``), for the benchmark in ``bench/``."""
 
 from django.core.management.base import BaseCommand, CommandError
 
