@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from common.imports.workbooks import refused_workbook
 from common.models import ImportJob
 
-from ..access import MEMBER_EDITORS, ROLES, Entry
+from ..access import MEMBER_EDITORS, ROLES, Effect, Entry, each
 
 CASEWORKERS = {"province", "commune", "grassroots"}
 SUPPORT_IMPORTERS = {role: (200 if role in CASEWORKERS else 403) for role in ROLES}
@@ -36,11 +36,19 @@ def _job(world, role, inside: bool, kind: str) -> ImportJob:
 
 
 def member_job_args(world, role, inside):
-    return [_job(world, role, inside, ImportJob.Kind.MEMBERS).pk]
+    return [_job(world, role, inside, ImportJob.Kind.MEMBERS)]
 
 
 def support_job_args(world, role, inside):
-    return [_job(world, role, inside, ImportJob.Kind.SUPPORT).pk]
+    return [_job(world, role, inside, ImportJob.Kind.SUPPORT)]
+
+
+def job_state(job, client) -> dict:
+    return {"status": ImportJob.objects.get(pk=job.pk).status}
+
+
+def _done(allowed: dict[str, int], status: str) -> dict[str, dict]:
+    return each([role for role, code in allowed.items() if code == 200], status=status)
 
 
 def _refused_first(allowed: dict[str, int]) -> dict[str, int]:
@@ -60,11 +68,20 @@ def _entries(prefix: str, allowed: dict[str, int], job_args) -> dict[str, Entry]
         f"{prefix}detail": Entry(inside=allowed, args=job_args, outside=refused),
         f"{prefix}status": Entry(inside=allowed, args=job_args, outside=refused),
         f"{prefix}refused": Entry(inside=allowed, args=job_args, outside=refused),
+        # The uploader's own preview, with nothing left to write: it is written at once.
         f"{prefix}confirm": Entry(
-            inside=_redirects(allowed), args=job_args, method="post", outside=refused
+            inside=_redirects(allowed),
+            args=job_args,
+            method="post",
+            outside=refused,
+            effect=Effect(job_state, done=_done(allowed, ImportJob.Status.DONE)),
         ),
         f"{prefix}cancel": Entry(
-            inside=_redirects(allowed), args=job_args, method="post", outside=refused
+            inside=_redirects(allowed),
+            args=job_args,
+            method="post",
+            outside=refused,
+            effect=Effect(job_state, done=_done(allowed, ImportJob.Status.CANCELLED)),
         ),
     }
 

@@ -8,6 +8,9 @@ from ..access import ALL_OK, Entry, unit_args
 ENTRIES: dict[str, Entry] = {
     # A unit inside the role's subtree; outside it, and a neighbouring unit, answer 404.
     "units:children": Entry(inside=ALL_OK, args=unit_args),
-    # No object in the URL: the answer lists only units in scope (tests/unions/test_views.py).
-    "units:search": Entry(inside=ALL_OK),
+    # No object in the URL: the answer lists only units in scope.
+    "units:search": Entry(
+        inside=ALL_OK,
+        scoped_by="tests/unions/test_views.py::test_unit_search_finds_units_in_scope_without_diacritics",
+    ),
 }

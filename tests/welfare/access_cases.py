@@ -4,46 +4,31 @@ Inside: a case for the A1 member, opened by the grassroots officer and drawn fro
 social fund, so its route is commune A -> province P.  Outside: a case at Q1 in province Q.
 Each entry builds the case in the state its action needs, through the real services.
 
-What a POST answers:
+What a POST answers, sent with the form filled in as the acting role would fill it:
 - a role that can never take the action on this case: 403 (admin, treasurer and leader never
   open or decide; only the province treasurer pays; the grassroots officer is not on the route);
 - a role on the route whose turn it is not (province staff while the case waits at commune A,
-  commune staff after it has endorsed): 302 back to the case with the reason;
-- the role whose turn it is: 302 when the action is done (submit, endorse), 200 when the empty
-  POST of the matrix is refused by the form (a reason, an amount, a payment date, a file).
+  commune staff after it has endorsed): 302 back to the case with the reason, nothing changed;
+- the role whose turn it is: 302, and the case, its timeline and its fund show the step.
+(An empty or wrong form is refused by the form: tests/welfare/test_case_views.py.)
 """
 
 from __future__ import annotations
 
-import atexit
 import datetime
-import shutil
-import tempfile
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import override_settings
 
 from welfare.cases import approvals
 from welfare.cases.evidence import attach_evidence
 from welfare.funds.ledger import open_fund
 from welfare.models import Case, Category, Fund, FundKind, SupportType
 
-from ..access import ALL_OK, ROLES, Entry
+from ..access import ALL_OK, ROLES, Effect, Entry, each, told
 from ..factories import system_user
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 OPENERS = ("province", "commune", "grassroots")
-_media = None
-
-
-def _keep_files_out_of_var_media() -> None:
-    """The matrix runs without the ``media_root`` fixture: send its evidence to a temporary
-    directory for the rest of the run instead of the project's var/media."""
-    global _media
-    if _media is None:
-        _media = tempfile.mkdtemp(prefix="tuongthan-matrix-media-")
-        atexit.register(shutil.rmtree, _media, ignore_errors=True)
-        override_settings(MEDIA_ROOT=_media).enable()
 
 
 def _fund(unit, name) -> Fund:
@@ -61,7 +46,6 @@ def _fund(unit, name) -> Fund:
 def build_case(world, inside: bool, state: str) -> Case:
     """A case driven to draft, submitted (at commune A), endorsed (at the province) or
     approved; outside scope it stops at submitted (province Q has nobody to go further)."""
-    _keep_files_out_of_var_media()
     if inside:
         member, creator = world.member_a1, world.users["grassroots"]
         fund = _fund(world.province, "Quỹ Xã hội tỉnh P")
@@ -95,7 +79,7 @@ def build_case(world, inside: bool, state: str) -> Case:
 
 def case_args(state: str):
     def args(world, role, inside):
-        return [build_case(world, inside, state).pk]
+        return [build_case(world, inside, state)]
 
     return args
 
@@ -103,11 +87,60 @@ def case_args(state: str):
 def document_args(world, role, inside):
     """The approval decision of an approved case (outside scope: of a submitted one, which
     must answer 404 where an in-scope one would send back to the case with a message)."""
-    return [build_case(world, inside, "approved").pk, "quyet-dinh"]
+    return [build_case(world, inside, "approved"), "quyet-dinh"]
 
 
 def evidence_args(world, role, inside):
-    return [build_case(world, inside, "draft").evidence.get().pk]
+    return [build_case(world, inside, "draft").evidence.get()]
+
+
+def case_state(case, client) -> dict:
+    """What a decision changes: where the case stands, its timeline, its files, its fund."""
+    case = Case.objects.select_related("current_unit", "fund").get(pk=case.pk)
+    last = case.events.select_related("actor").last()
+    fund = case.fund
+    return {
+        "status": case.status,
+        "at": case.current_unit.code if case.current_unit else None,
+        "last_event": (last.action, last.actor.username),
+        "approved": case.approved_amount,
+        "evidence": case.evidence.count(),
+        "fund": {
+            "balance": fund.balance,
+            "reserved": fund.reserved,
+            "entries": fund.entries.count(),
+        },
+    }
+
+
+def exported_names(world) -> tuple[str, str]:
+    """A case in scope and one in province Q: the export holds the first person, not the other."""
+    inside, outside = build_case(world, True, "submitted"), build_case(world, False, "submitted")
+    return inside.member.full_name, outside.member.full_name
+
+
+def comment(world, case):
+    return {"comment": "Thiếu giấy ra viện bản gốc."}
+
+
+def payment(world, case):
+    return {
+        "paid_on": datetime.date.today().isoformat(),
+        "method": "cash",
+        "receipt_reference": "PC-0001",
+        "received_by": "Nguyễn Văn An",
+    }
+
+
+def evidence_file(world, case):
+    return {"files": SimpleUploadedFile("don-de-nghi.pdf", PDF, content_type="application/pdf")}
+
+
+WAITING_AT_COMMUNE = told(
+    "This case is waiting for a decision at %(unit)s.", unit="Công đoàn phường A"
+)
+WAITING_AT_PROVINCE = told("This case is waiting for a decision at %(unit)s.", unit="LĐLĐ tỉnh P")
+FUND = {"balance": 100_000_000, "reserved": 0, "entries": 1}
 
 
 def only(codes: dict[str, int], default: int = 403) -> dict[str, int]:
@@ -118,11 +151,21 @@ OPENERS_OK = only(dict.fromkeys(OPENERS, 200))
 
 ENTRIES: dict[str, Entry] = {
     "cases:list": Entry(inside=ALL_OK),
-    # No object in the URL: the export is filtered by scope (test_case_views.py).
-    "cases:export": Entry(inside=ALL_OK, args=lambda *_: ["csv"], outside=ALL_OK),
+    # No object in the URL: the export is filtered by scope.
+    "cases:export": Entry(
+        inside=ALL_OK,
+        args=lambda *_: ["csv"],
+        outside=ALL_OK,
+        scope_names=exported_names,
+        scoped_by="tests/welfare/test_exports.py::test_case_export_never_holds_a_case_outside_scope",
+    ),
+    # No object in the URL: the answer lists only funds in scope.
+    "cases:fund_search": Entry(
+        inside=ALL_OK,
+        scoped_by="tests/welfare/test_case_views.py"
+        "::test_fund_search_finds_funds_by_their_union_without_diacritics_in_scope",
+    ),
     # Without ?member= the page asks for the person; the member lookup is tested on its own.
-    # No object in the URL: the answer lists only funds in scope (tests/welfare/test_views.py).
-    "cases:fund_search": Entry(inside=ALL_OK),
     "cases:create": Entry(inside=OPENERS_OK),
     "cases:detail": Entry(inside=ALL_OK, args=case_args("submitted")),
     "cases:access": Entry(inside=ALL_OK, args=case_args("submitted")),
@@ -130,21 +173,96 @@ ENTRIES: dict[str, Entry] = {
     # Anyone who may read the case prints its documents (test_case_documents.py).
     "cases:document": Entry(inside=ALL_OK, args=document_args),
     "cases:edit": Entry(inside=OPENERS_OK, args=case_args("draft")),
-    "cases:evidence_add": Entry(inside=OPENERS_OK, args=case_args("draft"), method="post"),
+    "cases:evidence_add": Entry(
+        inside=only(dict.fromkeys(OPENERS, 302)),
+        args=case_args("draft"),
+        method="post",
+        data=evidence_file,
+        effect=Effect(case_state, done=each(OPENERS, evidence=2)),
+    ),
     "cases:submit": Entry(
-        inside=only(dict.fromkeys(OPENERS, 302)), args=case_args("draft"), method="post"
+        inside=only(dict.fromkeys(OPENERS, 302)),
+        args=case_args("draft"),
+        method="post",
+        effect=Effect(
+            case_state,
+            done={
+                role: {"status": "submitted", "at": "P-A", "last_event": ("submitted", role)}
+                for role in OPENERS
+            },
+        ),
     ),
     "cases:endorse": Entry(
-        inside=only({"commune": 302, "province": 302}), args=case_args("submitted"), method="post"
+        inside=only({"commune": 302, "province": 302}),
+        args=case_args("submitted"),
+        method="post",
+        effect=Effect(
+            case_state,
+            done={"commune": {"at": "P", "last_event": ("endorsed", "commune")}},
+            refusal={"province": WAITING_AT_COMMUNE},
+        ),
     ),
     "cases:return": Entry(
-        inside=only({"commune": 200, "province": 302}), args=case_args("submitted"), method="post"
+        inside=only({"commune": 302, "province": 302}),
+        args=case_args("submitted"),
+        method="post",
+        data=comment,
+        effect=Effect(
+            case_state,
+            done={
+                "commune": {"status": "returned", "at": None, "last_event": ("returned", "commune")}
+            },
+            refusal={"province": WAITING_AT_COMMUNE},
+        ),
     ),
     "cases:reject": Entry(
-        inside=only({"commune": 200, "province": 302}), args=case_args("submitted"), method="post"
+        inside=only({"commune": 302, "province": 302}),
+        args=case_args("submitted"),
+        method="post",
+        data=comment,
+        effect=Effect(
+            case_state,
+            done={
+                "commune": {"status": "rejected", "at": None, "last_event": ("rejected", "commune")}
+            },
+            refusal={"province": WAITING_AT_COMMUNE},
+        ),
     ),
+    # Province staff approve less than was asked: the fund reserves what was approved.
     "cases:approve": Entry(
-        inside=only({"province": 200, "commune": 302}), args=case_args("endorsed"), method="post"
+        inside=only({"province": 302, "commune": 302}),
+        args=case_args("endorsed"),
+        method="post",
+        data=lambda world, case: {"amount": "1500000", "comment": ""},
+        effect=Effect(
+            case_state,
+            done={
+                "province": {
+                    "status": "approved",
+                    "at": None,
+                    "approved": 1_500_000,
+                    "last_event": ("approved", "province"),
+                    "fund": {**FUND, "reserved": 1_500_000},
+                }
+            },
+            refusal={"commune": WAITING_AT_PROVINCE},
+        ),
     ),
-    "cases:pay": Entry(inside=only({"treasurer": 200}), args=case_args("approved"), method="post"),
+    # Paying releases the reservation and posts the money leaving the fund's ledger.
+    "cases:pay": Entry(
+        inside=only({"treasurer": 302}),
+        args=case_args("approved"),
+        method="post",
+        data=payment,
+        effect=Effect(
+            case_state,
+            done={
+                "treasurer": {
+                    "status": "paid",
+                    "last_event": ("paid", "treasurer"),
+                    "fund": {"balance": 98_000_000, "reserved": 0, "entries": 2},
+                }
+            },
+        ),
+    ),
 }

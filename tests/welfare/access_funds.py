@@ -40,12 +40,12 @@ def _fund(world, role, inside) -> Fund:
 
 
 def fund_args(world, role, inside):
-    return [_fund(world, role, inside).pk]
+    return [_fund(world, role, inside)]
 
 
 def entry_args(world, role, inside):
     """The fund's opening entry: one a treasurer may correct."""
-    return [_fund(world, role, inside).entries.get().pk]
+    return [_fund(world, role, inside).entries.get()]
 
 
 ENTRIES: dict[str, Entry] = {
