@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import uuid
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -21,7 +23,7 @@ SIGNATURES = {
 }
 
 
-def sniff(upload) -> tuple[str, str] | None:
+def sniff(upload: UploadedFile) -> tuple[str, str] | None:
     """The content type and extension the file's first bytes prove, whatever its name says."""
     upload.seek(0)
     head = upload.read(16)
@@ -32,7 +34,7 @@ def sniff(upload) -> tuple[str, str] | None:
     return None
 
 
-def check_upload(upload) -> tuple[str, str]:
+def check_upload(upload: UploadedFile) -> tuple[str, str]:
     if upload.size > MAX_BYTES:
         raise ValidationError(
             _("%(name)s is larger than 10 MB.") % {"name": upload.name}, code="too_large"
@@ -47,7 +49,7 @@ def check_upload(upload) -> tuple[str, str]:
 
 
 @transaction.atomic
-def attach_evidence(*, case: Case, upload, by) -> Evidence:
+def attach_evidence(*, case: Case, upload: UploadedFile, by: User) -> Evidence:
     """Evidence is added while the case can be changed (draft or returned), by someone who opens
     cases at its union: the file an approver decides on does not change under them."""
     status = Case.objects.select_for_update().values_list("status", flat=True).get(pk=case.pk)
