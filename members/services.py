@@ -79,7 +79,9 @@ def update_member(*, member: Member, by: User) -> Member:
     return member
 
 
-def _keep_membership(member: Member, *, was: str, was_left_on, by) -> None:
+def _keep_membership(
+    member: Member, *, was: str, was_left_on: datetime.date | None, by: User
+) -> None:
     today = timezone.localdate()
     ends, ended = member.status in ENDED_STATUSES, was in ENDED_STATUSES
     if not ends:
@@ -116,7 +118,7 @@ def _keep_membership(member: Member, *, was: str, was_left_on, by) -> None:
 
 
 @transaction.atomic
-def save_dependant(*, dependant: Dependant, by) -> Dependant:
+def save_dependant(*, dependant: Dependant, by: User) -> Dependant:
     """Add or edit a member's child, by one who may edit that member."""
     authorize_write(by, Capability.EDIT_MEMBERS, _unit_of_member(dependant.member_id))
     dependant.save()
@@ -124,12 +126,12 @@ def save_dependant(*, dependant: Dependant, by) -> Dependant:
 
 
 @transaction.atomic
-def delete_dependant(*, dependant: Dependant, by) -> None:
+def delete_dependant(*, dependant: Dependant, by: User) -> None:
     authorize_write(by, Capability.EDIT_MEMBERS, _unit_of_member(dependant.member_id))
     dependant.delete()
 
 
-def _unit_of_member(member_pk) -> Unit:
+def _unit_of_member(member_pk: int) -> Unit:
     return Unit.objects.get(members__pk=member_pk)
 
 

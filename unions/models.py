@@ -108,6 +108,8 @@ class Unit(models.Model):
     )
     history = HistoricalRecords(excluded_fields=["search_name"])
     objects = UnitQuerySet.as_manager()
+    # Set before a save: simple_history records who made the change.
+    _history_user: User | None
 
     class Meta:
         verbose_name = _("union unit")

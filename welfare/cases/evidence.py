@@ -34,8 +34,14 @@ def sniff(upload: UploadedFile) -> tuple[str, str] | None:
     return None
 
 
+def _size(upload: UploadedFile) -> int:
+    # Django's upload handlers (and SimpleUploadedFile) always give an upload its size.
+    assert upload.size is not None
+    return upload.size
+
+
 def check_upload(upload: UploadedFile) -> tuple[str, str]:
-    if upload.size > MAX_BYTES:
+    if _size(upload) > MAX_BYTES:
         raise ValidationError(
             _("%(name)s is larger than 10 MB.") % {"name": upload.name}, code="too_large"
         )
@@ -65,7 +71,7 @@ def attach_evidence(*, case: Case, upload: UploadedFile, by: User) -> Evidence:
 
 def _store(case: Case, upload: UploadedFile, kind: tuple[str, str], by: User) -> Evidence:
     content_type, extension = kind
-    original = os.path.basename(upload.name)[:255]
+    original = os.path.basename(upload.name or "")[:255]
     # Stored under a random name: what the user called the file never becomes a path.
     upload.name = f"{uuid.uuid4().hex}{extension}"
     return Evidence.objects.create(
@@ -73,6 +79,6 @@ def _store(case: Case, upload: UploadedFile, kind: tuple[str, str], by: User) ->
         file=upload,
         original_name=original,
         content_type=content_type,
-        size=upload.size,
+        size=_size(upload),
         uploaded_by=by,
     )

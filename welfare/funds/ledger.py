@@ -43,12 +43,12 @@ def require_treasurer(user: ActingUser, fund: Fund) -> None:
         raise PermissionDenied
 
 
-def authorize_treasurer(user, fund: Fund) -> None:
+def authorize_treasurer(user: ActingUser, fund: Fund) -> None:
     """404 for a fund outside the user's scope, 403 unless they are its union's treasurer."""
     authorize_write(user, Capability.PAY, _owner(fund), here=True)
 
 
-def may_open_fund(user, unit: Unit) -> bool:
+def may_open_fund(user: ActingUser, unit: Unit) -> bool:
     """Treasurers open funds for their own union, administrators for any union they manage."""
     return holds_at(user, Capability.PAY, unit.pk) or can(user, Capability.MANAGE_TREE, unit)
 
