@@ -72,10 +72,11 @@ test: install ## Run the test suite (extra pytest arguments in PYTEST_ARGS; hono
 	@mkdir -p var
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: install ## Check code and templates: ruff check, ruff format --check, djlint --lint
+lint: install ## Check code, types and templates: ruff check, ruff format --check, mypy, djlint --lint
 	@status=0; \
 	echo "ruff check ."; $(BIN)/ruff check . || status=1; \
 	echo "ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
+	echo "mypy ."; $(BIN)/mypy . || status=1; \
 	echo "djlint --lint templates"; $(BIN)/djlint --lint templates || status=1; \
 	exit $$status
 

@@ -23,11 +23,12 @@ import binascii
 import datetime
 import decimal
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Field, Model, Q, QuerySet
 from django.http import QueryDict
 
 AFTER = "after"
@@ -36,7 +37,7 @@ LAST = "last"
 PARAMS = (AFTER, BEFORE, LAST)
 
 
-def capped_count(queryset: QuerySet, cap: int) -> tuple[int, bool]:
+def capped_count(queryset: QuerySet[Any], cap: int) -> tuple[int, bool]:
     """How many rows, counting no further than ``cap``: ``(count, more)``.
 
     ``SELECT count(*) FROM (SELECT id … LIMIT cap + 1)``: the cost stops growing at ``cap``
@@ -47,8 +48,8 @@ def capped_count(queryset: QuerySet, cap: int) -> tuple[int, bool]:
     return min(count, cap), count > cap
 
 
-def _encode(values: Sequence) -> str:
-    def plain(value):
+def _encode(values: Sequence[object]) -> str:
+    def plain(value: object) -> object:
         if isinstance(value, (datetime.date, datetime.time)):  # datetime is a date
             return value.isoformat()
         if isinstance(value, (decimal.Decimal, bytes)):
@@ -59,7 +60,7 @@ def _encode(values: Sequence) -> str:
     return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> list:
+def _decode(cursor: str) -> list[object]:
     padded = cursor + "=" * (-len(cursor) % 4)
     values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
     if not isinstance(values, list):
@@ -73,7 +74,7 @@ class KeysetPage:
     ``filter_query`` is the list's query string without the cursor: its filters and sort, for
     the export links and the first page."""
 
-    object_list: list
+    object_list: list[Any]
     has_previous: bool
     has_next: bool
     filter_query: str = ""
@@ -86,10 +87,10 @@ class KeysetPage:
     count_is_capped: bool = False
     start_index: int | None = None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return iter(self.object_list)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.object_list)
 
     def set_count(self, count: int, capped: bool = False) -> None:
@@ -116,7 +117,7 @@ class KeysetPage:
 class _Keyset:
     """One queryset in one keyset ordering: its rows after a cursor's values."""
 
-    def __init__(self, queryset: QuerySet, ordering: Sequence[str]):
+    def __init__(self, queryset: QuerySet[Any], ordering: Sequence[str]) -> None:
         keys = [(name.removeprefix("-"), name.startswith("-")) for name in ordering]
         pk_name = queryset.model._meta.pk.name
         keys = [(pk_name if name == "pk" else name, desc) for name, desc in keys]
@@ -126,22 +127,26 @@ class _Keyset:
         self.keys = keys
         self.fields = [self._field(name) for name, _ in keys]
 
-    def _field(self, name: str):
+    def _field(self, name: str) -> Field[Any, Any]:
         annotation = self.queryset.query.annotations.get(name)
         if annotation is not None:
-            return annotation.output_field
+            output: Field[Any, Any] = annotation.output_field
+            return output
         try:
-            return self.queryset.model._meta.get_field(name)
+            field = self.queryset.model._meta.get_field(name)
         except FieldDoesNotExist:
-            raise ValueError(f"Cannot order a keyset by {name!r}.") from None
+            field = None
+        if not isinstance(field, Field):  # missing, or a relation seen from its other side
+            raise ValueError(f"Cannot order a keyset by {name!r}.")
+        return field
 
     def _order(self, reverse: bool) -> list[str]:
         return [f"{'-' if desc != reverse else ''}{name}" for name, desc in self.keys]
 
-    def values_of(self, obj) -> list:
+    def values_of(self, obj: Model) -> list[object]:
         return [getattr(obj, name) for name, _ in self.keys]
 
-    def read(self, raw: list) -> list | None:
+    def read(self, raw: list[object]) -> list[object] | None:
         """A cursor's raw values as Python values of the fields, or None if they are not."""
         if len(raw) != len(self.keys):
             return None
@@ -153,9 +158,9 @@ class _Keyset:
             return None
         return values
 
-    def _beyond(self, values: list, reverse: bool) -> Q:
+    def _beyond(self, values: list[object], reverse: bool) -> Q:
         """Rows strictly after ``values`` in the ordering (before them if ``reverse``)."""
-        condition = None
+        condition: Q | None = None
         for (name, desc), value in reversed(list(zip(self.keys, values, strict=True))):
             up = desc == reverse
             strict = Q(**{f"{name}__{'gt' if up else 'lt'}": value})
@@ -164,9 +169,10 @@ class _Keyset:
             else:
                 loose = Q(**{f"{name}__{'gte' if up else 'lte'}": value})
                 condition = loose & (strict | condition)
+        assert condition is not None  # a keyset ordering has at least the primary key
         return condition
 
-    def rows(self, limit: int, *, after: list | None, reverse: bool) -> list:
+    def rows(self, limit: int, *, after: list[object] | None, reverse: bool) -> list[Any]:
         """Up to ``limit`` rows in the ordering (reversed), past ``after`` if given."""
         queryset = self.queryset
         if after is not None:
@@ -187,21 +193,21 @@ class KeysetPaginator:
 
     def __init__(
         self,
-        queryset: QuerySet,
+        queryset: QuerySet[Any],
         ordering: Sequence[str],
         per_page: int,
         *,
-        then: Sequence[tuple[QuerySet, Sequence[str]]] = (),
-    ):
+        then: Sequence[tuple[QuerySet[Any], Sequence[str]]] = (),
+    ) -> None:
         self.parts = [_Keyset(queryset, ordering), *(_Keyset(q, o) for q, o in then)]
         self.per_page = per_page
 
-    def cursor(self, part: int, obj) -> str:
+    def cursor(self, part: int, obj: Model) -> str:
         """The opaque cursor of a row of one part: ``?after=`` it is the page after the row."""
         values = self.parts[part].values_of(obj)
         return _encode([part, *values] if len(self.parts) > 1 else values)
 
-    def _position(self, cursor: str) -> tuple[int, list] | None:
+    def _position(self, cursor: str) -> tuple[int, list[object]] | None:
         """The part and values a cursor points at, or None if it is not one of ours."""
         try:
             raw = _decode(cursor)
@@ -209,17 +215,20 @@ class KeysetPaginator:
             return None
         part = 0
         if len(self.parts) > 1:
-            if not raw or type(raw[0]) is not int or not 0 <= raw[0] < len(self.parts):
+            first = raw[0] if raw else None
+            if type(first) is not int or not 0 <= first < len(self.parts):
                 return None
-            part, raw = raw[0], raw[1:]
+            part, raw = first, raw[1:]
         values = self.parts[part].read(raw)
         return None if values is None else (part, values)
 
-    def _walk(self, part: int, after: list | None, reverse: bool) -> list[tuple[int, object]]:
+    def _walk(
+        self, part: int, after: list[object] | None, reverse: bool
+    ) -> list[tuple[int, Model]]:
         """Up to a page and one rows as ``(part, row)``: from ``part`` past ``after`` (from its
         start if None), then on into the next parts (the previous ones if ``reverse``)."""
         limit = self.per_page + 1
-        found: list[tuple[int, object]] = []
+        found: list[tuple[int, Model]] = []
         parts = range(part, -1, -1) if reverse else range(part, len(self.parts))
         for index in parts:
             rows = self.parts[index].rows(
@@ -236,8 +245,9 @@ class KeysetPaginator:
         for param in (*PARAMS, "page"):
             base.pop(param, None)
         n = self.per_page
-        after = self._position(params[AFTER]) if params.get(AFTER) else None
-        before = self._position(params[BEFORE]) if params.get(BEFORE) else None
+        after_cursor, before_cursor = params.get(AFTER), params.get(BEFORE)
+        after = self._position(after_cursor) if after_cursor else None
+        before = self._position(before_cursor) if before_cursor else None
         if after is not None:
             found = self._walk(*after, reverse=False)
             has_previous, has_next = True, len(found) > n

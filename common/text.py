@@ -1,6 +1,11 @@
 """Text as searches compare it: lower case, without Vietnamese marks."""
 
 import unicodedata
+from typing import Any, Protocol
+
+
+class _Searchable(Protocol):
+    search_name: str
 
 
 def normalise(text: str) -> str:
@@ -11,7 +16,7 @@ def normalise(text: str) -> str:
     return " ".join(stripped.lower().split())
 
 
-def keep_search_name(instance, source: str, save_kwargs: dict) -> None:
+def keep_search_name(instance: _Searchable, source: str, save_kwargs: dict[str, Any]) -> None:
     """Before ``instance.save(**save_kwargs)``: set its ``search_name`` from its ``source``
     field, and write it too when the save names the fields to write and ``source`` is one."""
     instance.search_name = normalise(getattr(instance, source))

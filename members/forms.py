@@ -176,9 +176,11 @@ class TransferForm(ReorganiseForm):
 
     def __init__(self, *args, user, member: Member, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_unit"] = grassroots_choices(user)
-        self.fields["to_unit"].label = _("Transfer to")
-        self.fields["to_unit"].queryset = self.fields["to_unit"].queryset.exclude(pk=member.unit_id)
+        to_unit = grassroots_choices(user)
+        to_unit.label = _("Transfer to")
+        assert to_unit.queryset is not None  # grassroots_choices always gives one
+        to_unit.queryset = to_unit.queryset.exclude(pk=member.unit_id)
+        self.fields["to_unit"] = to_unit
         self.order_fields(self.field_order)
 
 
@@ -287,6 +289,7 @@ class MemberFilter(django_filters.FilterSet):
         if words is None:
             return [(queryset, self.ordering)]
         starting, others = self.starting_and_others(words)
+        rest: tuple[QuerySet, tuple[str, ...]]
         if uses_trigram_index(words, connections[queryset.db].vendor):
             rest = (best_matches(others, words, limit), BEST_MATCH)
         else:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -105,8 +105,16 @@ UPDATABLE = (
     "policy_family",
     "poor_household",
 )
+
+
+def _max_length(name: str) -> int:
+    field = Member._meta.get_field(name)
+    assert isinstance(field, models.CharField) and field.max_length is not None
+    return field.max_length
+
+
 MAX_LENGTHS = {
-    name: Member._meta.get_field(name).max_length
+    name: _max_length(name)
     for name in ("full_name", "union_card_number", "occupation", "phone", "address")
 }
 
@@ -387,7 +395,7 @@ class MemberSchema(UnitImportSchema):
         fields["unit_id"] = self._unit(table, raw, target, grassroots, errors)
         if "date_of_birth" in unreadable or "sex" in unreadable:
             birth = sex = None  # the ID is checked for its format only
-        for field_name, error in member_errors(
+        for field_name, problem in member_errors(
             national_id=national_id,
             date_of_birth=birth,
             sex=sex,
@@ -396,7 +404,7 @@ class MemberSchema(UnitImportSchema):
             union_card_number=fields["union_card_number"],
             today=today,
         ):
-            errors.append((table.label(field_name), error.messages[0]))
+            errors.append((table.label(field_name), problem.messages[0]))
         return fields, provided, errors
 
     def _unit(self, table, raw, target, grassroots, errors) -> int | None:

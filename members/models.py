@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models, transaction
@@ -16,6 +17,9 @@ from unions.models import Unit
 from unions.scope import Capability, visible_unit_ids
 
 from .search import normalise
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class Sex(models.TextChoices):
@@ -97,6 +101,8 @@ class Member(models.Model):
 
     history = HistoricalRecords(excluded_fields=["search_name", "updated_at"])
     objects = MemberQuerySet.as_manager()
+    # Set before a save: simple_history records who made the change.
+    _history_user: User | None
 
     class Meta:
         verbose_name = _("member")
@@ -123,7 +129,7 @@ class Member(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         """Save, and in the same transaction recount the units whose counters the change moves
         (a new member, a change of unit, status, kind or sex)."""
         from .counters import refresh_member_counts

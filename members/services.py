@@ -7,7 +7,10 @@ outside their scope, 403 in scope when their role only reads (``scope.authorize_
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -17,13 +20,13 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from unions.models import Unit, UnitKind
-from unions.scope import Capability, authorize_write, can
+from unions.scope import ActingUser, Capability, authorize_write, can
 
 from .counters import refresh_member_counts
 from .models import ENDED_STATUSES, Dependant, Member, Membership, MemberStatus
 
 
-def get_member_for_user(user, pk, *, write: bool = False) -> Member:
+def get_member_for_user(user: ActingUser, pk: int | str, *, write: bool = False) -> Member:
     """The member if in the user's scope (404 otherwise, as if missing); 403 if read-only."""
     member = get_object_or_404(Member.objects.visible_to(user).select_related("unit"), pk=pk)
     if write and not can(user, Capability.EDIT_MEMBERS, member.unit):
@@ -31,7 +34,7 @@ def get_member_for_user(user, pk, *, write: bool = False) -> Member:
     return member
 
 
-def get_dependant_for_user(user, pk, *, write: bool = False) -> Dependant:
+def get_dependant_for_user(user: ActingUser, pk: int | str, *, write: bool = False) -> Dependant:
     dependant = get_object_or_404(
         Dependant.objects.filter(member__in=Member.objects.visible_to(user)).select_related(
             "member__unit"
@@ -44,7 +47,7 @@ def get_dependant_for_user(user, pk, *, write: bool = False) -> Dependant:
 
 
 @transaction.atomic
-def create_member(*, member: Member, by) -> Member:
+def create_member(*, member: Member, by: User) -> Member:
     """Save a validated new member and open their first membership at their unit."""
     authorize_write(by, Capability.EDIT_MEMBERS, Unit.objects.get(pk=member.unit_id))
     member._history_user = by
@@ -60,7 +63,7 @@ def create_member(*, member: Member, by) -> Member:
 
 
 @transaction.atomic
-def update_member(*, member: Member, by) -> Member:
+def update_member(*, member: Member, by: User) -> Member:
     """Save an edited member, at the union they were at and the one they are put at.  Leaving
     (left, transferred out, deceased) closes their open membership on ``left_on`` (today when
     not given); coming back opens a new one from today; a corrected leaving date moves the end
@@ -76,7 +79,9 @@ def update_member(*, member: Member, by) -> Member:
     return member
 
 
-def _keep_membership(member: Member, *, was: str, was_left_on, by) -> None:
+def _keep_membership(
+    member: Member, *, was: str, was_left_on: datetime.date | None, by: User
+) -> None:
     today = timezone.localdate()
     ends, ended = member.status in ENDED_STATUSES, was in ENDED_STATUSES
     if not ends:
@@ -113,7 +118,7 @@ def _keep_membership(member: Member, *, was: str, was_left_on, by) -> None:
 
 
 @transaction.atomic
-def save_dependant(*, dependant: Dependant, by) -> Dependant:
+def save_dependant(*, dependant: Dependant, by: User) -> Dependant:
     """Add or edit a member's child, by one who may edit that member."""
     authorize_write(by, Capability.EDIT_MEMBERS, _unit_of_member(dependant.member_id))
     dependant.save()
@@ -121,12 +126,12 @@ def save_dependant(*, dependant: Dependant, by) -> Dependant:
 
 
 @transaction.atomic
-def delete_dependant(*, dependant: Dependant, by) -> None:
+def delete_dependant(*, dependant: Dependant, by: User) -> None:
     authorize_write(by, Capability.EDIT_MEMBERS, _unit_of_member(dependant.member_id))
     dependant.delete()
 
 
-def _unit_of_member(member_pk) -> Unit:
+def _unit_of_member(member_pk: int) -> Unit:
     return Unit.objects.get(members__pk=member_pk)
 
 
@@ -136,7 +141,7 @@ def _open_membership(member: Member) -> Membership | None:
 
 @transaction.atomic
 def transfer_member(
-    *, member: Member, to_unit: Unit, effective_on: datetime.date, by, note: str = ""
+    *, member: Member, to_unit: Unit, effective_on: datetime.date, by: User, note: str = ""
 ) -> Member:
     """Move a member to another grassroots union; the old membership stays in their history."""
     member = Member.objects.select_for_update().get(pk=member.pk)
@@ -177,7 +182,15 @@ def transfer_member(
     return member
 
 
-def _close_and_open(members, to_unit, effective_on, by, reason, note, open_rows) -> None:
+def _close_and_open(
+    members: Iterable[Member],
+    to_unit: Unit,
+    effective_on: datetime.date,
+    by: User | None,
+    reason: str,
+    note: str,
+    open_rows: Mapping[int, Membership | None],
+) -> None:
     closing, opening = [], []
     for member in members:
         row = open_rows.get(member.pk)
@@ -202,8 +215,13 @@ def _close_and_open(members, to_unit, effective_on, by, reason, note, open_rows)
 
 
 def refuse_closing_with_members(
-    sender, *, unit: Unit, successor: Unit | None, effective_on=None, **kwargs
-):
+    sender: object,
+    *,
+    unit: Unit,
+    successor: Unit | None,
+    effective_on: datetime.date | None = None,
+    **kwargs: Any,
+) -> str | None:
     """Answer ``unions.signals.unit_closing``: a unit with active members needs a successor
     that can hold them, and closes no earlier than its members' last arrival or departure."""
     if effective_on is not None and (
@@ -227,7 +245,15 @@ def refuse_closing_with_members(
     return None
 
 
-def move_members_to_successor(sender, *, unit: Unit, successor: Unit, effective_on, by, **kw):
+def move_members_to_successor(
+    sender: object,
+    *,
+    unit: Unit,
+    successor: Unit,
+    effective_on: datetime.date,
+    by: User | None,
+    **kw: Any,
+) -> None:
     """Answer ``unions.signals.unit_merged``: the merged unit's active members follow it."""
     members = list(Member.objects.select_for_update().filter(unit=unit, status=MemberStatus.ACTIVE))
     if not members:

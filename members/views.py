@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from common.exports import Column, export_response
 from common.forms import apply_service_errors
+from common.http import AuthenticatedHttpRequest
 from common.keyset import KeysetPaginator, capped_count
 from unions.history import recent_changes
 from unions.scope import Capability, can, can_anywhere
@@ -25,7 +26,7 @@ def _filtered_members(request: HttpRequest) -> MemberFilter:
     return MemberFilter(request.GET or None, queryset=members, user=request.user)
 
 
-MEMBER_COLUMNS = [
+MEMBER_COLUMNS: list[Column[Member]] = [
     Column(_lazy("Full name"), lambda m: m.full_name),
     Column(_lazy("Sex"), lambda m: m.get_sex_display()),
     Column(_lazy("Date of birth"), lambda m: m.date_of_birth.strftime("%d/%m/%Y")),
@@ -119,7 +120,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def member_create(request: HttpRequest) -> HttpResponse:
+def member_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not can_anywhere(request.user, Capability.EDIT_MEMBERS):
         raise PermissionDenied
     initial = {"unit": request.GET.get("unit")} if request.GET.get("unit") else {}
@@ -131,7 +132,7 @@ def member_create(request: HttpRequest) -> HttpResponse:
     return render(request, "members/member_form.html", {"form": form, "title": _("New member")})
 
 
-def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def member_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     member = services.get_member_for_user(request.user, pk, write=True)
     form = MemberForm(request.POST or None, instance=member, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -149,7 +150,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def member_transfer(request: HttpRequest, pk: int) -> HttpResponse:
+def member_transfer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     member = services.get_member_for_user(request.user, pk, write=True)
     form = TransferForm(request.POST or None, user=request.user, member=member)
     if request.method == "POST" and form.is_valid():
@@ -167,7 +168,7 @@ def member_transfer(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def dependant_create(request: HttpRequest, pk: int) -> HttpResponse:
+def dependant_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     member = services.get_member_for_user(request.user, pk, write=True)
     form = DependantForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -183,7 +184,7 @@ def dependant_create(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def dependant_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def dependant_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     dependant = services.get_dependant_for_user(request.user, pk, write=True)
     form = DependantForm(request.POST or None, instance=dependant)
     if request.method == "POST" and form.is_valid():
@@ -198,7 +199,7 @@ def dependant_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def dependant_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def dependant_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     dependant = services.get_dependant_for_user(request.user, pk, write=True)
     services.delete_dependant(dependant=dependant, by=request.user)
     messages.success(request, _("%(name)s was removed.") % {"name": dependant.full_name})

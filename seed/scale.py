@@ -170,7 +170,7 @@ EMPLOYERS = {
 # Support
 # --------------------------------------------------------------------------------------------
 
-# type: (share, [(category, weight)], (lowest, highest) amount in units of 100,000 đồng)
+# Per support type: (share, [(category, weight)], (lowest, highest) amount in units of 100,000 đồng)
 SUPPORT = {
     SupportType.TET_GIFT: (36, [(Category.POOR, 50), (Category.POLICY, 20), (Category.OTHER, 30)],
                            (5, 10)),

@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User as UserModel
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from .models import Role, RoleAssignment, Unit
-from .scope import Capability, authorize_write, forget_grants, require_actor
+from .scope import ActingUser, Capability, authorize_write, forget_grants, require_actor
 
 User = get_user_model()
 
 
-def users_visible_to(manager):
+def users_visible_to(manager: ActingUser) -> QuerySet[UserModel]:
     """Accounts holding at least one role inside the manager's user-management scope."""
     assignments = RoleAssignment.objects.visible_to(manager, Capability.MANAGE_USERS)
     return User.objects.filter(pk__in=assignments.values("user_id"))
 
 
-def get_user_for_manager(manager, pk):
+def get_user_for_manager(manager: ActingUser, pk: int | str) -> UserModel:
     return get_object_or_404(users_visible_to(manager), pk=pk)
 
 
-def get_assignment_for_manager(manager, pk) -> RoleAssignment:
+def get_assignment_for_manager(manager: ActingUser, pk: int | str) -> RoleAssignment:
     return get_object_or_404(
         RoleAssignment.objects.visible_to(manager, Capability.MANAGE_USERS).select_related(
             "unit", "user"
@@ -34,7 +37,7 @@ def get_assignment_for_manager(manager, pk) -> RoleAssignment:
 
 
 @transaction.atomic
-def grant_role(*, user, unit: Unit, role: str, by) -> RoleAssignment:
+def grant_role(*, user: UserModel, unit: Unit, role: str, by: UserModel) -> RoleAssignment:
     """Give ``user`` a role at ``unit``: both the unit and the account (by a role it already
     holds) must be inside the manager's user-management scope."""
     authorize_write(by, Capability.MANAGE_USERS, unit)
@@ -42,21 +45,20 @@ def grant_role(*, user, unit: Unit, role: str, by) -> RoleAssignment:
     return _grant(user=user, unit=unit, role=role, by=by)
 
 
-def _check_manages(manager, user) -> None:
+def _check_manages(manager: UserModel, user: UserModel) -> None:
     """404 for an account the manager may not see (it holds no role in their scope)."""
-    require_actor(manager)
-    if not manager.is_superuser:
+    if not require_actor(manager).is_superuser:
         get_user_for_manager(manager, user.pk)
 
 
 @transaction.atomic
-def update_account(*, form, by):
+def update_account(*, form: ModelForm[UserModel], by: UserModel) -> UserModel:
     """Save the edits of an account's name, e-mail and status by one who manages it."""
     _check_manages(by, form.instance)
     return form.save()
 
 
-def _grant(*, user, unit: Unit, role: str, by) -> RoleAssignment:
+def _grant(*, user: UserModel, unit: Unit, role: str, by: UserModel) -> RoleAssignment:
     assignment, created = RoleAssignment.objects.get_or_create(
         user=user, unit=unit, role=role, defaults={"granted_by": by}
     )
@@ -67,7 +69,9 @@ def _grant(*, user, unit: Unit, role: str, by) -> RoleAssignment:
 
 
 @transaction.atomic
-def create_user_with_role(*, form, unit: Unit, role: str, by):
+def create_user_with_role(
+    *, form: ModelForm[UserModel], unit: Unit, role: str, by: UserModel
+) -> UserModel:
     """A new account with its first role; refused before anything is saved."""
     authorize_write(by, Capability.MANAGE_USERS, unit)
     user = form.save()
@@ -76,7 +80,7 @@ def create_user_with_role(*, form, unit: Unit, role: str, by):
 
 
 @transaction.atomic
-def revoke_role(*, assignment: RoleAssignment, by) -> None:
+def revoke_role(*, assignment: RoleAssignment, by: UserModel) -> None:
     authorize_write(by, Capability.MANAGE_USERS, assignment.unit)
     if assignment.user_id == by.pk and assignment.role == Role.ADMINISTRATOR:
         raise ValidationError(_("You cannot remove your own administrator role."))

@@ -92,13 +92,13 @@ class MoveUnitForm(ReorganiseForm):
 
     def __init__(self, *args, user, unit: Unit, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["new_parent"] = unit_choices(user, Capability.MANAGE_TREE)
-        self.fields["new_parent"].label = _("New parent unit")
-        self.fields["new_parent"].queryset = (
-            self.fields["new_parent"]
-            .queryset.exclude(kind=UnitKind.GRASSROOTS)
-            .exclude(path__startswith=unit.path)
+        new_parent = unit_choices(user, Capability.MANAGE_TREE)
+        new_parent.label = _("New parent unit")
+        assert new_parent.queryset is not None  # unit_choices always gives one
+        new_parent.queryset = new_parent.queryset.exclude(kind=UnitKind.GRASSROOTS).exclude(
+            path__startswith=unit.path
         )
+        self.fields["new_parent"] = new_parent
         self.order_fields(self.field_order)
 
 
@@ -107,11 +107,11 @@ class MergeUnitForm(ReorganiseForm):
 
     def __init__(self, *args, user, unit: Unit, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["into"] = unit_choices(user, Capability.MANAGE_TREE)
-        self.fields["into"].label = _("Merge into")
-        self.fields["into"].queryset = self.fields["into"].queryset.exclude(
-            path__startswith=unit.path
-        )
+        into = unit_choices(user, Capability.MANAGE_TREE)
+        into.label = _("Merge into")
+        assert into.queryset is not None  # unit_choices always gives one
+        into.queryset = into.queryset.exclude(path__startswith=unit.path)
+        self.fields["into"] = into
         self.order_fields(self.field_order)
 
 

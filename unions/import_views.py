@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -85,7 +85,7 @@ class ImportForm(forms.Form):
         super().__init__(*args, **kwargs)
         capability = pages.schema.capability
         units = Unit.objects.visible_to(user, capability).active().order_by("path")
-        self.fields["unit"].queryset = units
+        cast(UnitChoiceField, self.fields["unit"]).queryset = units
         self.fields["unit"].widget.search = {"for": capability, "active": "1"}
         first_two = list(units[:2])
         if len(first_two) == 1:

@@ -8,6 +8,7 @@ valid from / valid to).  The open row is today's tree and is mirrored on ``Unit.
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -16,6 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from common.text import keep_search_name
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 PATH_SEPARATOR = "/"
 # A subtree of up to this many units filters a list by their ids (UnitQuerySet.ids_in_subtree_of).
@@ -104,6 +108,8 @@ class Unit(models.Model):
     )
     history = HistoricalRecords(excluded_fields=["search_name"])
     objects = UnitQuerySet.as_manager()
+    # Set before a save: simple_history records who made the change.
+    _history_user: User | None
 
     class Meta:
         verbose_name = _("union unit")
@@ -120,7 +126,7 @@ class Unit(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         keep_search_name(self, "name", kwargs)
         super().save(*args, **kwargs)
 
@@ -247,6 +253,8 @@ class RoleAssignment(models.Model):
 
     history = HistoricalRecords()
     objects = RoleAssignmentQuerySet.as_manager()
+    # Set before a delete: simple_history records who made the change.
+    _history_user: User | None
 
     class Meta:
         verbose_name = _("role assignment")

@@ -18,13 +18,21 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from .models import Role, RoleAssignment, Unit
+
+# Whoever acts: ``request.user`` in a view, a ``User`` in a service, a task or a test.
+ActingUser: TypeAlias = User | AnonymousUser
+
+# The user's grants, kept on the user object so a request reads them once.
+_GRANTS_CACHE = "_unit_grants"
 
 
 class Capability(enum.StrEnum):
@@ -71,14 +79,14 @@ class Grant:
 
     @property
     def role_label(self) -> str:
-        return Role(self.role).label
+        return str(Role(self.role).label)
 
 
-def grants(user) -> list[Grant]:
+def grants(user: ActingUser) -> list[Grant]:
     """The user's role assignments, read once per user object (one query per request)."""
-    if not getattr(user, "is_authenticated", False):
+    if isinstance(user, AnonymousUser) or not user.is_authenticated:
         return []
-    cached = getattr(user, "_unit_grants", None)
+    cached: list[Grant] | None = getattr(user, _GRANTS_CACHE, None)
     if cached is None:
         cached = [
             Grant(role, unit_id, unit_name, path)
@@ -86,16 +94,16 @@ def grants(user) -> list[Grant]:
                 user=user
             ).values_list("role", "unit_id", "unit__name", "unit__path")
         ]
-        user._unit_grants = cached
+        setattr(user, _GRANTS_CACHE, cached)
     return cached
 
 
-def forget_grants(user) -> None:
-    if hasattr(user, "_unit_grants"):
-        del user._unit_grants
+def forget_grants(user: ActingUser) -> None:
+    if hasattr(user, _GRANTS_CACHE):
+        delattr(user, _GRANTS_CACHE)
 
 
-def scope_paths(user, capability: Capability = Capability.VIEW) -> list[str]:
+def scope_paths(user: ActingUser, capability: Capability = Capability.VIEW) -> list[str]:
     """The top-most paths under which the user holds ``capability``."""
     paths = sorted(
         {g.path for g in grants(user) if capability in ROLE_CAPABILITIES.get(g.role, ())}
@@ -107,7 +115,7 @@ def scope_paths(user, capability: Capability = Capability.VIEW) -> list[str]:
     return tops
 
 
-def scope_q(user, path_field: str, capability: Capability = Capability.VIEW) -> Q:
+def scope_q(user: ActingUser, path_field: str, capability: Capability = Capability.VIEW) -> Q:
     """A filter on ``path_field`` (a unit path) that keeps only the user's subtrees."""
     q = Q(pk__in=[])
     for path in scope_paths(user, capability):
@@ -115,59 +123,67 @@ def scope_q(user, path_field: str, capability: Capability = Capability.VIEW) -> 
     return q
 
 
-def visible_unit_ids(user, capability: Capability = Capability.VIEW):
+def visible_unit_ids(
+    user: ActingUser, capability: Capability = Capability.VIEW
+) -> QuerySet[Unit, Any]:
     """A subquery of unit ids, for filtering big tables by ``unit_id IN (...)``."""
     return Unit.objects.filter(scope_q(user, "path", capability)).values("pk")
 
 
-def can(user, capability: Capability, unit: Unit) -> bool:
+def can(user: ActingUser, capability: Capability, unit: Unit) -> bool:
     """Whether ``user`` may do ``capability`` at ``unit``: a grant at it or any unit above it."""
     return any(unit.path.startswith(path) for path in scope_paths(user, capability))
 
 
-def can_anywhere(user, capability: Capability) -> bool:
+def can_anywhere(user: ActingUser, capability: Capability) -> bool:
     """Whether ``user`` may do ``capability`` at some unit: the gate of a page whose content is
     then filtered by ``scope_q`` / ``visible_to`` for the same capability (a list, a form)."""
     return bool(scope_paths(user, capability))
 
 
-def units_held(user, capability: Capability) -> list[int]:
+def units_held(user: ActingUser, capability: Capability) -> list[int]:
     """The units where the user holds ``capability`` by an assignment at that very unit."""
     return [g.unit_id for g in grants(user) if capability in ROLE_CAPABILITIES.get(g.role, ())]
 
 
-def holds_at(user, capability: Capability, unit_id: int) -> bool:
+def holds_at(user: ActingUser, capability: Capability, unit_id: int) -> bool:
     """Whether ``user`` holds ``capability`` by a grant at this very unit, not one above it
     (reviewing a step of the chain, paying from a fund)."""
     return unit_id in units_held(user, capability)
 
 
-def authorize(user, capability: Capability, unit: Unit) -> None:
+def authorize(user: ActingUser, capability: Capability, unit: Unit) -> None:
     """403 for a user who may see ``unit`` but not do ``capability`` there."""
     if not can(user, capability, unit):
         raise PermissionDenied
 
 
-def require_actor(user) -> None:
-    """403 for a write without a signed-in acting user: every write is done by someone."""
-    if user is None or not getattr(user, "is_authenticated", False):
+def require_actor(user: ActingUser | None) -> User:
+    """403 for a write without a signed-in acting user: every write is done by someone, and
+    the signed-in user returned is that someone."""
+    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
         raise PermissionDenied
+    return user
 
 
-def authorize_write(user, capability: Capability, unit: Unit, *, here: bool = False) -> None:
+def authorize_write(
+    user: ActingUser | None, capability: Capability, unit: Unit, *, here: bool = False
+) -> None:
     """Refuse a write at ``unit`` as the views do: 404 when the unit is outside the user's
     scope, 403 when it is in scope but the role may not do ``capability`` there (``here``: by
     a grant at this very unit, as a treasurer pays).  A superuser may write anywhere."""
-    require_actor(user)
-    if user.is_superuser:
+    actor = require_actor(user)
+    if actor.is_superuser:
         return
-    if not can(user, Capability.VIEW, unit):
+    if not can(actor, Capability.VIEW, unit):
         raise Http404
-    if not (holds_at(user, capability, unit.pk) if here else can(user, capability, unit)):
+    if not (holds_at(actor, capability, unit.pk) if here else can(actor, capability, unit)):
         raise PermissionDenied
 
 
-def get_unit_for_user(user, pk, *, capability: Capability = Capability.VIEW) -> Unit:
+def get_unit_for_user(
+    user: ActingUser, pk: int | str, *, capability: Capability = Capability.VIEW
+) -> Unit:
     """The unit if it is in the user's scope (404 otherwise), 403 if the role may not act."""
     unit = get_object_or_404(Unit.objects.visible_to(user), pk=pk)
     authorize(user, capability, unit)

@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Case, Count, Max, Q, Value, When
+from django.db.models import Case, Count, Max, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.text import normalise
 
-from .models import PATH_SEPARATOR, Placement, Unit, UnitEvent, UnitKind, UnitStatus
-from .scope import Capability, authorize_write, require_actor, scope_paths, scope_q
+from .models import (
+    PATH_SEPARATOR,
+    Placement,
+    PlacementQuerySet,
+    Unit,
+    UnitEvent,
+    UnitKind,
+    UnitQuerySet,
+    UnitStatus,
+)
+from .scope import ActingUser, Capability, authorize_write, require_actor, scope_paths, scope_q
 from .signals import unit_closing, unit_merged
 
 
@@ -27,7 +38,7 @@ def _child_path(parent: Unit | None, unit_id: int) -> str:
     return f"{parent.path if parent else ''}{unit_id}{PATH_SEPARATOR}"
 
 
-def _check_effective_date(effective_on: datetime.date, *, not_before: datetime.date | None):
+def _check_effective_date(effective_on: datetime.date, *, not_before: datetime.date | None) -> None:
     if effective_on > timezone.localdate():
         raise ValidationError({"effective_on": _("The effective date cannot be in the future.")})
     if not_before and effective_on < not_before:
@@ -55,8 +66,8 @@ def create_unit(
     name: str,
     kind: str,
     founded_on: datetime.date,
-    by,
-    **details,
+    by: User,
+    **details: Any,
 ) -> Unit:
     """A new unit under ``parent``; a province (no parent) only by a superuser."""
     if parent is None:
@@ -172,7 +183,7 @@ def _check_new_parent(unit: Unit, new_parent: Unit, field: str) -> None:
 
 @transaction.atomic
 def move_unit(
-    *, unit: Unit, new_parent: Unit, effective_on: datetime.date, by, note: str = ""
+    *, unit: Unit, new_parent: Unit, effective_on: datetime.date, by: User, note: str = ""
 ) -> Unit:
     """Move a unit with its whole subtree under another parent from ``effective_on``."""
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
@@ -217,7 +228,9 @@ def _raise_closing_objections(
 
 
 @transaction.atomic
-def merge_unit(*, unit: Unit, into: Unit, effective_on: datetime.date, by, note: str = "") -> Unit:
+def merge_unit(
+    *, unit: Unit, into: Unit, effective_on: datetime.date, by: User, note: str = ""
+) -> Unit:
     """Close ``unit`` and hand its child units and members to its successor ``into``."""
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
     into = Unit.objects.select_for_update().get(pk=into.pk)
@@ -280,7 +293,7 @@ def merge_unit(*, unit: Unit, into: Unit, effective_on: datetime.date, by, note:
 
 
 @transaction.atomic
-def dissolve_unit(*, unit: Unit, effective_on: datetime.date, by, note: str = "") -> Unit:
+def dissolve_unit(*, unit: Unit, effective_on: datetime.date, by: User, note: str = "") -> Unit:
     """Close a unit that no longer holds active units or members; it stays in history."""
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
     authorize_write(by, Capability.MANAGE_TREE, unit)
@@ -301,7 +314,7 @@ def dissolve_unit(*, unit: Unit, effective_on: datetime.date, by, note: str = ""
 
 
 @transaction.atomic
-def update_unit(*, unit: Unit, by) -> Unit:
+def update_unit(*, unit: Unit, by: User) -> Unit:
     """Save the details of a unit (name, code, contacts; not its place in the tree)."""
     placed = Unit.objects.select_for_update().get(pk=unit.pk)
     authorize_write(by, Capability.MANAGE_TREE, placed)
@@ -346,10 +359,10 @@ class _Shown:
     the placements in force on that date.
     """
 
-    def __init__(self, user, date: datetime.date | None, *, show_closed: bool):
+    def __init__(self, user: ActingUser, date: datetime.date | None, *, show_closed: bool) -> None:
         self.user, self.date = user, date
         if date is None:
-            self.rows = Unit.objects.filter(scope_q(user, "path"))
+            self.rows: UnitQuerySet | PlacementQuerySet = Unit.objects.filter(scope_q(user, "path"))
             if not show_closed:
                 self.rows = self.rows.active()
             self.fields = ("pk", "name", "kind", "status", "closed_on", "parent_id")
@@ -396,7 +409,7 @@ class _Shown:
             return nodes[:TREE_BATCH], start + TREE_BATCH
         return nodes, None
 
-    def nodes(self, rows, *, ordered: bool = False) -> list[TreeNode]:
+    def nodes(self, rows: QuerySet[Any], *, ordered: bool = False) -> list[TreeNode]:
         date = self.date
         nodes = [
             TreeNode(
@@ -424,7 +437,9 @@ class _Shown:
             node.child_count = counts.get(node.pk, 0)
 
 
-def tree_top(user, date: datetime.date | None = None, *, show_closed: bool = False):
+def tree_top(
+    user: ActingUser, date: datetime.date | None = None, *, show_closed: bool = False
+) -> list[TreeNode]:
     """The roots of the user's tree on ``date`` (or today) with the first batch of units right
     under each.
 
@@ -443,7 +458,7 @@ def tree_top(user, date: datetime.date | None = None, *, show_closed: bool = Fal
 
 
 def tree_children(
-    user,
+    user: ActingUser,
     unit: Unit,
     date: datetime.date | None = None,
     *,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from common.forms import apply_service_errors
+from common.http import AuthenticatedHttpRequest
 from common.text import normalise
 
 from . import accounts, tree
@@ -118,7 +120,7 @@ def unit_search(request: HttpRequest) -> JsonResponse:
         capability = Capability(request.GET["for"]) if request.GET.get("for") else None
     except ValueError:
         capability = None
-    rows = []
+    rows: Iterable[tuple[int, str, str | None]] = ()
     if text:
         units = Unit.objects.visible_to(request.user, capability).filter(search_name__contains=text)
         if request.GET.get("kind") in UnitKind.values:
@@ -133,7 +135,7 @@ def unit_search(request: HttpRequest) -> JsonResponse:
     )
 
 
-def unit_create(request: HttpRequest) -> HttpResponse:
+def unit_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require(request.user, Capability.MANAGE_TREE)
     initial = {"parent": request.GET.get("parent")} if request.GET.get("parent") else {}
     form = NewUnitForm(request.POST or None, user=request.user, initial=initial)
@@ -149,7 +151,7 @@ def unit_create(request: HttpRequest) -> HttpResponse:
     return render(request, "unions/unit_form.html", {"form": form, "title": _("New unit")})
 
 
-def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def unit_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     unit = get_unit_for_user(request.user, pk, capability=Capability.MANAGE_TREE)
     form = UnitForm(request.POST or None, instance=unit)
     if request.method == "POST" and form.is_valid():
@@ -236,7 +238,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def user_create(request: HttpRequest) -> HttpResponse:
+def user_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require(request.user, Capability.MANAGE_USERS)
     form = NewUserForm(request.POST or None, manager=request.user)
     if request.method == "POST" and form.is_valid():
@@ -251,7 +253,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
     return render(request, "unions/user_form.html", {"form": form, "title": _("New account")})
 
 
-def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def user_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require(request.user, Capability.MANAGE_USERS)
     account = accounts.get_user_for_manager(request.user, pk)
     form = UserForm(request.POST or None, instance=account, prefix="user")
@@ -273,7 +275,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def role_grant(request: HttpRequest, pk: int) -> HttpResponse:
+def role_grant(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require(request.user, Capability.MANAGE_USERS)
     account = accounts.get_user_for_manager(request.user, pk)
     role_form = RoleAssignmentForm(request.POST, user=request.user, prefix="role")
@@ -298,7 +300,7 @@ def role_grant(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def role_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require(request.user, Capability.MANAGE_USERS)
     assignment = accounts.get_assignment_for_manager(request.user, pk)
     try:

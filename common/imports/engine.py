@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -51,6 +51,9 @@ from .reader import (
     read_table,
 )
 from .workbooks import refused_workbook
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 logger = logging.getLogger(__name__)
 
@@ -432,7 +435,7 @@ class _WriteProgress:
     def __init__(self, job_id: int):
         self.job_id = job_id
         self.last = -1
-        self.side = None
+        self.side: BaseDatabaseWrapper | None = None
 
     def __call__(self, share: float) -> None:
         percent = min(99, int(share * 100))

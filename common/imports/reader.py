@@ -181,8 +181,8 @@ def _xlsx_rows(source: _CountingReader, reader: ExcelReader) -> Iterator[list[An
         for _event, element in iterparse(source):
             if element.tag != _ROW:
                 continue
-            number = element.get("r")
-            number = int(float(number)) if number else line + 1
+            reference = element.get("r")
+            number = int(float(reference)) if reference else line + 1
             while line + 1 < number:
                 line += 1
                 yield []

@@ -41,7 +41,7 @@ def refused_workbook(headers: list[str], refused: list[Refusal]) -> bytes:
 def template_workbook(schema: Schema, unit=None) -> bytes:
     """An empty list with the columns the import reads, its notes, and the unit codes."""
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # a new workbook starts with one sheet
     sheet.title = str(schema.title)[:31]
     sheet.append([column.header for column in schema.columns])
     for position, column in enumerate(schema.columns, start=1):

@@ -30,10 +30,10 @@ class _Rows:
         self.base_url = reverse("units:tree")
         self.query = query
         self.kind_badges = {
-            key: f' <span class="badge text-bg-light border ms-1">{escape(label)}</span>'
+            key: f' <span class="badge text-bg-light border ms-1">{escape(str(label))}</span>'
             for key, label in UnitKind.choices
         }
-        self.statuses = {key: escape(label) for key, label in UnitStatus.choices}
+        self.statuses = {key: escape(str(label)) for key, label in UnitStatus.choices}
         self.count_badge = (
             ' <span class="badge rounded-pill text-bg-primary ms-1"'
             f' title="{escape(_("Units under it"))}">'
@@ -65,7 +65,7 @@ class _Rows:
                 line += f"{self.count_badge}{node.child_count}</span>"
             if node.closed:
                 status = self.statuses.get(node.status) or escape(node.status)
-                closed_on = node.closed_on.strftime("%d/%m/%Y")
+                closed_on = node.closed_on.strftime("%d/%m/%Y") if node.closed_on else ""
                 line += f' <span class="badge text-bg-secondary ms-1">{status} {closed_on}</span>'
             item = '<li class="tree-node tree-closed">' if node.closed else '<li class="tree-node">'
             if not node.child_count:

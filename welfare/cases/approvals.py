@@ -60,10 +60,20 @@ def _record(case: Case, action: str, unit: Unit | int, by, amount=None, comment=
     )
 
 
+def _waiting_at(case: Case) -> Unit:
+    """The level a submitted case waits at: every submitted case has one, and the decisions
+    that read it are refused by ``rules.decide`` unless the case is submitted there."""
+    assert case.current_unit is not None
+    return case.current_unit
+
+
 def _next_level(case: Case, after: Unit) -> Unit:
     """The union above ``after`` on the way to the fund's owner (today's tree)."""
     if after.pk == case.fund.unit_id:
         return after
+    # A case's fund belongs to its unit or a unit above it (check_fund_usable): the walk
+    # up meets the owner before it runs out of parents.
+    assert after.parent_id is not None
     parent = Unit.objects.get(pk=after.parent_id)
     return parent
 
@@ -154,7 +164,7 @@ def endorse_case(*, case: Case, by, comment: str = "") -> Case:
     """An intermediate level agrees and passes the case up."""
     case = _lock(case)
     rules.decide(by, case, "endorse").enforce()
-    level = case.current_unit
+    level = _waiting_at(case)
     case.current_unit = _next_level(case, level)
     case.save(update_fields=["current_unit", "updated_at"])
     _record(case, Action.ENDORSED, level, by, comment=comment)
@@ -168,7 +178,7 @@ def return_case(*, case: Case, by, comment: str) -> Case:
     rules.decide(by, case, "return").enforce()
     if not comment.strip():
         raise ValidationError({"comment": _("Say why the case is returned.")})
-    level = case.current_unit
+    level = _waiting_at(case)
     case.status = CaseStatus.RETURNED
     case.current_unit = None
     case.save(update_fields=["status", "current_unit", "updated_at"])
@@ -183,7 +193,7 @@ def reject_case(*, case: Case, by, comment: str) -> Case:
     rules.decide(by, case, "reject").enforce()
     if not comment.strip():
         raise ValidationError({"comment": _("Say why the case is rejected.")})
-    level = case.current_unit
+    level = _waiting_at(case)
     case.status = CaseStatus.REJECTED
     case.current_unit = None
     case.save(update_fields=["status", "current_unit", "updated_at"])
@@ -213,7 +223,7 @@ def approve_case(*, case: Case, by, amount: int, comment: str = "") -> Case:
         )
     fund.reserved += amount
     fund.save(update_fields=["reserved"])
-    level = case.current_unit
+    level = _waiting_at(case)
     case.status = CaseStatus.APPROVED
     case.approved_amount = amount
     case.approved_on = timezone.localdate()
@@ -243,6 +253,7 @@ def record_payment(
         raise ValidationError({"paid_on": _("The payment date cannot be before the approval.")})
     fund = lock_fund(case.fund_id)
     amount = case.approved_amount
+    assert amount is not None  # only an approved case is paid, and approving sets it
     fund.reserved -= amount
     entry = post_entry(
         fund=fund,
@@ -350,7 +361,7 @@ def _case_line(case: Case) -> str:
 
 def notify_next(case: Case) -> None:
     """Tell the people who must act next at the level the case has reached."""
-    people = _people_holding(Capability.REVIEW_CASES, case.current_unit_id, case.created_by_id)
+    people = _people_holding(Capability.REVIEW_CASES, _waiting_at(case).pk, case.created_by_id)
     _send(people, _("A case is waiting for your decision"), _case_line(case))
 
 

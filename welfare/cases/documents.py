@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -31,18 +32,21 @@ from welfare.reports.pdf import (
 
 from .models import Case, CaseAccess, CaseStatus, Payment
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 BLANK_DATE = "ngày ….. tháng ….. năm ………"
 
 
 @dataclass(frozen=True)
 class Document:
     slug: str
-    title: str  # the button and the access log, translated
+    title: StrOrPromise  # the button and the access log, translated
     template: str
     # the states in which the document can be printed, and what to say otherwise
     states: tuple[str, ...]
-    not_yet: str
-    access: str
+    not_yet: StrOrPromise
+    access: CaseAccess.What
 
     def available_for(self, case: Case) -> bool:
         return case.status in self.states
@@ -117,7 +121,9 @@ def _head(union: Unit, symbol: str, number: str = "") -> dict:
     return head
 
 
-def _money(amount: int) -> dict:
+def _money(amount: int | None) -> dict:
+    if amount is None:  # not yet decided: left blank on the paper
+        return {"figures": "", "words": ""}
     return {"figures": format_dong(amount), "words": amount_in_words(amount)}
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -20,7 +23,7 @@ SIGNATURES = {
 }
 
 
-def sniff(upload) -> tuple[str, str] | None:
+def sniff(upload: UploadedFile) -> tuple[str, str] | None:
     """The content type and extension the file's first bytes prove, whatever its name says."""
     upload.seek(0)
     head = upload.read(16)
@@ -31,8 +34,14 @@ def sniff(upload) -> tuple[str, str] | None:
     return None
 
 
-def check_upload(upload) -> tuple[str, str]:
-    if upload.size > MAX_BYTES:
+def _size(upload: UploadedFile) -> int:
+    # Django's upload handlers (and SimpleUploadedFile) always give an upload its size.
+    assert upload.size is not None
+    return upload.size
+
+
+def check_upload(upload: UploadedFile) -> tuple[str, str]:
+    if _size(upload) > MAX_BYTES:
         raise ValidationError(
             _("%(name)s is larger than 10 MB.") % {"name": upload.name}, code="too_large"
         )
@@ -46,7 +55,7 @@ def check_upload(upload) -> tuple[str, str]:
 
 
 @transaction.atomic
-def add_evidence(*, case: Case, files, by) -> list[Evidence]:
+def add_evidence(*, case: Case, files: Sequence[UploadedFile], by: User) -> list[Evidence]:
     """All the files or none, while the case can be changed (``rules.add_evidence``): each file
     is checked before the first is stored, so a refused one leaves nothing behind."""
     status = Case.objects.select_for_update().values_list("status", flat=True).get(pk=case.pk)
@@ -56,13 +65,13 @@ def add_evidence(*, case: Case, files, by) -> list[Evidence]:
     return [_store(case, upload, kind, by) for upload, kind in zip(files, kinds, strict=True)]
 
 
-def attach_evidence(*, case: Case, upload, by) -> Evidence:
+def attach_evidence(*, case: Case, upload: UploadedFile, by: User) -> Evidence:
     return add_evidence(case=case, files=[upload], by=by)[0]
 
 
-def _store(case: Case, upload, kind: tuple[str, str], by) -> Evidence:
+def _store(case: Case, upload: UploadedFile, kind: tuple[str, str], by: User) -> Evidence:
     content_type, extension = kind
-    original = os.path.basename(upload.name)[:255]
+    original = os.path.basename(upload.name or "")[:255]
     # Stored under a random name: what the user called the file never becomes a path.
     upload.name = f"{uuid.uuid4().hex}{extension}"
     return Evidence.objects.create(
@@ -70,6 +79,6 @@ def _store(case: Case, upload, kind: tuple[str, str], by) -> Evidence:
         file=upload,
         original_name=original,
         content_type=content_type,
-        size=upload.size,
+        size=_size(upload),
         uploaded_by=by,
     )

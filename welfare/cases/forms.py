@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, cast
 
 import django_filters
 from crispy_forms.helper import FormHelper
@@ -17,11 +18,15 @@ from django.utils.translation import gettext_lazy as _
 from common.forms import DateInput
 from unions.models import Unit
 from unions.scope import grants, visible_unit_ids
+from welfare.funds.forms import FundChoiceField
 from welfare.funds.models import Fund
 
 from . import approvals
 from .evidence import check_upload
 from .models import Case, CaseStatus, Category, PaymentMethod, SupportType
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Whole đồng as people type them: 1500000, 1.500.000, 1 500 000, 1,500,000, with or without ₫.
 _DONG_GROUPS = re.compile(r"^(\d+|\d{1,3}(\.\d{3})+|\d{1,3}(,\d{3})+)$")
@@ -112,7 +117,7 @@ class CaseForm(forms.ModelForm):
     class Meta:
         model = Case
         fields = ["category", "circumstances", "support_type", "requested_amount", "fund"]
-        field_classes = {"requested_amount": DongField}
+        field_classes = {"requested_amount": DongField, "fund": FundChoiceField}
         widgets = {"circumstances": forms.Textarea(attrs={"rows": 5})}
         help_texts = {
             "circumstances": _(
@@ -123,11 +128,9 @@ class CaseForm(forms.ModelForm):
 
     def __init__(self, *args, unit: Unit, **kwargs):
         super().__init__(*args, **kwargs)
-        funds = self.fields["fund"]
-        funds.queryset = (
+        cast(FundChoiceField, self.fields["fund"]).queryset = (
             Fund.objects.usable_by(unit).select_related("unit").order_by("-unit__depth", "name")
         )
-        funds.label_from_instance = lambda fund: f"{fund.name} — {fund.unit.name}"
         self.helper = FormHelper()
         self.helper.form_tag = True
         self.helper.attrs = {"enctype": "multipart/form-data"}
@@ -157,7 +160,7 @@ class Action(Submit):
     field_classes = "btn"
 
 
-def _action_helper(case: Case, url_name: str, label: str, css_class: str) -> FormHelper:
+def _action_helper(case: Case, url_name: str, label: StrOrPromise, css_class: str) -> FormHelper:
     helper = FormHelper()
     helper.form_action = reverse(url_name, args=[case.pk])
     helper.add_input(Action("submit", label, css_class=css_class))
@@ -165,7 +168,11 @@ def _action_helper(case: Case, url_name: str, label: str, css_class: str) -> For
 
 
 class EvidenceForm(forms.Form):
-    files = EvidenceField(label=_("Add evidence files"), help_text=EVIDENCE_HELP)
+    # The form metaclass moves declared fields into base_fields; ``form.files`` stays the
+    # uploads, which the stubs cannot tell.
+    files = EvidenceField(  # type: ignore[assignment]
+        label=_("Add evidence files"), help_text=EVIDENCE_HELP
+    )
 
     def __init__(self, *args, case: Case, **kwargs):
         super().__init__(*args, **kwargs)

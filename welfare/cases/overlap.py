@@ -62,10 +62,14 @@ def earlier_support(member: Member, *, exclude_case: Case | None = None) -> list
     )[:50]
     found = []
     for pk, paid, approved, submitted, kind, support_type, approved_amount, asked, status in rows:
+        on = paid or approved
+        if on is None:
+            assert submitted is not None  # the filter above keeps only cases with a date
+            on = submitted.date()
         found.append(
             EarlierSupport(
                 case_id=pk,
-                on=paid or approved or submitted.date(),
+                on=on,
                 level=str(kinds.get(kind, kind)),
                 support_type=support_type,
                 amount=approved_amount or asked,

@@ -178,13 +178,12 @@ def _review(standing: Standing) -> Decision:
         levels.add(case.current_unit_id)
     if not levels & set(units_held(user, Capability.REVIEW_CASES)):
         return NEVER
-    if case.status != CaseStatus.SUBMITTED:
+    if case.status != CaseStatus.SUBMITTED or case.current_unit_id is None:
         return _not_now(_("This case is not waiting for a decision."))
     if not holds_at(user, Capability.REVIEW_CASES, case.current_unit_id):
         return Decision(
             Refusal.ANOTHER_LEVEL,
-            _("This case is waiting for a decision at %(unit)s.")
-            % {"unit": case.current_unit.name},
+            _("This case is waiting for a decision at %(unit)s.") % {"unit": case.current_unit},
         )
     return standing.authored_or_acted() or ALLOWED
 

@@ -64,8 +64,9 @@ def _date(value) -> str:
 
 
 def _waiting_at(case: Case) -> str:
-    in_review = case.status == CaseStatus.SUBMITTED and case.current_unit is not None
-    return case.current_unit.name if in_review else ""
+    if case.status != CaseStatus.SUBMITTED or case.current_unit is None:
+        return ""
+    return case.current_unit.name
 
 
 def case_columns() -> list[Column]:

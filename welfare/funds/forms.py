@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import cast
 
 import django_filters
 from crispy_forms.helper import FormHelper
@@ -145,7 +146,7 @@ class AllocationForm(_MoneyForm):
 
     def __init__(self, *args, user, fund: Fund, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_fund"].queryset = (
+        cast(FundChoiceField, self.fields["to_fund"]).queryset = (
             Fund.objects.visible_to(user)
             .filter(is_active=True)
             .exclude(pk=fund.pk)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
@@ -23,27 +25,30 @@ from django.utils.translation import gettext as _
 
 from common.money import format_dong
 from unions.models import Unit
-from unions.scope import Capability, authorize_write, can, holds_at
+from unions.scope import ActingUser, Capability, authorize_write, can, holds_at
 
 from .models import EntryKind, Fund, LedgerEntry, LedgerMonth
 
+if TYPE_CHECKING:
+    from welfare.cases.models import Case
 
-def get_fund_for_user(user, pk) -> Fund:
+
+def get_fund_for_user(user: ActingUser, pk: int | str) -> Fund:
     return get_object_or_404(Fund.objects.visible_to(user).select_related("unit"), pk=pk)
 
 
-def require_treasurer(user, fund: Fund) -> None:
+def require_treasurer(user: ActingUser, fund: Fund) -> None:
     """403 unless the user is a treasurer of the union that owns the fund."""
     if not holds_at(user, Capability.PAY, fund.unit_id):
         raise PermissionDenied
 
 
-def authorize_treasurer(user, fund: Fund) -> None:
+def authorize_treasurer(user: ActingUser, fund: Fund) -> None:
     """404 for a fund outside the user's scope, 403 unless they are its union's treasurer."""
     authorize_write(user, Capability.PAY, _owner(fund), here=True)
 
 
-def may_open_fund(user, unit: Unit) -> bool:
+def may_open_fund(user: ActingUser, unit: Unit) -> bool:
     """Treasurers open funds for their own union, administrators for any union they manage."""
     return holds_at(user, Capability.PAY, unit.pk) or can(user, Capability.MANAGE_TREE, unit)
 
@@ -55,7 +60,7 @@ def _owner(fund: Fund) -> Unit:
 class AlreadyRecorded(ValidationError):
     """The same form was sent before (a double click, a reload): nothing more was recorded."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(_("This was already recorded. Nothing more was recorded."))
 
 
@@ -74,10 +79,10 @@ def post_entry(
     kind: str,
     amount: int,
     occurred_on: datetime.date,
-    by,
+    by: User,
     description: str = "",
     source: str = "",
-    case=None,
+    case: Case | None = None,
     reverses: LedgerEntry | None = None,
     submission: str = "",
 ) -> LedgerEntry:
@@ -154,7 +159,7 @@ def _add_to_month(entry: LedgerEntry) -> None:
         )
 
 
-def month_totals(entries: QuerySet[LedgerEntry]) -> QuerySet:
+def month_totals(entries: QuerySet[LedgerEntry]) -> QuerySet[LedgerEntry, dict[str, Any]]:
     """``entries`` summed per fund, month and kind: the rows of ``LedgerMonth``."""
     return (
         entries.order_by()
@@ -222,11 +227,11 @@ def summarise(
         months = LedgerMonth.objects.filter(fund=fund)
         if whole_from:
             months = months.filter(month__gte=whole_from)
-            if start < whole_from:
+            if start and start < whole_from:
                 cut.append((start, whole_from - ONE_DAY))
         if whole_to:
             months = months.filter(month__lt=whole_to)
-            if whole_to <= end:
+            if end and whole_to <= end:
                 cut.append((whole_to, end))
     if kind:
         months = months.filter(kind=kind)
@@ -268,7 +273,7 @@ def open_fund(
     kind: str,
     opening_balance: int,
     opened_on: datetime.date,
-    by,
+    by: User,
 ) -> Fund:
     unit = Unit.objects.get(pk=unit.pk)
     authorize_write(by, Capability.VIEW, unit)
@@ -298,7 +303,7 @@ def record_contribution(
     amount: int,
     occurred_on: datetime.date,
     source: str,
-    by,
+    by: User,
     description: str = "",
     submission: str = "",
 ) -> LedgerEntry:
@@ -325,7 +330,7 @@ def allocate(
     to_fund: Fund,
     amount: int,
     occurred_on: datetime.date,
-    by,
+    by: User,
     description: str = "",
     submission: str = "",
 ) -> tuple[LedgerEntry, LedgerEntry]:
@@ -387,8 +392,8 @@ def reversal_refusal(entry: LedgerEntry, *, reversed_already: bool | None = None
 
 @transaction.atomic
 def reverse_entry(
-    *, entry: LedgerEntry, occurred_on: datetime.date, reason: str, by, submission: str = ""
-):
+    *, entry: LedgerEntry, occurred_on: datetime.date, reason: str, by: User, submission: str = ""
+) -> LedgerEntry:
     """Correct a mistaken contribution, allocation or opening balance by its exact opposite.
 
     A support payment is not reversed here: it belongs to a case and its paper trail.

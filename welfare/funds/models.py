@@ -8,6 +8,8 @@ available amount whatever the code does.
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -73,7 +75,7 @@ class Fund(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         keep_search_name(self, "name", kwargs)
         super().save(*args, **kwargs)
 
@@ -152,12 +154,12 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise ValueError("Ledger entries are never edited; record a reversing entry.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ValueError("Ledger entries are never deleted; record a reversing entry.")
 
 

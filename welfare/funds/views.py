@@ -6,6 +6,8 @@ the services being atomic, nothing is saved.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,7 +21,9 @@ from django.utils.translation import pgettext
 
 from common.exports import Column, choice_labels, export_response
 from common.forms import apply_service_errors
+from common.http import AuthenticatedHttpRequest
 from common.keyset import KeysetPaginator
+from common.money import format_dong
 from common.templatetags.people import person_name
 from unions.scope import Capability, can_anywhere, holds_at, units_held
 from welfare.cases.models import Case
@@ -101,13 +105,23 @@ def _ledger_summary(fund: Fund, filter_form: LedgerFilterForm) -> tuple[dict, tu
     return summary, (found.first_id, found.last_id)
 
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _CaseVisible(TypedDict):
+        case_visible: bool
+
+    # An entry as the fund page reads it: with whether its case is in the reader's scope.
+    LedgerRow = WithAnnotations[LedgerEntry, _CaseVisible]
+
+
 def ledger_columns() -> list[Column]:
     kinds = choice_labels(EntryKind.choices)
     hidden = _("Support paid for a case outside your scope")
     sent_to = pgettext("money sent to a fund", "to")
     received_from = pgettext("money received from", "from")
 
-    def description(entry: LedgerEntry) -> str:
+    def description(entry: LedgerRow) -> str:
         """As the page shows it: support paid on a case outside the reader's scope names
         nobody."""
         if entry.kind == EntryKind.DISBURSEMENT and not entry.case_visible:
@@ -235,7 +249,7 @@ def _money_form(request, fund, form, title, service, success):
     return render(request, "welfare/fund_form.html", {"form": form, "fund": fund, "title": title})
 
 
-def fund_contribute(request: HttpRequest, pk: int) -> HttpResponse:
+def fund_contribute(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     fund = _fund_for_treasurer(request, pk)
     return _money_form(
         request,
@@ -245,12 +259,12 @@ def fund_contribute(request: HttpRequest, pk: int) -> HttpResponse:
         lambda **data: ledger.record_contribution(fund=fund, by=request.user, **data),
         lambda data: (
             _("A contribution of %(amount)s from %(source)s was recorded.")
-            % {"amount": ledger.format_dong(data["amount"]), "source": data["source"]}
+            % {"amount": format_dong(data["amount"]), "source": data["source"]}
         ),
     )
 
 
-def fund_allocate(request: HttpRequest, pk: int) -> HttpResponse:
+def fund_allocate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     fund = _fund_for_treasurer(request, pk)
     return _money_form(
         request,
@@ -260,12 +274,12 @@ def fund_allocate(request: HttpRequest, pk: int) -> HttpResponse:
         lambda **data: ledger.allocate(from_fund=fund, by=request.user, **data),
         lambda data: (
             _("%(amount)s was allocated to %(fund)s.")
-            % {"amount": ledger.format_dong(data["amount"]), "fund": data["to_fund"].name}
+            % {"amount": format_dong(data["amount"]), "fund": data["to_fund"].name}
         ),
     )
 
 
-def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
+def entry_reverse(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(
         LedgerEntry.objects.visible_to(request.user).select_related(
             "fund__unit", "by", "reverses", "reversed_by"
@@ -301,7 +315,7 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def fund_create(request: HttpRequest) -> HttpResponse:
+def fund_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not can_open_funds(request.user):
         raise PermissionDenied
     form = FundForm(request.POST or None, user=request.user)

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from unions.models import Unit
-from unions.scope import Capability, authorize_write
+from unions.scope import ActingUser, Capability, authorize_write
 
 from ..models import Report
 from .figures import annual_figures
@@ -23,7 +24,7 @@ from .narrative import narrative
 FIRST_YEAR = 2000
 
 
-def get_report_for_user(user, pk) -> Report:
+def get_report_for_user(user: ActingUser, pk: int | str) -> Report:
     return get_object_or_404(Report.objects.visible_to(user).select_related("union"), pk=pk)
 
 
@@ -37,7 +38,7 @@ def check_year(year: int) -> None:
         )
 
 
-def request_report(*, union: Unit, year: int, by) -> tuple[Report, bool]:
+def request_report(*, union: Unit, year: int, by: User) -> tuple[Report, bool]:
     """Queue a build, or return the one already being built for this union and year.
 
     Returns the report and whether a new build was started.
@@ -57,7 +58,7 @@ def request_report(*, union: Unit, year: int, by) -> tuple[Report, bool]:
 
 
 @transaction.atomic
-def rebuild_with_narrative(*, report: Report, text: str, by) -> Report:
+def rebuild_with_narrative(*, report: Report, text: str, by: User) -> Report:
     """Build the PDF again with the leader's own narrative."""
     report = Report.objects.select_for_update().select_related("union").get(pk=report.pk)
     authorize_write(by, Capability.WRITE_REPORTS, report.union)

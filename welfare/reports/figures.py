@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, SupportsInt, cast
 
 from django.db import connection, transaction
 from django.db.models import Case as DjangoCase
@@ -115,7 +116,7 @@ def basis(union: Unit, year: int, user=None) -> Basis:
     own = Placement.objects.on(as_of).filter(unit=union).first()
     if own is not None:
         placements = Placement.objects.on(as_of).filter(path__startswith=own.path)
-        pairs = placements.values_list("unit_id", "path")
+        pairs: QuerySet[Any, tuple[int, str]] = placements.values_list("unit_id", "path")
         prefix = own.path
         units = Unit.objects.filter(pk__in=placements.values("unit_id"))
     else:
@@ -210,14 +211,14 @@ def _tally_by_queries(
         child_units.setdefault(child, []).append(unit_id)
     by_child = {}
     if child_units:
-        child = DjangoCase(
+        child_case = DjangoCase(
             *(When(unit_id__in=units, then=Value(pk)) for pk, units in child_units.items()),
             output_field=IntegerField(),
         )
         by_child = {
             row["child"]: _tally(row)
             for row in _paid(year, children.units)
-            .annotate(child=child)
+            .annotate(child=child_case)
             .values("child")
             .annotate(**figures)
             .order_by()
@@ -277,7 +278,7 @@ def _tally_grouping_sets(
     """Every breakdown in one scan of the year: each paid case joins the map of the units
     covered (the child it rolls up to, whether it is counted) and feeds every grouping set."""
     units = sorted(set(counted) | set(child_of))
-    params = [
+    params: list[Any] = [
         units,
         [child_of.get(unit_id) for unit_id in units],
         [unit_id in counted for unit_id in units],
@@ -290,7 +291,9 @@ def _tally_grouping_sets(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    total, by, by_child = Tally(), {key: {} for key in BREAKDOWNS}, {}
+    total = Tally()
+    by: dict[str, dict[object, Tally]] = {key: {} for key in BREAKDOWNS}
+    by_child: dict[int, Tally] = {}
     for row in rows:
         grouped_out, values = row[:6], row[6:12]
         tally = Tally(cases=int(row[12]), people=int(row[13]), amount=int(row[14] or 0))
@@ -357,7 +360,8 @@ def _totals(tally: Tally) -> Totals:
 def _by_month(tally: YearTally) -> list[int]:
     months = [0] * 12
     for month, figures in tally.by["month"].items():
-        months[int(month) - 1] = figures.amount
+        # The month's key is the number PostgreSQL's or SQLite's date part gives.
+        months[int(cast(SupportsInt, month)) - 1] = figures.amount
     return months
 
 

@@ -20,6 +20,7 @@ import re
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -73,7 +74,7 @@ def render_document(template: str, context: dict) -> bytes:
     from weasyprint.text.fonts import FontConfiguration
 
     with translation.override("vi"):
-        html = render_to_string(template, context)
+        html: str = render_to_string(template, context)
     # Text typed or imported with combining marks ("Unicode tổ hợp") is composed, so every
     # letter is one glyph of the font and the PDF's text comes back as it is usually typed.
     html = unicodedata.normalize("NFC", html)
@@ -285,7 +286,7 @@ def table(rows: list[Row], *, total: bool = True) -> dict:
         }
         for row in rows
     ]
-    result = {"rows": lines, "total": None}
+    result: dict[str, Any] = {"rows": lines, "total": None}
     if total and rows:
         now, before = sum(r.amount for r in rows), sum(r.prev_amount for r in rows)
         result["total"] = {
@@ -321,6 +322,7 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
     figures = in_vietnamese(figures)
     totals, prev = figures.totals, figures.prev_totals
     organisation = figures.organisation
+    assert organisation is not None  # a report is built from the full figures
     built_on = timezone.localdate()
     head = header(figures.union)
     # A grassroots union has no unions under it: no "and the unions under it", no copy

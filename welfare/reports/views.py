@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from common.forms import apply_service_errors
+from common.http import AuthenticatedHttpRequest
 from unions.scope import Capability, can, can_anywhere
 
 from .build import get_report_for_user, rebuild_with_narrative, request_report
@@ -17,7 +18,7 @@ from .forms import NarrativeForm, ReportRequestForm
 from .models import Report
 
 
-def report_list(request: HttpRequest) -> HttpResponse:
+def report_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     can_write = can_anywhere(request.user, Capability.WRITE_REPORTS)
     form = ReportRequestForm(request.POST or None, user=request.user) if can_write else None
     if request.method == "POST":
@@ -61,7 +62,7 @@ def report_status(request: HttpRequest, pk: int) -> JsonResponse:
 
 
 @require_POST
-def report_narrative(request: HttpRequest, pk: int) -> HttpResponse:
+def report_narrative(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     report = get_report_for_user(request.user, pk)
     if not can(request.user, Capability.WRITE_REPORTS, report.union):
         raise PermissionDenied

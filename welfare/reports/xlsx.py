@@ -33,7 +33,7 @@ def render_xlsx(figures: AnnualFigures) -> bytes:
 
 def build_workbook(figures: AnnualFigures) -> Workbook:
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook.remove(workbook.worksheets[0])  # the blank sheet a new workbook starts with
     year, prev = figures.year, figures.year - 1
     workbook.properties.title = _("Social-security report %(year)s") % {"year": year}
     workbook.properties.subject = figures.union.name
@@ -192,6 +192,7 @@ def _months(sheet: Worksheet, figures: AnnualFigures) -> None:
 
 def _organisation(sheet: Worksheet, figures: AnnualFigures) -> None:
     organisation = figures.organisation
+    assert organisation is not None  # a workbook is built from the full figures
     _header(sheet, [_("Item"), _("As at %(date)s") % {"date": figures.as_of.strftime("%d/%m/%Y")}])
     for label, value in (
         (_("Union members"), organisation.members),
