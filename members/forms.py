@@ -5,6 +5,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
 from django.contrib.postgres.search import TrigramSimilarity
+from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import FloatField, QuerySet
 from django.db.models.functions import Cast
@@ -129,6 +130,17 @@ class MemberForm(forms.ModelForm):
 
     def clean_full_name(self) -> str:
         return tidy_name(self.cleaned_data["full_name"])
+
+    def clean_union_card_number(self) -> str:
+        """Checked here, not left to unique_union_card_number: the database's refusal of a
+        conditional constraint reads in English and names the constraint."""
+        number = self.cleaned_data["union_card_number"].strip()
+        taken = Member.objects.filter(union_card_number=number).exclude(pk=self.instance.pk)
+        if number and taken.exists():
+            raise ValidationError(
+                _("Another person already holds this union card number."), code="unique"
+            )
+        return number
 
     def clean_date_of_birth(self):
         value = self.cleaned_data["date_of_birth"]

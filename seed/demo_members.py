@@ -328,6 +328,10 @@ ACCOUNTS = [
     AccountSpec("grassroots", Role.OFFICER, GRASSROOTS_ACCOUNT_UNIT, "Vi Thị", "Mến"),
     AccountSpec("treasurer", Role.TREASURER, PROVINCE_CODE, "Nguyễn Thu", "Hà"),
     AccountSpec("leader", Role.LEADER, PROVINCE_CODE, "Lăng Văn", "Chiến"),
+    # Every fund the demo's cases draw from has someone who can pay it: an approval from a
+    # fund whose union has no treasurer is refused (welfare/cases/rules.py ``approve``).
+    AccountSpec("treasurer-ward", Role.TREASURER, COMMUNE_ACCOUNT_UNIT, "Hoàng Thị", "Thu"),
+    AccountSpec("treasurer-grassroots", Role.TREASURER, GRASSROOTS_ACCOUNT_UNIT, "Chu Văn", "Lâm"),
 ]
 
 
@@ -645,7 +649,7 @@ def _female_share(work: str) -> float:
 
 
 def ensure_accounts() -> list[RoleAssignment]:
-    """The six demo accounts exist, are active, have the demo password and their role."""
+    """The demo accounts exist, are active, have the demo password and their role."""
     User = get_user_model()
     password = make_password(DEMO_PASSWORD)  # hashed once: hashing is slow on purpose
     units = {u.code: u for u in Unit.objects.filter(code__in={a.unit_code for a in ACCOUNTS})}

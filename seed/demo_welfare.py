@@ -391,6 +391,8 @@ class Builder:
             (PROVINCE_CODE, "pay"): "treasurer",
             (COMMUNE_ACCOUNT_UNIT, "review"): "commune",
             (COMMUNE_ACCOUNT_UNIT, "approve"): "commune",
+            (COMMUNE_ACCOUNT_UNIT, "pay"): "treasurer-ward",
+            (GRASSROOTS_ACCOUNT_UNIT, "pay"): "treasurer-grassroots",
             (GRASSROOTS_ACCOUNT_UNIT, "open"): "grassroots",
         }.get((unit.code, duty))
         if demo:

@@ -202,3 +202,30 @@ def test_read_only_role_cannot_choose_any_union(world):
     form = MemberForm(data=_data(world), user=world.users["leader"])
     assert not form.is_valid()
     assert [e.code for e in form.errors.as_data()["unit"]] == ["invalid_choice"]
+
+
+def test_form_refuses_a_union_card_number_another_person_holds(world):
+    world.member_b1.union_card_number = "C777"
+    world.member_b1.save()
+    assert _refused_codes(world, "union_card_number", union_card_number=" C777 ") == ["unique"]
+    with override("vi"):
+        form = _form(world, union_card_number="C777")
+        assert form.errors["union_card_number"] == ["Một người khác đã có số thẻ đoàn viên này."]
+        assert "__all__" not in form.errors
+
+
+def test_the_same_union_card_number_may_be_saved_again_on_its_own_member(world):
+    member = world.member_b1
+    member.union_card_number = "C900"
+    member.save()
+    data = _data(world, national_id=member.national_id, union_card_number="C900")
+    data.update(
+        full_name=member.full_name,
+        sex=member.sex,
+        date_of_birth=member.date_of_birth.isoformat(),
+        kind=member.kind,
+        status=member.status,
+        joined_on=member.joined_on.isoformat(),
+    )
+    form = MemberForm(data=data, instance=member, user=world.users["admin"])
+    assert "union_card_number" not in form.errors

@@ -21,6 +21,8 @@ EXPECTED_ROLES = {
     "grassroots": (Role.OFFICER, GRASSROOTS_ACCOUNT_UNIT),
     "treasurer": (Role.TREASURER, "LS"),
     "leader": (Role.LEADER, "LS"),
+    "treasurer-ward": (Role.TREASURER, COMMUNE_ACCOUNT_UNIT),
+    "treasurer-grassroots": (Role.TREASURER, GRASSROOTS_ACCOUNT_UNIT),
 }
 
 

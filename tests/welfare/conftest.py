@@ -8,12 +8,13 @@ from types import SimpleNamespace
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from unions.models import Role
 from welfare.cases import approvals
 from welfare.cases.evidence import attach_evidence
 from welfare.funds.ledger import open_fund
 from welfare.models import Case, CaseStatus, Category, FundKind, SupportType
 
-from ..factories import MemberFactory
+from ..factories import MemberFactory, make_user
 
 OPENED = datetime.date(2024, 1, 1)
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -32,6 +33,8 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture
 def funds(world, media_root):
+    # A1 pays from its own fund: an approval from a fund nobody can pay is refused.
+    world.users["a1_treasurer"] = make_user("a1_treasurer", Role.TREASURER, world.a1)
     return SimpleNamespace(
         social=open_fund(
             unit=world.province,

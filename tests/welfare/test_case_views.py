@@ -844,3 +844,21 @@ def test_case_list_year_filter_offers_all_years_once(client_for, world):
     response = client_for("province").get(reverse("cases:list"))
     choices = [value for value, _label in response.context["filter"].form.fields["year"].choices]
     assert choices.count("") == 1 and choices[0] == ""
+
+
+def test_the_approver_is_told_before_pressing_that_nobody_could_pay(
+    client_for, world, funds, make_case
+):
+    case = make_case("submitted", fund=funds.own, amount=1_000_000)
+    RoleAssignment.objects.filter(unit=world.a1, role=Role.TREASURER).delete()
+    client = client_for("a1_chair")
+    page = client.get(url("detail", case.pk)).content.decode()
+    assert 'id="no-treasurer"' in page
+    assert "chưa có kế toán nên không ai chi được" in page
+    assert url("approve", case.pk) not in page  # no approve button
+    response = client.post(url("approve", case.pk), {"amount": "1.000.000"})
+    assert response.status_code == 302
+    assert "chưa có kế toán" in told(response)
+    assert reload(case).status == CaseStatus.SUBMITTED
+    funds.own.refresh_from_db()
+    assert funds.own.reserved == 0

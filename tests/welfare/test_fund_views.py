@@ -641,3 +641,51 @@ def test_a_token_that_is_not_ours_is_ignored_not_trusted(as_role, funds):
         assert client.post(url, {**data, "submission": token}).status_code == 302
     assert funds.social.entries.filter(kind=EntryKind.CONTRIBUTION).count() == 3
     assert set(funds.social.entries.values_list("submission", flat=True)) == {""}
+
+
+# --- funds nobody can pay from ----------------------------------------------------------------
+
+
+@pytest.fixture
+def unpaid_fund(world, funds):
+    """A fund at commune B, where nobody holds the treasurer role."""
+    return Fund.objects.create(unit=world.commune_b, name="Quỹ phường B", kind="welfare")
+
+
+def test_administrator_sees_which_funds_have_no_treasurer(as_role, funds, unpaid_fund):
+    client = as_role("admin")
+    response = client.get(LIST)
+    badges = {fund.name for fund in response.context["page"].object_list if not fund.has_treasurer}
+    assert badges == {unpaid_fund.name}
+    assert response.text.count('class="badge text-bg-warning no-treasurer"') == 1
+    assert listed(client.get(LIST, {"no_treasurer": "on"})) == {unpaid_fund.name}
+    page = client.get(detail(unpaid_fund)).text
+    assert 'id="no-treasurer"' in page and "has no treasurer" in page
+    assert 'id="no-treasurer"' not in client.get(detail(funds.social)).text
+
+
+def test_the_administrators_warning_counts_only_active_treasurers(as_role, world, funds):
+    world.users["commune_treasurer"].is_active = False
+    world.users["commune_treasurer"].save()
+    response = as_role("admin").get(LIST, {"no_treasurer": "on"})
+    assert listed(response) == {funds.commune.name}
+
+
+@pytest.mark.parametrize("role", ["leader", "treasurer", "province"])
+def test_other_roles_get_neither_the_badge_nor_the_filter(as_role, funds, unpaid_fund, role):
+    client = as_role(role)
+    response = client.get(LIST)
+    assert "no-treasurer" not in response.text
+    assert "no_treasurer" not in response.context["filter"].form.fields
+    assert 'id="no-treasurer"' not in client.get(detail(unpaid_fund)).text
+
+
+def test_fund_list_for_an_administrator_runs_a_fixed_number_of_queries(
+    as_role, world, funds, django_assert_max_num_queries
+):
+    client = as_role("admin")
+    for n in range(30):
+        Fund.objects.create(unit=[world.a1, world.a2, world.b1][n % 3], name=f"Q {n}", kind="other")
+    with django_assert_max_num_queries(8):
+        response = client.get(LIST)
+    assert len(response.context["page"].object_list) == 33  # 3 of the world, 30 more

@@ -252,3 +252,42 @@ def test_the_page_reads_the_users_part_in_the_case_in_one_query(
     units_held(commune, Capability.REVIEW_CASES)  # the grants are read once, then kept
     with django_assert_num_queries(1):
         assert allowed_actions(commune, case) == {"endorse", "return", "reject"}
+
+
+# --- money that nobody could pay -----------------------------------------------------------
+
+NO_TREASURER = (
+    "CĐCS Công ty A1 has no treasurer, so nobody could pay from Quỹ CĐCS Công ty A1. Ask an "
+    "administrator to give someone the treasurer role there before approving."
+)
+
+
+def _without_treasurer(world):
+    RoleAssignment.objects.filter(unit=world.a1, role=Role.TREASURER).delete()
+    forget_grants(world.users["a1_treasurer"])
+
+
+def test_approval_from_a_fund_whose_union_has_no_treasurer_is_refused(world, funds, make_case):
+    case = make_case("submitted", fund=funds.own, amount=1_000_000)
+    _without_treasurer(world)
+    assert decide(world.users["a1_chair"], case, "approve").refusal is Refusal.NO_TREASURER
+    assert_refused(case, world.users["a1_chair"], "approve", NO_TREASURER)
+    funds.own.refresh_from_db()
+    assert funds.own.reserved == 0
+    # Returning and rejecting stay open: the case is not stuck either.
+    assert {"return", "reject"} <= allowed_actions(world.users["a1_chair"], case)
+
+
+def test_a_treasurer_whose_account_is_closed_pays_nobody(world, funds, make_case):
+    case = make_case("submitted", fund=funds.own, amount=1_000_000)
+    world.users["a1_treasurer"].is_active = False
+    world.users["a1_treasurer"].save()
+    assert decide(world.users["a1_chair"], case, "approve").refusal is Refusal.NO_TREASURER
+
+
+def test_once_the_union_has_a_treasurer_the_case_is_approved(world, funds, make_case):
+    case = make_case("submitted", fund=funds.own, amount=1_000_000)
+    _without_treasurer(world)
+    assert not decide(world.users["a1_chair"], case, "approve").allowed
+    give_role(world.users["a1_treasurer"], Role.TREASURER, world.a1)
+    assert decide(world.users["a1_chair"], case, "approve").allowed

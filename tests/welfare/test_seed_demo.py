@@ -288,3 +288,16 @@ def test_people_of_past_steps_cannot_sign_in(seeded):
     assert actors.exists()
     assert not actors.filter(is_active=True).exists()
     assert not any(actor.has_usable_password() for actor in actors)
+
+
+def test_every_fund_with_open_cases_has_a_treasurer_who_can_log_in(seeded):
+    """The past cases were all paid or closed; the ones still on the money path can be paid."""
+    still_open = [CaseStatus.DRAFT, CaseStatus.SUBMITTED, CaseStatus.RETURNED, CaseStatus.APPROVED]
+    funds = Fund.objects.filter(cases__status__in=still_open).distinct().with_treasurer()
+    assert funds.filter(unit__code=GRASSROOTS_ACCOUNT_UNIT).exists()
+    assert [fund.name for fund in funds if not fund.has_treasurer] == []
+    ward = user("treasurer-ward")
+    assert ward.is_active  # its password: tests/members/test_seed_demo.py
+    assert "treasurer-ward" in seeded
+    ward_fund = funds.get(unit__code=COMMUNE_ACCOUNT_UNIT)
+    assert ward_fund.unit.role_assignments.filter(user=ward).exists()

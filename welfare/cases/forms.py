@@ -65,10 +65,18 @@ class DongField(forms.IntegerField):
     """An amount in whole đồng, typed with or without thousands separators."""
 
     widget = DongInput
-    default_error_messages = {"invalid": _("Enter a whole number of đồng, for example 1.500.000.")}
+    default_error_messages = {
+        "invalid": _("Enter a whole number of đồng, for example 1.500.000."),
+        "min_value": _("The amount must be greater than zero."),
+        "max_value": _("The amount is too large."),
+    }
 
     def __init__(self, *, min_value=1, max_value=MAX_AMOUNT, **kwargs):
         kwargs.pop("step_size", None)
+        # A model's BigIntegerField offers the whole 64-bit range: an amount is never below
+        # 1 đồng (the database's case_requested_positive) nor above MAX_AMOUNT.
+        min_value = 1 if min_value is None else max(min_value, 1)
+        max_value = MAX_AMOUNT if max_value is None else min(max_value, MAX_AMOUNT)
         super().__init__(min_value=min_value, max_value=max_value, **kwargs)
 
     def to_python(self, value):

@@ -45,6 +45,9 @@ class Refusal(enum.Enum):
     NOT_NOW = "not_now"
     # The payment was recorded before (a double click, a replayed form): nothing more is.
     ALREADY_PAID = "already_paid"
+    # Approving would reserve money nobody can pay: the fund's union has no treasurer.  Told
+    # as NOT_NOW, and the case page says it before the approver looks for the button.
+    NO_TREASURER = "no_treasurer"
 
 
 class AlreadyPaid(ValidationError):
@@ -73,7 +76,7 @@ class Decision:
             raise PermissionDenied(self.reason)
         if self.refusal is Refusal.ALREADY_PAID:
             raise AlreadyPaid(self.reason)
-        if self.refusal is Refusal.NOT_NOW:
+        if self.refusal in (Refusal.NOT_NOW, Refusal.NO_TREASURER):
             raise ValidationError(self.reason)
 
 
@@ -209,9 +212,21 @@ def reject(standing: Standing) -> Decision:
 
 
 def approve(standing: Standing) -> Decision:
+    """The fund's owner approves, and only when its union has a treasurer: an approval nobody
+    can pay would keep the amount reserved for ever."""
     decision = _review(standing)
     if decision.allowed and not _at_owner(standing.case):
         return _not_now(_("Only the union that owns the fund approves this case."))
+    fund = standing.case.fund
+    if decision.allowed and not fund.payable:
+        return Decision(
+            Refusal.NO_TREASURER,
+            _(
+                "%(unit)s has no treasurer, so nobody could pay from %(fund)s. Ask an "
+                "administrator to give someone the treasurer role there before approving."
+            )
+            % {"unit": fund.unit.name, "fund": fund.name},
+        )
     return decision
 
 

@@ -288,9 +288,15 @@ def _render_case(request: HttpRequest, case: Case, bound: dict | None = None) ->
     payment = None
     if case.status == CaseStatus.PAID:
         payment = Payment.objects.select_related("by").filter(case=case).first()
+    no_treasurer = ""
+    if case.status == CaseStatus.SUBMITTED and "approve" not in actions:
+        decision = rules.decide(request.user, case, "approve")
+        if decision.refusal is rules.Refusal.NO_TREASURER:
+            no_treasurer = decision.reason
     context = {
         "case": case,
         "actions": actions,
+        "no_treasurer": no_treasurer,
         "forms": _action_forms(case, actions, bound),
         "evidence": case.evidence.all(),
         "events": case.events.select_related("actor", "unit"),

@@ -226,14 +226,26 @@ class FundFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         choices=FundKind.choices, label=_("Kind"), empty_label=_("All kinds")
     )
+    # For those who give out roles: approvals from these funds are refused until someone at
+    # the owner union can pay (welfare/cases/rules.py ``approve``).
+    no_treasurer = django_filters.BooleanFilter(
+        method="filter_no_treasurer",
+        widget=forms.CheckboxInput,
+        label=_("Only funds whose union has no treasurer"),
+    )
 
     class Meta:
         model = Fund
-        fields = ["unit", "kind"]
+        fields = ["unit", "kind", "no_treasurer"]
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, managing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["unit"].queryset = Unit.objects.visible_to(user)
+        if not managing:
+            del self.filters["no_treasurer"]
+
+    def filter_no_treasurer(self, queryset, name, value):
+        return queryset.filter(has_treasurer=False) if value else queryset
 
     def filter_unit(self, queryset, name, unit: Unit):
         return queryset.filter(unit__in=Unit.objects.ids_in_subtree_of(unit))

@@ -12,12 +12,19 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from common.text import keep_search_name
-from unions.models import Unit
-from unions.scope import Capability, visible_unit_ids
+from unions.models import RoleAssignment, Unit
+from unions.scope import ROLE_CAPABILITIES, Capability, visible_unit_ids
+
+
+def treasurers_at(unit) -> models.QuerySet[RoleAssignment]:
+    """The active grants at exactly ``unit`` (an id or an ``OuterRef``) that pay from its
+    funds: a payment is recorded only by a treasurer of the fund's own union."""
+    roles = [role for role, caps in ROLE_CAPABILITIES.items() if Capability.PAY in caps]
+    return RoleAssignment.objects.filter(unit_id=unit, role__in=roles, user__is_active=True)
 
 
 class FundKind(models.TextChoices):
@@ -35,6 +42,10 @@ class FundQuerySet(models.QuerySet["Fund"]):
     def usable_by(self, unit: Unit) -> FundQuerySet:
         """Funds a case at ``unit`` may draw from: the unit's own and those of units above it."""
         return self.filter(unit_id__in=unit.ancestor_ids(), is_active=True)
+
+    def with_treasurer(self) -> FundQuerySet:
+        """Each fund with ``has_treasurer``: whether anyone could pay what it approves."""
+        return self.annotate(has_treasurer=Exists(treasurers_at(OuterRef("unit_id"))))
 
 
 class Fund(models.Model):
@@ -82,6 +93,13 @@ class Fund(models.Model):
     @property
     def available(self) -> int:
         return self.balance - self.reserved
+
+    @property
+    def payable(self) -> bool:
+        """Someone at the owner union can record a payment from this fund."""
+        if hasattr(self, "has_treasurer"):
+            return self.has_treasurer
+        return treasurers_at(self.unit_id).exists()
 
     @property
     def label(self) -> str:

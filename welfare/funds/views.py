@@ -25,7 +25,7 @@ from common.http import AuthenticatedHttpRequest
 from common.keyset import KeysetPaginator
 from common.money import format_dong
 from common.templatetags.people import person_name
-from unions.scope import Capability, can_anywhere, holds_at, units_held
+from unions.scope import Capability, can, can_anywhere, holds_at, units_held
 from welfare.cases.models import Case
 from welfare.templatetags.ledger_tags import signed_vnd
 
@@ -46,9 +46,23 @@ def can_open_funds(user) -> bool:
     return bool(units_held(user, Capability.PAY)) or can_anywhere(user, Capability.MANAGE_TREE)
 
 
+def manages_people(user, unit=None) -> bool:
+    """Administrators and tree managers: those who can give a fund's union its treasurer,
+    so the ones told which funds have none."""
+    capabilities = (Capability.MANAGE_USERS, Capability.MANAGE_TREE)
+    if unit is None:
+        return any(can_anywhere(user, capability) for capability in capabilities)
+    return any(can(user, capability, unit) for capability in capabilities)
+
+
 def fund_list(request: HttpRequest) -> HttpResponse:
     funds = Fund.objects.visible_to(request.user).select_related("unit")
-    fund_filter = FundFilter(request.GET or None, queryset=funds, user=request.user)
+    managing = manages_people(request.user)
+    if managing:
+        funds = funds.with_treasurer()
+    fund_filter = FundFilter(
+        request.GET or None, queryset=funds, user=request.user, managing=managing
+    )
     totals = fund_filter.qs.aggregate(
         balance=Coalesce(Sum("balance"), 0), reserved=Coalesce(Sum("reserved"), 0)
     )
@@ -65,6 +79,7 @@ def fund_list(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "totals": totals,
             "can_open": can_open_funds(request.user),
+            "managing": managing,
         },
     )
 
@@ -223,6 +238,7 @@ def fund_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "visible_cases": visible_cases,
             "query": page.filter_query,
             "is_treasurer": is_treasurer,
+            "no_treasurer": manages_people(request.user, fund.unit) and not fund.payable,
         },
     )
 

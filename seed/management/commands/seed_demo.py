@@ -1,5 +1,5 @@
 """``manage.py seed_demo``: the Lạng Sơn demo province with its 2025 reorganisation, about 2,000
-members and six demo accounts (password ``tuongthan-demo``), then its funds and cases since
+members and the demo accounts (password ``tuongthan-demo``), then its funds and cases since
 2021.  Safe to run again: what is there already is left as it is."""
 
 from django.core.management.base import BaseCommand, CommandError
