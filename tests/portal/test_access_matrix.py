@@ -37,6 +37,15 @@ MATRIX: dict[str, Entry] = {
     "healthz": Entry(inside=ALL_OK, anonymous=200),
     "login": Entry(inside=ALL_OK, anonymous=200),
     "logout": Entry(inside=dict.fromkeys(ROLES, 302), method="post"),
+    "password_change": Entry(inside=ALL_OK),
+    "password_change_done": Entry(inside=ALL_OK),
+    # For people who cannot log in; an unknown or used link says so on its page.
+    "password_reset": Entry(inside=ALL_OK, anonymous=200),
+    "password_reset_done": Entry(inside=ALL_OK, anonymous=200),
+    "password_reset_confirm": Entry(
+        inside=ALL_OK, args=lambda *_: ["MQ", "no-such-token"], outside=ALL_OK, anonymous=200
+    ),
+    "password_reset_complete": Entry(inside=ALL_OK, anonymous=200),
     "set_language": Entry(inside=dict.fromkeys(ROLES, 302), method="post", anonymous=302),
     "units:tree": Entry(inside=ALL_OK),
     "units:create": Entry(inside=ADMIN_ONLY),
@@ -48,6 +57,8 @@ MATRIX: dict[str, Entry] = {
     "accounts:users": Entry(inside=ADMIN_ONLY),
     "accounts:user_create": Entry(inside=ADMIN_ONLY),
     "accounts:user": Entry(inside=ADMIN_ONLY, args=user_args, outside=REFUSED_FIRST),
+    # Its POST's effect, and the refusal outside scope: tests/unions/test_passwords.py.
+    "accounts:user_password": Entry(inside=ADMIN_ONLY, args=user_args, outside=REFUSED_FIRST),
     "accounts:role_grant": Entry(
         inside={role: (302 if role == "admin" else 403) for role in ROLES},
         args=user_args,
