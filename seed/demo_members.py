@@ -27,6 +27,7 @@ from members.counters import refresh_member_counts
 from members.models import Dependant, Member, MemberKind, Membership, MemberStatus, Sex
 from members.national_id import make_national_id
 from members.search import normalise
+from unions.accounts import password_changed
 from unions.models import Role, RoleAssignment, Unit, UnitKind, UnitStatus
 from unions.tree import create_unit, dissolve_unit, move_unit
 
@@ -667,6 +668,8 @@ def ensure_accounts() -> list[RoleAssignment]:
         user.is_staff = False
         user.password = password
         user.save()
+        # The documented demo password is not a temporary one: the demo logins go straight in.
+        password_changed(user)
         assignment, _created = RoleAssignment.objects.get_or_create(
             user=user, unit=unit, role=spec.role
         )

@@ -11,7 +11,7 @@ from django.forms import ModelForm
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from .models import Role, RoleAssignment, Unit
+from .models import AccountSettings, Role, RoleAssignment, Unit
 from .scope import ActingUser, Capability, authorize_write, forget_grants, require_actor
 
 User = get_user_model()
@@ -70,13 +70,44 @@ def _grant(*, user: UserModel, unit: Unit, role: str, by: UserModel) -> RoleAssi
 
 @transaction.atomic
 def create_user_with_role(
-    *, form: ModelForm[UserModel], unit: Unit, role: str, by: UserModel
+    *,
+    form: ModelForm[UserModel],
+    unit: Unit,
+    role: str,
+    by: UserModel,
+    must_change_password: bool = True,
 ) -> UserModel:
-    """A new account with its first role; refused before anything is saved."""
+    """A new account with its first role; refused before anything is saved.  Its password
+    was chosen by the administrator, so its owner changes it at the first login."""
     authorize_write(by, Capability.MANAGE_USERS, unit)
     user = form.save()
     _grant(user=user, unit=unit, role=role, by=by)
+    _set_must_change(user, must_change_password)
     return user
+
+
+@transaction.atomic
+def set_temporary_password(*, user: UserModel, password: str, by: UserModel) -> None:
+    """An administrator gives an account in their scope a password of their choosing (404
+    outside it); its owner must change it at the next login.  Changing the password ends the
+    account's open sessions (Django checks the password hash on every request)."""
+    _check_manages(by, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    _set_must_change(user, True)
+
+
+def password_changed(user: UserModel) -> None:
+    """The owner chose a password of their own (changed it, or reset it from the e-mail)."""
+    _set_must_change(user, False)
+
+
+def must_change_password(user: UserModel) -> bool:
+    return AccountSettings.objects.filter(user=user, must_change_password=True).exists()
+
+
+def _set_must_change(user: UserModel, flag: bool) -> None:
+    AccountSettings.objects.update_or_create(user=user, defaults={"must_change_password": flag})
 
 
 @transaction.atomic

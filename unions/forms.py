@@ -5,6 +5,7 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import SetPasswordMixin
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -119,15 +120,36 @@ class DissolveUnitForm(ReorganiseForm):
     pass
 
 
+# The login names the portal gives out: easy to type and to say over the phone.
+login_name = RegexValidator(
+    r"^[a-z0-9._-]+\Z",
+    _("Use lowercase letters without diacritics, digits and . _ - only."),
+)
+
+
 class UserForm(forms.ModelForm):
+    """A Vietnamese name is asked as it is written: family and middle names, then the given
+    name ("Lương Văn" / "Thắng")."""
+
     class Meta:
         model = get_user_model()
-        fields = ["username", "first_name", "last_name", "email", "is_active"]
+        fields = ["username", "last_name", "first_name", "email", "is_active"]
+        labels = {"last_name": _("Family and middle names"), "first_name": _("Given name")}
+        help_texts = {
+            "username": _("Lowercase letters without diacritics, digits and . _ -"),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
         self.helper = _helper(_("Save"))
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        # Accounts made before this rule keep their names until someone changes them.
+        if "username" in self.changed_data:
+            login_name(username)
+        return username
 
 
 class NewUserForm(SetPasswordMixin, UserForm):

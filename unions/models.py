@@ -265,3 +265,21 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()} — {self.unit}"
+
+
+class AccountSettings(models.Model):
+    """What the portal keeps about an account beside Django's user: whether its password was
+    set by someone else (a new account, an administrator's reset) and must be changed at the
+    next login (``unions.middleware.PasswordChangeRequiredMiddleware``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_settings"
+    )
+    must_change_password = models.BooleanField(_("must change password"), default=False)
+
+    class Meta:
+        verbose_name = _("account settings")
+        verbose_name_plural = _("account settings")
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -5,6 +5,8 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
@@ -31,6 +33,7 @@ from .forms import (
     UserForm,
 )
 from .history import recent_changes
+from .middleware import SESSION_KEY, forget_password_change
 from .models import RoleAssignment, Unit, UnitEvent, UnitKind
 from .scope import Capability, can, can_anywhere, get_unit_for_user
 from .widgets import unit_label
@@ -272,6 +275,49 @@ def user_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "unions/user_detail.html",
         {"account": account, "form": form, "role_form": role_form, "assignments": assignments},
     )
+
+
+def user_password(request: HttpRequest, pk: int) -> HttpResponse:
+    """An administrator sets a temporary password on an account in their scope, for one who
+    forgot theirs and has no e-mail; its owner must change it at the next login."""
+    _require(request.user, Capability.MANAGE_USERS)
+    account = accounts.get_user_for_manager(request.user, pk)
+    form = SetPasswordForm(account, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        accounts.set_temporary_password(
+            user=account, password=form.cleaned_data["new_password1"], by=request.user
+        )
+        messages.success(
+            request,
+            _("A temporary password was set. %(user)s must change it at the next login.")
+            % {"user": account.username},
+        )
+        return redirect("accounts:user", pk=account.pk)
+    return render(request, "unions/user_password.html", {"account": account, "form": form})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's change-password page; a password of one's own lifts the forced change."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["forced"] = bool(self.request.session.get(SESSION_KEY))
+        return context
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        accounts.password_changed(form.user)
+        forget_password_change(self.request)
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """The link of the reset e-mail: the password chosen there is the owner's own too."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        accounts.password_changed(form.user)
+        return response
 
 
 @require_POST

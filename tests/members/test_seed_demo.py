@@ -12,6 +12,7 @@ from django.core.management import call_command
 from members.models import Dependant, Member, Membership, MemberStatus
 from members.national_id import validate_national_id
 from seed.demo_members import COMMUNE_ACCOUNT_UNIT, DEMO_PASSWORD, GRASSROOTS_ACCOUNT_UNIT
+from unions.accounts import must_change_password
 from unions.models import Placement, Role, RoleAssignment, Unit, UnitEvent, UnitKind, UnitStatus
 
 EXPECTED_ROLES = {
@@ -141,6 +142,7 @@ def test_demo_accounts(seeded):
         assert user.email == f"{username}@example.vn"
         assert RoleAssignment.objects.filter(user=user, role=role, unit__code=unit_code).exists()
         assert authenticate(username=username, password=DEMO_PASSWORD) == user
+        assert not must_change_password(user)
 
 
 def test_people_who_left_or_died_have_no_open_membership(seeded):

@@ -65,6 +65,15 @@ MATRIX: dict[str, Entry] = {
         data=lambda world, obj: {"language": "en", "next": "/"},
         effect=Effect(language_state, done=each([*ROLES, "anonymous"], language="en")),
     ),
+    "password_change": Entry(inside=ALL_OK),
+    "password_change_done": Entry(inside=ALL_OK),
+    # For people who cannot log in; an unknown or used link says so on its page.
+    "password_reset": Entry(inside=ALL_OK, anonymous=200),
+    "password_reset_done": Entry(inside=ALL_OK, anonymous=200),
+    "password_reset_confirm": Entry(
+        inside=ALL_OK, args=lambda *_: ["MQ", "no-such-token"], outside=ALL_OK, anonymous=200
+    ),
+    "password_reset_complete": Entry(inside=ALL_OK, anonymous=200),
     "units:tree": Entry(inside=ALL_OK),
     "units:create": Entry(inside=ADMIN_ONLY),
     "units:detail": Entry(inside=ALL_OK, args=unit_args),
@@ -75,6 +84,8 @@ MATRIX: dict[str, Entry] = {
     "accounts:users": Entry(inside=ADMIN_ONLY),
     "accounts:user_create": Entry(inside=ADMIN_ONLY),
     "accounts:user": Entry(inside=ADMIN_ONLY, args=user_args, outside=REFUSED_FIRST),
+    # Its POST's effect, and the refusal outside scope: tests/unions/test_passwords.py.
+    "accounts:user_password": Entry(inside=ADMIN_ONLY, args=user_args, outside=REFUSED_FIRST),
     # The grassroots officer of A1 (outside: an administrator of province Q) is given a role at A2.
     "accounts:role_grant": Entry(
         inside={role: (302 if role == "admin" else 403) for role in ROLES},
