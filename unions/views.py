@@ -277,7 +277,7 @@ def user_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def user_password(request: HttpRequest, pk: int) -> HttpResponse:
+def user_password(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """An administrator sets a temporary password on an account in their scope, for one who
     forgot theirs and has no e-mail; its owner must change it at the next login."""
     _require(request.user, Capability.MANAGE_USERS)

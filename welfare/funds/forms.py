@@ -240,7 +240,8 @@ class FundFilter(django_filters.FilterSet):
 
     def __init__(self, *args, user, managing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.filters["unit"].queryset = Unit.objects.visible_to(user)
+        unit_filter = cast(django_filters.ModelChoiceFilter, self.filters["unit"])
+        unit_filter.queryset = Unit.objects.visible_to(user)
         if not managing:
             del self.filters["no_treasurer"]
 
