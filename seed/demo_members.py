@@ -362,7 +362,11 @@ class DemoSummary:
             f"{self.dependants} dependants",
             f"Accounts (password {DEMO_PASSWORD!r}):",
         ]
-        out += [f"  {username:<11} {role:<20} {unit}" for username, role, unit in self.accounts]
+        name_width = max((len(username) for username, _role, _unit in self.accounts), default=0)
+        out += [
+            f"  {username:<{name_width}}  {role:<20} {unit}"
+            for username, role, unit in self.accounts
+        ]
         return out
 
 

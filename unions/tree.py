@@ -231,7 +231,13 @@ def _raise_closing_objections(
 def merge_unit(
     *, unit: Unit, into: Unit, effective_on: datetime.date, by: User, note: str = ""
 ) -> Unit:
-    """Close ``unit`` and hand its child units and members to its successor ``into``."""
+    """Close ``unit`` and hand its child units and members to its successor ``into``.
+
+    ``unions`` knows nothing of members, so they take part through two signals sent here
+    (``unions/signals.py``), answered by the members app inside this transaction:
+    ``unit_closing`` first (``members.services.refuse_closing_with_members`` may object), then
+    ``unit_merged`` once the unit is closed (``members.services.move_members_to_successor``
+    closes their memberships here and opens them at ``into`` on ``effective_on``)."""
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
     into = Unit.objects.select_for_update().get(pk=into.pk)
     authorize_write(by, Capability.MANAGE_TREE, unit)
@@ -294,7 +300,10 @@ def merge_unit(
 
 @transaction.atomic
 def dissolve_unit(*, unit: Unit, effective_on: datetime.date, by: User, note: str = "") -> Unit:
-    """Close a unit that no longer holds active units or members; it stays in history."""
+    """Close a unit that no longer holds active units or members; it stays in history.
+
+    Before closing, ``unit_closing`` (``unions/signals.py``) lets the members app refuse while
+    the unit still has active members (``members.services.refuse_closing_with_members``)."""
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
     authorize_write(by, Capability.MANAGE_TREE, unit)
     _check_active(unit, "unit")

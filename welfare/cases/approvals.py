@@ -298,7 +298,7 @@ def waiting_for(user) -> QuerySet[Case]:
     )
     # The funds as a list of ids: PostgreSQL then knows how many approved cases each holds
     # and walks the case_waiting_order index when they are many, where a join to the funds
-    # planned for a few and checked all of them (6,754 at a city's funds: 48 ms, now 1).
+    # planned for a few and checked all of them (bench/README.md has the figures).
     paying = units_held(user, Capability.PAY)
     funds = (
         list(Fund.objects.filter(unit_id__in=paying).values_list("pk", flat=True)) if paying else []
