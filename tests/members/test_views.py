@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
+from common.templatetags.people import person_name
 from members.models import Member, Membership
 from members.national_id import make_national_id
 
@@ -305,7 +306,7 @@ def test_edit_keeps_history_of_who_changed_what(client_for, world):
     assert latest.history_user == world.users["commune"]
     assert latest.occupation == "Kỹ sư"
     page = client_for("commune").get(reverse("members:detail", args=[member.pk]))
-    assert "commune" in page.text
+    assert person_name(world.users["commune"]) in page.text  # the full name, not the login
 
 
 def test_transfer_keeps_membership_history(client_for, world):

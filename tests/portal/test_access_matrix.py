@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from unions.models import Role
 
@@ -46,6 +48,12 @@ from ..unions.access_tree import ENTRIES as TREE_ENTRIES
 from ..welfare.access_cases import build_case
 from ..welfare.access_entries import ENTRIES as WELFARE_ENTRIES
 
+
+def _reset_link_args(world, role, inside):
+    account = world.users["grassroots" if inside else "outsider"]
+    return [urlsafe_base64_encode(force_bytes(account.pk)), "no-such-token"]
+
+
 MATRIX: dict[str, Entry] = {
     "home": Entry(inside=ALL_OK),
     "dashboard": Entry(
@@ -70,8 +78,15 @@ MATRIX: dict[str, Entry] = {
     # For people who cannot log in; an unknown or used link says so on its page.
     "password_reset": Entry(inside=ALL_OK, anonymous=200),
     "password_reset_done": Entry(inside=ALL_OK, anonymous=200),
+    # A link with a wrong token, for one's own account or another's: the page offers a new
+    # link and names nobody.
     "password_reset_confirm": Entry(
-        inside=ALL_OK, args=lambda *_: ["MQ", "no-such-token"], outside=ALL_OK, anonymous=200
+        inside=ALL_OK,
+        args=_reset_link_args,
+        outside=ALL_OK,
+        anonymous=200,
+        scope_names=lambda world: (reverse("password_reset"), world.users["outsider"].email),
+        scoped_by="tests/unions/test_passwords.py::test_reset_by_email_in_vietnamese_sets_a_new_password",
     ),
     "password_reset_complete": Entry(inside=ALL_OK, anonymous=200),
     "units:tree": Entry(inside=ALL_OK),
