@@ -12,6 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def log_out(page):
+    page.click(".portal-nav .dropdown-toggle")  # logging out is in the account menu
     page.click("form[action='/accounts/logout/'] button[type=submit]")
     page.wait_for_url("**/accounts/login/**")
 
