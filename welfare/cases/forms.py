@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import django_filters
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -96,7 +97,7 @@ class EvidenceField(forms.FileField):
 
     widget = MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"})
 
-    def clean(self, data, initial=None):
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
         uploads = data if isinstance(data, list | tuple) else ([data] if data else [])
         if not uploads:
             if self.required:
