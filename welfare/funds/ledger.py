@@ -37,14 +37,9 @@ def get_fund_for_user(user: ActingUser, pk: int | str) -> Fund:
     return get_object_or_404(Fund.objects.visible_to(user).select_related("unit"), pk=pk)
 
 
-def require_treasurer(user: ActingUser, fund: Fund) -> None:
-    """403 unless the user is a treasurer of the union that owns the fund."""
-    if not holds_at(user, Capability.PAY, fund.unit_id):
-        raise PermissionDenied
-
-
 def authorize_treasurer(user: ActingUser, fund: Fund) -> None:
-    """404 for a fund outside the user's scope, 403 unless they are its union's treasurer."""
+    """404 for a fund outside the user's scope, 403 unless they are its union's treasurer:
+    the gate of the money pages and the check of every money service."""
     authorize_write(user, Capability.PAY, _owner(fund), here=True)
 
 
@@ -54,7 +49,8 @@ def may_open_fund(user: ActingUser, unit: Unit) -> bool:
 
 
 def _owner(fund: Fund) -> Unit:
-    return Unit.objects.get(pk=fund.unit_id)
+    """The fund's union, as loaded with the fund when it was (a page's fund), else read."""
+    return fund.unit if Fund.unit.is_cached(fund) else Unit.objects.get(pk=fund.unit_id)
 
 
 class AlreadyRecorded(ValidationError):

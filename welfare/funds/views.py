@@ -245,7 +245,7 @@ def fund_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _fund_for_treasurer(request: HttpRequest, pk: int) -> Fund:
     fund = ledger.get_fund_for_user(request.user, pk)
-    ledger.require_treasurer(request.user, fund)
+    ledger.authorize_treasurer(request.user, fund)
     return fund
 
 
@@ -303,7 +303,7 @@ def entry_reverse(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     fund = entry.fund
-    ledger.require_treasurer(request.user, fund)
+    ledger.authorize_treasurer(request.user, fund)
     refusal = ledger.reversal_refusal(entry)
     if refusal:
         messages.error(request, refusal)
