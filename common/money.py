@@ -1,5 +1,7 @@
-"""Amounts as Vietnamese readers write them: whole đồng, dots between thousands, and in words
-on payment documents."""
+"""Amounts in whole đồng, grouped as the reader's language groups thousands (Vietnamese
+"1.500.000 ₫", English "1,500,000 ₫"), and in words on payment documents."""
+
+from django.utils.formats import number_format
 
 DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 # Below a billion, by groups of three digits; a billion and above repeat them before "tỷ".
@@ -7,9 +9,15 @@ GROUPS = ("", "nghìn", "triệu")
 BILLION = 1_000_000_000
 
 
+def format_number(value: int) -> str:
+    """1100900000 -> "1.100.900.000" in Vietnamese, "1,100,900,000" in English: the active
+    language's separator (documents are written inside ``translation.override("vi")``)."""
+    return number_format(value, use_l10n=True, force_grouping=True)
+
+
 def format_dong(amount: int) -> str:
-    """1100900000 -> "1.100.900.000 ₫", the Vietnamese way."""
-    return f"{amount:,} ₫".replace(",", ".")
+    """1100900000 -> "1.100.900.000 ₫" in Vietnamese, "1,100,900,000 ₫" in English."""
+    return f"{format_number(amount)} ₫"
 
 
 def _tens_and_units(tens: int, units: int) -> list[str]:

@@ -12,7 +12,9 @@ import shutil
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import translation
 
 from members.models import Member
 from unions.models import Role, Unit, UnitKind
@@ -47,6 +49,15 @@ def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Uploaded evidence and built reports go to a folder of the test's own.
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's language: a request read in English leaves English
+    active in the thread (the locale middleware does not undo it), and amounts follow it."""
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @dataclass

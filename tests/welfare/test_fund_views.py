@@ -108,7 +108,7 @@ def test_list_shows_totals_in_dong_and_filters_by_unit_subtree_and_kind(as_role,
         "reserved": 0,
         "available": 125_000_000,
     }
-    assert "125.000.000 ₫" in response.text
+    assert "125,000,000 ₫" in response.text
     response = client.get(LIST, {"unit": world.commune_a.pk})
     assert listed(response) == {funds.commune.name, funds.own.name}
     assert response.context["totals"]["balance"] == 25_000_000
@@ -121,7 +121,7 @@ def test_list_shows_reserved_and_available(as_role, funds, make_case):
     make_case("approved", amount=4_000_000)
     response = as_role("leader").get(LIST, {"kind": FundKind.SOCIAL})
     assert response.context["totals"]["reserved"] == 4_000_000
-    assert "96.000.000 ₫" in response.text
+    assert "96,000,000 ₫" in response.text
 
 
 def test_empty_list_says_so(client, world):
@@ -165,7 +165,7 @@ def test_fund_page_shows_balance_reserved_available(as_role, funds, make_case):
     response = as_role("leader").get(detail(funds.social))
     assert response.status_code == 200
     text = response.text
-    assert "100.000.000 ₫" in text and "4.000.000 ₫" in text and "96.000.000 ₫" in text
+    assert "100,000,000 ₫" in text and "4,000,000 ₫" in text and "96,000,000 ₫" in text
     # a reader sees no treasurer's buttons
     assert reverse("funds:contribute", args=[funds.social.pk]) not in text
 
@@ -185,7 +185,7 @@ def test_contribution_allocation_and_reversal_keep_the_running_balance(as_role, 
     )
     assert response.status_code == 302
     assert notices(client.get(detail(social))) == [
-        "A contribution of 1.500.000 ₫ from Công ty CP Xi măng Đồng Bành was recorded."
+        "A contribution of 1,500,000 ₫ from Công ty CP Xi măng Đồng Bành was recorded."
     ]
     contribution = social.entries.get(kind=EntryKind.CONTRIBUTION)
     assert (contribution.amount, contribution.balance_after) == (1_500_000, 101_500_000)
@@ -230,7 +230,7 @@ def test_contribution_allocation_and_reversal_keep_the_running_balance(as_role, 
     ]
     assert f"reverses #{contribution.pk}" in page.text
     assert f"reversed by #{correction.pk}" in page.text
-    assert "\u22121.500.000 ₫" in page.text and "+1.500.000 ₫" in page.text
+    assert "\u22121,500,000 ₫" in page.text and "+1,500,000 ₫" in page.text
     # the corrected entry and the correction offer no further correction
     assert reverse("funds:reverse", args=[contribution.pk]) not in page.text
     assert reverse("funds:reverse", args=[correction.pk]) not in page.text
@@ -244,7 +244,7 @@ def test_reversing_twice_is_refused_and_records_nothing(as_role, funds):
     data = {"occurred_on": TODAY.isoformat(), "reason": "Số dư đầu kỳ nhập sai"}
     assert client.post(url, data).status_code == 302
     assert notices(client.get(detail(funds.social))) == [
-        "A correcting entry of \u2212100.000.000 ₫ was recorded."
+        "A correcting entry of \u2212100,000,000 ₫ was recorded."
     ]
     assert funds.social.entries.count() == 2
 
@@ -283,8 +283,8 @@ def test_allocation_beyond_available_is_refused_with_the_figures(as_role, funds,
     )
     assert response.status_code == 200
     errors = response.context["form"].errors["amount"]
-    assert "70.000.000 ₫ is available" in errors[0]
-    assert "30.000.000 ₫ is reserved" in errors[0]
+    assert "70,000,000 ₫ is available" in errors[0]
+    assert "30,000,000 ₫ is reserved" in errors[0]
     assert funds.social.entries.count() == 1
     assert funds.commune.entries.count() == 1
     funds.social.refresh_from_db()

@@ -27,9 +27,10 @@ from .models import EntryKind, Fund, FundKind
 
 # A trillion đồng is far above any fund of a province, and far below a 64-bit integer.
 MAX_AMOUNT = 10**15
-# Plain digits, or digits in groups of three separated by dots or spaces: "1500000",
-# "1.500.000", "1 500 000".  "1.5" or "1,5" is refused rather than guessed at.
-AMOUNT_RE = re.compile(r"[0-9]+|[0-9]{1,3}(?:[.\s][0-9]{3})+")
+# Plain digits, or digits in groups of three separated by dots, spaces or (as English writes
+# them) commas: "1500000", "1.500.000", "1 500 000", "1,500,000".  "1.5" or "1,5" is refused
+# rather than guessed at.
+AMOUNT_RE = re.compile(r"[0-9]+|[0-9]{1,3}(?:[.,\s][0-9]{3})+")
 CURRENCY_RE = re.compile(r"\s*(₫|đ|đồng|vnđ|vnd)\s*$", re.IGNORECASE)
 
 
@@ -61,7 +62,7 @@ class DongField(forms.CharField):
             raise ValidationError(self.error_messages["positive"], code="positive")
         if not AMOUNT_RE.fullmatch(text):
             raise ValidationError(self.error_messages["invalid"], code="invalid")
-        amount = int(re.sub(r"[.\s]", "", text))
+        amount = int(re.sub(r"[.,\s]", "", text))
         if amount == 0 and not self.allow_zero:
             raise ValidationError(self.error_messages["positive"], code="positive")
         if amount > MAX_AMOUNT:

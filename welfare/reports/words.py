@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from common.money import format_dong, format_number
+
 UNITS = [(1_000_000_000, "tỷ"), (1_000_000, "triệu"), (1_000, "nghìn")]
 
 
-def dong(amount: int) -> str:
-    return f"{amount:,} ₫".replace(",", ".")
-
-
-def number(value: int) -> str:
-    return f"{value:,}".replace(",", ".")
+# The report is written inside translation.override("vi"): these group thousands with dots.
+dong = format_dong
+number = format_number
 
 
 def short_dong(amount: int) -> str:
