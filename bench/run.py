@@ -70,6 +70,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from common.keyset import KeysetPaginator  # noqa: E402
+from members.forms import SORTS  # noqa: E402
 from members.models import Dependant, Member  # noqa: E402
 from members.search import normalise  # noqa: E402
 from unions.models import Unit, UnitKind  # noqa: E402
@@ -255,16 +256,20 @@ def superuser():
     return user
 
 
+# The member list's default order.
+NAME_ORDER = SORTS["name"]
+
+
 def pages_to_measure(users: dict) -> tuple[list[PageResult], dict]:
     province_user = users[MAIN_USER]
     visible = Member.objects.visible_to(province_user)
     count = visible.count()
     last = max(1, math.ceil(count / settings.PAGE_SIZE))
     # The list pages by keyset: page 500 is the page after the list's 24,950th row.
-    by_name = KeysetPaginator(visible, ("search_name", "id"), settings.PAGE_SIZE)
+    by_name = KeysetPaginator(visible, NAME_ORDER, settings.PAGE_SIZE)
     deep = ""
     if count:
-        row = visible.order_by("search_name", "id")[min(499 * settings.PAGE_SIZE, count) - 1]
+        row = visible.order_by(*NAME_ORDER)[min(499 * settings.PAGE_SIZE, count) - 1]
         deep = by_name.cursor(0, row)
     # A member in the middle of the table, active, with children (the fuller page).
     parents = visible.filter(

@@ -16,7 +16,7 @@ from common.forms import DateInput
 from unions.forms import ReorganiseForm
 from unions.models import Unit, UnitKind
 from unions.scope import Capability
-from unions.widgets import UnitSearchSelect
+from unions.widgets import UnitSearchField, UnitSearchSelect
 
 from .models import ENDED_STATUSES, JOINED_KEY, Dependant, Member, MemberKind, MemberStatus, Sex
 from .national_id import clean_national_id
@@ -29,7 +29,7 @@ def grassroots_choices(
 ) -> forms.ModelChoiceField:
     """Grassroots unions in alphabetical order (a flat list: no tree indentation), chosen by
     typing part of a name when there are many."""
-    return forms.ModelChoiceField(
+    return UnitSearchField(
         queryset=Unit.objects.visible_to(user, capability)
         .active()
         .filter(kind=UnitKind.GRASSROOTS)
@@ -201,14 +201,18 @@ class TransferForm(ReorganiseForm):
 # name needs the join before the limit, which no index of the member table can serve, and the
 # unit filter gives one unit's members anyway.
 SORTS = {
-    "name": ("search_name", "id"),
-    "-name": ("-search_name", "-id"),
+    "name": ("sort_name", "id"),
+    "-name": ("-sort_name", "-id"),
     "dob": ("date_of_birth", "id"),
     "-dob": ("-date_of_birth", "-id"),
     "-joined": ("-joined_key", "-id"),
 }
+# The names of a search that start with the words typed, read in order from the search-name
+# index (the words carry no marks, so only that column has them as a prefix; "Đ" and "D" names
+# alternate there, as the words typed do not tell them apart).
+STARTING = ("search_name", "id")
 # The names of a search that do not start with the words typed, best trigram match first.
-BEST_MATCH = ("-match", "search_name", "id")
+BEST_MATCH = ("-match", "sort_name", "id")
 
 
 def best_matches(members, text: str, limit: int):
@@ -306,14 +310,14 @@ class MemberFilter(django_filters.FilterSet):
             rest = (best_matches(others, words, limit), BEST_MATCH)
         else:
             rest = (others, SORTS["name"])
-        return [(starting, SORTS["name"]), rest]
+        return [(starting, STARTING), rest]
 
     def starting_and_others(self, words: str) -> tuple[QuerySet, QuerySet]:
         """The hits of a name search whose name starts with ``words``, and the other hits.
 
         Starting with the words implies containing them: the first part asks only that, so
         that nothing but the name index serves it."""
-        starting = self.unsearched.filter(search_name__startswith=words).order_by(*SORTS["name"])
+        starting = self.unsearched.filter(search_name__startswith=words).order_by(*STARTING)
         return starting, self.qs.exclude(search_name__startswith=words)
 
     @property

@@ -36,6 +36,7 @@ from common.imports.engine import (
 )
 from common.imports.reader import WRITE_BATCH, Column, Progress, Row, Table
 from common.models import ImportJob
+from common.text import sort_key
 from unions.importing import UNIT_CODE_ALIASES, UnitImportSchema, unit_code_key
 from unions.models import Unit, UnitKind, UnitStatus
 from unions.scope import Capability, scope_paths
@@ -529,10 +530,13 @@ class MemberSchema(UnitImportSchema):
                     if name in row:
                         setattr(member, name, _decode(name, row[name]))
                 member.search_name = normalise(member.full_name)
+                member.sort_name = sort_key(member.full_name)
                 member.updated_at = now
                 members.append(member)
                 touched.add(member.unit_id)
-            Member.objects.bulk_update(members, [*UPDATABLE, "search_name", "updated_at"])
+            Member.objects.bulk_update(
+                members, [*UPDATABLE, "search_name", "sort_name", "updated_at"]
+            )
             Member.history.bulk_history_create(
                 members,
                 update=True,
@@ -559,6 +563,7 @@ class MemberSchema(UnitImportSchema):
                     "unit_id": row["unit_id"],
                     "status": MemberStatus.ACTIVE.value,
                     "search_name": normalise(values["full_name"]),
+                    "sort_name": sort_key(values["full_name"]),
                     "created_at": now,
                     "updated_at": now,
                 }

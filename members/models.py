@@ -69,6 +69,9 @@ class Member(models.Model):
     full_name = models.CharField(_("full name"), max_length=128)
     # Compared bytewise on PostgreSQL too (migration 0006), so a name prefix is an index range.
     search_name = models.CharField(max_length=128, editable=False, db_index=True)
+    # The name's key in Vietnamese order (common.text.sort_key): lists sort by it, so "Đ"
+    # comes after "D". Compared bytewise on PostgreSQL too (migration 0010).
+    sort_name = models.CharField(max_length=160, editable=False, default="")
     sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices)
     date_of_birth = models.DateField(_("date of birth"))
     national_id = models.CharField(
@@ -99,7 +102,7 @@ class Member(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["search_name", "updated_at"])
+    history = HistoricalRecords(excluded_fields=["search_name", "sort_name", "updated_at"])
     objects = MemberQuerySet.as_manager()
     # Set before a save: simple_history records who made the change.
     _history_user: User | None
@@ -121,6 +124,7 @@ class Member(models.Model):
         indexes = [
             models.Index(fields=["unit", "status"]),
             models.Index(fields=["search_name", "id"], name="member_name_order"),
+            models.Index(fields=["sort_name", "id"], name="member_sort_order"),
             # Keyset pagination of the other sorts of the member list.
             models.Index(fields=["date_of_birth", "id"], name="member_birth_order"),
             models.Index(JOINED_KEY, "id", name="member_joined_order"),

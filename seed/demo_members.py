@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from common.text import sort_key
 from members.counters import refresh_member_counts
 from members.models import Dependant, Member, MemberKind, Membership, MemberStatus, Sex
 from members.national_id import make_national_id
@@ -561,6 +562,7 @@ def build_members(units: dict[str, Unit], rng: random.Random) -> None:
                 Member(
                     full_name=name,
                     search_name=normalise(name),
+                    sort_name=sort_key(name),
                     sex=sex,
                     date_of_birth=date_of_birth,
                     national_id=make_national_id(province, date_of_birth, sex, next(serials)),

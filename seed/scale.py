@@ -49,6 +49,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Model
 from django.utils import timezone
 
+from common.text import sort_key
 from members.counters import rebuild_member_counts
 from members.models import Dependant, Member, MemberKind, Membership, MemberStatus, Sex
 from members.national_id import make_national_id
@@ -1107,7 +1108,7 @@ class ScaleBuilder:
                     "" if is_worker else f"LS{next(cards):07d}", joined_on,
                     people.occupation(rng, g.work, sex), demo._phone(rng),
                     demo._address(rng, g.address), status, rng.random() < 0.04,
-                    rng.random() < poor_share, created, updated, left_on,
+                    rng.random() < poor_share, created, updated, left_on, sort_key(name),
                 )  # fmt: skip
                 rows.append(row)
                 memberships.append((pk, g.id, start, left_on, Membership.Reason.JOINED, "", None))
@@ -1117,7 +1118,7 @@ class ScaleBuilder:
                     versions.append((row, created, "+"))
                 else:
                     # Imported as active, then the change of status.
-                    active = (*row[:13], MemberStatus.ACTIVE, *row[14:-1], None)
+                    active = (*row[:13], MemberStatus.ACTIVE, *row[14:-2], None, row[-1])
                     versions.append((active, created, "+"))
                     versions.append((row, updated, "~"))
                     if status == MemberStatus.DECEASED:
@@ -1129,6 +1130,7 @@ class ScaleBuilder:
             "id", "full_name", "search_name", "sex", "date_of_birth", "national_id", "kind",
             "unit_id", "union_card_number", "joined_on", "occupation", "phone", "address",
             "status", "policy_family", "poor_household", "created_at", "updated_at", "left_on",
+            "sort_name",
         ]  # fmt: skip
         self.loader.write(Member, columns, rows)
         self.loader.write_history(Member, columns, versions)

@@ -8,6 +8,8 @@ import unicodedata
 import pytest
 from django.db import connection
 
+from common.text import sort_key
+from members.forms import SORTS
 from members.models import Member
 from members.national_id import make_national_id
 from members.search import normalise
@@ -147,6 +149,7 @@ def _many_members(world, count: int = 3000) -> None:
             Member(
                 full_name=name,
                 search_name=normalise(name),
+                sort_name=sort_key(name),
                 sex=sex,
                 date_of_birth=born,
                 national_id=make_national_id("020", born, sex, 500_000 + n),
@@ -188,6 +191,18 @@ def test_names_starting_with_a_search_are_read_in_order_from_the_name_index(worl
     plan = _plan(starting[:26])
     assert "Index Scan using member_name_order" in plan
     assert "Index Cond" in plan and "Sort" not in plan
+
+
+@pytest.mark.postgres
+def test_the_list_in_name_order_is_read_in_order_from_the_sort_index(world):
+    """The member list's default order (Vietnamese order, "Đ" after "D") is the
+    (sort_name, id) index read from its start: no sort of the whole list for a page."""
+    _many_members(world)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = _plan(Member.objects.order_by(*SORTS["name"])[:26])
+    assert "Index Scan using member_sort_order" in plan
+    assert "Sort" not in plan
 
 
 @pytest.mark.postgres

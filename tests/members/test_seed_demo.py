@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
+from common.text import sort_key
 from members.models import Dependant, Member, Membership, MemberStatus
 from members.national_id import validate_national_id
 from seed.demo_members import COMMUNE_ACCOUNT_UNIT, DEMO_PASSWORD, GRASSROOTS_ACCOUNT_UNIT
@@ -124,6 +125,7 @@ def test_members_are_valid_and_varied(seeded):
         validate_national_id(member.national_id, date_of_birth=member.date_of_birth, sex=member.sex)
         assert member.unit.kind == UnitKind.GRASSROOTS
         assert member.search_name and member.search_name == member.search_name.lower()
+        assert member.sort_name == sort_key(member.full_name)
     assert len({m.national_id for m in members}) == len(members)
     cards = [m.union_card_number for m in members if m.union_card_number]
     assert len(set(cards)) == len(cards)

@@ -80,6 +80,19 @@ def test_sort_orders_by_name_and_birth_date(client_for, world):
     assert names(client.get(LIST, {"sort": "-name"})) == ["Nguyễn Văn An", "Đặng Thị Bình"]
 
 
+def test_names_with_d_come_before_names_with_the_barred_d(client_for, world):
+    """Vietnamese order: every "D" name, then every "Đ" name, however the letters after run."""
+    for name in ("Dương Văn Hải", "Đào Thị Lan", "Doãn Văn Tú", "Đinh Thị Mơ"):
+        MemberFactory(full_name=name, unit=world.a1)
+    client = client_for("province")
+    listed = [n for n in names(client.get(LIST, {"sort": "name"})) if n[0] in "DĐ"]
+    assert listed == [
+        "Doãn Văn Tú", "Dương Văn Hải", "Đào Thị Lan", "Đặng Thị Bình", "Đinh Thị Mơ",
+    ]  # fmt: skip
+    reverse = [n for n in names(client.get(LIST, {"sort": "-name"})) if n[0] in "DĐ"]
+    assert reverse == listed[::-1]
+
+
 def _bulk_members(unit, count):
     for index in range(count):
         MemberFactory(full_name=f"Trần Văn Thành {index:03d}", unit=unit)
