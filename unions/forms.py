@@ -3,17 +3,18 @@ from __future__ import annotations
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
-from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import SetPasswordMixin
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import SetPasswordForm, SetPasswordMixin
 from django.core.validators import RegexValidator
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from common.forms import DateInput
 
 from .models import Role, RoleAssignment, Unit, UnitKind
 from .scope import Capability
-from .widgets import UnitSearchSelect
+from .widgets import UnitSearchField, UnitSearchSelect
 
 
 def _helper(submit_label) -> FormHelper:
@@ -22,7 +23,7 @@ def _helper(submit_label) -> FormHelper:
     return helper
 
 
-class UnitChoiceField(forms.ModelChoiceField):
+class UnitChoiceField(UnitSearchField):
     def label_from_instance(self, obj: Unit) -> str:
         return f"{'— ' * obj.depth}{obj.name}"
 
@@ -152,6 +153,34 @@ class UserForm(forms.ModelForm):
         return username
 
 
+def password_rules_for_someone_else() -> str:
+    """The password rules as an administrator setting another person's password reads them:
+    Django's help speaks to the password's owner ("Your password can't be...")."""
+    rules = []
+    for validator in password_validation.get_default_password_validators():
+        if isinstance(validator, password_validation.MinimumLengthValidator):
+            rules.append(gettext("at least %(count)d characters") % {"count": validator.min_length})
+        elif isinstance(validator, password_validation.UserAttributeSimilarityValidator):
+            rules.append(gettext("not too like the person's login name, name or e-mail"))
+        elif isinstance(validator, password_validation.CommonPasswordValidator):
+            rules.append(gettext("not a commonly used password"))
+        elif isinstance(validator, password_validation.NumericPasswordValidator):
+            rules.append(gettext("not digits only"))
+        else:
+            rules.append(validator.get_help_text())
+    return gettext(
+        "The password must be: %(rules)s. Its owner chooses their own at the first login."
+    ) % {"rules": "; ".join(rules)}
+
+
+class TemporaryPasswordForm(SetPasswordForm):
+    """An administrator's temporary password for someone else's account."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = password_rules_for_someone_else()
+
+
 class NewUserForm(SetPasswordMixin, UserForm):
     """A new account always comes with its first role, so it is in someone's scope."""
 
@@ -159,6 +188,7 @@ class NewUserForm(SetPasswordMixin, UserForm):
 
     def __init__(self, *args, manager, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = password_rules_for_someone_else()
         self.fields["unit"] = unit_choices(manager, Capability.MANAGE_USERS)
         self.fields["role"] = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 

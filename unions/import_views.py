@@ -30,7 +30,7 @@ from common.imports import workbooks
 from .forms import UnitChoiceField
 from .importing import UnitImportSchema
 from .models import Unit, UnitKind
-from .scope import can_anywhere, get_unit_for_user
+from .scope import can_anywhere, get_unit_for_user, only_unit_held
 from .widgets import UnitSearchSelect
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -87,9 +87,7 @@ class ImportForm(forms.Form):
         units = Unit.objects.visible_to(user, capability).active().order_by("path")
         cast(UnitChoiceField, self.fields["unit"]).queryset = units
         self.fields["unit"].widget.search = {"for": capability, "active": "1"}
-        first_two = list(units[:2])
-        if len(first_two) == 1:
-            self.fields["unit"].initial = first_two[0].pk
+        self.fields["unit"].initial = only_unit_held(user, capability)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

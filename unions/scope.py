@@ -146,6 +146,13 @@ def units_held(user: ActingUser, capability: Capability) -> list[int]:
     return [g.unit_id for g in grants(user) if capability in ROLE_CAPABILITIES.get(g.role, ())]
 
 
+def only_unit_held(user: ActingUser, capability: Capability) -> int | None:
+    """The unit where the user holds ``capability``, when there is exactly one: a form choosing
+    a unit for that capability starts on it."""
+    held = set(units_held(user, capability))
+    return held.pop() if len(held) == 1 else None
+
+
 def holds_at(user: ActingUser, capability: Capability, unit_id: int) -> bool:
     """Whether ``user`` holds ``capability`` by a grant at this very unit, not one above it
     (reviewing a step of the chain, paying from a fund)."""

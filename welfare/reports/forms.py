@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from unions.forms import unit_choices
-from unions.scope import Capability
+from unions.scope import Capability, only_unit_held
 
 from .build import FIRST_YEAR
 
@@ -15,6 +15,7 @@ class ReportRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["union"] = unit_choices(user, Capability.WRITE_REPORTS)
         self.fields["union"].label = _("Union")
+        self.fields["union"].initial = only_unit_held(user, Capability.WRITE_REPORTS)
         this_year = timezone.localdate().year
         self.fields["year"] = forms.TypedChoiceField(
             label=_("Year"),
