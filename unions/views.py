@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
@@ -29,6 +28,7 @@ from .forms import (
     NewUnitForm,
     NewUserForm,
     RoleAssignmentForm,
+    TemporaryPasswordForm,
     UnitForm,
     UserForm,
 )
@@ -282,7 +282,7 @@ def user_password(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     forgot theirs and has no e-mail; its owner must change it at the next login."""
     _require(request.user, Capability.MANAGE_USERS)
     account = accounts.get_user_for_manager(request.user, pk)
-    form = SetPasswordForm(account, request.POST or None)
+    form = TemporaryPasswordForm(account, request.POST or None)
     if request.method == "POST" and form.is_valid():
         accounts.set_temporary_password(
             user=account, password=form.cleaned_data["new_password1"], by=request.user

@@ -224,3 +224,24 @@ def test_the_service_refuses_an_account_outside_the_managers_scope(world):
             user=world.users["outsider"], password="Tam-thoi-2026", by=world.users["admin"]
         )
     assert not must_change_password(world.users["outsider"])
+
+
+@pytest.mark.parametrize("page", ["temporary", "new account"])
+def test_an_administrator_reads_the_rules_of_someone_elses_password(client_for, world, page):
+    """Django's help speaks to the password's owner ("Mật khẩu của bạn..."): an administrator
+    setting another person's reads them about that person."""
+    url = (
+        reverse("accounts:user_password", args=[world.users["grassroots"].pk])
+        if page == "temporary"
+        else reverse("accounts:user_create")
+    )
+    html = client_for("admin").get(url).content.decode()
+    assert "Mật khẩu của bạn" not in html
+    assert "Mật khẩu phải không quá giống tên đăng nhập, họ tên hoặc e-mail" in html
+    assert "có ít nhất 8 ký tự; không phải mật khẩu phổ biến; không chỉ gồm chữ số." in html
+    assert "Người dùng sẽ tự đặt mật khẩu của mình ở lần đăng nhập đầu tiên." in html
+
+
+def test_my_own_password_change_keeps_the_rules_spoken_to_me(client_for, world):
+    html = client_for("grassroots").get(reverse("password_change")).content.decode()
+    assert "Mật khẩu của bạn" in html
