@@ -36,6 +36,8 @@ from members.search import normalise
 from seed.demo_members import (
     COMMUNE_ACCOUNT_UNIT,
     COMMUNES,
+    DEMO_EMAIL_DOMAIN,
+    DEMO_PASSWORD,
     FAMILY_NAMES,
     GIVEN_NAMES,
     GRASSROOTS,
@@ -45,7 +47,8 @@ from seed.demo_members import (
     REORGANISED_ON,
     ZONE,
 )
-from unions.models import Placement, Unit, UnitKind
+from unions.accounts import password_changed
+from unions.models import Placement, Role, RoleAssignment, Unit, UnitKind
 from welfare.cases import approvals
 from welfare.cases.evidence import attach_evidence
 from welfare.funds.ledger import open_fund, post_entry
@@ -379,12 +382,15 @@ class Builder:
         )
         self.ops: list[MoneyOp] = []
         self.past: list[PastCase] = []
+        self.demo_password = make_password(DEMO_PASSWORD)  # hashed once: slow on purpose
 
     # --- who acted ---------------------------------------------------------------------------
 
     def person(self, unit: Unit, duty: str):
         """Who did ``duty`` (open, review, approve, pay) at a union: the demo account sitting
-        there, otherwise a person without an account (no role, no password)."""
+        there, otherwise a person without an account (no role, no password) — except the
+        treasurer: every union with a fund gets a treasurer login ("<code>-ketoan", the demo
+        password), so every fund's approved cases can be paid in the demo."""
         demo = {
             (PROVINCE_CODE, "approve"): "province",
             (PROVINCE_CODE, "review"): "province",
@@ -405,15 +411,21 @@ class Builder:
             sex = self.rng.choice([Sex.MALE, Sex.FEMALE])
             family = self.rng.choice([name for name, _w in FAMILY_NAMES])
             middle = self.rng.choice([name for name, _w in MIDDLE_NAMES[sex]])
+            pays = duty == "pay"
+            username = f"{unit.code.lower()}-{title}"
             user, _created = get_user_model().objects.get_or_create(
-                username=f"{unit.code.lower()}-{title}",
+                username=username,
                 defaults={
                     "first_name": self.rng.choice(GIVEN_NAMES[sex]),
                     "last_name": f"{family} {middle}",
-                    "is_active": False,
-                    "password": make_password(None),
+                    "is_active": pays,
+                    "email": f"{username}@{DEMO_EMAIL_DOMAIN}" if pays else "",
+                    "password": self.demo_password if pays else make_password(None),
                 },
             )
+            if pays:
+                password_changed(user)  # a documented demo login goes straight in
+                RoleAssignment.objects.get_or_create(user=user, unit=unit, role=Role.TREASURER)
             self.people[key] = user
         return self.people[key]
 

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
+from django.conf import global_settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
@@ -15,8 +16,14 @@ from django.db.models import Count, Sum
 from django.test import override_settings
 from django.utils import timezone
 
-from seed.demo_members import COMMUNE_ACCOUNT_UNIT, GRASSROOTS_ACCOUNT_UNIT
-from unions.models import Placement, Unit, UnitKind
+from seed.demo_members import (
+    COMMUNE_ACCOUNT_UNIT,
+    DEMO_PASSWORD,
+    GRASSROOTS_ACCOUNT_UNIT,
+    PROVINCE_CODE,
+)
+from unions.accounts import must_change_password
+from unions.models import Placement, Role, Unit, UnitKind
 from welfare.cases.approvals import returned_to, waiting_for
 from welfare.cases.overlap import earlier_support
 from welfare.cases.rules import allowed_actions
@@ -290,14 +297,33 @@ def test_people_of_past_steps_cannot_sign_in(seeded):
     assert not any(actor.has_usable_password() for actor in actors)
 
 
-def test_every_fund_with_open_cases_has_a_treasurer_who_can_log_in(seeded):
-    """The past cases were all paid or closed; the ones still on the money path can be paid."""
-    still_open = [CaseStatus.DRAFT, CaseStatus.SUBMITTED, CaseStatus.RETURNED, CaseStatus.APPROVED]
-    funds = Fund.objects.filter(cases__status__in=still_open).distinct().with_treasurer()
+# The unions whose treasurers are the README's named demo logins.
+NAMED = [PROVINCE_CODE, COMMUNE_ACCOUNT_UNIT, GRASSROOTS_ACCOUNT_UNIT]
+
+
+def test_every_fund_with_cases_has_a_treasurer_who_can_log_in(seeded, settings):
+    """A case approved from any fund of the demo can be paid by someone who can sign in: the
+    named demo treasurers, and a "<code>-ketoan" login at every other union with a fund."""
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # as the seed hashed them
+    funds = Fund.objects.filter(cases__isnull=False).distinct().with_treasurer()
     assert funds.filter(unit__code=GRASSROOTS_ACCOUNT_UNIT).exists()
     assert [fund.name for fund in funds if not fund.has_treasurer] == []
+    for fund in funds:
+        treasurers = get_user_model().objects.filter(
+            role_assignments__unit=fund.unit, role_assignments__role=Role.TREASURER
+        )
+        assert any(t.is_active and t.check_password(DEMO_PASSWORD) for t in treasurers), fund
+    ketoan = user(f"{funds.exclude(unit__code__in=NAMED).first().unit.code.lower()}-ketoan")
+    assert ketoan.is_active and not must_change_password(ketoan)
     ward = user("treasurer-ward")
     assert ward.is_active  # its password: tests/members/test_seed_demo.py
     assert "treasurer-ward" in seeded
     ward_fund = funds.get(unit__code=COMMUNE_ACCOUNT_UNIT)
     assert ward_fund.unit.role_assignments.filter(user=ward).exists()
+
+
+def test_the_readme_lists_every_treasurer_login_of_the_demo(seeded):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    logins = get_user_model().objects.filter(is_active=True, role_assignments__role=Role.TREASURER)
+    assert logins.count() == 17
+    assert [u.username for u in logins if f"`{u.username}`" not in readme] == []
