@@ -125,7 +125,7 @@ class UnitSearchField(forms.ModelChoiceField):
         names = [unit_label(u.name, u.parent.name if u.parent else None) for u in found]
         shown = "; ".join(names[:NAMED_MATCHES]) + ("; …" if len(names) > NAMED_MATCHES else "")
         raise ValidationError(
-            _("“%(typed)s” matches several units: %(units)s. Pick one of the suggestions."),
+            _("“%(typed)s” matches several units (%(units)s): pick one of the suggestions."),
             code="several_matches",
             params={"typed": typed, "units": shown},
         )
