@@ -124,3 +124,8 @@ class Notice(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    @property
+    def summary(self) -> str:
+        """The body on one line, for the inbox's list."""
+        return " · ".join(line.strip() for line in self.body.splitlines() if line.strip())

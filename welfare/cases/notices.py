@@ -35,8 +35,8 @@ def _lines(*lines: str) -> str:
 
 
 def _facts(case: Case, amount_line: str) -> list[str]:
+    """What every notice of a case says below its subject, which names the case and person."""
     return [
-        _("Case #%(case)s: %(name)s") % {"case": case.pk, "name": case.member.full_name},
         _("Union: %(unit)s") % {"unit": case.unit.name},
         amount_line,
         _("Fund: %(fund)s") % {"fund": case.fund.name},
@@ -104,7 +104,7 @@ def case_paid(case: Case, payment: Payment, *, by: User) -> None:
             *_facts(case, _("Amount paid: %(amount)s") % {"amount": amount}),
             _("Paid on %(date)s, %(method)s, receipt %(receipt)s, received by %(person)s")
             % {
-                "date": formats.date_format(payment.paid_on, "SHORT_DATE_FORMAT"),
+                "date": formats.date_format(payment.paid_on, "d/m/Y"),
                 "method": payment.get_method_display().lower(),
                 "receipt": payment.receipt_reference,
                 "person": payment.received_by,
