@@ -75,3 +75,57 @@ class ImportJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+
+class NoticeQuerySet(models.QuerySet["Notice"]):
+    def unread(self) -> NoticeQuerySet:
+        return self.filter(read_at__isnull=True)
+
+
+class Notice(models.Model):
+    """One message to one user: kept for the portal's inbox, and e-mailed when the user has an
+    address (``common.notices.notify``).  The text is written once, when it is sent, so it says
+    what was true then."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notices",
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"), blank=True)
+    # A path inside the portal ("/cases/12/"); the e-mail makes it absolute with PORTAL_URL.
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NoticeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The inbox, newest first, paged by keyset on (created_at, id).
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notice_inbox"),
+            # The bell's unread count and the unread ones newest first: only unread rows.
+            models.Index(
+                fields=["recipient", "-created_at"],
+                condition=models.Q(read_at__isnull=True),
+                name="notice_unread",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+    @property
+    def summary(self) -> str:
+        """The body on one line, for the inbox's list."""
+        return " · ".join(line.strip() for line in self.body.splitlines() if line.strip())

@@ -53,6 +53,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("", include("unions.urls")),
     path("members/", include("members.urls")),
+    path("notices/", include("common.urls")),
     path("", include("welfare.urls")),
     path("django-admin/", admin.site.urls),
 ]

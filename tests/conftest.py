@@ -124,3 +124,15 @@ def client_for(client, world):
         return client
 
     return login
+
+
+@pytest.fixture
+def eager_celery():
+    """Celery tasks run in the test's own process as they are queued (with
+    ``django_capture_on_commit_callbacks(execute=True)`` for the ones queued on commit)."""
+    from portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = before

@@ -43,6 +43,7 @@ from ..access import (
     unit_args,
     user_args,
 )
+from ..common.access_notices import ENTRIES as NOTICE_ENTRIES
 from ..members.access_imports import ENTRIES as IMPORT_ENTRIES
 from ..unions.access_tree import ENTRIES as TREE_ENTRIES
 from ..welfare.access_cases import build_case
@@ -150,6 +151,7 @@ MATRIX: dict[str, Entry] = {
     **WELFARE_ENTRIES,
     **IMPORT_ENTRIES,
     **TREE_ENTRIES,
+    **NOTICE_ENTRIES,
 }
 
 # Only the Django admin is left out: it is for superusers and tested on its own below.

@@ -716,7 +716,7 @@ def recipients(mailoutbox):
 
 
 def test_submitting_emails_the_commune_staff(
-    world, make_case, mailoutbox, django_capture_on_commit_callbacks
+    world, make_case, mailoutbox, eager_celery, django_capture_on_commit_callbacks
 ):
     case = make_case("draft")
     with django_capture_on_commit_callbacks(execute=True):
@@ -727,7 +727,7 @@ def test_submitting_emails_the_commune_staff(
 
 
 def test_endorsing_emails_the_province_staff(
-    world, make_case, mailoutbox, django_capture_on_commit_callbacks
+    world, make_case, mailoutbox, eager_celery, django_capture_on_commit_callbacks
 ):
     case = make_case("submitted")
     with django_capture_on_commit_callbacks(execute=True):
@@ -735,19 +735,19 @@ def test_endorsing_emails_the_province_staff(
     assert recipients(mailoutbox) == ["province@example.vn"]
 
 
-def test_approving_emails_the_province_treasurer(
-    world, make_case, mailoutbox, django_capture_on_commit_callbacks
+def test_approving_emails_the_province_treasurer_and_the_opener(
+    world, make_case, mailoutbox, eager_celery, django_capture_on_commit_callbacks
 ):
     case = make_case("endorsed")
     with django_capture_on_commit_callbacks(execute=True):
         approvals.approve_case(case=case, by=world.users["province"], amount=2_000_000)
-    assert recipients(mailoutbox) == ["treasurer@example.vn"]
-    assert "2.000.000 ₫" in mailoutbox[0].body
+    assert recipients(mailoutbox) == ["grassroots@example.vn", "treasurer@example.vn"]
+    assert all("2.000.000 ₫" in message.body for message in mailoutbox)
 
 
 @pytest.mark.parametrize("decision", [approvals.return_case, approvals.reject_case])
 def test_returning_or_rejecting_emails_the_creator(
-    world, make_case, mailoutbox, django_capture_on_commit_callbacks, decision
+    world, make_case, mailoutbox, eager_celery, django_capture_on_commit_callbacks, decision
 ):
     case = make_case("submitted")
     with django_capture_on_commit_callbacks(execute=True):
@@ -756,7 +756,7 @@ def test_returning_or_rejecting_emails_the_creator(
 
 
 def test_no_email_leaves_when_the_step_fails(
-    world, make_case, mailoutbox, django_capture_on_commit_callbacks
+    world, make_case, mailoutbox, eager_celery, django_capture_on_commit_callbacks
 ):
     case = make_case("endorsed")
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -21,12 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.money import format_dong
-from unions.models import RoleAssignment, Unit
-from unions.scope import ROLE_CAPABILITIES, Capability, can, units_held
+from unions.models import Unit
+from unions.scope import Capability, can, units_held
 from welfare.funds.ledger import lock_fund, post_entry
 from welfare.funds.models import EntryKind, Fund
 
-from . import rules
+from . import notices, rules
 from .evidence import add_evidence
 from .models import Case, CaseEvent, CaseStatus, Payment
 from .rules import AUTHORING, DECISIONS
@@ -155,7 +152,7 @@ def submit_case(*, case: Case, by, comment: str = "") -> Case:
     case.current_unit = _next_level(case, case.unit)
     case.save()
     _record(case, Action.SUBMITTED, case.unit, by, case.requested_amount, comment)
-    notify_next(case)
+    notices.case_waiting_for_decision(case, by=by, at=_waiting_at(case))
     return case
 
 
@@ -168,7 +165,7 @@ def endorse_case(*, case: Case, by, comment: str = "") -> Case:
     case.current_unit = _next_level(case, level)
     case.save(update_fields=["current_unit", "updated_at"])
     _record(case, Action.ENDORSED, level, by, comment=comment)
-    notify_next(case)
+    notices.case_waiting_for_decision(case, by=by, at=_waiting_at(case))
     return case
 
 
@@ -183,7 +180,7 @@ def return_case(*, case: Case, by, comment: str) -> Case:
     case.current_unit = None
     case.save(update_fields=["status", "current_unit", "updated_at"])
     _record(case, Action.RETURNED, level, by, comment=comment)
-    notify_creator(case, _("returned"))
+    notices.case_returned(case, by=by, at=level, reason=comment)
     return case
 
 
@@ -198,7 +195,7 @@ def reject_case(*, case: Case, by, comment: str) -> Case:
     case.current_unit = None
     case.save(update_fields=["status", "current_unit", "updated_at"])
     _record(case, Action.REJECTED, level, by, comment=comment)
-    notify_creator(case, _("rejected"))
+    notices.case_rejected(case, by=by, at=level, reason=comment)
     return case
 
 
@@ -230,7 +227,8 @@ def approve_case(*, case: Case, by, amount: int, comment: str = "") -> Case:
     case.current_unit = None
     case.save()
     _record(case, Action.APPROVED, level, by, amount, comment)
-    notify_treasurers(case)
+    notices.case_approved(case, by=by, at=level, comment=comment)
+    notices.case_waiting_for_payment(case, by=by)
     return case
 
 
@@ -280,6 +278,7 @@ def record_payment(
     case.paid_on = paid_on
     case.save(update_fields=["status", "paid_on", "updated_at"])
     _record(case, Action.PAID, fund.unit_id, by, amount, receipt_reference)
+    notices.case_paid(case, payment, by=by)
     return payment
 
 
@@ -327,52 +326,3 @@ def count_waiting(user, *, up_to: int = WAITING_COUNTED) -> int:
 
 def returned_to(user) -> QuerySet[Case]:
     return Case.objects.visible_to(user).filter(status=CaseStatus.RETURNED, created_by=user)
-
-
-# --- notifications -------------------------------------------------------------------------
-
-
-def _people_holding(capability: Capability, unit_id: int, exclude_user_id=None):
-    roles = [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
-    holders = RoleAssignment.objects.filter(unit_id=unit_id, role__in=roles).values("user_id")
-    return (
-        get_user_model()
-        .objects.filter(pk__in=holders, is_active=True)
-        .exclude(email="")
-        .exclude(pk=exclude_user_id)
-    )
-
-
-def _send(recipients, subject: str, body: str) -> None:
-    addresses = sorted({user.email for user in recipients})
-    if addresses:
-        messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [a]) for a in addresses]
-        transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
-
-
-def _case_line(case: Case) -> str:
-    return _("Case #%(case)s: %(name)s, %(amount)s from %(fund)s") % {
-        "case": case.pk,
-        "name": case.member.full_name,
-        "amount": format_dong(case.approved_amount or case.requested_amount),
-        "fund": case.fund.name,
-    }
-
-
-def notify_next(case: Case) -> None:
-    """Tell the people who must act next at the level the case has reached."""
-    people = _people_holding(Capability.REVIEW_CASES, _waiting_at(case).pk, case.created_by_id)
-    _send(people, _("A case is waiting for your decision"), _case_line(case))
-
-
-def notify_treasurers(case: Case) -> None:
-    people = _people_holding(Capability.PAY, case.fund.unit_id, case.created_by_id)
-    _send(people, _("An approved case is waiting for payment"), _case_line(case))
-
-
-def notify_creator(case: Case, what: str) -> None:
-    _send(
-        [case.created_by],
-        _("Your case was %(what)s") % {"what": what},
-        _case_line(case),
-    )
