@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -148,6 +149,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# Evidence files kept across a case form shown again with errors (welfare PendingUpload) are
+# deleted this many hours after they were chosen, by the daily clean_pending_uploads.
+PENDING_UPLOAD_HOURS = envint("PENDING_UPLOAD_HOURS", 24)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -169,6 +173,13 @@ else:
         "data_folder_out": str(_queue_dir),
     }
 CELERY_TIMEZONE = TIME_ZONE
+# Run by `celery beat` (docker-compose's beat service; `make demo` runs it inside its worker).
+CELERY_BEAT_SCHEDULE = {
+    "clean-pending-uploads": {
+        "task": "welfare.tasks.clean_pending_uploads",
+        "schedule": crontab(hour=3, minute=15),
+    },
+}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tuongthan@localhost")
