@@ -171,6 +171,8 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        # Else kombu writes its exchange tables to ./control in the working directory.
+        "control_folder": str(_queue_dir / "control"),
     }
 CELERY_TIMEZONE = TIME_ZONE
 # Run by `celery beat` (docker-compose's beat service; `make demo` runs it inside its worker).
