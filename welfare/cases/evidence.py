@@ -20,11 +20,11 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from unions.scope import require_actor
+from unions.scope import ActingUser, require_actor
 
 from . import rules
 from .models import Case, Evidence, PendingUpload
@@ -40,7 +40,7 @@ SIGNATURES = {
 }
 
 
-def sniff(upload: UploadedFile | File) -> tuple[str, str] | None:
+def sniff(upload: UploadedFile | File[bytes]) -> tuple[str, str] | None:
     """The content type and extension the file's first bytes prove, whatever its name says."""
     upload.seek(0)
     head = upload.read(16)
@@ -51,13 +51,13 @@ def sniff(upload: UploadedFile | File) -> tuple[str, str] | None:
     return None
 
 
-def _size(upload: UploadedFile | File) -> int:
+def _size(upload: UploadedFile | File[bytes]) -> int:
     # Django's upload handlers (and SimpleUploadedFile) always give an upload its size.
     assert upload.size is not None
     return upload.size
 
 
-def check_upload(upload: UploadedFile | File) -> tuple[str, str]:
+def check_upload(upload: UploadedFile | File[bytes]) -> tuple[str, str]:
     if _size(upload) > MAX_BYTES:
         raise ValidationError(
             _("%(name)s is larger than 10 MB.") % {"name": upload.name}, code="too_large"
@@ -80,7 +80,7 @@ def check_count(*, held: int, adding: int) -> None:
         )
 
 
-def _owned(by: User, case: Case | None):
+def _owned(by: User, case: Case | None) -> QuerySet[PendingUpload]:
     """The pending uploads ``by`` kept on the form of ``case`` (None: a new case's form)."""
     return PendingUpload.objects.filter(owner=by, case=case)
 
@@ -119,7 +119,7 @@ def add_evidence(
         )
     check_count(held=case.evidence.count(), adding=len(files) + len(claimed))
     with contextlib.ExitStack() as stack:
-        uploads: list[UploadedFile | File] = list(files)
+        uploads: list[UploadedFile | File[bytes]] = list(files)
         for pending in claimed:
             try:
                 handle = stack.enter_context(pending.file.open("rb"))
@@ -130,7 +130,9 @@ def add_evidence(
                 ) from missing
             uploads.append(File(handle, name=pending.original_name))
         kinds = [check_upload(upload) for upload in uploads]
-        stored = [_store(case, upload, kind, by) for upload, kind in zip(uploads, kinds, strict=True)]
+        stored = [
+            _store(case, upload, kind, by) for upload, kind in zip(uploads, kinds, strict=True)
+        ]
     _discard(claimed)
     return stored
 
@@ -139,7 +141,9 @@ def attach_evidence(*, case: Case, upload: UploadedFile, by: User) -> Evidence:
     return add_evidence(case=case, files=[upload], by=by)[0]
 
 
-def _store(case: Case, upload: UploadedFile | File, kind: tuple[str, str], by: User) -> Evidence:
+def _store(
+    case: Case, upload: UploadedFile | File[bytes], kind: tuple[str, str], by: User
+) -> Evidence:
     content_type, extension = kind
     evidence = Evidence(
         case=case,
@@ -159,7 +163,7 @@ def _store(case: Case, upload: UploadedFile | File, kind: tuple[str, str], by: U
 
 @transaction.atomic
 def keep_uploads(
-    *, files: Iterable[UploadedFile], by: User, case: Case | None = None
+    *, files: Iterable[UploadedFile], by: ActingUser, case: Case | None = None
 ) -> list[PendingUpload]:
     """Keep files chosen on a form that is shown again with errors, as ``by``'s pending uploads
     for ``case`` (None: the new-case form).  Only files that pass ``check_upload`` are kept."""
@@ -193,7 +197,7 @@ def find_kept(
 
 
 @transaction.atomic
-def discard_kept(*, tokens: Iterable[str], by: User, case: Case | None = None) -> int:
+def discard_kept(*, tokens: Iterable[str], by: ActingUser, case: Case | None = None) -> int:
     """Remove the kept files the person unticked on the form: only their own."""
     actor = require_actor(by)
     doomed = list(_owned(actor, case).filter(token__in=set(tokens)))

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 import django_filters
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -196,7 +197,15 @@ class KeepsEvidence(forms.BaseForm):
         self.kept += keep_uploads(files=valid[:room], by=self.by, case=self.kept_for)
 
 
-KEPT_UPLOADS = HTML('{% include "welfare/kept_uploads.html" %}')
+class KeptUploads:
+    """The layout piece listing a form's kept files (with the form itself, whatever the page
+    calls its form)."""
+
+    def render(self, form, context, template_pack=None, **kwargs) -> str:
+        return render_to_string("welfare/kept_uploads.html", {"form": form})
+
+
+KEPT_UPLOADS = KeptUploads()
 
 
 EVIDENCE_HELP = _("PDF, JPEG or PNG, 10 MB each at most. You can choose several files at once.")
@@ -293,7 +302,9 @@ class SubmitForm(forms.Form):
 
     def __init__(self, *args, case: Case, **kwargs):
         super().__init__(*args, **kwargs)
-        label = _("Submit again") if case.status == CaseStatus.RETURNED else _("Submit for approval")
+        label = (
+            _("Submit again") if case.status == CaseStatus.RETURNED else _("Submit for approval")
+        )
         self.helper = _action_helper(case, "cases:submit", label, "btn-primary")
 
 

@@ -32,7 +32,7 @@ from common.text import normalise
 from members.models import Member
 from members.services import get_member_for_user
 from unions.models import Unit
-from unions.scope import Capability, can, can_anywhere
+from unions.scope import Capability, can, can_anywhere, require_actor
 from unions.views import SEARCH_CHOICES
 
 from . import approvals, rules
@@ -267,9 +267,7 @@ def case_create(request: HttpRequest) -> HttpResponse:
     member = get_member_for_user(request.user, member_id)
     if not can(request.user, Capability.OPEN_CASES, member.unit):
         raise PermissionDenied
-    form = CaseForm(
-        request.POST or None, request.FILES or None, unit=member.unit, by=request.user
-    )
+    form = CaseForm(request.POST or None, request.FILES or None, unit=member.unit, by=request.user)
     if request.method == "POST":
         _drop_unticked(request, form)
         if form.is_valid():
@@ -347,7 +345,9 @@ def _render_case(request: HttpRequest, case: Case, bound: dict | None = None) ->
     # Shown beside the resubmit button: why the case came back, read from the timeline.
     returned = None
     if case.status == CaseStatus.RETURNED:
-        returned = next((e for e in reversed(events) if e.action == CaseEvent.Action.RETURNED), None)
+        returned = next(
+            (e for e in reversed(events) if e.action == CaseEvent.Action.RETURNED), None
+        )
     context = {
         "case": case,
         "actions": actions,
@@ -526,7 +526,7 @@ def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
                 case=case,
                 files=form.cleaned_data["files"],
                 kept=form.cleaned_data["kept"],
-                by=request.user,
+                by=require_actor(request.user),
             )
         except KeptFileLost as error:
             form.add_error("files", error.messages)
