@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -149,6 +150,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# Evidence files kept across a case form shown again with errors (welfare PendingUpload) are
+# deleted this many hours after they were chosen, by the daily clean_pending_uploads.
+PENDING_UPLOAD_HOURS = envint("PENDING_UPLOAD_HOURS", 24)
 
 # Widgets render with the project's templates too (templates/django/forms/: the empty choice).
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
@@ -171,8 +175,17 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        # Else kombu writes its exchange tables to ./control in the working directory.
+        "control_folder": str(_queue_dir / "control"),
     }
 CELERY_TIMEZONE = TIME_ZONE
+# Run by `celery beat` (docker-compose's beat service; `make demo` runs it inside its worker).
+CELERY_BEAT_SCHEDULE = {
+    "clean-pending-uploads": {
+        "task": "welfare.tasks.clean_pending_uploads",
+        "schedule": crontab(hour=3, minute=15),
+    },
+}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tuongthan@localhost")

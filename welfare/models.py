@@ -14,6 +14,7 @@ from .cases.models import (
     Evidence,
     Payment,
     PaymentMethod,
+    PendingUpload,
     SupportType,
     evidence_path,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "LedgerMonth",
     "Payment",
     "PaymentMethod",
+    "PendingUpload",
     "Report",
     "ReportQuerySet",
     "SupportType",

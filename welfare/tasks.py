@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .cases.evidence import clean_pending_uploads as clean_pending
 from .reports.build import run_build
 
 
@@ -9,3 +10,9 @@ from .reports.build import run_build
 def build_report(report_id: int) -> None:
     """Idempotent (files replaced whole, status set last), hence acks_late."""
     run_build(report_id)
+
+
+@shared_task
+def clean_pending_uploads() -> int:
+    """Daily (CELERY_BEAT_SCHEDULE): the files kept from case forms more than a day ago."""
+    return clean_pending()

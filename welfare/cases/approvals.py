@@ -108,10 +108,11 @@ def open_case(
     requested_amount: int,
     fund: Fund,
     evidence=(),
+    kept=(),
     by,
 ) -> Case:
-    """A draft case with its evidence files, all of it or nothing: a refused file leaves no
-    case behind."""
+    """A draft case with its evidence files (chosen now, or ``kept`` from an earlier try of the
+    form), all of it or nothing: a refused file leaves no case behind."""
     case = Case(
         member=member,
         unit=unit,
@@ -122,21 +123,21 @@ def open_case(
         fund=fund,
     )
     case = create_case(case=case, by=by)
-    add_evidence(case=case, files=evidence, by=by)
+    add_evidence(case=case, files=evidence, kept=kept, by=by)
     return case
 
 
 @transaction.atomic
-def update_case(*, case: Case, by, evidence=()) -> Case:
-    """Save the changes to a draft or a returned case, with any evidence files added, all of it
-    or nothing."""
+def update_case(*, case: Case, by, evidence=(), kept=()) -> Case:
+    """Save the changes to a draft or a returned case, with any evidence files added (chosen
+    now or ``kept`` from an earlier try), all of it or nothing."""
     locked = _lock(case)
     rules.decide(by, locked, "edit").enforce()
     check_fund_usable(case.fund, case.unit)
     case.status = locked.status
     case.save()
     _record(case, Action.EDITED, case.unit, by, case.requested_amount)
-    add_evidence(case=case, files=evidence, by=by)
+    add_evidence(case=case, files=evidence, kept=kept, by=by)
     return case
 
 

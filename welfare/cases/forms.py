@@ -12,6 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -23,8 +24,8 @@ from welfare.funds.forms import FundChoiceField
 from welfare.funds.models import Fund
 
 from . import approvals
-from .evidence import check_upload
-from .models import Case, CaseStatus, Category, PaymentMethod, SupportType
+from .evidence import MAX_FILES, check_count, check_upload, find_kept, keep_uploads
+from .models import Case, CaseStatus, Category, PaymentMethod, PendingUpload, SupportType
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -97,28 +98,120 @@ class EvidenceField(forms.FileField):
 
     widget = MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"})
 
-    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+    def check_each(self, data: Any) -> tuple[list[UploadedFile], list[ValidationError]]:
+        """The files that pass, and an error naming each one that does not."""
         uploads = data if isinstance(data, list | tuple) else ([data] if data else [])
-        if not uploads:
-            if self.required:
-                raise ValidationError(self.error_messages["required"], code="required")
-            return []
+        valid: list[UploadedFile] = []
         errors: list[ValidationError] = []
         for upload in uploads:
-            super().clean(upload, initial)
+            try:
+                super().clean(upload)
+            except ValidationError as error:
+                errors.extend(
+                    ValidationError(
+                        _("%(name)s: %(reason)s") % {"name": upload.name, "reason": message}
+                    )
+                    for message in error.messages
+                )
+                continue
             try:
                 check_upload(upload)
             except ValidationError as error:
                 errors.append(error)
+            else:
+                valid.append(upload)
+        return valid, errors
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        valid, errors = self.check_each(data)
         if errors:
             raise ValidationError(errors)
-        return list(uploads)
+        if not valid and self.required:
+            raise ValidationError(self.error_messages["required"], code="required")
+        return valid
+
+
+class KeepsEvidence(forms.BaseForm):
+    """A form whose evidence files outlive its errors.  When it is shown again, the files that
+    passed are kept as the user's ``PendingUpload``s (``keep_chosen``, called by the view) and
+    listed with a box to remove each; their tokens come back with the next post, and
+    ``cleaned_data["kept"]`` holds them for the evidence service.  A token that names nothing
+    of the user's (cleaned after a day, or another person's) is never used: ``lost`` counts
+    them so the view can say so."""
+
+    evidence_field = "evidence"
+    kept_name = "kept"
+    drop_name = "kept_drop"
+
+    def setup_kept(self, *, by, case: Case | None) -> None:
+        self.by, self.kept_for = by, case
+        self.kept: list[PendingUpload] = []
+        self.lost = 0
+        self.dropped: list[str] = []
+        if not self.is_bound or by is None:
+            return
+        tokens = self._posted(self.kept_name)
+        drop = set(self._posted(self.drop_name))
+        self.dropped = [token for token in tokens if token in drop]
+        self.kept, self.lost = find_kept(
+            [token for token in tokens if token not in drop], by=by, case=case
+        )
+
+    def _posted(self, name: str) -> list[str]:
+        getlist = getattr(self.data, "getlist", None)
+        values = getlist(name) if getlist else [self.data.get(name)]
+        return [str(value)[:64] for value in values if value]
+
+    @property
+    def kept_names(self) -> str:
+        return ", ".join(upload.original_name for upload in self.kept)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        assert cleaned is not None
+        cleaned["kept"] = list(self.kept)
+        chosen = cleaned.get(self.evidence_field)
+        if chosen is not None:
+            held = self.kept_for.evidence.count() if self.kept_for else 0
+            try:
+                check_count(held=held, adding=len(chosen) + len(self.kept))
+            except ValidationError as error:
+                self.add_error(self.evidence_field, error)
+        return cleaned
+
+    def keep_chosen(self) -> None:
+        """Keep the files chosen on this post that passed, for the form shown again; a file
+        past the limit of a case is named as not kept."""
+        if self.by is None or not self.is_bound:
+            return
+        field = cast(EvidenceField, self.fields[self.evidence_field])
+        valid, _errors = field.check_each(self.files.getlist(self.add_prefix(self.evidence_field)))
+        room = max(MAX_FILES - len(self.kept), 0)
+        if len(valid) > room:
+            names = ", ".join(str(upload.name) for upload in valid[room:])
+            self.add_error(
+                self.evidence_field,
+                _("Not kept, a case holds at most %(max)d files: %(names)s.")
+                % {"max": MAX_FILES, "names": names},
+            )
+        self.kept += keep_uploads(files=valid[:room], by=self.by, case=self.kept_for)
+
+
+class KeptUploads:
+    """The layout piece listing a form's kept files (with the form itself, whatever the page
+    calls its form)."""
+
+    def render(self, form, context, template_pack=None, **kwargs) -> str:
+        return render_to_string("welfare/kept_uploads.html", {"form": form})
+
+
+KEPT_UPLOADS = KeptUploads()
 
 
 EVIDENCE_HELP = _("PDF, JPEG or PNG, 10 MB each at most. You can choose several files at once.")
 
 
-class CaseForm(forms.ModelForm):
+class CaseForm(KeepsEvidence, forms.ModelForm):
     """A case for one person at their union; the evidence is optional until it is submitted."""
 
     evidence = EvidenceField(label=_("Evidence files"), required=False, help_text=EVIDENCE_HELP)
@@ -135,8 +228,9 @@ class CaseForm(forms.ModelForm):
             "fund": _("A fund of this union or of a union above it."),
         }
 
-    def __init__(self, *args, unit: Unit, **kwargs):
+    def __init__(self, *args, unit: Unit, by=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.setup_kept(by=by, case=self.instance if self.instance.pk else None)
         cast(FundChoiceField, self.fields["fund"]).queryset = (
             Fund.objects.usable_by(unit).select_related("unit").order_by("-unit__depth", "name")
         )
@@ -157,7 +251,7 @@ class CaseForm(forms.ModelForm):
                     Column("fund", css_class="col-md-5"),
                 ),
             ),
-            Fieldset(_("Evidence"), "evidence"),
+            Fieldset(_("Evidence"), "evidence", KEPT_UPLOADS),
         )
         label = _("Save the draft") if self.instance.pk is None else _("Save the changes")
         self.helper.add_input(Submit("save", label))
@@ -176,17 +270,27 @@ def _action_helper(case: Case, url_name: str, label: StrOrPromise, css_class: st
     return helper
 
 
-class EvidenceForm(forms.Form):
+class EvidenceForm(KeepsEvidence, forms.Form):
     # The form metaclass moves declared fields into base_fields; ``form.files`` stays the
-    # uploads, which the stubs cannot tell.
+    # uploads, which the stubs cannot tell.  Not required: adding evidence to a draft is
+    # optional, and a post may bring only files kept from the try before (checked in clean).
     files = EvidenceField(  # type: ignore[assignment]
-        label=_("Add evidence files"), help_text=EVIDENCE_HELP
+        label=_("Add evidence files"), required=False, help_text=EVIDENCE_HELP
     )
+    evidence_field = "files"
 
-    def __init__(self, *args, case: Case, **kwargs):
+    def __init__(self, *args, case: Case, by=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.setup_kept(by=by, case=case)
         self.helper = _action_helper(case, "cases:evidence_add", _("Upload"), "btn-outline-primary")
         self.helper.attrs = {"enctype": "multipart/form-data"}
+        self.helper.layout = Layout("files", KEPT_UPLOADS)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "files" in cleaned and not cleaned["files"] and not cleaned["kept"]:
+            self.add_error("files", _("Choose at least one file to upload."))
+        return cleaned
 
 
 class SubmitForm(forms.Form):
@@ -198,7 +302,10 @@ class SubmitForm(forms.Form):
 
     def __init__(self, *args, case: Case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _action_helper(case, "cases:submit", _("Submit for approval"), "btn-primary")
+        label = (
+            _("Submit again") if case.status == CaseStatus.RETURNED else _("Submit for approval")
+        )
+        self.helper = _action_helper(case, "cases:submit", label, "btn-primary")
 
 
 class EndorseForm(forms.Form):

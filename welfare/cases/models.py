@@ -3,6 +3,8 @@ and the payment that ends the money path (docs/design.md)."""
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -168,6 +170,39 @@ class Evidence(models.Model):
 
     class Meta:
         ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+def pending_path(instance: PendingUpload, filename: str) -> str:
+    return f"pending/{filename}"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class PendingUpload(models.Model):
+    """An evidence file chosen on a case form that came back with errors, kept so that it need
+    not be chosen again: the form carries its token, only its owner's form can use it, and it
+    becomes the case's ``Evidence`` when the form is saved (``evidence.add_evidence``).  Kept a
+    day at most (``clean_pending_uploads``)."""
+
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The draft it was chosen for; none on the new-case form, where there is no case yet.
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="pending_uploads"
+    )
+    file = models.FileField(upload_to=pending_path)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return self.original_name

@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from common.exports import Column, choice_labels, export_response
@@ -31,25 +32,35 @@ from common.text import normalise
 from members.models import Member
 from members.services import get_member_for_user
 from unions.models import Unit
-from unions.scope import Capability, can, can_anywhere
+from unions.scope import Capability, can, can_anywhere, require_actor
 from unions.views import SEARCH_CHOICES
 
 from . import approvals, rules
 from .access_log import record_case_access
-from .evidence import add_evidence
+from .evidence import KeptFileLost, add_evidence, discard_kept
 from .forms import (
     ApproveForm,
     CaseFilter,
     CaseForm,
     EndorseForm,
     EvidenceForm,
+    KeepsEvidence,
     MemberSearchForm,
     PaymentForm,
     ReasonForm,
     SubmitForm,
     case_funds,
 )
-from .models import Case, CaseAccess, CaseStatus, Category, Evidence, Payment, SupportType
+from .models import (
+    Case,
+    CaseAccess,
+    CaseEvent,
+    CaseStatus,
+    Category,
+    Evidence,
+    Payment,
+    SupportType,
+)
 from .overlap import earlier_support
 from .rules import review_route
 
@@ -213,6 +224,38 @@ def _choose_member(request: HttpRequest) -> HttpResponse:
     return render(request, "welfare/case_choose_member.html", {"form": form, "found": found})
 
 
+# --- evidence files that outlive a form's errors ----------------------------------------------
+
+
+def _lost_message(count: int) -> str:
+    return ngettext(
+        "%(count)d file kept from your earlier try is no longer kept (kept files are removed "
+        "after a day) and was not attached. Choose it again.",
+        "%(count)d files kept from your earlier try are no longer kept (kept files are removed "
+        "after a day) and were not attached. Choose them again.",
+        count,
+    ) % {"count": count}
+
+
+def _drop_unticked(request: HttpRequest, form: KeepsEvidence) -> None:
+    """The kept files the person ticked to leave out are deleted, whatever else the post says."""
+    if form.dropped:
+        discard_kept(tokens=form.dropped, by=request.user, case=form.kept_for)
+
+
+def _keep_for_reshow(form: KeepsEvidence) -> None:
+    """Before a form is shown again with its errors: keep the files that passed, and say on the
+    form when kept files were no longer there."""
+    form.keep_chosen()
+    if form.lost:
+        form.add_error(form.evidence_field, _lost_message(form.lost))
+
+
+def _told_lost(request: HttpRequest, form: KeepsEvidence) -> None:
+    if form.lost:
+        messages.warning(request, _lost_message(form.lost))
+
+
 def case_create(request: HttpRequest) -> HttpResponse:
     if not can_anywhere(request.user, Capability.OPEN_CASES):
         raise PermissionDenied
@@ -224,24 +267,29 @@ def case_create(request: HttpRequest) -> HttpResponse:
     member = get_member_for_user(request.user, member_id)
     if not can(request.user, Capability.OPEN_CASES, member.unit):
         raise PermissionDenied
-    form = CaseForm(request.POST or None, request.FILES or None, unit=member.unit)
-    if request.method == "POST" and form.is_valid():
-        try:
-            case = approvals.open_case(
-                member=member,
-                unit=member.unit,
-                **{name: form.cleaned_data[name] for name in CaseForm.Meta.fields},
-                evidence=form.cleaned_data["evidence"],
-                by=request.user,
-            )
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
-            messages.success(
-                request,
-                _("The case was saved as a draft. Submit it when the evidence is complete."),
-            )
-            return redirect("cases:detail", pk=case.pk)
+    form = CaseForm(request.POST or None, request.FILES or None, unit=member.unit, by=request.user)
+    if request.method == "POST":
+        _drop_unticked(request, form)
+        if form.is_valid():
+            try:
+                case = approvals.open_case(
+                    member=member,
+                    unit=member.unit,
+                    **{name: form.cleaned_data[name] for name in CaseForm.Meta.fields},
+                    evidence=form.cleaned_data["evidence"],
+                    kept=form.cleaned_data["kept"],
+                    by=request.user,
+                )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("The case was saved as a draft. Submit it when the evidence is complete."),
+                )
+                _told_lost(request, form)
+                return redirect("cases:detail", pk=case.pk)
+        _keep_for_reshow(form)
     return render(
         request,
         "welfare/case_form.html",
@@ -293,13 +341,21 @@ def _render_case(request: HttpRequest, case: Case, bound: dict | None = None) ->
         decision = rules.decide(request.user, case, "approve")
         if decision.refusal is rules.Refusal.NO_TREASURER:
             no_treasurer = decision.reason
+    events = list(case.events.select_related("actor", "unit"))
+    # Shown beside the resubmit button: why the case came back, read from the timeline.
+    returned = None
+    if case.status == CaseStatus.RETURNED:
+        returned = next(
+            (e for e in reversed(events) if e.action == CaseEvent.Action.RETURNED), None
+        )
     context = {
         "case": case,
         "actions": actions,
         "no_treasurer": no_treasurer,
         "forms": _action_forms(case, actions, bound),
         "evidence": case.evidence.all(),
-        "events": case.events.select_related("actor", "unit"),
+        "events": events,
+        "returned": returned,
         "payment": payment,
         "route": _route_units(case),
         "member_visible": can(request.user, Capability.VIEW, case.member.unit),
@@ -456,14 +512,36 @@ def case_pay(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
-    return _decide(
-        request,
-        pk,
-        "evidence",
-        EvidenceForm,
-        add_evidence,
-        lambda case, data: _("The evidence was added."),
-    )
+    """As a decision (``_decide``), but the files that passed are kept when the form comes back
+    with errors."""
+    case = approvals.get_case_for_user(request.user, pk)
+    refused = _refused(request, case, "evidence")
+    if refused is not None:
+        return refused
+    form = EvidenceForm(request.POST, request.FILES, case=case, by=request.user)
+    _drop_unticked(request, form)
+    if form.is_valid():
+        try:
+            add_evidence(
+                case=case,
+                files=form.cleaned_data["files"],
+                kept=form.cleaned_data["kept"],
+                by=require_actor(request.user),
+            )
+        except KeptFileLost as error:
+            form.add_error("files", error.messages)
+        except ValidationError as error:
+            if error.code != "too_many":
+                for message in error.messages:
+                    messages.error(request, message)
+                return redirect("cases:detail", pk=case.pk)
+            form.add_error("files", error)
+        else:
+            messages.success(request, _("The evidence was added."))
+            _told_lost(request, form)
+            return redirect("cases:detail", pk=case.pk)
+    _keep_for_reshow(form)
+    return _render_case(request, case, bound={"evidence": form})
 
 
 def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -471,19 +549,26 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
     refused = _refused(request, case, "edit")
     if refused is not None:
         return refused
-    form = CaseForm(request.POST or None, request.FILES or None, instance=case, unit=case.unit)
-    if request.method == "POST" and form.is_valid():
-        try:
-            case = approvals.update_case(
-                case=form.save(commit=False),
-                evidence=form.cleaned_data["evidence"],
-                by=request.user,
-            )
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
-            messages.success(request, _("The changes were saved."))
-            return redirect("cases:detail", pk=case.pk)
+    form = CaseForm(
+        request.POST or None, request.FILES or None, instance=case, unit=case.unit, by=request.user
+    )
+    if request.method == "POST":
+        _drop_unticked(request, form)
+        if form.is_valid():
+            try:
+                case = approvals.update_case(
+                    case=form.save(commit=False),
+                    evidence=form.cleaned_data["evidence"],
+                    kept=form.cleaned_data["kept"],
+                    by=request.user,
+                )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(request, _("The changes were saved."))
+                _told_lost(request, form)
+                return redirect("cases:detail", pk=case.pk)
+        _keep_for_reshow(form)
     return render(
         request,
         "welfare/case_form.html",
