@@ -73,6 +73,15 @@ OPENED_ON = datetime.date(FIRST_YEAR, 1, 1)
 QUIET_DAYS = 40
 Action = CaseEvent.Action
 
+
+def live_since() -> datetime.datetime:
+    """The start of the weeks that belong to the live cases: the local midnight after the last
+    day a past case can fall on (a past case on that day may be fewer than 40 days old by
+    the clock)."""
+    first = timezone.localdate() - datetime.timedelta(days=QUIET_DAYS - 1)
+    return timezone.make_aware(datetime.datetime.combine(first, datetime.time.min))
+
+
 # --------------------------------------------------------------------------------------------
 # Funds
 # --------------------------------------------------------------------------------------------
@@ -1085,8 +1094,7 @@ def summarise(province: Unit) -> WelfareSummary:
         .annotate(n=Count("pk"), total=Sum("approved_amount"))
         .order_by("paid_on__year")
     )
-    recent = timezone.now() - datetime.timedelta(days=QUIET_DAYS)
-    live = cases.filter(created_at__gte=recent).values_list("status").annotate(n=Count("pk"))
+    live = cases.filter(created_at__gte=live_since()).values_list("status").annotate(n=Count("pk"))
     return WelfareSummary(
         created=True,
         funds=totals["n"],

@@ -22,6 +22,7 @@ from seed.demo_members import (
     GRASSROOTS_ACCOUNT_UNIT,
     PROVINCE_CODE,
 )
+from seed.demo_welfare import live_since
 from unions.accounts import must_change_password
 from unions.models import Placement, Role, Unit, UnitKind
 from welfare.cases.approvals import returned_to, waiting_for
@@ -270,7 +271,7 @@ def test_every_demo_role_has_something_waiting(seeded):
 
 
 def test_recent_cases_carry_a_pdf_and_a_timeline_in_the_past(seeded):
-    recent = Case.objects.filter(created_at__gte=timezone.now() - datetime.timedelta(days=40))
+    recent = Case.objects.filter(created_at__gte=live_since())
     assert recent.count() >= 15
     for case in recent:
         files = list(case.evidence.all())
