@@ -120,14 +120,13 @@ def earlier_support(batch: Batch) -> dict[int, list[Earlier]]:
     batch, matching people by record or by national ID."""
     program = batch.program
     year_start = datetime.date(program.year, 1, 1)
-    year_end = datetime.date(program.year + 1, 1, 1)
     province = batch.unit.path.split(PATH_SEPARATOR)[0] + PATH_SEPARATOR
     lines = BatchLine.objects.filter(batch=batch).exclude(status=LineStatus.TAKEN_OUT)
     listed = BatchLine.objects.filter(
         batch=batch, member__national_id=OuterRef("member__national_id")
     ).values("member_id")[:1]
-    on_date = Q(approved_on__gte=year_start, approved_on__lt=year_end) | Q(
-        approved_on__isnull=True, submitted_at__gte=year_start, submitted_at__lt=year_end
+    on_date = Q(approved_on__year=program.year) | Q(
+        approved_on__isnull=True, submitted_at__year=program.year
     )
     found = (
         Case.objects.filter(
