@@ -1124,6 +1124,45 @@ class TetProgram:
                 program=program, unit=unit, quota_people=120, by=self.accounts["province"]
             )
             self.drive(participant, state)
+        self.ward_gifts(year)
+
+    def ward_gifts(self, year: int) -> None:
+        """The ward union's own Tết gifts to three needy people of the grassroots account's
+        union, paid: that union's batch in the province's program shows who already has one."""
+        ward = self.builder.units[COMMUNE_ACCOUNT_UNIT]
+        unit = self.builder.units[GRASSROOTS_ACCOUNT_UNIT]
+        commune, grassroots = self.accounts["commune"], self.accounts["grassroots"]
+        program = programs.create_program(
+            unit=ward,
+            name=f"Quà Tết phường Đông Kinh {year}",
+            support_type=SupportType.TET_GIFT,
+            fund=self.builder.funds[COMMUNE_ACCOUNT_UNIT],
+            year=year,
+            budget=5_000_000,
+            by=commune,
+        )
+        participant = programs.add_participant(program=program, unit=unit, by=commune)
+        batch = programs.start_batch(participant=participant, by=grassroots)
+        needy = (
+            Member.objects.filter(unit=unit, status=MemberStatus.ACTIVE)
+            .filter(Q(poor_household=True) | Q(policy_family=True))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:3]
+        )
+        programs.add_people(
+            batch=batch,
+            members=Member.objects.filter(pk__in=list(needy)),
+            amount=300_000,
+            by=grassroots,
+        )
+        batch = programs.submit_batch(batch=batch, by=grassroots)
+        batch = programs.approve_batch(batch=batch, by=commune)
+        programs.record_batch_payment(
+            batch=batch,
+            by=self.accounts["treasurer-ward"],
+            paid_on=self.builder.today,
+            receipt_reference=f"PC-{self.rng.randint(100, 999)}/{year}",
+        )
 
     def drive(self, participant, state: str) -> None:
         unit = participant.unit

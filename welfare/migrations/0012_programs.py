@@ -115,7 +115,7 @@ class Migration(migrations.Migration):
                 ('copied_from', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='welfare.program')),
                 ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('fund', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='programs', to='welfare.fund', verbose_name='fund')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='programs', to='unions.unit', verbose_name='owner union')),
+                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='programs', to='unions.unit', verbose_name='run by')),
             ],
             options={
                 'verbose_name': 'program',

@@ -24,7 +24,7 @@ LEVEL_ROWS = 3
 
 
 class ProgramForm(forms.Form):
-    unit = forms.ModelChoiceField(label=_("Owner union"), queryset=Unit.objects.none())
+    unit = forms.ModelChoiceField(label=_("Run by"), queryset=Unit.objects.none())
     name = forms.CharField(label=_("Name"), max_length=200)
     year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
     support_type = forms.ChoiceField(label=_("Support type"), choices=SupportType.choices)

@@ -34,7 +34,7 @@ class Program(models.Model):
     """A support program (Tết Sum vầy, Tháng Công nhân, a scholarship) run by one union."""
 
     unit = models.ForeignKey(
-        Unit, verbose_name=_("owner union"), on_delete=models.PROTECT, related_name="programs"
+        Unit, verbose_name=_("run by"), on_delete=models.PROTECT, related_name="programs"
     )
     name = models.CharField(_("name"), max_length=200)
     support_type = models.CharField(_("support type"), max_length=16, choices=SupportType.choices)

@@ -250,11 +250,7 @@ def _batch_page(request: HttpRequest, batch: Batch, bound: dict | None = None) -
         "people": people,
         "amount": amount,
         "earlier": earlier,
-        "earlier_rows": [
-            (line, earlier[line.member_id])
-            for line in page.object_list
-            if line.member_id in earlier
-        ],
+        "earlier_rows": [row for rows in earlier.values() for row in rows],
         "editable": "edit" in actions,
         "events": batch.events.select_related("actor", "unit"),
         "comment_form": bound.get("comment") or CommentForm(),

@@ -84,8 +84,11 @@ def test_the_batch_page_warns_of_support_of_the_same_type_this_year(
     case = make_case("approved")
     Case.objects.filter(pk=case.pk).update(support_type=SupportType.TET_GIFT)
     batch = make_batch()
-    body = client_for("grassroots").get(reverse("programs:batch", args=[batch.pk])).content.decode()
-    assert 'id="earlier-support"' in body and world.member_a1.full_name in body
+    response = client_for("grassroots").get(reverse("programs:batch", args=[batch.pk]))
+    [row] = response.context["earlier_rows"]
+    assert (row.name, row.case_id, row.amount) == (world.member_a1.full_name, case.pk, 3_000_000)
+    body = response.content.decode()
+    assert 'id="earlier-support"' in body and "hồ sơ riêng lẻ" in body
 
 
 def test_approving_with_someone_taken_out_through_the_page(client_for, world, make_batch, people):
