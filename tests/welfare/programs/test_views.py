@@ -167,3 +167,19 @@ def test_a_grassroots_officer_sees_only_their_own_unit_of_the_program(
     response = client_for("grassroots").get(reverse("programs:detail", args=[batch.program_id]))
     units = [row["participant"].unit for row in response.context["rows"]]
     assert units == [world.a1]
+
+
+def test_a_batch_record_opens_as_the_persons_case_without_a_pay_button(
+    client_for, world, make_batch
+):
+    batch = make_batch(state="approved")
+    record = Case.objects.get(batch=batch)
+    response = client_for("treasurer").get(reverse("cases:detail", args=[record.pk]))
+    assert response.status_code == 200
+    assert "pay" not in response.context["actions"]
+    make_batch(unit=world.b1, state="paid")
+    paid = Case.objects.get(batch__unit=world.b1)
+    page = client_for("province").get(reverse("cases:detail", args=[paid.pk]))
+    assert page.status_code == 200 and paid.member.full_name in page.content.decode()
+    voucher = client_for("province").get(reverse("cases:document", args=[paid.pk, "phieu-chi"]))
+    assert voucher.status_code == 200 and voucher["Content-Type"] == "application/pdf"
