@@ -65,6 +65,8 @@ from welfare.models import (
     PaymentMethod,
     SupportType,
 )
+from welfare.programs import services as programs
+from welfare.programs.models import Applies, BatchLine, Unpaid
 
 SEED = 2021
 FIRST_YEAR = 2021
@@ -480,6 +482,7 @@ class Builder:
         self.post_money()
         self.write_payments_and_timelines()
         LiveCases(self).build()
+        TetProgram(self).build()
 
     def open_funds(self) -> None:
         """The province's three funds, one for each commune and the zone union, a few
@@ -1077,6 +1080,139 @@ class LiveCases:
             changes["approved_on"] = timezone.localdate(fixed[-1].at)
         Case.objects.filter(pk=case.pk).update(**changes)
         case.evidence.update(uploaded_at=created + datetime.timedelta(minutes=20))
+
+
+# --------------------------------------------------------------------------------------------
+# This year's Tết program
+# --------------------------------------------------------------------------------------------
+
+# The units taking part (those of the ward union of the `commune` account, and one of the next
+# ward's), and how far each one's batch has gone: every demo account finds one waiting for it.
+DRAFT, AT_COMMUNE, AT_PROVINCE, APPROVED, PAID = (
+    "draft",
+    "at_commune",
+    "at_province",
+    "approved",
+    "paid",
+)
+TET_UNITS = [
+    (GRASSROOTS_ACCOUNT_UNIT, DRAFT),  # the `grassroots` account goes on building it
+    ("LS-TP-CDK", AT_COMMUNE),  # the `commune` account endorses it
+    ("LS-TP-THDK", AT_PROVINCE),  # the `province` account approves it
+    ("LS-TP-STB", APPROVED),  # the `treasurer` account pays it
+    ("LS-TP-MTDT", PAID),  # under Công đoàn phường Lương Văn Tri, paid
+]
+
+
+class TetProgram:
+    """Tết Sum vầy of this year on the province's social fund, through the real services."""
+
+    def __init__(self, builder: Builder):
+        self.builder = builder
+        self.accounts = builder.accounts
+        self.rng = random.Random(SEED + 2)
+
+    def acting(self, unit: Unit, duty: str, role: str):
+        """Who builds (``open``) or endorses (``review``) at a union: the demo account sitting
+        there, otherwise the union's officer, an account that cannot sign in, given the role
+        there to act."""
+        person = self.builder.person(unit, duty)
+        if person.username not in self.accounts:
+            RoleAssignment.objects.get_or_create(user=person, unit=unit, role=role)
+        return person
+
+    def build(self) -> None:
+        year = self.builder.today.year
+        province, social = self.builder.province, self.builder.funds[SOCIAL]
+        program = programs.create_program(
+            unit=province,
+            name=f"Tết Sum vầy {year}",
+            support_type=SupportType.TET_GIFT,
+            category=Category.OTHER,
+            fund=social,
+            year=year,
+            budget=150_000_000,
+            levels=[
+                ("Đoàn viên, người lao động", Applies.EVERYONE, 500_000),
+                ("Hộ nghèo", Applies.POOR, 1_000_000),
+                ("Gia đình chính sách", Applies.POLICY, 1_000_000),
+            ],
+            by=self.accounts["province"],
+        )
+        for code, state in TET_UNITS:
+            unit = self.builder.units[code]
+            participant = programs.add_participant(
+                program=program, unit=unit, quota_people=120, by=self.accounts["province"]
+            )
+            self.drive(participant, state)
+        self.ward_gifts(year)
+
+    def ward_gifts(self, year: int) -> None:
+        """The ward union's own Tết gifts to three needy people of the grassroots account's
+        union, paid: that union's batch in the province's program shows who already has one."""
+        ward = self.builder.units[COMMUNE_ACCOUNT_UNIT]
+        unit = self.builder.units[GRASSROOTS_ACCOUNT_UNIT]
+        commune, grassroots = self.accounts["commune"], self.accounts["grassroots"]
+        program = programs.create_program(
+            unit=ward,
+            name=f"Quà Tết phường Đông Kinh {year}",
+            support_type=SupportType.TET_GIFT,
+            fund=self.builder.funds[COMMUNE_ACCOUNT_UNIT],
+            year=year,
+            budget=5_000_000,
+            by=commune,
+        )
+        participant = programs.add_participant(program=program, unit=unit, by=commune)
+        batch = programs.start_batch(participant=participant, by=grassroots)
+        needy = (
+            Member.objects.filter(unit=unit, status=MemberStatus.ACTIVE)
+            .filter(Q(poor_household=True) | Q(policy_family=True))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:3]
+        )
+        programs.add_people(
+            batch=batch,
+            members=Member.objects.filter(pk__in=list(needy)),
+            amount=300_000,
+            by=grassroots,
+        )
+        batch = programs.submit_batch(batch=batch, by=grassroots)
+        batch = programs.approve_batch(batch=batch, by=commune)
+        programs.record_batch_payment(
+            batch=batch,
+            by=self.accounts["treasurer-ward"],
+            paid_on=self.builder.today,
+            receipt_reference=f"PC-{self.rng.randint(100, 999)}/{year}",
+        )
+
+    def drive(self, participant, state: str) -> None:
+        unit = participant.unit
+        officer = self.acting(unit, "open", Role.OFFICER)
+        batch = programs.start_batch(participant=participant, by=officer)
+        programs.add_people(batch=batch, members=programs.candidates(batch), by=officer)
+        if state == DRAFT:
+            return
+        batch = programs.submit_batch(batch=batch, by=officer)
+        if state == AT_COMMUNE:
+            return
+        if batch.current_unit is not None and batch.current_unit_id != batch.fund.unit_id:
+            reviewer = self.acting(batch.current_unit, "review", Role.STAFF)
+            batch = programs.endorse_batch(batch=batch, by=reviewer)
+        if state == AT_PROVINCE:
+            return
+        lines = list(BatchLine.objects.filter(batch=batch).order_by("pk")[:1])
+        take_out = {line.pk: "Đã nhận quà Tết của công ty" for line in lines}
+        batch = programs.approve_batch(batch=batch, by=self.accounts["province"], take_out=take_out)
+        if state == APPROVED:
+            return
+        unpaid = BatchLine.objects.filter(batch=batch, status="listed").order_by("-pk")[:1]
+        programs.record_batch_payment(
+            batch=batch,
+            by=self.accounts["treasurer"],
+            paid_on=self.builder.today,
+            receipt_reference=f"PC-TET-{self.rng.randint(100, 999)}/{self.builder.today.year}",
+            unpaid={line.pk: Unpaid.MOVED_AWAY for line in unpaid},
+        )
 
 
 # --------------------------------------------------------------------------------------------

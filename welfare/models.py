@@ -1,4 +1,5 @@
-"""The welfare app's models, one module per subject: ``funds/``, ``cases/``, ``reports/``.
+"""The welfare app's models, one module per subject: ``funds/``, ``cases/``,
+``programs/``, ``reports/``.
 
 Django finds an app's models through this module; the subjects import each other's models
 from their own packages.
@@ -27,9 +28,24 @@ from .funds.models import (
     LedgerEntryQuerySet,
     LedgerMonth,
 )
+from .programs.models import (
+    Applies,
+    Batch,
+    BatchEvent,
+    BatchLine,
+    Level,
+    LineStatus,
+    Participant,
+    Program,
+    Unpaid,
+)
 from .reports.models import Report, ReportQuerySet
 
 __all__ = [
+    "Applies",
+    "Batch",
+    "BatchEvent",
+    "BatchLine",
     "Case",
     "CaseAccess",
     "CaseEvent",
@@ -44,11 +60,16 @@ __all__ = [
     "LedgerEntry",
     "LedgerEntryQuerySet",
     "LedgerMonth",
+    "Level",
+    "LineStatus",
+    "Participant",
     "Payment",
     "PaymentMethod",
     "PendingUpload",
+    "Program",
     "Report",
     "ReportQuerySet",
     "SupportType",
+    "Unpaid",
     "evidence_path",
 ]

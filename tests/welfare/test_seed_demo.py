@@ -40,6 +40,7 @@ from welfare.models import (
     Payment,
     SupportType,
 )
+from welfare.programs.models import Batch, Program
 
 Action = CaseEvent.Action
 REORGANISED = datetime.date(2025, 7, 1)
@@ -119,8 +120,9 @@ def test_every_fund_adds_up(seeded):
         )["total"]
         assert fund.reserved == (waiting or 0), fund.name
         assert fund.balance >= fund.reserved >= 0
-    # Every paid case left the ledger once, on its payment date, for the approved amount.
-    paid = Case.objects.filter(status=CaseStatus.PAID)
+    # Every paid case left the ledger once, on its payment date, for the approved amount; the
+    # support records of a program's batch left it together, in their batch's entry.
+    paid = Case.objects.filter(status=CaseStatus.PAID, batch__isnull=True)
     assert Payment.objects.count() == paid.count()
     for case in paid.select_related("payment__ledger_entry"):
         entry = case.payment.ledger_entry
@@ -132,10 +134,18 @@ def test_every_fund_adds_up(seeded):
         )
         assert case.payment.amount == case.approved_amount
         assert case.approved_on <= case.paid_on < timezone.localdate() + datetime.timedelta(1)
+    batches = Batch.objects.filter(status=CaseStatus.PAID)
+    for batch in batches.select_related("payment_entry"):
+        paid_records = batch.cases.filter(status=CaseStatus.PAID)
+        total = paid_records.aggregate(total=Sum("approved_amount"))["total"]
+        assert (batch.payment_entry.amount, batch.payment_entry.occurred_on) == (
+            -total,
+            batch.paid_on,
+        )
     disbursements = LedgerEntry.objects.filter(kind=EntryKind.DISBURSEMENT)
     assert set(disbursements.values_list("pk", flat=True)) == set(
         Payment.objects.values_list("ledger_entry", flat=True)
-    )
+    ) | set(batches.values_list("payment_entry", flat=True))
 
 
 def test_the_named_funds_are_there(seeded):
@@ -271,7 +281,7 @@ def test_every_demo_role_has_something_waiting(seeded):
 
 
 def test_recent_cases_carry_a_pdf_and_a_timeline_in_the_past(seeded):
-    recent = Case.objects.filter(created_at__gte=live_since())
+    recent = Case.objects.filter(created_at__gte=live_since(), batch__isnull=True)
     assert recent.count() >= 15
     for case in recent:
         files = list(case.evidence.all())
@@ -328,3 +338,26 @@ def test_the_readme_lists_every_treasurer_login_of_the_demo(seeded):
     logins = get_user_model().objects.filter(is_active=True, role_assignments__role=Role.TREASURER)
     assert logins.count() == 17
     assert [u.username for u in logins if f"`{u.username}`" not in readme] == []
+
+
+def test_the_tet_program_has_a_batch_waiting_for_each_demo_account(seeded):
+    program = Program.objects.get(name=f"Tết Sum vầy {timezone.localdate().year}")
+    batches = {batch.unit.code: batch for batch in program.batches.select_related("unit")}
+    assert {b.status for b in batches.values()} == {"draft", "submitted", "approved", "paid"}
+    waiting = {
+        "grassroots": {"edit", "submit"},
+        "commune": {"endorse", "return", "reject"},
+        "province": {"approve", "return", "reject"},
+        "treasurer": {"pay"},
+    }
+    for account, actions in waiting.items():
+        mine = [b for b in batches.values() if allowed_actions(user(account), b) >= actions]
+        assert mine, account
+    paid = next(b for b in batches.values() if b.status == "paid")
+    # one person taken out at approval, one not found at payment: both left out of the money
+    assert paid.lines.filter(status="taken_out").count() == 1
+    assert paid.lines.filter(status="not_paid").count() == 1
+    assert (
+        paid.cases.filter(status=CaseStatus.PAID).count()
+        == paid.lines.filter(status="paid").count()
+    )

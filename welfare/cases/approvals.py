@@ -64,7 +64,7 @@ def _waiting_at(case: Case) -> Unit:
     return case.current_unit
 
 
-def _next_level(case: Case, after: Unit) -> Unit:
+def next_level(case: rules.Reviewed, after: Unit) -> Unit:
     """The union above ``after`` on the way to the fund's owner (today's tree)."""
     if after.pk == case.fund.unit_id:
         return after
@@ -150,7 +150,7 @@ def submit_case(*, case: Case, by, comment: str = "") -> Case:
         raise ValidationError(_("Attach at least one evidence file before submitting."))
     case.status = CaseStatus.SUBMITTED
     case.submitted_at = timezone.now()
-    case.current_unit = _next_level(case, case.unit)
+    case.current_unit = next_level(case, case.unit)
     case.save()
     _record(case, Action.SUBMITTED, case.unit, by, case.requested_amount, comment)
     notices.case_waiting_for_decision(case, by=by, at=_waiting_at(case))
@@ -163,7 +163,7 @@ def endorse_case(*, case: Case, by, comment: str = "") -> Case:
     case = _lock(case)
     rules.decide(by, case, "endorse").enforce()
     level = _waiting_at(case)
-    case.current_unit = _next_level(case, level)
+    case.current_unit = next_level(case, level)
     case.save(update_fields=["current_unit", "updated_at"])
     _record(case, Action.ENDORSED, level, by, comment=comment)
     notices.case_waiting_for_decision(case, by=by, at=_waiting_at(case))
@@ -303,7 +303,8 @@ def waiting_for(user) -> QuerySet[Case]:
     funds = (
         list(Fund.objects.filter(unit_id__in=paying).values_list("pk", flat=True)) if paying else []
     )
-    to_pay = Q(status=CaseStatus.APPROVED, fund_id__in=funds)
+    # A program batch's records are paid with their batch, not one by one.
+    to_pay = Q(status=CaseStatus.APPROVED, fund_id__in=funds, batch__isnull=True)
     return (
         Case.objects.visible_to(user)
         .filter(to_review | to_pay)

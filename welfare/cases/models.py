@@ -83,6 +83,21 @@ class Case(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases_created"
     )
+    # The support record of one person in an approved program batch (welfare/programs/):
+    # approved and paid with its batch, never on its own.
+    program = models.ForeignKey(
+        "welfare.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    batch = models.ForeignKey(
+        "welfare.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    batch_line = models.OneToOneField(
+        "welfare.BatchLine",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="record",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -11,6 +11,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING, TypeAlias
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
@@ -19,6 +20,13 @@ from django.utils.translation import gettext as _
 from unions.scope import Capability, can, holds_at, units_held
 
 from .models import Case, CaseEvent, CaseStatus
+
+if TYPE_CHECKING:
+    from welfare.programs.models import Batch
+
+# What goes up the chain: a case, or a program's batch of people (welfare/programs/), which
+# has a case's unit, fund, status, current level, author and events.
+Reviewed: TypeAlias = "Case | Batch"
 
 Action = CaseEvent.Action
 # Decisions that count as "having acted" in a round.
@@ -88,7 +96,7 @@ def _not_now(reason: str) -> Decision:
     return Decision(Refusal.NOT_NOW, reason)
 
 
-def review_route(case: Case) -> list[int]:
+def review_route(case: Reviewed) -> list[int]:
     """The unions that decide on the case, bottom up: those above its union up to the fund's
     owner (today's tree), or the union itself when the fund is its own."""
     path = case.unit.ancestor_ids()
@@ -101,7 +109,7 @@ def review_route(case: Case) -> list[int]:
 class Standing:
     """A user's part in one case, read once however many rules ask (one query at most)."""
 
-    def __init__(self, user, case: Case):
+    def __init__(self, user, case: Reviewed):
         self.user, self.case = user, case
 
     @cached_property
@@ -191,7 +199,7 @@ def _review(standing: Standing) -> Decision:
     return standing.authored_or_acted() or ALLOWED
 
 
-def _at_owner(case: Case) -> bool:
+def _at_owner(case: Reviewed) -> bool:
     return case.current_unit_id == case.fund.unit_id
 
 
@@ -241,6 +249,8 @@ def pay(standing: Standing) -> Decision:
         return NEVER
     if case.status == CaseStatus.PAID:
         return Decision(Refusal.ALREADY_PAID, _("This case has already been paid."))
+    if isinstance(case, Case) and case.batch_id is not None:
+        return _not_now(_("This support is paid with its program's batch."))
     if case.status != CaseStatus.APPROVED:
         return _not_now(_("Only an approved case can be paid."))
     return standing.authored_or_acted() or ALLOWED
@@ -258,12 +268,12 @@ RULES: dict[str, Callable[[Standing], Decision]] = {
 }
 
 
-def decide(user, case: Case, action: str) -> Decision:
+def decide(user, case: Reviewed, action: str) -> Decision:
     """Whether ``user`` may take ``action`` on ``case`` now, and if not, why."""
     return RULES[action](Standing(user, case))
 
 
-def allowed_actions(user, case: Case) -> set[str]:
+def allowed_actions(user, case: Reviewed) -> set[str]:
     """What the case page offers this user on this case (the services decide again)."""
     standing = Standing(user, case)
     return {action for action, rule in RULES.items() if rule(standing).allowed}

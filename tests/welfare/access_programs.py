@@ -1,0 +1,259 @@
+"""Access-matrix entries for the program pages.
+
+Inside: province P's Tết program on its social fund, in which A1 takes part; A1's batch lists
+the A1 member, built and submitted by the grassroots officer, so its route is commune A ->
+province P.  Outside: the same in province Q, for Q1.  Each entry builds the batch in the state
+its step needs, through the real services.
+
+As on the case pages: a role that never takes a step gets 403; a role on the route whose turn
+it is not goes back to the batch with the reason; the role whose turn it is changes the batch.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from members.models import Member
+from welfare.cases.models import SupportType
+from welfare.programs import services
+from welfare.programs.models import Batch, BatchLine, Participant, Program
+
+from ..access import ALL_OK, Effect, Entry, each
+from ..factories import system_user
+from .access_cases import OPENERS, OPENERS_OK, WAITING_AT_COMMUNE, WAITING_AT_PROVINCE, _fund, only
+
+YEAR = datetime.date.today().year
+
+
+def build_participant(world, inside: bool) -> Participant:
+    if inside:
+        owner, unit, fund = world.province, world.a1, _fund(world.province, "Quỹ Xã hội tỉnh P")
+    else:
+        owner, unit = world.other_province, world.q1
+        fund = _fund(world.other_province, "Quỹ Xã hội tỉnh Q")
+    program = Program.objects.filter(unit=owner).first() or services.create_program(
+        unit=owner,
+        name=f"Tết Sum vầy {YEAR}",
+        support_type=SupportType.TET_GIFT,
+        fund=fund,
+        year=YEAR,
+        budget=50_000_000,
+        by=system_user(),
+    )
+    return Participant.objects.filter(program=program, unit=unit).first() or (
+        services.add_participant(program=program, unit=unit, by=system_user())
+    )
+
+
+def build_batch(world, inside: bool, state: str) -> Batch:
+    """A batch of one person at 1.000.000 ₫, driven to draft, submitted (at commune A),
+    endorsed (at the province) or approved; outside scope it stops at submitted."""
+    participant = build_participant(world, inside)
+    member = world.member_a1 if inside else world.member_q1
+    builder = world.users["grassroots" if inside else "q_officer"]
+    batch = services.start_batch(participant=participant, by=builder)
+    services.add_people(
+        batch=batch, members=Member.objects.filter(pk=member.pk), amount=1_000_000, by=builder
+    )
+    if state == "draft":
+        return batch
+    batch = services.submit_batch(batch=batch, by=builder)
+    if state == "submitted" or not inside:
+        return batch
+    batch = services.endorse_batch(batch=batch, by=world.users["commune"])
+    if state == "endorsed":
+        return batch
+    return services.approve_batch(batch=batch, by=world.users["province"])
+
+
+def program_args(world, role, inside):
+    return [build_participant(world, inside).program]
+
+
+def participant_args(world, role, inside):
+    return [build_participant(world, inside)]
+
+
+def batch_args(state: str):
+    def args(world, role, inside):
+        return [build_batch(world, inside, state)]
+
+    return args
+
+
+def program_state(program, client) -> dict:
+    return {
+        "units": sorted(program.participants.values_list("unit__code", flat=True)),
+        "copies": Program.objects.filter(copied_from=program).count(),
+    }
+
+
+def participant_state(participant, client) -> dict:
+    return {"batch": Batch.objects.filter(participant=participant).exists()}
+
+
+def batch_state(batch, client) -> dict:
+    batch = Batch.objects.select_related("current_unit", "fund").get(pk=batch.pk)
+    last = batch.events.select_related("actor").last()
+    fund = batch.fund
+    return {
+        "status": batch.status,
+        "at": batch.current_unit.code if batch.current_unit else None,
+        "last_event": (last.action, last.actor.username) if last else None,
+        "approved": batch.approved_amount,
+        "amounts": list(batch.lines.values_list("amount", flat=True)),
+        "records": batch.cases.count(),
+        "fund": {
+            "balance": fund.balance,
+            "reserved": fund.reserved,
+            "entries": fund.entries.count(),
+        },
+    }
+
+
+def _line_amount(world, batch):
+    line = BatchLine.objects.filter(batch=batch).first()
+    return {f"amount-{line.pk}": "700.000"}
+
+
+def _reason(world, batch):
+    return {"comment": "Danh sách thiếu xác nhận của công đoàn cơ sở."}
+
+
+def _payment(world, batch):
+    return {
+        "paid_on": datetime.date.today().isoformat(),
+        "receipt_reference": "PC-TET-001",
+        "submission": uuid.uuid4().hex,
+    }
+
+
+FUND = {"balance": 100_000_000, "reserved": 0, "entries": 1}
+PROVINCE_ONLY = only({"province": 302})
+REVIEWERS = only({"commune": 302, "province": 302})
+
+ENTRIES: dict[str, Entry] = {
+    "programs:list": Entry(inside=ALL_OK),
+    "programs:create": Entry(inside=OPENERS_OK),
+    "programs:detail": Entry(inside=ALL_OK, args=program_args),
+    # Only those who run programs at the program's union add units and copy it.
+    "programs:participant_add": Entry(
+        inside=PROVINCE_ONLY,
+        args=program_args,
+        method="post",
+        data=lambda world, program: {"unit": world.a2.pk},
+        effect=Effect(program_state, done={"province": {"units": ["P-A-1", "P-A-2"]}}),
+    ),
+    "programs:copy": Entry(
+        inside=PROVINCE_ONLY,
+        args=program_args,
+        method="post",
+        data=lambda world, program: {"year": YEAR + 1},
+        effect=Effect(program_state, done={"province": {"copies": 1}}),
+    ),
+    # Whoever opens cases at the participating unit opens its batch.
+    "programs:batch_start": Entry(
+        inside=only(dict.fromkeys(OPENERS, 302)),
+        args=participant_args,
+        method="post",
+        effect=Effect(participant_state, done=each(OPENERS, batch=True)),
+    ),
+    "programs:batch": Entry(inside=ALL_OK, args=batch_args("draft")),
+    "programs:batch_people": Entry(inside=OPENERS_OK, args=batch_args("draft")),
+    "programs:batch_lines": Entry(
+        inside=only(dict.fromkeys(OPENERS, 302)),
+        args=batch_args("draft"),
+        method="post",
+        data=_line_amount,
+        effect=Effect(
+            batch_state,
+            done={role: {"amounts": [700_000], "last_event": ("edited", role)} for role in OPENERS},
+        ),
+    ),
+    "programs:batch_submit": Entry(
+        inside=only(dict.fromkeys(OPENERS, 302)),
+        args=batch_args("draft"),
+        method="post",
+        effect=Effect(
+            batch_state,
+            done={
+                role: {"status": "submitted", "at": "P-A", "last_event": ("submitted", role)}
+                for role in OPENERS
+            },
+        ),
+    ),
+    "programs:batch_endorse": Entry(
+        inside=REVIEWERS,
+        args=batch_args("submitted"),
+        method="post",
+        effect=Effect(
+            batch_state,
+            done={"commune": {"at": "P", "last_event": ("endorsed", "commune")}},
+            refusal={"province": WAITING_AT_COMMUNE},
+        ),
+    ),
+    "programs:batch_return": Entry(
+        inside=REVIEWERS,
+        args=batch_args("submitted"),
+        method="post",
+        data=_reason,
+        effect=Effect(
+            batch_state,
+            done={
+                "commune": {"status": "returned", "at": None, "last_event": ("returned", "commune")}
+            },
+            refusal={"province": WAITING_AT_COMMUNE},
+        ),
+    ),
+    "programs:batch_reject": Entry(
+        inside=REVIEWERS,
+        args=batch_args("submitted"),
+        method="post",
+        data=_reason,
+        effect=Effect(
+            batch_state,
+            done={
+                "commune": {"status": "rejected", "at": None, "last_event": ("rejected", "commune")}
+            },
+            refusal={"province": WAITING_AT_COMMUNE},
+        ),
+    ),
+    # Approving reserves the batch once and makes the person's support record.
+    "programs:batch_approve": Entry(
+        inside=REVIEWERS,
+        args=batch_args("endorsed"),
+        method="post",
+        effect=Effect(
+            batch_state,
+            done={
+                "province": {
+                    "status": "approved",
+                    "at": None,
+                    "approved": 1_000_000,
+                    "records": 1,
+                    "last_event": ("approved", "province"),
+                    "fund": {**FUND, "reserved": 1_000_000},
+                }
+            },
+            refusal={"commune": WAITING_AT_PROVINCE},
+        ),
+    ),
+    # Paying releases the reserve and posts one entry for the batch.
+    "programs:batch_pay": Entry(
+        inside=only({"treasurer": 302}),
+        args=batch_args("approved"),
+        method="post",
+        data=_payment,
+        effect=Effect(
+            batch_state,
+            done={
+                "treasurer": {
+                    "status": "paid",
+                    "last_event": ("paid", "treasurer"),
+                    "fund": {"balance": 99_000_000, "reserved": 0, "entries": 2},
+                }
+            },
+        ),
+    ),
+}

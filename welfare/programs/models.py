@@ -1,0 +1,231 @@
+"""Programs and batch support: a budget on a fund with participating units and their quotas,
+and each unit's batch of people going up the same approval chain as a case (docs/design.md).
+
+Once a batch is approved every person in it becomes a support record of their own (a ``Case``
+linked to the program, the batch and the batch line), so the annual report, the earlier-support
+warning and the person's history read batches as they read cases.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Member
+from unions.models import Unit
+from unions.scope import visible_unit_ids
+from welfare.cases.models import CaseEvent, CaseStatus, Category, SupportType
+from welfare.funds.models import Fund, LedgerEntry
+
+
+class ProgramQuerySet(models.QuerySet["Program"]):
+    def visible_to(self, user) -> ProgramQuerySet:
+        """The programs of the unions in the user's scope, and those a unit in their scope
+        takes part in (a grassroots officer sees the province's Tết program, and only their
+        own batch in it)."""
+        units = visible_unit_ids(user)
+        taking_part = Participant.objects.filter(program=OuterRef("pk"), unit_id__in=units)
+        return self.filter(Q(unit_id__in=units) | Exists(taking_part))
+
+
+class Program(models.Model):
+    """A support program (Tết Sum vầy, Tháng Công nhân, a scholarship) run by one union."""
+
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("run by"), on_delete=models.PROTECT, related_name="programs"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    support_type = models.CharField(_("support type"), max_length=16, choices=SupportType.choices)
+    # What the support records of the program are filed under in the report.
+    category = models.CharField(
+        _("hardship category"), max_length=16, choices=Category.choices, default=Category.OTHER
+    )
+    fund = models.ForeignKey(
+        Fund, verbose_name=_("fund"), on_delete=models.PROTECT, related_name="programs"
+    )
+    year = models.PositiveIntegerField(_("year"))
+    starts_on = models.DateField(_("from"), null=True, blank=True)
+    ends_on = models.DateField(_("to"), null=True, blank=True)
+    budget = models.BigIntegerField(_("budget (đồng)"))
+    copied_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProgramQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("program")
+        verbose_name_plural = _("programs")
+        ordering = ["-year", "name", "id"]
+        indexes = [models.Index(fields=["unit", "-year"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(budget__gt=0), name="program_budget_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Applies(models.TextChoices):
+    """Who a standard amount is for; a person gets the highest level that fits them."""
+
+    EVERYONE = "everyone", _("Everyone")
+    MEMBER = "member", _("Union members")
+    WORKER = "worker", _("Non-member workers")
+    POOR = "poor", _("Poor households")
+    POLICY = "policy", _("Policy families")
+
+
+class Level(models.Model):
+    """A standard amount of a program: 500.000 ₫ for members, 1.000.000 ₫ for poor households."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="levels")
+    label = models.CharField(_("level"), max_length=100)
+    applies_to = models.CharField(
+        _("for"), max_length=16, choices=Applies.choices, default=Applies.EVERYONE
+    )
+    amount = models.BigIntegerField(_("amount (đồng)"))
+
+    class Meta:
+        ordering = ["amount", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="level_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Participant(models.Model):
+    """A unit taking part in a program, with its quota of people and money."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="participants")
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="+"
+    )
+    quota_people = models.PositiveIntegerField(_("quota (people)"), null=True, blank=True)
+    quota_amount = models.BigIntegerField(_("quota (đồng)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["unit__path"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "unit"], name="one_participant_per_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} {self.unit_id}"
+
+
+class BatchQuerySet(models.QuerySet["Batch"]):
+    def visible_to(self, user) -> BatchQuerySet:
+        # A program's participants are in its union's subtree: whoever sees the program's
+        # union sees the batch's unit too.
+        return self.filter(unit_id__in=visible_unit_ids(user))
+
+
+class Batch(models.Model):
+    """One participating unit's list of people in a program, going up the approval chain as a
+    case does (``welfare.cases.rules`` decides each step for both)."""
+
+    participant = models.OneToOneField(Participant, on_delete=models.PROTECT, related_name="batch")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="batches")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    # The program's fund, kept on the batch so the chain's rules read it as a case's.
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        _("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.DRAFT
+    )
+    current_unit = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_amount = models.BigIntegerField(null=True, blank=True)
+    approved_on = models.DateField(null=True, blank=True)
+    paid_on = models.DateField(null=True, blank=True)
+    paid_amount = models.BigIntegerField(null=True, blank=True)
+    receipt_reference = models.CharField(max_length=64, blank=True)
+    payment_entry = models.OneToOneField(
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BatchQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("batch")
+        verbose_name_plural = _("batches")
+        ordering = ["unit__path", "id"]
+        indexes = [models.Index(fields=["status", "current_unit"])]
+
+    def __str__(self) -> str:
+        return f"{self.program} — {self.unit}"
+
+
+class LineStatus(models.TextChoices):
+    LISTED = "listed", _("Listed")
+    TAKEN_OUT = "taken_out", _("Taken out by the approver")
+    PAID = "paid", _("Paid")
+    NOT_PAID = "not_paid", _("Not paid")
+
+
+class Unpaid(models.TextChoices):
+    """Why a person of an approved batch was not paid: their reserve goes back to the fund."""
+
+    NOT_FOUND = "not_found", _("Not found")
+    REFUSED = "refused", _("Refused the support")
+    MOVED_AWAY = "moved_away", _("Moved away")
+
+
+class BatchLine(models.Model):
+    """One person in a batch, with the amount proposed for them."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="lines")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    # The person's union when listed: their support record is made there.
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    level = models.CharField(max_length=100, blank=True)
+    amount = models.BigIntegerField(_("amount (đồng)"))
+    status = models.CharField(max_length=16, choices=LineStatus.choices, default=LineStatus.LISTED)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    exception = models.CharField(max_length=16, choices=Unpaid.choices, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "member"], name="one_line_per_person"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="line_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["batch", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} {self.member_id}"
+
+
+class BatchEvent(models.Model):
+    """One step on a batch's timeline, as ``CaseEvent`` is on a case's."""
+
+    Action = CaseEvent.Action
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=20, choices=CaseEvent.Action.choices)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.batch_id}"

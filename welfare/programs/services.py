@@ -1,0 +1,717 @@
+"""Programs and their batches: every write is one service taking the acting user (``by``).
+
+A batch goes up the chain of ``welfare.cases.rules`` as a case does (the same rules decide each
+step); approving it reserves its total once, under the fund's lock, after checking the
+program's remaining budget and the fund's available money; each person left in it becomes a
+support record of their own (a ``Case``), written in bulk.  Paying it posts one ledger entry
+for the batch and returns the reserve of the people who were not paid.  Every step works on the
+batch's lines as a set: the number of queries does not grow with the number of people.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from common.money import format_dong
+from members.models import Member, MemberKind, MemberStatus
+from unions.models import PATH_SEPARATOR, Unit, UnitKind
+from unions.scope import ActingUser, Capability, authorize_write, can, require_actor
+from welfare.cases import rules
+from welfare.cases.approvals import check_fund_usable, next_level
+from welfare.cases.models import Case, CaseEvent, CaseStatus
+from welfare.funds.ledger import AlreadyRecorded, lock_fund, post_entry
+from welfare.funds.models import EntryKind, Fund
+
+from .models import (
+    Applies,
+    Batch,
+    BatchEvent,
+    BatchLine,
+    Level,
+    LineStatus,
+    Participant,
+    Program,
+    Unpaid,
+)
+
+Action = CaseEvent.Action
+# The support records of a program that hold money: reserved or paid.
+COMMITTED = (CaseStatus.APPROVED, CaseStatus.PAID)
+BULK = 2000
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+def get_program_for_user(user: ActingUser, pk: int | str) -> Program:
+    return get_object_or_404(
+        Program.objects.visible_to(user).select_related("unit", "fund__unit"), pk=pk
+    )
+
+
+def get_batch_for_user(user: ActingUser, pk: int | str) -> Batch:
+    return get_object_or_404(
+        Batch.objects.visible_to(user).select_related(
+            "program", "unit", "fund__unit", "current_unit", "participant", "created_by"
+        ),
+        pk=pk,
+    )
+
+
+def committed(program: Program) -> int:
+    """What the program's support records hold: approved and not yet paid, or paid."""
+    total = Case.objects.filter(program=program, status__in=COMMITTED).aggregate(
+        total=Coalesce(Sum("approved_amount"), 0)
+    )["total"]
+    return int(total)
+
+
+@dataclass
+class Standard:
+    label: str
+    amount: int
+
+
+def standard_amount(levels: list[Level], *, kind: str, poor: bool, policy: bool) -> Standard | None:
+    """The highest of the program's standard amounts that fits the person, None without one."""
+    fits = {
+        Applies.EVERYONE: True,
+        Applies.MEMBER: kind == MemberKind.MEMBER,
+        Applies.WORKER: kind == MemberKind.WORKER,
+        Applies.POOR: poor,
+        Applies.POLICY: policy,
+    }
+    best = max(
+        (lv for lv in levels if fits.get(Applies(lv.applies_to))),
+        key=lambda lv: lv.amount,
+        default=None,
+    )
+    return Standard(best.label, best.amount) if best else None
+
+
+@dataclass
+class Earlier:
+    """Support of the program's type this year that a person of the batch already has."""
+
+    member_id: int
+    name: str
+    case_id: int
+    on: datetime.date
+    level: str
+    program: str
+    amount: int
+    status: str
+
+
+def earlier_support(batch: Batch) -> dict[int, list[Earlier]]:
+    """Who in the batch already received (or was approved, or is proposed for) support of the
+    program's type this year, from any program or case in the province: one query for the whole
+    batch, matching people by record or by national ID."""
+    program = batch.program
+    year_start = datetime.date(program.year, 1, 1)
+    province = batch.unit.path.split(PATH_SEPARATOR)[0] + PATH_SEPARATOR
+    lines = BatchLine.objects.filter(batch=batch).exclude(status=LineStatus.TAKEN_OUT)
+    listed = BatchLine.objects.filter(
+        batch=batch, member__national_id=OuterRef("member__national_id")
+    ).values("member_id")[:1]
+    on_date = Q(approved_on__year=program.year) | Q(
+        approved_on__isnull=True, submitted_at__year=program.year
+    )
+    found = (
+        Case.objects.filter(
+            Q(member_id__in=lines.values("member_id"))
+            | Q(member__national_id__in=lines.values("member__national_id")),
+            on_date,
+            support_type=program.support_type,
+            status__in=[CaseStatus.SUBMITTED, *COMMITTED],
+            unit__path__startswith=province,
+        )
+        .exclude(batch=batch)
+        .annotate(line_member=Subquery(listed))
+        .values_list(
+            "line_member",
+            "member__full_name",
+            "pk",
+            "paid_on",
+            "approved_on",
+            "submitted_at",
+            "unit__kind",
+            "program__name",
+            "approved_amount",
+            "requested_amount",
+            "status",
+        )
+        .order_by("pk")
+    )
+    kinds = dict(UnitKind.choices)
+    by_member: dict[int, list[Earlier]] = defaultdict(list)
+    for (
+        member_id,
+        person,
+        pk,
+        paid,
+        approved,
+        submitted,
+        kind,
+        name,
+        amount,
+        asked,
+        status,
+    ) in found:
+        if member_id is None:
+            continue
+        on = paid or approved or (submitted.date() if submitted else year_start)
+        by_member[member_id].append(
+            Earlier(
+                member_id=member_id,
+                name=person,
+                case_id=pk,
+                on=on,
+                level=str(kinds.get(kind, kind)),
+                program=name or "",
+                amount=amount or asked,
+                status=status,
+            )
+        )
+    return dict(by_member)
+
+
+# --- programs ------------------------------------------------------------------------------
+
+
+def _check_runs_programs(by: ActingUser, unit: Unit) -> None:
+    """Programs are run by the people who open and review support at a union."""
+    authorize_write(by, Capability.OPEN_CASES, unit)
+
+
+def _check_fund(fund: Fund, unit: Unit) -> None:
+    try:
+        check_fund_usable(fund, unit)
+    except ValidationError as error:
+        raise ValidationError(
+            {"fund": _("Choose a fund of the program's union or of a union above it.")}
+        ) from error
+
+
+@transaction.atomic
+def create_program(
+    *,
+    unit: Unit,
+    name: str,
+    support_type: str,
+    fund: Fund,
+    year: int,
+    budget: int,
+    by: ActingUser,
+    category: str = "other",
+    starts_on: datetime.date | None = None,
+    ends_on: datetime.date | None = None,
+    levels: Sequence[tuple[str, str, int]] = (),
+) -> Program:
+    """A program of ``unit`` on ``fund``, with its standard amounts (label, for whom, amount)."""
+    _check_runs_programs(by, unit)
+    _check_fund(fund, unit)
+    if budget is None or budget <= 0:
+        raise ValidationError({"budget": _("The budget must be positive.")})
+    if starts_on and ends_on and ends_on < starts_on:
+        raise ValidationError({"ends_on": _("The period cannot end before it starts.")})
+    program = Program.objects.create(
+        unit=unit,
+        name=name,
+        support_type=support_type,
+        category=category,
+        fund=fund,
+        year=year,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        budget=budget,
+        created_by=require_actor(by),
+    )
+    if any(amount is None or amount <= 0 for _label, _for, amount in levels):
+        raise ValidationError({"levels": _("A standard amount must be positive.")})
+    Level.objects.bulk_create(
+        Level(program=program, label=label, applies_to=applies_to, amount=amount)
+        for label, applies_to, amount in levels
+    )
+    return program
+
+
+@transaction.atomic
+def add_participant(
+    *,
+    program: Program,
+    unit: Unit,
+    by: ActingUser,
+    quota_people: int | None = None,
+    quota_amount: int | None = None,
+) -> Participant:
+    """A unit of the program's union's subtree takes part, with its quota."""
+    _check_runs_programs(by, program.unit)
+    if not unit.path.startswith(program.unit.path):
+        raise ValidationError({"unit": _("Choose a unit under the program's union.")})
+    if Participant.objects.filter(program=program, unit=unit).exists():
+        raise ValidationError({"unit": _("This unit already takes part in the program.")})
+    return Participant.objects.create(
+        program=program, unit=unit, quota_people=quota_people, quota_amount=quota_amount
+    )
+
+
+def _next_year_name(name: str, old: int, new: int) -> str:
+    return name.replace(str(old), str(new)) if str(old) in name else f"{name} {new}"
+
+
+@transaction.atomic
+def copy_program(
+    *, program: Program, year: int, by: ActingUser, budget: int | None = None
+) -> Program:
+    """Open next year's program from this one: its levels and participants with their quotas,
+    none of its batches."""
+    _check_runs_programs(by, program.unit)
+    shift = year - program.year
+
+    def moved(day: datetime.date | None) -> datetime.date | None:
+        if day is None:
+            return None
+        try:
+            return day.replace(year=day.year + shift)
+        except ValueError:  # 29 February
+            return day.replace(year=day.year + shift, day=28)
+
+    copy = create_program(
+        unit=program.unit,
+        name=_next_year_name(program.name, program.year, year),
+        support_type=program.support_type,
+        category=program.category,
+        fund=program.fund,
+        year=year,
+        budget=budget or program.budget,
+        starts_on=moved(program.starts_on),
+        ends_on=moved(program.ends_on),
+        levels=[(lv.label, lv.applies_to, lv.amount) for lv in program.levels.all()],
+        by=by,
+    )
+    copy.copied_from = program
+    copy.save(update_fields=["copied_from"])
+    Participant.objects.bulk_create(
+        Participant(
+            program=copy,
+            unit_id=p.unit_id,
+            quota_people=p.quota_people,
+            quota_amount=p.quota_amount,
+        )
+        for p in program.participants.all()
+    )
+    return copy
+
+
+# --- building a batch ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def start_batch(*, participant: Participant, by: ActingUser) -> Batch:
+    """The participating unit's batch, opened by someone who opens cases there."""
+    participant = Participant.objects.select_related("unit", "program").get(pk=participant.pk)
+    authorize_write(by, Capability.OPEN_CASES, participant.unit)
+    existing = Batch.objects.filter(participant=participant).first()
+    if existing is not None:
+        return existing
+    batch = Batch.objects.create(
+        participant=participant,
+        program=participant.program,
+        unit=participant.unit,
+        fund_id=participant.program.fund_id,
+        created_by=require_actor(by),
+    )
+    _record(batch, Action.CREATED, batch.unit_id, by)
+    return batch
+
+
+def _lock(batch: Batch, by: ActingUser) -> Batch:
+    """The batch locked for a step; 404 for a batch outside the user's scope, as the views."""
+    locked = (
+        Batch.objects.select_for_update(of=("self",))
+        .select_related("program", "unit", "fund__unit", "current_unit", "participant")
+        .get(pk=batch.pk)
+    )
+    authorize_write(by, Capability.VIEW, locked.unit)
+    return locked
+
+
+def _record(
+    batch: Batch, action: str, unit: Unit | int, by: ActingUser, amount=None, comment: str = ""
+) -> None:
+    BatchEvent.objects.create(
+        batch=batch,
+        action=action,
+        unit_id=getattr(unit, "pk", unit),
+        actor=require_actor(by),
+        amount=amount,
+        comment=comment,
+    )
+
+
+def batch_total(batch: Batch) -> tuple[int, int]:
+    """People listed (not taken out) and their amount."""
+    row = (
+        BatchLine.objects.filter(batch=batch)
+        .exclude(status=LineStatus.TAKEN_OUT)
+        .aggregate(people=Count("pk"), amount=Coalesce(Sum("amount"), 0))
+    )
+    return int(row["people"]), int(row["amount"])
+
+
+def candidates(batch: Batch) -> QuerySet[Member]:
+    """The people a batch may list: active, in the batch's unit's subtree, not listed yet."""
+    return Member.objects.filter(
+        unit__path__startswith=batch.unit.path, status=MemberStatus.ACTIVE
+    ).exclude(pk__in=BatchLine.objects.filter(batch=batch).values("member_id"))
+
+
+@transaction.atomic
+def add_people(
+    *, batch: Batch, members: QuerySet[Member], by: ActingUser, amount: int | None = None
+) -> int:
+    """List the people of ``members`` (those the batch may list) at ``amount``, or at the
+    program's standard amount for each; returns how many were listed."""
+    batch = _lock(batch, by)
+    rules.decide(by, batch, "edit").enforce()
+    if amount is not None and amount <= 0:
+        raise ValidationError({"amount": _("The amount must be positive.")})
+    levels = list(batch.program.levels.all())
+    rows = (
+        members.filter(pk__in=candidates(batch).values("pk"))
+        .order_by("unit__path", "search_name", "pk")
+        .values_list("pk", "unit_id", "kind", "poor_household", "policy_family")
+    )
+    lines = []
+    for pk, unit_id, kind, poor, policy in rows.iterator(chunk_size=BULK):
+        standard = standard_amount(levels, kind=kind, poor=poor, policy=policy)
+        if amount is not None:
+            standard = Standard("", amount)
+        elif standard is None:
+            raise ValidationError(
+                {"amount": _("The program has no standard amount: give the amount per person.")}
+            )
+        lines.append(
+            BatchLine(
+                batch=batch,
+                member_id=pk,
+                unit_id=unit_id,
+                level=standard.label,
+                amount=standard.amount,
+            )
+        )
+    BatchLine.objects.bulk_create(lines, batch_size=BULK)
+    if lines:
+        _record(
+            batch,
+            Action.EDITED,
+            batch.unit_id,
+            by,
+            comment=_("%(n)s people added") % {"n": len(lines)},
+        )
+    return len(lines)
+
+
+@transaction.atomic
+def change_lines(
+    *, batch: Batch, by: ActingUser, amounts: dict[int, int], remove: set[int]
+) -> None:
+    """Change the amounts of some people and take others off a draft or returned batch."""
+    batch = _lock(batch, by)
+    rules.decide(by, batch, "edit").enforce()
+    lines = BatchLine.objects.filter(batch=batch)
+    if any(value is None or value <= 0 for value in amounts.values()):
+        raise ValidationError(_("Every amount must be positive."))
+    if remove:
+        lines.filter(pk__in=remove).delete()
+    by_amount: dict[int, list[int]] = defaultdict(list)
+    for pk, value in amounts.items():
+        if pk not in remove:
+            by_amount[value].append(pk)
+    for value, pks in by_amount.items():  # one UPDATE per distinct amount
+        lines.filter(pk__in=pks).update(amount=value, level="")
+    _record(batch, Action.EDITED, batch.unit_id, by)
+
+
+# --- the chain -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def submit_batch(*, batch: Batch, by: ActingUser, comment: str = "") -> Batch:
+    batch = _lock(batch, by)
+    rules.decide(by, batch, "submit").enforce()
+    people, amount = batch_total(batch)
+    if not people:
+        raise ValidationError(_("List at least one person before submitting."))
+    participant = batch.participant
+    if participant.quota_people is not None and people > participant.quota_people:
+        raise ValidationError(
+            _("The batch lists %(over)s people more than the unit's quota of %(quota)s.")
+            % {"over": people - participant.quota_people, "quota": participant.quota_people}
+        )
+    if participant.quota_amount is not None and amount > participant.quota_amount:
+        raise ValidationError(
+            _("The batch is %(over)s over the unit's quota of %(quota)s.")
+            % {
+                "over": format_dong(amount - participant.quota_amount),
+                "quota": format_dong(participant.quota_amount),
+            }
+        )
+    batch.status = CaseStatus.SUBMITTED
+    batch.submitted_at = timezone.now()
+    batch.current_unit = next_level(batch, batch.unit)
+    batch.save()
+    _record(batch, Action.SUBMITTED, batch.unit_id, by, amount, comment)
+    return batch
+
+
+def _waiting_at(batch: Batch) -> Unit:
+    assert batch.current_unit is not None  # rules.decide refuses unless submitted somewhere
+    return batch.current_unit
+
+
+@transaction.atomic
+def endorse_batch(*, batch: Batch, by: ActingUser, comment: str = "") -> Batch:
+    batch = _lock(batch, by)
+    rules.decide(by, batch, "endorse").enforce()
+    level = _waiting_at(batch)
+    batch.current_unit = next_level(batch, level)
+    batch.save(update_fields=["current_unit", "updated_at"])
+    _record(batch, Action.ENDORSED, level, by, comment=comment)
+    return batch
+
+
+def _send_back(batch: Batch, by: ActingUser, comment: str, action: str) -> Batch:
+    batch = _lock(batch, by)
+    rules.decide(by, batch, "return" if action == Action.RETURNED else "reject").enforce()
+    if not comment.strip():
+        raise ValidationError({"comment": _("Give the reason.")})
+    level = _waiting_at(batch)
+    batch.status = CaseStatus.RETURNED if action == Action.RETURNED else CaseStatus.REJECTED
+    batch.current_unit = None
+    batch.save(update_fields=["status", "current_unit", "updated_at"])
+    _record(batch, action, level, by, comment=comment)
+    return batch
+
+
+@transaction.atomic
+def return_batch(*, batch: Batch, by: ActingUser, comment: str) -> Batch:
+    return _send_back(batch, by, comment, Action.RETURNED)
+
+
+@transaction.atomic
+def reject_batch(*, batch: Batch, by: ActingUser, comment: str) -> Batch:
+    return _send_back(batch, by, comment, Action.REJECTED)
+
+
+@transaction.atomic
+def approve_batch(
+    *, batch: Batch, by: ActingUser, take_out: dict[int, str] | None = None, comment: str = ""
+) -> Batch:
+    """Approve the batch, less the people taken out (each with a reason): its total is
+    reserved once on the fund, refused when it exceeds the program's remaining budget or the
+    fund's available money; each person left becomes an approved support record."""
+    batch = _lock(batch, by)
+    rules.decide(by, batch, "approve").enforce()
+    actor = require_actor(by)
+    take_out = take_out or {}
+    if any(not reason.strip() for reason in take_out.values()):
+        raise ValidationError({"take_out": _("Give the reason for each person taken out.")})
+    lines = BatchLine.objects.filter(batch=batch, status=LineStatus.LISTED)
+    if take_out:
+        known = set(lines.filter(pk__in=take_out).values_list("pk", flat=True))
+        if known != set(take_out):
+            raise ValidationError({"take_out": _("Someone taken out is not in the batch.")})
+    kept = lines.exclude(pk__in=take_out)
+    total = int(kept.aggregate(total=Coalesce(Sum("amount"), 0))["total"])
+    if total == 0:
+        raise ValidationError(_("Nobody is left in the batch: reject it instead."))
+    program = batch.program
+    fund = lock_fund(batch.fund_id)  # every batch and case of the fund waits here
+    remaining = program.budget - committed(program)
+    if total > remaining:
+        raise ValidationError(
+            _(
+                "The batch (%(total)s) exceeds the program's remaining budget (%(remaining)s) "
+                "by %(over)s."
+            )
+            % {
+                "total": format_dong(total),
+                "remaining": format_dong(max(remaining, 0)),
+                "over": format_dong(total - max(remaining, 0)),
+            }
+        )
+    if total > fund.available:
+        raise ValidationError(
+            _("%(fund)s cannot cover the batch (%(total)s): it is %(over)s short.")
+            % {
+                "fund": fund.name,
+                "total": format_dong(total),
+                "over": format_dong(total - fund.available),
+            }
+        )
+    fund.reserved += total
+    fund.save(update_fields=["reserved"])
+    reasons: dict[str, list[int]] = defaultdict(list)
+    for pk, reason in take_out.items():
+        reasons[reason.strip()].append(pk)
+    for reason, pks in reasons.items():
+        lines.filter(pk__in=pks).update(status=LineStatus.TAKEN_OUT, reason=reason[:255])
+    today = timezone.localdate()
+    level = _waiting_at(batch)
+    records = [
+        Case(
+            unit_id=unit_id,
+            member_id=member_id,
+            category=program.category,
+            circumstances=program.name,
+            support_type=program.support_type,
+            requested_amount=amount,
+            approved_amount=amount,
+            fund_id=batch.fund_id,
+            status=CaseStatus.APPROVED,
+            approved_on=today,
+            created_by_id=batch.created_by_id,
+            submitted_at=batch.submitted_at,
+            program=program,
+            batch=batch,
+            batch_line_id=pk,
+        )
+        for pk, unit_id, member_id, amount in kept.values_list(
+            "pk", "unit_id", "member_id", "amount"
+        ).iterator(chunk_size=BULK)
+    ]
+    Case.objects.bulk_create(records, batch_size=BULK)
+    _record_on_cases(batch, Action.APPROVED, level.pk, actor, comment or program.name)
+    batch.status = CaseStatus.APPROVED
+    batch.approved_amount = total
+    batch.approved_on = today
+    batch.current_unit = None
+    batch.save()
+    _record(batch, Action.APPROVED, level, by, total, comment)
+    return batch
+
+
+def _record_on_cases(batch: Batch, action: str, unit_id: int, actor, comment: str) -> None:
+    """The step on the timeline of each of the batch's records it reaches, in bulk."""
+    status = CaseStatus.APPROVED if action == Action.APPROVED else CaseStatus.PAID
+    cases = Case.objects.filter(batch=batch, status=status).values_list("pk", "approved_amount")
+    CaseEvent.objects.bulk_create(
+        (
+            CaseEvent(
+                case_id=pk,
+                action=action,
+                unit_id=unit_id,
+                actor=actor,
+                amount=amount,
+                comment=comment,
+            )
+            for pk, amount in cases.iterator(chunk_size=BULK)
+        ),
+        batch_size=BULK,
+    )
+
+
+@transaction.atomic
+def record_batch_payment(
+    *,
+    batch: Batch,
+    by: ActingUser,
+    paid_on: datetime.date,
+    receipt_reference: str,
+    unpaid: dict[int, str] | None = None,
+    submission: str = "",
+) -> Batch:
+    """The treasurer of the fund's union pays the approved batch: every person, or all but the
+    named exceptions, whose reserve goes back to the fund.  One ledger entry for the batch; the
+    same form sent twice records nothing more (``ledger.AlreadyRecorded``)."""
+    batch = _lock(batch, by)
+    if batch.status == CaseStatus.PAID:
+        authorize_write(by, Capability.PAY, batch.fund.unit, here=True)
+        raise AlreadyRecorded
+    rules.decide(by, batch, "pay").enforce()
+    actor = require_actor(by)
+    unpaid = unpaid or {}
+    if any(reason not in Unpaid.values for reason in unpaid.values()):
+        raise ValidationError({"unpaid": _("Choose why each exception was not paid.")})
+    if paid_on > timezone.localdate():
+        raise ValidationError({"paid_on": _("The payment date cannot be in the future.")})
+    if batch.approved_on and paid_on < batch.approved_on:
+        raise ValidationError({"paid_on": _("The payment date cannot be before the approval.")})
+    lines = BatchLine.objects.filter(batch=batch, status=LineStatus.LISTED)
+    exceptions = lines.filter(pk__in=unpaid)
+    row = exceptions.aggregate(count=Count("pk"), amount=Coalesce(Sum("amount"), 0))
+    if row["count"] != len(unpaid):
+        raise ValidationError({"unpaid": _("Someone named as not paid is not in the batch.")})
+    approved = batch.approved_amount or 0
+    paid = approved - int(row["amount"])
+    fund = lock_fund(batch.fund_id)
+    fund.reserved -= approved
+    program = batch.program
+    entry = None
+    if paid:
+        people = lines.count() - len(unpaid)
+        entry = post_entry(
+            fund=fund,
+            kind=EntryKind.DISBURSEMENT,
+            amount=-paid,
+            occurred_on=paid_on,
+            description=(
+                _("%(program)s — %(unit)s: %(people)s people")
+                % {"program": program.name, "unit": batch.unit.name, "people": people}
+            )[:255],
+            source=receipt_reference[:255],
+            by=actor,
+            submission=submission,
+        )
+    else:
+        fund.save(update_fields=["reserved"])
+    by_reason: dict[str, list[int]] = defaultdict(list)
+    for pk, reason in unpaid.items():
+        by_reason[reason].append(pk)
+    for reason, pks in by_reason.items():
+        lines.filter(pk__in=pks).update(status=LineStatus.NOT_PAID, exception=reason)
+    if unpaid:
+        not_paid = Case.objects.filter(batch_line_id__in=list(unpaid))
+        labels = dict(Unpaid.choices)
+        CaseEvent.objects.bulk_create(
+            CaseEvent(
+                case_id=pk,
+                action=Action.REJECTED,
+                unit_id=fund.unit_id,
+                actor=actor,
+                comment=str(labels[unpaid[line_id]]),
+            )
+            for pk, line_id in not_paid.values_list("pk", "batch_line_id")
+        )
+        not_paid.update(status=CaseStatus.REJECTED, updated_at=timezone.now())
+    lines.update(status=LineStatus.PAID)  # the listed lines left
+    Case.objects.filter(batch=batch, status=CaseStatus.APPROVED).update(
+        status=CaseStatus.PAID, paid_on=paid_on, updated_at=timezone.now()
+    )
+    _record_on_cases(batch, Action.PAID, fund.unit_id, actor, receipt_reference)
+    batch.status = CaseStatus.PAID
+    batch.paid_on = paid_on
+    batch.paid_amount = paid
+    batch.receipt_reference = receipt_reference
+    batch.payment_entry = entry
+    batch.save()
+    _record(batch, Action.PAID, fund.unit_id, by, paid, receipt_reference)
+    return batch
+
+
+def may_build(user: ActingUser, participant: Participant) -> bool:
+    """Whether the user builds the participating unit's batch."""
+    return can(user, Capability.OPEN_CASES, participant.unit)

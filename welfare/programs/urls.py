@@ -1,0 +1,22 @@
+from django.urls import path
+
+from . import views
+
+app_name = "programs"
+urlpatterns = [
+    path("", views.program_list, name="list"),
+    path("new/", views.program_create, name="create"),
+    path("<int:pk>/", views.program_detail, name="detail"),
+    path("<int:pk>/units/", views.participant_add, name="participant_add"),
+    path("<int:pk>/copy/", views.program_copy, name="copy"),
+    path("units/<int:pk>/batch/", views.batch_start, name="batch_start"),
+    path("batches/<int:pk>/", views.batch_detail, name="batch"),
+    path("batches/<int:pk>/people/", views.batch_people, name="batch_people"),
+    path("batches/<int:pk>/lines/", views.batch_lines, name="batch_lines"),
+    path("batches/<int:pk>/submit/", views.batch_submit, name="batch_submit"),
+    path("batches/<int:pk>/endorse/", views.batch_endorse, name="batch_endorse"),
+    path("batches/<int:pk>/return/", views.batch_return, name="batch_return"),
+    path("batches/<int:pk>/reject/", views.batch_reject, name="batch_reject"),
+    path("batches/<int:pk>/approve/", views.batch_approve, name="batch_approve"),
+    path("batches/<int:pk>/pay/", views.batch_pay, name="batch_pay"),
+]

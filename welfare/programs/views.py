@@ -1,0 +1,509 @@
+"""The program pages: the list, a new program, the program with its participating units, and
+each unit's batch with one POST per step.
+
+As on the case pages, ``welfare.cases.rules`` decides every step of a batch: a role that never
+takes it gets 403, one that could but not now is sent back to the batch with the reason; the
+services decide again on the locked batch.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from common.forms import apply_service_errors
+from common.money import format_dong
+from unions.scope import Capability, authorize, can, can_anywhere, visible_unit_ids
+from welfare.cases import rules
+from welfare.cases.models import Case, CaseStatus
+from welfare.cases.overlap import WINDOW_DAYS
+from welfare.funds.ledger import AlreadyRecorded
+from welfare.reports.charts import UNITS, bar_chart
+
+from . import services
+from .forms import (
+    AddPeopleForm,
+    BatchPaymentForm,
+    CommentForm,
+    CopyForm,
+    ParticipantForm,
+    PeopleFilter,
+    ProgramForm,
+    ReasonForm,
+    parse_amount,
+)
+from .models import Batch, BatchLine, LineStatus, Participant, Program, Unpaid
+
+# People shown on a page of a batch, and found at once by the people picker.
+LINES_PER_PAGE = 50
+PICKED_PER_PAGE = 100
+
+
+def program_list(request: HttpRequest) -> HttpResponse:
+    programs = Program.objects.visible_to(request.user).select_related("unit", "fund")
+    page = Paginator(programs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "welfare/programs/program_list.html",
+        {"page": page, "can_create": can_anywhere(request.user, Capability.OPEN_CASES)},
+    )
+
+
+def program_create(request: HttpRequest) -> HttpResponse:
+    if not can_anywhere(request.user, Capability.OPEN_CASES):
+        raise PermissionDenied
+    form = ProgramForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            program = services.create_program(
+                unit=data["unit"],
+                name=data["name"],
+                support_type=data["support_type"],
+                category=data["category"],
+                fund=data["fund"],
+                year=data["year"],
+                budget=data["budget"],
+                starts_on=data["starts_on"],
+                ends_on=data["ends_on"],
+                levels=form.levels(),
+                by=request.user,
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("The program was opened. Add the units that take part."))
+            return redirect("programs:detail", pk=program.pk)
+    return render(request, "welfare/programs/program_form.html", {"form": form})
+
+
+def _unit_rows(request: HttpRequest, program: Program) -> list[dict]:
+    """Each participating unit in the reader's scope with its batch and its figures: three
+    queries however many units and people."""
+    participants = list(
+        program.participants.filter(unit_id__in=visible_unit_ids(request.user))
+        .select_related("unit", "batch")
+        .order_by("unit__path")
+    )
+    listed = {
+        row["batch__participant_id"]: row
+        for row in BatchLine.objects.filter(batch__program=program)
+        .exclude(status=LineStatus.TAKEN_OUT)
+        .values("batch__participant_id")
+        .annotate(people=Count("pk"), amount=Coalesce(Sum("amount"), 0))
+    }
+    records = {
+        row["batch__participant_id"]: row
+        for row in Case.objects.filter(program=program, status__in=services.COMMITTED)
+        .values("batch__participant_id")
+        .annotate(
+            approved=Coalesce(Sum("approved_amount"), 0),
+            paid=Coalesce(Sum("approved_amount", filter=Q(status=CaseStatus.PAID)), 0),
+            people=Count("member_id", distinct=True),
+            turns=Count("pk"),
+        )
+    }
+    rows = []
+    for participant in participants:
+        batch = getattr(participant, "batch", None)
+        lines = listed.get(participant.pk, {})
+        done = records.get(participant.pk, {})
+        rows.append(
+            {
+                "participant": participant,
+                "batch": batch,
+                "listed": lines.get("people", 0),
+                "proposed": lines.get("amount", 0),
+                "approved": done.get("approved", 0),
+                "paid": done.get("paid", 0),
+                "people": done.get("people", 0),
+                "turns": done.get("turns", 0),
+                "may_build": batch is None and services.may_build(request.user, participant),
+            }
+        )
+    return rows
+
+
+def _program_page(request: HttpRequest, program: Program, bound: dict | None = None):
+    rows = _unit_rows(request, program)
+    totals = Case.objects.filter(program=program, status__in=services.COMMITTED).aggregate(
+        approved=Coalesce(Sum("approved_amount"), 0),
+        paid=Coalesce(Sum("approved_amount", filter=Q(status=CaseStatus.PAID)), 0),
+        people=Count("member_id", distinct=True),
+        turns=Count("pk"),
+    )
+    runs = can(request.user, Capability.OPEN_CASES, program.unit)
+    bound = bound or {}
+    context = {
+        "program": program,
+        "levels": program.levels.all(),
+        "rows": rows,
+        "chart": bar_chart(
+            [(row["participant"].unit.name, row["approved"]) for row in rows],
+            _("Approved by unit"),
+            colour=UNITS,
+            year=program.year,
+        ),
+        "totals": totals,
+        "remaining": program.budget - totals["approved"],
+        "runs": runs,
+        "participant_form": (bound.get("participant") or ParticipantForm(program=program))
+        if runs
+        else None,
+        "copy_form": (bound.get("copy") or CopyForm(initial={"year": program.year + 1}))
+        if runs
+        else None,
+    }
+    return render(request, "welfare/programs/program_detail.html", context)
+
+
+def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _program_page(request, services.get_program_for_user(request.user, pk))
+
+
+def _runner(request: HttpRequest, pk: int) -> Program:
+    program = services.get_program_for_user(request.user, pk)
+    authorize(request.user, Capability.OPEN_CASES, program.unit)
+    return program
+
+
+@require_POST
+def participant_add(request: HttpRequest, pk: int) -> HttpResponse:
+    program = _runner(request, pk)
+    form = ParticipantForm(request.POST, program=program)
+    if form.is_valid():
+        try:
+            services.add_participant(program=program, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("The unit takes part in the program."))
+            return redirect("programs:detail", pk=program.pk)
+    return _program_page(request, program, {"participant": form})
+
+
+@require_POST
+def program_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    program = _runner(request, pk)
+    form = CopyForm(request.POST)
+    if form.is_valid():
+        try:
+            copy = services.copy_program(
+                program=program,
+                year=form.cleaned_data["year"],
+                budget=form.cleaned_data["budget"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("The program was copied with its units and levels."))
+            return redirect("programs:detail", pk=copy.pk)
+    return _program_page(request, program, {"copy": form})
+
+
+@require_POST
+def batch_start(request: HttpRequest, pk: int) -> HttpResponse:
+    participant = get_object_or_404(
+        Participant.objects.filter(unit_id__in=visible_unit_ids(request.user)).select_related(
+            "unit"
+        ),
+        pk=pk,
+    )
+    if not services.may_build(request.user, participant):
+        raise PermissionDenied
+    batch = services.start_batch(participant=participant, by=request.user)
+    return redirect("programs:batch", pk=batch.pk)
+
+
+# --- the batch page ------------------------------------------------------------------------
+
+
+def _batch_page(request: HttpRequest, batch: Batch, bound: dict | None = None) -> HttpResponse:
+    actions = rules.allowed_actions(request.user, batch)
+    lines = (
+        BatchLine.objects.filter(batch=batch)
+        .select_related("member", "unit")
+        .order_by("unit__path", "member__search_name", "pk")
+    )
+    page = Paginator(lines, LINES_PER_PAGE).get_page(request.GET.get("page"))
+    people, amount = services.batch_total(batch)
+    earlier = services.earlier_support(batch) if batch.status != CaseStatus.PAID else {}
+    bound = bound or {}
+    context = {
+        "batch": batch,
+        "program": batch.program,
+        "actions": actions,
+        "page": page,
+        "people": people,
+        "amount": amount,
+        "earlier": earlier,
+        "earlier_rows": [row for rows in earlier.values() for row in rows],
+        "editable": "edit" in actions,
+        "events": batch.events.select_related("actor", "unit"),
+        "comment_form": bound.get("comment") or CommentForm(),
+        "reason_form": bound.get("reason") or ReasonForm(),
+        "pay_form": bound.get("pay") or BatchPaymentForm(),
+        "unpaid_choices": Unpaid.choices,
+        "window_months": WINDOW_DAYS // 30,
+    }
+    return render(request, "welfare/programs/batch_detail.html", context)
+
+
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _batch_page(request, services.get_batch_for_user(request.user, pk))
+
+
+def _refused(request: HttpRequest, batch: Batch, action: str) -> HttpResponse | None:
+    decision = rules.decide(request.user, batch, action)
+    if decision.status == 403:
+        raise PermissionDenied
+    if decision.allowed:
+        return None
+    if decision.refusal is rules.Refusal.ALREADY_PAID:
+        messages.info(request, _("The payment of this batch was already recorded."))
+    else:
+        messages.error(request, decision.reason)
+    return redirect("programs:batch", pk=batch.pk)
+
+
+def _filtered_people(batch: Batch, people_filter: PeopleFilter):
+    members = services.candidates(batch)
+    if not people_filter.is_valid():
+        return members.none()
+    data = people_filter.cleaned_data
+    if data["unit"]:
+        members = members.filter(unit__path__startswith=data["unit"].path)
+    if data["kind"]:
+        members = members.filter(kind=data["kind"])
+    if data["poor_household"]:
+        members = members.filter(poor_household=True)
+    if data["policy_family"]:
+        members = members.filter(policy_family=True)
+    if data["category"]:
+        since = timezone.localdate() - datetime.timedelta(days=WINDOW_DAYS)
+        hardship = Case.objects.filter(
+            member=OuterRef("pk"), category=data["category"], created_at__date__gte=since
+        ).exclude(status=CaseStatus.DRAFT)
+        members = members.filter(Exists(hardship))
+    if data["supported"]:
+        other = Case.objects.filter(
+            member=OuterRef("pk"),
+            program__year=batch.program.year,
+            status__in=[CaseStatus.SUBMITTED, *services.COMMITTED],
+        ).exclude(program=batch.program)
+        members = (
+            members.filter(Exists(other))
+            if data["supported"] == "in_other"
+            else members.exclude(Exists(other))
+        )
+    return members
+
+
+def batch_people(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pick people for a batch by filters: the ones ticked, or everyone the filters find."""
+    batch = services.get_batch_for_user(request.user, pk)
+    refused = _refused(request, batch, "edit")
+    if refused is not None:
+        return refused
+    source = request.POST if request.method == "POST" else request.GET
+    people_filter = PeopleFilter(source or None, unit=batch.unit)
+    members = _filtered_people(batch, people_filter) if source else services.candidates(batch)
+    form = AddPeopleForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        chosen = (
+            members
+            if "all" in request.POST
+            else members.filter(
+                pk__in=[int(pk) for pk in request.POST.getlist("member") if pk.isdigit()]
+            )
+        )
+        try:
+            added = services.add_people(
+                batch=batch, members=chosen, by=request.user, amount=form.cleaned_data["amount"]
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("%(n)s people were added to the batch.") % {"n": added})
+            return redirect("programs:batch", pk=batch.pk)
+    found = members.select_related("unit").order_by("unit__path", "search_name", "pk")
+    return render(
+        request,
+        "welfare/programs/batch_people.html",
+        {
+            "batch": batch,
+            "filter": people_filter,
+            "form": form,
+            "found": list(found[:PICKED_PER_PAGE]),
+            "count": found.count(),
+            "shown": PICKED_PER_PAGE,
+        },
+    )
+
+
+@require_POST
+def batch_lines(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change amounts or take people off the batch while it can be changed."""
+    batch = services.get_batch_for_user(request.user, pk)
+    refused = _refused(request, batch, "edit")
+    if refused is not None:
+        return refused
+    remove = {int(value) for value in request.POST.getlist("remove") if value.isdigit()}
+    amounts: dict[int, int] = {}
+    try:
+        for key in request.POST:
+            value = request.POST.get(key, "")
+            if key.startswith("amount-") and key[7:].isdigit() and value.strip():
+                amounts[int(key[7:])] = parse_amount(value)
+        services.change_lines(batch=batch, by=request.user, amounts=amounts, remove=remove)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The batch was saved."))
+    return redirect("programs:batch", pk=batch.pk)
+
+
+def _step(
+    request: HttpRequest,
+    pk: int,
+    action: str,
+    form_class,
+    perform: Callable[..., object],
+    done: Callable[[Batch], str],
+    extra: Callable[[Batch], dict] | None = None,
+) -> HttpResponse:
+    """One step of the chain: 403 / back with the reason / the page again / done."""
+    batch = services.get_batch_for_user(request.user, pk)
+    refused = _refused(request, batch, action)
+    if refused is not None:
+        return refused
+    form = form_class(request.POST)
+    key = {"pay": "pay", "return": "reason", "reject": "reason"}.get(action, "comment")
+    if form.is_valid():
+        try:
+            kwargs = dict(form.cleaned_data)
+            if extra is not None:
+                kwargs.update(extra(batch))
+            perform(batch=batch, by=request.user, **kwargs)
+        except AlreadyRecorded:
+            messages.info(request, _("The payment of this batch was already recorded."))
+            return redirect("programs:batch", pk=batch.pk)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return redirect("programs:batch", pk=batch.pk)
+        else:
+            batch.refresh_from_db()
+            messages.success(request, done(batch))
+            return redirect("programs:batch", pk=batch.pk)
+    return _batch_page(request, batch, {key: form})
+
+
+@require_POST
+def batch_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _step(
+        request,
+        pk,
+        "submit",
+        CommentForm,
+        services.submit_batch,
+        lambda batch: _("The batch was submitted. The next level decides on it."),
+    )
+
+
+@require_POST
+def batch_endorse(request: HttpRequest, pk: int) -> HttpResponse:
+    return _step(
+        request,
+        pk,
+        "endorse",
+        CommentForm,
+        services.endorse_batch,
+        lambda batch: _("You endorsed the batch. It has gone up to the next level."),
+    )
+
+
+@require_POST
+def batch_return(request: HttpRequest, pk: int) -> HttpResponse:
+    return _step(
+        request,
+        pk,
+        "return",
+        ReasonForm,
+        services.return_batch,
+        lambda batch: _("The batch was returned for changes, with your reason."),
+    )
+
+
+@require_POST
+def batch_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    return _step(
+        request,
+        pk,
+        "reject",
+        ReasonForm,
+        services.reject_batch,
+        lambda batch: _("The batch was rejected."),
+    )
+
+
+def _taken_out(request: HttpRequest) -> dict[int, str]:
+    return {
+        int(value): request.POST.get(f"reason-{value}", "")
+        for value in request.POST.getlist("out")
+        if value.isdigit()
+    }
+
+
+@require_POST
+def batch_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    return _step(
+        request,
+        pk,
+        "approve",
+        CommentForm,
+        services.approve_batch,
+        lambda batch: (
+            _("%(amount)s was approved and reserved on %(fund)s.")
+            % {"amount": format_dong(batch.approved_amount or 0), "fund": batch.fund.name}
+        ),
+        extra=lambda batch: {"take_out": _taken_out(request)},
+    )
+
+
+def _unpaid(request: HttpRequest) -> dict[int, str]:
+    return {
+        int(key[7:]): request.POST.get(key, "")
+        for key in request.POST
+        if key.startswith("unpaid-") and key[7:].isdigit() and request.POST.get(key)
+    }
+
+
+@require_POST
+def batch_pay(request: HttpRequest, pk: int) -> HttpResponse:
+    return _step(
+        request,
+        pk,
+        "pay",
+        BatchPaymentForm,
+        services.record_batch_payment,
+        lambda batch: (
+            _("The payment of %(amount)s from %(fund)s was recorded.")
+            % {"amount": format_dong(batch.paid_amount or 0), "fund": batch.fund.name}
+        ),
+        extra=lambda batch: {"unpaid": _unpaid(request)},
+    )
