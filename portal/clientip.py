@@ -17,9 +17,7 @@ def client_ip(request: HttpRequest) -> str | None:
     proxies = settings.TRUSTED_PROXIES
     if proxies <= 0:
         return remote
-    forwarded = [
-        item.strip() for item in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-    ]
+    forwarded = [item.strip() for item in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     forwarded = [item for item in forwarded if item]
     if not forwarded:
         return remote

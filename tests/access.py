@@ -9,11 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext
-
-from axes.models import AccessAttempt
 
 from unions.models import RoleAssignment
 

@@ -126,11 +126,13 @@ def revoke_role(*, assignment: RoleAssignment, by: UserModel) -> None:
 
 def is_locked_out(user: UserModel) -> bool:
     """Whether logins to the account are locked from some address (django-axes) right now."""
-    return AccessAttempt.objects.filter(
-        username=user.get_username(),
-        failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
-        attempt_time__gte=timezone.now() - settings.AXES_COOLOFF_TIME,
-    ).exists()
+    return bool(
+        AccessAttempt.objects.filter(
+            username=user.get_username(),
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+            attempt_time__gte=timezone.now() - settings.AXES_COOLOFF_TIME,
+        ).exists()
+    )
 
 
 @transaction.atomic
@@ -138,4 +140,4 @@ def unlock_account(*, user: UserModel, by: UserModel) -> int:
     """An administrator lifts the login lockout of an account in their scope (404 outside
     it), from every address; returns how many locked addresses were cleared."""
     _check_manages(by, user)
-    return reset_login_failures(username=user.get_username())
+    return int(reset_login_failures(username=user.get_username()))

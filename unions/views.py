@@ -308,9 +308,7 @@ def user_unlock(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require(request.user, Capability.MANAGE_USERS)
     account = accounts.get_user_for_manager(request.user, pk)
     accounts.unlock_account(user=account, by=request.user)
-    messages.success(
-        request, _("%(user)s can log in again.") % {"user": account.get_username()}
-    )
+    messages.success(request, _("%(user)s can log in again.") % {"user": account.get_username()})
     return redirect("accounts:user", pk=account.pk)
 
 

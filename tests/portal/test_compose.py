@@ -35,9 +35,9 @@ def test_every_service_has_a_health_check(compose):
     assert "/healthz" in _test_command(services["web"])
     assert "celery -A portal inspect ping" in _test_command(services["worker"])
     beat = _test_command(services["beat"])
-    assert "celerybeat.pid" in beat and "--pidfile=/tmp/celerybeat.pid" in services["beat"][
-        "command"
-    ]
+    assert (
+        "celerybeat.pid" in beat and "--pidfile=/tmp/celerybeat.pid" in services["beat"]["command"]
+    )
 
 
 def test_the_database_and_the_uploads_are_on_volumes(compose):

@@ -3,8 +3,8 @@ import datetime
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.http import HttpRequest
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import make_unit, make_user

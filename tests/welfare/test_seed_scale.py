@@ -16,9 +16,9 @@ import pytest
 from django.conf import global_settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
-from django.http import HttpRequest
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
+from django.http import HttpRequest
 from django.utils import timezone
 
 from members.models import Dependant, Member, Membership, MemberStatus
