@@ -62,7 +62,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "portal.middleware.SlidingSessionMiddleware",
+    "common.sessions.SlidingSessionMiddleware",
     "portal.middleware.PortalLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -209,7 +209,7 @@ TRUSTED_PROXIES = envint("TRUSTED_PROXIES", 1 if BEHIND_PROXY else 0)
 AXES_CLIENT_IP_CALLABLE = "portal.clientip.client_ip"
 
 # --- Sessions: they end after SESSION_IDLE_MINUTES without a request ------------------------
-# portal.middleware.SlidingSessionMiddleware moves the expiry forward at most once a minute,
+# common.sessions.SlidingSessionMiddleware moves the expiry forward at most once a minute,
 # rather than SESSION_SAVE_EVERY_REQUEST's write on every request.
 SESSION_COOKIE_AGE = envint("SESSION_IDLE_MINUTES", 30) * 60
 SESSION_REFRESH_SECONDS = 60
