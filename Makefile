@@ -23,7 +23,7 @@ MO_STAMP := var/.messages-compiled
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po */locale/*/LC_MESSAGES/*.po)
 HAVE_MSGFMT := $(shell command -v msgfmt 2>/dev/null)
 
-.PHONY: help install migrate seed demo test lint fmt clean
+.PHONY: help install migrate seed demo test lint audit fmt clean
 
 help: ## List the targets with a one-line description
 	@echo "Tương Thân — make targets:"
@@ -80,6 +80,9 @@ lint: install ## Check code, types and templates: ruff check, ruff format --chec
 	echo "mypy ."; $(BIN)/mypy . || status=1; \
 	echo "djlint --lint templates"; $(BIN)/djlint --lint templates || status=1; \
 	exit $$status
+
+audit: install ## Known vulnerabilities: pip-audit and npm audit --omit=dev; fails on one with a fix (.ci/audit.py)
+	$(PY) .ci/audit.py
 
 fmt: install ## Rewrite code in the house style: ruff format, then ruff check --fix
 	$(BIN)/ruff format .

@@ -49,6 +49,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ["SECRET_KEY"] = os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(40)
 os.environ["DEBUG"] = "0"
 os.environ["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
+# Production settings but for TLS: the server is reached over plain HTTP on 127.0.0.1, with no
+# proxy in front, so no HTTPS redirect and cookies that HTTP carries.
+os.environ["SECURE_SSL_REDIRECT"] = "0"
+os.environ["SECURE_COOKIES"] = "0"
+os.environ["HSTS_SECONDS"] = "0"
 os.environ.pop("BENCH_COUNT_QUERIES", None)  # only the server counts
 
 import django  # noqa: E402

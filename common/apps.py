@@ -7,3 +7,6 @@ class CommonConfig(AppConfig):
 
     name = "common"
     verbose_name = _("Common tools")
+
+    def ready(self) -> None:
+        from . import sessions  # noqa: F401  (connects the login receiver)

@@ -5,6 +5,7 @@ for the demo) beside what production sets through the environment.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "simple_history",
+    "axes",
     "common",
     "unions",
     "members",
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "common.sessions.SlidingSessionMiddleware",
     "portal.middleware.PortalLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -70,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 if envbool("BENCH_COUNT_QUERIES"):  # bench/run.py: queries and server time as headers
     MIDDLEWARE.insert(0, "bench.querycount.QueryCountMiddleware")
@@ -112,6 +117,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: it refuses a locked-out username and address before the password is
+# checked, and needs the request passed to authenticate() (the login views do).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -199,9 +210,44 @@ EMAIL_USE_TLS = envbool("EMAIL_USE_TLS")
 # worker sending a notice has no request to read the host from).
 PORTAL_URL = os.environ.get("PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
 
-SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES")
-CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES")
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY") else None
+# --- Logins: repeated failures lock one username from one address (django-axes) -------------
+# The pair, not the username alone (anyone could lock out anyone) nor the address alone (one
+# office behind one NAT address would lock out each other).
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.views.locked_out"
+# The client's address: REMOTE_ADDR, or behind TRUSTED_PROXIES reverse proxies the address the
+# outermost of them put into X-Forwarded-For (what a client writes there itself is ignored).
+BEHIND_PROXY = envbool("BEHIND_PROXY")
+TRUSTED_PROXIES = envint("TRUSTED_PROXIES", 1 if BEHIND_PROXY else 0)
+AXES_CLIENT_IP_CALLABLE = "portal.clientip.client_ip"
+
+# --- Sessions: they end after SESSION_IDLE_MINUTES without a request ------------------------
+# common.sessions.SlidingSessionMiddleware moves the expiry forward at most once a minute,
+# rather than SESSION_SAVE_EVERY_REQUEST's write on every request.
+SESSION_COOKIE_AGE = envint("SESSION_IDLE_MINUTES", 30) * 60
+SESSION_REFRESH_SECONDS = 60
+
+# --- HTTPS and browser protections: on by default when DEBUG is off -------------------------
+SECURE_COOKIES = envbool("SECURE_COOKIES", "false" if DEBUG else "true")
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SESSION_COOKIE_HTTPONLY = True
+# No script of the portal reads the CSRF cookie (forms carry the token), so scripts may not.
+CSRF_COOKIE_HTTPONLY = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "false" if DEBUG else "true")
+# The health check of docker-compose asks over plain HTTP from inside the container.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HSTS_INCLUDE_SUBDOMAINS", "true")
+SECURE_HSTS_PRELOAD = envbool("HSTS_PRELOAD", "true")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 PAGE_SIZE = envint("PAGE_SIZE", 50)
 

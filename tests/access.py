@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext
@@ -94,6 +95,28 @@ def dependant_args(world, role, inside):
 
 def user_args(world, role, inside):
     return [world.users["grassroots" if inside else "outsider"]]
+
+
+def locked_user_args(world, role, inside):
+    """The account of ``user_args``, locked out by repeated failed logins from one address."""
+    user = world.users["grassroots" if inside else "outsider"]
+    AccessAttempt.objects.get_or_create(
+        username=user.username,
+        ip_address="198.51.100.7",
+        user_agent="test",
+        defaults={
+            "failures_since_start": settings.AXES_FAILURE_LIMIT,
+            "get_data": "",
+            "post_data": "",
+            "http_accept": "",
+            "path_info": "/accounts/login/",
+        },
+    )
+    return [user]
+
+
+def lockout_state(user, client) -> dict:
+    return {"locked": AccessAttempt.objects.filter(username=user.username).exists()}
 
 
 def assignment_args(world, role, inside):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt
+from axes.utils import reset as reset_login_failures
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User as UserModel
 from django.core.exceptions import ValidationError
@@ -9,6 +12,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import AccountSettings, Role, RoleAssignment, Unit
@@ -118,3 +122,22 @@ def revoke_role(*, assignment: RoleAssignment, by: UserModel) -> None:
     assignment._history_user = by
     assignment.delete()
     forget_grants(assignment.user)
+
+
+def is_locked_out(user: UserModel) -> bool:
+    """Whether logins to the account are locked from some address (django-axes) right now."""
+    return bool(
+        AccessAttempt.objects.filter(
+            username=user.get_username(),
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+            attempt_time__gte=timezone.now() - settings.AXES_COOLOFF_TIME,
+        ).exists()
+    )
+
+
+@transaction.atomic
+def unlock_account(*, user: UserModel, by: UserModel) -> int:
+    """An administrator lifts the login lockout of an account in their scope (404 outside
+    it), from every address; returns how many locked addresses were cleared."""
+    _check_manages(by, user)
+    return int(reset_login_failures(username=user.get_username()))

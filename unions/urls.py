@@ -23,6 +23,7 @@ account_patterns = (
         path("new/", views.user_create, name="user_create"),
         path("<int:pk>/", views.user_detail, name="user"),
         path("<int:pk>/password/", views.user_password, name="user_password"),
+        path("<int:pk>/unlock/", views.user_unlock, name="user_unlock"),
         path("<int:pk>/roles/", views.role_grant, name="role_grant"),
         path("roles/<int:pk>/revoke/", views.role_revoke, name="role_revoke"),
     ],

@@ -273,7 +273,13 @@ def user_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "unions/user_detail.html",
-        {"account": account, "form": form, "role_form": role_form, "assignments": assignments},
+        {
+            "account": account,
+            "form": form,
+            "role_form": role_form,
+            "assignments": assignments,
+            "locked_out": accounts.is_locked_out(account),
+        },
     )
 
 
@@ -294,6 +300,16 @@ def user_password(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("accounts:user", pk=account.pk)
     return render(request, "unions/user_password.html", {"account": account, "form": form})
+
+
+@require_POST
+def user_unlock(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """An administrator lifts the lockout left by repeated failed logins to an account."""
+    _require(request.user, Capability.MANAGE_USERS)
+    account = accounts.get_user_for_manager(request.user, pk)
+    accounts.unlock_account(user=account, by=request.user)
+    messages.success(request, _("%(user)s can log in again.") % {"user": account.get_username()})
+    return redirect("accounts:user", pk=account.pk)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -8,6 +8,7 @@ import io
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.http import HttpRequest
 
 from common.text import sort_key
 from members.models import Dependant, Member, Membership, MemberStatus
@@ -143,7 +144,7 @@ def test_demo_accounts(seeded):
         assert not user.is_superuser
         assert user.email == f"{username}@example.vn"
         assert RoleAssignment.objects.filter(user=user, role=role, unit__code=unit_code).exists()
-        assert authenticate(username=username, password=DEMO_PASSWORD) == user
+        assert authenticate(HttpRequest(), username=username, password=DEMO_PASSWORD) == user
         assert not must_change_password(user)
 
 

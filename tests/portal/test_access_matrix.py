@@ -36,6 +36,8 @@ from ..access import (
     dependant_state,
     each,
     language_state,
+    locked_user_args,
+    lockout_state,
     member_args,
     roles_held,
     session_state,
@@ -102,6 +104,14 @@ MATRIX: dict[str, Entry] = {
     "accounts:user": Entry(inside=ADMIN_ONLY, args=user_args, outside=REFUSED_FIRST),
     # Its POST's effect, and the refusal outside scope: tests/unions/test_passwords.py.
     "accounts:user_password": Entry(inside=ADMIN_ONLY, args=user_args, outside=REFUSED_FIRST),
+    # The lockout after repeated failed logins, lifted by an administrator of the account.
+    "accounts:user_unlock": Entry(
+        inside={role: (302 if role == "admin" else 403) for role in ROLES},
+        args=locked_user_args,
+        method="post",
+        outside=REFUSED_FIRST,
+        effect=Effect(lockout_state, done={"admin": {"locked": False}}),
+    ),
     # The grassroots officer of A1 (outside: an administrator of province Q) is given a role at A2.
     "accounts:role_grant": Entry(
         inside={role: (302 if role == "admin" else 403) for role in ROLES},

@@ -8,6 +8,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.http import HttpRequest
 from django.urls import reverse
 
 from tests.factories import PASSWORD
@@ -47,8 +48,8 @@ def test_change_my_password(client, world):
     # Still signed in after the change, and the new password is the one that works.
     assert client.get(reverse("home")).status_code == 200
     client.logout()
-    assert not client.login(username="grassroots", password=PASSWORD)
-    assert client.login(username="grassroots", password=NEW_PASSWORD)
+    assert not client.login(request=HttpRequest(), username="grassroots", password=PASSWORD)
+    assert client.login(request=HttpRequest(), username="grassroots", password=NEW_PASSWORD)
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
 
@@ -85,8 +86,8 @@ def test_reset_by_email_in_vietnamese_sets_a_new_password(client, world):
     assert done["Location"] == reverse("password_reset_complete")
     assert "Mật khẩu mới của bạn đã được lưu" in client.get(done["Location"]).content.decode()
 
-    assert not client.login(username="grassroots", password=PASSWORD)
-    assert client.login(username="grassroots", password=NEW_PASSWORD)
+    assert not client.login(request=HttpRequest(), username="grassroots", password=PASSWORD)
+    assert client.login(request=HttpRequest(), username="grassroots", password=NEW_PASSWORD)
     client.logout()
     # The link works once.
     assert not client.get(link, follow=True).context["validlink"]

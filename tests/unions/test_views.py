@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.http import HttpRequest
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -273,7 +274,7 @@ def test_admin_creates_account_with_a_role_and_it_logs_in(client, client_for, wo
     user = get_user_model().objects.get(username="cdcs_a2")
     assert RoleAssignment.objects.filter(user=user, unit=world.a2, role="officer").exists()
     client.logout()
-    assert client.login(username="cdcs_a2", password="Hoa-sen-2026!")
+    assert client.login(request=HttpRequest(), username="cdcs_a2", password="Hoa-sen-2026!")
 
 
 def test_account_with_mismatched_passwords_is_not_created(client_for, world):

@@ -18,6 +18,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
+from django.http import HttpRequest
 from django.utils import timezone
 
 from members.models import Dependant, Member, Membership, MemberStatus
@@ -291,7 +292,7 @@ class TestSeedScale:
 
     def test_demo_accounts_work(self, db_seeded, settings):
         settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # as the seed hashed them
-        assert authenticate(username="province", password=DEMO_PASSWORD) is not None
+        assert authenticate(HttpRequest(), username="province", password=DEMO_PASSWORD) is not None
         demo = get_user_model().objects.filter(
             username__in=["admin", "province", "commune", "grassroots", "treasurer", "leader"]
         )
