@@ -28,6 +28,7 @@ from django.core.management import call_command
 from django.db import connections
 from django.test import override_settings
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from pytest_django.live_server_helper import LiveServer
@@ -211,7 +212,9 @@ def _waiting_import(kind: str, unit: Unit, by) -> ImportJob:
         original_name="danh-sach-doan-vien-cong-ty-cap-thoat-nuoc-lang-son-2026.xlsx",
         status=ImportJob.Status.PREVIEWED,
         rows=2,
+        to_create=1,
         refused=1,
+        previewed_at=timezone.now(),
         refused_sample=[{"line": 3, "summary": "Hoàng Văn Nam", "errors": [["Ngày sinh", "?"]]}],
     )
     job.plan.save(f"{job.token}-plan.json", ContentFile(json.dumps({"create": [], "update": []})))
@@ -309,6 +312,10 @@ def _pages_the_matrix_opens(role: str) -> set[str]:
 @pytest.mark.parametrize("username", DEMO_ROLES)
 def test_every_page_of_the_role_fits_a_phone(phone, demo, username):
     base_url = demo["url"]
+    # Without the stylesheets every page would be measured unstyled.
+    assert phone.request.get(f"{base_url}/static/vendor/bootstrap/css/bootstrap.min.css").ok, (
+        "Bootstrap is not installed: npm ci"
+    )
     _log_in(phone, base_url, username)
     walk = Walk(phone, base_url, username)
     walk.crawl("/")
