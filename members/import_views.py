@@ -19,5 +19,6 @@ MEMBER_PAGES = ImportPages(
     back_url="members:list",
     back_label=gettext_lazy("Members"),
     other_url="support_imports:list",
+    other_kind=ImportJob.Kind.SUPPORT,
     other_label=gettext_lazy("Import past support records"),
 )

@@ -46,10 +46,19 @@ class ImportPages:
     back_label: Any
     other_url: str = ""  # the other kind of import, offered as a link
     other_label: Any = ""
+    other_kind: str = ""
     updates: bool = True  # whether rows can update what is there (members) or only add
 
     def url(self, name: str, *args) -> str:
         return reverse(f"{self.url_prefix}{name}", args=args)
+
+    def offers_other(self, user) -> bool:
+        """Whether the link to the other kind of import is for ``user``: only where they may
+        import that kind too (an administrator may import members, not support records)."""
+        if not self.other_kind:
+            return False
+        schema = imports.schema_for(self.other_kind)
+        return isinstance(schema, UnitImportSchema) and can_anywhere(user, schema.capability)
 
     @property
     def schema(self) -> UnitImportSchema:
@@ -133,6 +142,7 @@ def job_list(request: HttpRequest, pages: ImportPages) -> HttpResponse:
             "form": form,
             "page": page,
             "pages": pages,
+            "offers_other": pages.offers_other(request.user),
             "template_url": pages.url("template"),
             "required_headers": [c.header for c in pages.schema.columns if c.key in required],
             "code_header": next(

@@ -836,3 +836,12 @@ def test_unit_kinds_for_a_fresh_unit(world):
     job = preview(world, xlsx([person(220)]), role="province", unit=fresh)
     confirm(world, job, role="province")
     assert Member.objects.get(national_id=cccd(220)).unit == fresh
+
+
+@pytest.mark.parametrize(("role", "offered"), [("admin", False), ("grassroots", True)])
+def test_the_member_import_links_to_the_support_import_only_for_who_may_use_it(
+    client_for, role, offered
+):
+    """An administrator imports members but not support records: no link to a 403."""
+    page = client_for(role).get(reverse("members:import_list")).content.decode()
+    assert (reverse("support_imports:list") in page) is offered

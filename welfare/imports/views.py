@@ -19,6 +19,7 @@ SUPPORT_PAGES = ImportPages(
     back_url="cases:list",
     back_label=gettext_lazy("Cases"),
     other_url="members:import_list",
+    other_kind=ImportJob.Kind.MEMBERS,
     other_label=gettext_lazy("Import members"),
     updates=False,
 )

@@ -78,7 +78,9 @@ def _svg(height: float, body: list[str], label: str) -> SafeString:
 
 
 def _text(x: float, y: float, text: str, **attributes) -> str:
-    extra = "".join(f' {name.replace("_", "-")}="{value}"' for name, value in attributes.items())
+    extra = "".join(
+        f' {name.strip("_").replace("_", "-")}="{value}"' for name, value in attributes.items()
+    )
     return f'<text x="{x:.1f}" y="{y:.1f}"{extra}>{escape(text)}</text>'
 
 
@@ -107,7 +109,7 @@ def month_chart(figures: AnnualFigures) -> SafeString:
             _("No support was paid in %(year)s or %(prev_year)s.")
             % {"year": figures.year, "prev_year": figures.year - 1},
         )
-    height, left, right, plot_top, plot_bottom = 270, 56, 10, 44, 240
+    height, left, right, plot_top, plot_bottom = 270, 64, 10, 44, 240
     step = _nice_step(top / 1_000_000)
     ceiling = step * math.ceil(top / 1_000_000 / step)
     scale = (plot_bottom - plot_top) / ceiling
@@ -118,7 +120,7 @@ def month_chart(figures: AnnualFigures) -> SafeString:
     for index, (colour, year) in enumerate(
         ((LAST_YEAR, figures.year - 1), (THIS_YEAR, figures.year))
     ):
-        x = WIDTH - right - 190 + index * 100
+        x = WIDTH - right - 250 + index * 125
         body.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{colour}"/>')
         body.append(_text(x + 17, 18, _("Year %(year)s") % {"year": year}, font_size="11"))
     tick = 0.0
@@ -166,6 +168,8 @@ def month_chart(figures: AnnualFigures) -> SafeString:
                     text_anchor="middle",
                     font_size="9.5",
                     fill=THIS_YEAR,
+                    # left out where the chart is small (a phone): the bars say it
+                    class_="chart-secondary",
                 )
             )
         body.append(
@@ -195,27 +199,27 @@ def bar_chart(
     items = [(name, amount) for name, amount in items if amount > 0]
     if not items:
         return placeholder(label, _("No support was paid in %(year)s.") % {"year": year})
-    # room for a whole unit name ("Công đoàn các Khu công nghiệp tỉnh Lạng Sơn")
-    row, top, label_width, value_width = 24, 26, 290, 74
-    height = top + row * len(items) + 8
-    left = label_width + 8
-    span = WIDTH - left - value_width
+    # Each name on a line of its own above its bar, over the whole width: a whole unit name
+    # ("Công đoàn các Khu công nghiệp tỉnh Lạng Sơn") stays readable when the chart is drawn
+    # small, on a phone, with larger letters.
+    row, top, value_width = 46, 30, 70
+    height = top + row * len(items)
+    span = WIDTH - value_width
     largest = max(amount for _name, amount in items)
     body = [
-        _text(WIDTH - 2, 14, _("million đồng"), text_anchor="end", fill=MUTED, font_size="11"),
-        f'<line x1="{left}" y1="{top - 4}" x2="{left}" y2="{height - 6}" stroke="{GRID}"/>',
+        _text(WIDTH - 2, 16, _("million đồng"), text_anchor="end", fill=MUTED, font_size="11"),
     ]
     for index, (name, amount) in enumerate(items):
         y = top + index * row
         fill = LAST_YEAR if index >= len(items) - rest else colour
         width = max(span * amount / largest, 1.0)
-        body.append(_text(label_width, y + row / 2 + 4, _shorten(name, 47), text_anchor="end"))
+        body.append(_text(0, y + 16, _shorten(name, 56)))
         body.append(
-            f'<rect class="bar current" x="{left}" y="{y + 4}" width="{width:.1f}" '
-            f'height="{row - 8}" fill="{fill}"><title>{escape(name)}: '
+            f'<rect class="bar current" x="0" y="{y + 24}" width="{width:.1f}" '
+            f'height="12" fill="{fill}"><title>{escape(name)}: '
             f"{escape(dong(amount))}</title></rect>"
         )
-        body.append(_text(left + width + 5, y + row / 2 + 4, millions(amount), font_size="11"))
+        body.append(_text(width + 5, y + 35, millions(amount), font_size="11"))
     return _svg(height, body, label)
 
 
