@@ -1,4 +1,5 @@
-"""The welfare app's models, one module per subject: ``funds/``, ``cases/``, ``reports/``.
+"""The welfare app's models, one module per subject: ``funds/``, ``cases/``, ``loans/``,
+``reports/``.
 
 Django finds an app's models through this module; the subjects import each other's models
 from their own packages.
@@ -26,6 +27,14 @@ from .funds.models import (
     LedgerEntryQuerySet,
     LedgerMonth,
 )
+from .loans.models import (
+    Instalment,
+    Loan,
+    LoanEvent,
+    LoanProduct,
+    LoanStatus,
+    Repayment,
+)
 from .reports.models import Report, ReportQuerySet
 
 __all__ = [
@@ -43,6 +52,12 @@ __all__ = [
     "LedgerEntry",
     "LedgerEntryQuerySet",
     "LedgerMonth",
+    "Instalment",
+    "Loan",
+    "LoanEvent",
+    "LoanProduct",
+    "LoanStatus",
+    "Repayment",
     "Payment",
     "PaymentMethod",
     "Report",

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .loans.services import mark_overdue
 from .reports.build import run_build
 
 
@@ -9,3 +10,9 @@ from .reports.build import run_build
 def build_report(report_id: int) -> None:
     """Idempotent (files replaced whole, status set last), hence acks_late."""
     run_build(report_id)
+
+
+@shared_task(acks_late=True)
+def mark_overdue_loans() -> int:
+    """Daily (``CELERY_BEAT_SCHEDULE``): idempotent, a second run on a day marks nothing."""
+    return mark_overdue()
