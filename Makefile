@@ -60,10 +60,10 @@ migrate: install ## Apply database migrations (SQLite at var/db.sqlite3 unless D
 seed: migrate ## Load the demo province, unions, members, cases and the demo logins
 	$(PY) manage.py seed_demo
 
-demo: seed ## Install, migrate, seed, then serve http://127.0.0.1:8000 with a Celery worker beside it (Ctrl-C stops both)
+demo: seed ## Install, migrate, seed, then serve http://127.0.0.1:8000 with a Celery worker and beat beside it (Ctrl-C stops both)
 	@mkdir -p var/celery var/media
 	@echo "Tương Thân demo: http://$(HOST):$(PORT)/ — password for every demo login: tuongthan-demo. Ctrl-C stops it."
-	@$(BIN)/celery -A portal worker --pool=solo --loglevel=INFO & worker=$$!; \
+	@$(BIN)/celery -A portal worker --beat --schedule=var/celerybeat-schedule --pool=solo --loglevel=INFO & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)

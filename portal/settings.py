@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -173,6 +174,13 @@ else:
         "data_folder_out": str(_queue_dir),
     }
 CELERY_TIMEZONE = TIME_ZONE
+# Celery beat (docker-compose's ``beat`` service; ``make demo`` runs it inside the worker).
+CELERY_BEAT_SCHEDULE = {
+    "mark-overdue-loans": {
+        "task": "welfare.tasks.mark_overdue_loans",
+        "schedule": crontab(hour=1, minute=5),  # daily, after midnight in the province
+    },
+}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tuongthan@localhost")

@@ -3,6 +3,7 @@ from django.urls import include, path
 urlpatterns = [
     path("cases/", include("welfare.cases.urls")),
     path("funds/", include("welfare.funds.urls")),
+    path("loans/", include("welfare.loans.urls")),
     path("reports/", include("welfare.reports.urls")),
     path("imports/support/", include("welfare.imports.urls")),
 ]

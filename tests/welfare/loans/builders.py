@@ -75,9 +75,10 @@ def build_loan(
     rate: str = "0",
     disbursed_on: datetime.date = datetime.date(2025, 1, 10),
     member=None,
+    by: dict | None = None,
     **product,
 ) -> Loan:
-    people = actors(world, inside)
+    people = {**actors(world, inside), **(by or {})}
     province = world.province if inside else world.other_province
     unit = world.a1 if inside else world.q1
     loan = services.apply_for_loan(
