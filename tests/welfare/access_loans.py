@@ -13,9 +13,7 @@ from .loans.builders import build_loan, loan_fund
 
 
 def only(*allowed: str, elsewhere: int = 403, **special: int) -> dict[str, int]:
-    return {
-        role: special.get(role, 200 if role in allowed else elsewhere) for role in ROLES
-    }
+    return {role: special.get(role, 200 if role in allowed else elsewhere) for role in ROLES}
 
 
 def _loan(state: str, **kw):

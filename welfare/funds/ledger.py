@@ -380,7 +380,9 @@ def reversal_refusal(entry: LedgerEntry, *, reversed_already: bool | None = None
     if entry.kind == EntryKind.DISBURSEMENT:
         return _("A support payment belongs to its case and cannot be corrected here.")
     if entry.kind in LOAN_KINDS:
-        return _("A loan's money belongs to the loan and its schedule and cannot be corrected here.")
+        return _(
+            "A loan's money belongs to the loan and its schedule and cannot be corrected here."
+        )
     if entry.kind == EntryKind.CORRECTION:
         return _("A correction cannot itself be reversed; record a new entry instead.")
     if reversed_already is None:

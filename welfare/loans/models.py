@@ -28,7 +28,7 @@ class Frequency(models.TextChoices):
     QUARTERLY = "quarterly", _("Quarterly")
 
 
-MONTHS_PER_PERIOD = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3}
+MONTHS_PER_PERIOD: dict[str, int] = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3}
 
 
 class LoanProductQuerySet(models.QuerySet["LoanProduct"]):

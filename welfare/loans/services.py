@@ -402,9 +402,7 @@ def reschedule_loan(
         raise ValidationError({"term_months": _("The term is from 1 to 120 months.")})
     assert loan.disbursed_on is not None  # a loan being repaid was disbursed
     if starts_on < loan.disbursed_on:
-        raise ValidationError(
-            {"starts_on": _("The date cannot be before the loan was disbursed.")}
-        )
+        raise ValidationError({"starts_on": _("The date cannot be before the loan was disbursed.")})
     rows = schedule.build(
         principal=loan.outstanding,
         term_months=term_months,
@@ -597,4 +595,3 @@ def notify_treasurers(loan: Loan) -> None:
 
 def may_apply(user, unit: Unit) -> bool:
     return can(user, Capability.OPEN_CASES, unit)
-

@@ -5,7 +5,9 @@ the form, and a step the user never takes answers 403 (``rules.Decision.status``
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -98,7 +100,7 @@ def loan_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     earlier = [i for i in instalments if i.version != loan.schedule_version]
     for instalment in current:
         late = instalment.settled_on is None and instalment.overdue_after < today
-        instalment.age = (today - instalment.overdue_after).days if late else 0
+        instalment.age = (today - instalment.overdue_after).days if late else 0  # type: ignore[attr-defined]
     figures = portfolio.totals(Loan.objects.filter(pk=loan.pk), today)
     return render(
         request,
@@ -161,12 +163,14 @@ DONE = {
 }
 
 
-def _form_and_service(request, loan: Loan, action: str):
+def _form_and_service(request, loan: Loan, action: str) -> tuple[forms.Form, Callable]:
     # A decision's form may be sent empty (no comment): bound whenever it is posted.
     data = request.POST if request.method == "POST" else None
     by = request.user
     if action in ("confirm", "approve", "reject"):
-        form = DecisionForm(data, label=STEP_TITLES[action], required=action == "reject")
+        form: forms.Form = DecisionForm(
+            data, label=STEP_TITLES[action], required=action == "reject"
+        )
         service = {
             "confirm": services.confirm_loan,
             "approve": services.approve_loan,
@@ -243,5 +247,3 @@ def product_create(request: AuthenticatedHttpRequest, fund_pk: int) -> HttpRespo
         "welfare/loans/loan_form.html",
         {"form": form, "fund": fund, "title": _("New loan product")},
     )
-
-

@@ -35,7 +35,7 @@ def member_loans(context, member):
 def outstanding_loans(member: Member | None):
     """Beside the earlier-support warning: the person's loans being repaid, anywhere (as
     that warning shows support from outside the reader's scope, by its amount only)."""
-    if member is None:
+    if not isinstance(member, Member):
         return {"outstanding": None}
     found = Loan.objects.filter(
         member__national_id=member.national_id, status=LoanStatus.CURRENT

@@ -10,11 +10,20 @@ START = datetime.date(2025, 1, 31)
 
 @pytest.mark.parametrize(
     ("principal", "term", "frequency"),
-    [(10_000_000, 3, "monthly"), (10_000_001, 7, "monthly"), (1, 1, "monthly"), (9_999_999, 10, "quarterly")],
+    [
+        (10_000_000, 3, "monthly"),
+        (10_000_001, 7, "monthly"),
+        (1, 1, "monthly"),
+        (9_999_999, 10, "quarterly"),
+    ],
 )
 def test_instalments_sum_exactly_to_the_principal(principal, term, frequency):
     rows = schedule.build(
-        principal=principal, term_months=term, frequency=frequency, annual_rate=Decimal(0), start=START
+        principal=principal,
+        term_months=term,
+        frequency=frequency,
+        annual_rate=Decimal(0),
+        start=START,
     )
     assert sum(row.principal for row in rows) == principal
     assert all(row.interest == 0 for row in rows)
@@ -25,7 +34,11 @@ def test_instalments_sum_exactly_to_the_principal(principal, term, frequency):
 
 def test_the_rounding_goes_to_the_last_instalment():
     rows = schedule.build(
-        principal=10_000_000, term_months=3, frequency="monthly", annual_rate=Decimal(0), start=START
+        principal=10_000_000,
+        term_months=3,
+        frequency="monthly",
+        annual_rate=Decimal(0),
+        start=START,
     )
     assert [row.principal for row in rows] == [3_333_333, 3_333_333, 3_333_334]
 
@@ -43,7 +56,11 @@ def test_due_dates_keep_the_day_or_take_the_month_end():
 
 def test_quarterly_odd_term_has_a_last_short_period():
     rows = schedule.build(
-        principal=10_000_000, term_months=10, frequency="quarterly", annual_rate=Decimal(0), start=START
+        principal=10_000_000,
+        term_months=10,
+        frequency="quarterly",
+        annual_rate=Decimal(0),
+        start=START,
     )
     assert len(rows) == 4
     assert [row.principal for row in rows] == [2_500_000] * 4
@@ -53,7 +70,11 @@ def test_quarterly_odd_term_has_a_last_short_period():
 def test_interest_on_the_declining_balance_rounded_to_the_dong():
     # 12 % a year is 1 % a month on what is still owed.
     rows = schedule.build(
-        principal=10_000_000, term_months=3, frequency="monthly", annual_rate=Decimal("12"), start=START
+        principal=10_000_000,
+        term_months=3,
+        frequency="monthly",
+        annual_rate=Decimal("12"),
+        start=START,
     )
     assert [row.principal for row in rows] == [3_333_333, 3_333_333, 3_333_334]
     assert [row.interest for row in rows] == [100_000, 66_667, 33_333]
@@ -62,7 +83,11 @@ def test_interest_on_the_declining_balance_rounded_to_the_dong():
 
 def test_quarterly_interest_counts_three_months():
     rows = schedule.build(
-        principal=7_000_001, term_months=6, frequency="quarterly", annual_rate=Decimal("6.5"), start=START
+        principal=7_000_001,
+        term_months=6,
+        frequency="quarterly",
+        annual_rate=Decimal("6.5"),
+        start=START,
     )
     assert [row.principal for row in rows] == [3_500_000, 3_500_001]
     # 7,000,001 x 6.5 % x 3/12 = 113,750.02 -> 113,750; 3,500,001 x ... = 56,875.02 -> 56,875

@@ -58,7 +58,7 @@ def test_whoever_approves_a_loan_does_not_disburse_it(world, make_loan):
     RoleAssignment.objects.create(user=both, unit=world.province, role=Role.TREASURER)
     loan = make_loan("confirmed")
     services.approve_loan(loan=loan, by=both)
-    with pytest.raises(ValidationError, match="another treasurer"):
+    with pytest.raises(ValidationError, match="kế toán khác"):
         services.disburse_loan(loan=loan, by=both, disbursed_on=DISBURSED)
     # A reviewer without the treasurer's role never disburses.
     with pytest.raises(PermissionDenied):
@@ -71,7 +71,7 @@ def test_approval_is_refused_when_the_fund_cannot_cover_it(world, make_loan):
     fund = _fund(loan)
     fund.reserved = fund.balance - 1_000_000
     fund.save(update_fields=["reserved"])
-    with pytest.raises(ValidationError, match="cannot lend"):
+    with pytest.raises(ValidationError, match="không đủ để cho vay"):
         services.approve_loan(loan=loan, by=world.users["province"])
 
 
@@ -107,7 +107,7 @@ def test_early_repayment_settles_several_instalments_then_closes_the_loan(world,
     settled = loan.instalments.filter(settled_on__isnull=False).count()
     assert settled == 3
     assert loan.instalments.get(number=4).principal_paid == 500_000
-    with pytest.raises(ValidationError, match="still owed"):
+    with pytest.raises(ValidationError, match="chỉ còn phải trả"):
         _repay(world, loan, 9_000_000)
     _repay(world, loan, 8_500_000)
     loan.refresh_from_db()
@@ -235,16 +235,24 @@ def test_rescheduling_keeps_the_old_schedule_and_clears_the_arrears(world, make_
     )
     loan.refresh_from_db()
     assert loan.schedule_version == 2
-    assert list(loan.instalments.filter(version=1).values_list(
-        "pk", "principal", "principal_paid", "settled_on"
-    )) == old
+    assert (
+        list(
+            loan.instalments.filter(version=1).values_list(
+                "pk", "principal", "principal_paid", "settled_on"
+            )
+        )
+        == old
+    )
     new = list(loan.instalments.filter(version=2))
     assert len(new) == 7 and sum(i.principal for i in new) == 11_000_000
     assert portfolio.totals(Loan.objects.filter(pk=loan.pk), today).overdue == 0
     assert loan.events.filter(action=Action.RESCHEDULED, actor=world.users["province"]).exists()
     with pytest.raises(PermissionDenied):
         services.reschedule_loan(
-            loan=loan, by=world.users["treasurer"], reason="x", term_months=3,
+            loan=loan,
+            by=world.users["treasurer"],
+            reason="x",
+            term_months=3,
             starts_on=datetime.date(2025, 5, 25),
         )
 
@@ -257,7 +265,9 @@ def test_write_off_then_recovery_up_to_what_was_written_off(world, make_loan):
     services.write_off_loan(loan=loan, by=world.users["province"], reason="Người vay qua đời")
     loan.refresh_from_db()
     assert (loan.status, loan.outstanding, loan.written_off) == (
-        LoanStatus.WRITTEN_OFF, 0, 10_000_000
+        LoanStatus.WRITTEN_OFF,
+        0,
+        10_000_000,
     )
     balance = _fund(loan).balance
     with pytest.raises(ValidationError):
@@ -265,9 +275,11 @@ def test_write_off_then_recovery_up_to_what_was_written_off(world, make_loan):
     services.record_recovery(
         loan=loan, amount=4_000_000, paid_on=datetime.date(2025, 6, 1), by=world.users["treasurer"]
     )
-    with pytest.raises(ValidationError, match="left to recover"):
+    with pytest.raises(ValidationError, match="cần thu hồi"):
         services.record_recovery(
-            loan=loan, amount=6_000_001, paid_on=datetime.date(2025, 6, 2),
+            loan=loan,
+            amount=6_000_001,
+            paid_on=datetime.date(2025, 6, 2),
             by=world.users["treasurer"],
         )
     loan.refresh_from_db()
@@ -282,7 +294,9 @@ def test_outsiders_find_no_loan(world, make_loan):
     loan = make_loan()
     with pytest.raises(Http404):
         services.record_repayment(
-            loan=loan, amount=100_000, paid_on=datetime.date(2025, 2, 10),
+            loan=loan,
+            amount=100_000,
+            paid_on=datetime.date(2025, 2, 10),
             by=world.users["q_treasurer"],
         )
     with pytest.raises(Http404):

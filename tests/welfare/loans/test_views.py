@@ -123,3 +123,38 @@ def test_member_page_shows_loans_and_the_case_warning_the_outstanding_one(
     assert 'id="member-loans"' in body and "12.000.000" in body
     body = client.get(reverse("cases:create"), {"member": world.member_a1.pk}).content.decode()
     assert 'id="outstanding-loan"' in body
+
+
+def test_case_page_warns_of_an_outstanding_loan(world, make_loan, client_for):
+    from welfare.cases import approvals
+    from welfare.funds.ledger import open_fund
+    from welfare.models import Category, FundKind, SupportType
+
+    from ...factories import system_user
+
+    fund = open_fund(
+        unit=world.province,
+        name="Quỹ Xã hội P",
+        kind=FundKind.SOCIAL,
+        opening_balance=10_000_000,
+        opened_on=datetime.date(2024, 1, 1),
+        by=system_user(),
+    )
+    case = approvals.open_case(
+        member=world.member_a1,
+        unit=world.a1,
+        category=Category.POOR,
+        circumstances="Hộ nghèo",
+        support_type=SupportType.GRANT,
+        requested_amount=1_000_000,
+        fund=fund,
+        by=world.users["grassroots"],
+    )
+    client = client_for("grassroots")
+    assert (
+        'id="outstanding-loan"'
+        not in client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    )
+    make_loan()
+    body = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert 'id="outstanding-loan"' in body and "12.000.000" in body
