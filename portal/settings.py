@@ -196,6 +196,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "welfare.tasks.clean_pending_uploads",
         "schedule": crontab(hour=3, minute=15),
     },
+    "mark-overdue-loans": {
+        "task": "welfare.tasks.mark_overdue_loans",
+        "schedule": crontab(hour=1, minute=5),  # daily, after midnight in the province
+    },
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -1,4 +1,4 @@
-"""The welfare app's models, one module per subject: ``funds/``, ``cases/``,
+"""The welfare app's models, one module per subject: ``funds/``, ``cases/``, ``loans/``,
 ``programs/``, ``reports/``.
 
 Django finds an app's models through this module; the subjects import each other's models
@@ -27,6 +27,14 @@ from .funds.models import (
     LedgerEntry,
     LedgerEntryQuerySet,
     LedgerMonth,
+)
+from .loans.models import (
+    Instalment,
+    Loan,
+    LoanEvent,
+    LoanProduct,
+    LoanStatus,
+    Repayment,
 )
 from .programs.models import (
     Applies,
@@ -57,16 +65,22 @@ __all__ = [
     "Fund",
     "FundKind",
     "FundQuerySet",
+    "Instalment",
     "LedgerEntry",
     "LedgerEntryQuerySet",
     "LedgerMonth",
     "Level",
     "LineStatus",
+    "Loan",
+    "LoanEvent",
+    "LoanProduct",
+    "LoanStatus",
     "Participant",
     "Payment",
     "PaymentMethod",
     "PendingUpload",
     "Program",
+    "Repayment",
     "Report",
     "ReportQuerySet",
     "SupportType",

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from .cases.evidence import clean_pending_uploads as clean_pending
+from .loans.services import mark_overdue
 from .reports.build import run_build
 
 
@@ -16,3 +17,9 @@ def build_report(report_id: int) -> None:
 def clean_pending_uploads() -> int:
     """Daily (CELERY_BEAT_SCHEDULE): the files kept from case forms more than a day ago."""
     return clean_pending()
+
+
+@shared_task(acks_late=True)
+def mark_overdue_loans() -> int:
+    """Daily (``CELERY_BEAT_SCHEDULE``): idempotent, a second run on a day marks nothing."""
+    return mark_overdue()

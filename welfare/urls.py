@@ -4,6 +4,7 @@ urlpatterns = [
     path("cases/", include("welfare.cases.urls")),
     path("funds/", include("welfare.funds.urls")),
     path("programs/", include("welfare.programs.urls")),
+    path("loans/", include("welfare.loans.urls")),
     path("reports/", include("welfare.reports.urls")),
     path("imports/support/", include("welfare.imports.urls")),
 ]

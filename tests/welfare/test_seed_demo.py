@@ -28,6 +28,7 @@ from unions.models import Placement, Role, Unit, UnitKind
 from welfare.cases.approvals import returned_to, waiting_for
 from welfare.cases.overlap import earlier_support
 from welfare.cases.rules import allowed_actions
+from welfare.funds.ledger import LOAN_KINDS
 from welfare.models import (
     Case,
     CaseEvent,
@@ -113,12 +114,19 @@ def test_every_fund_adds_up(seeded):
         for amount, after in fund.entries.order_by("id").values_list("amount", "balance_after"):
             running += amount
             assert after == running, fund.name
-        dates = list(fund.entries.order_by("id").values_list("occurred_on", flat=True))
-        assert dates == sorted(dates), f"{fund.name}: entries posted out of date order"
+        # The loans are seeded after the rest of the money (seed/demo_loans.py), in date
+        # order among themselves.
+        for entries in (
+            fund.entries.exclude(kind__in=LOAN_KINDS),
+            fund.entries.filter(kind__in=LOAN_KINDS),
+        ):
+            dates = list(entries.order_by("id").values_list("occurred_on", flat=True))
+            assert dates == sorted(dates), f"{fund.name}: entries posted out of date order"
         waiting = fund.cases.filter(status=CaseStatus.APPROVED).aggregate(
             total=Sum("approved_amount")
         )["total"]
-        assert fund.reserved == (waiting or 0), fund.name
+        lending = fund.loans.filter(status="approved").aggregate(total=Sum("principal"))["total"]
+        assert fund.reserved == (waiting or 0) + (lending or 0), fund.name
         assert fund.balance >= fund.reserved >= 0
     # Every paid case left the ledger once, on its payment date, for the approved amount; the
     # support records of a program's batch left it together, in their batch's entry.
@@ -361,3 +369,21 @@ def test_the_tet_program_has_a_batch_waiting_for_each_demo_account(seeded):
         paid.cases.filter(status=CaseStatus.PAID).count()
         == paid.lines.filter(status="paid").count()
     )
+
+
+def test_demo_loan_fund_has_loans_in_every_state(seeded):
+    """Current, overdue in each age band, rescheduled, written off and partly recovered,
+    closed, and one waiting at each step of the chain, as the treasurer's portfolio shows."""
+    from welfare.loans import portfolio
+    from welfare.models import Loan, LoanStatus
+
+    loans = Loan.objects.filter(fund__name="Quỹ Trợ vốn CNVCLĐ nghèo")
+    assert set(loans.values_list("status", flat=True)) == set(LoanStatus.values) - {"rejected"}
+    figures = portfolio.totals(loans)
+    assert all(count for _name, _amount, count in figures.bands), figures.bands
+    assert loans.filter(schedule_version=2).exists()
+    off = loans.get(status=LoanStatus.WRITTEN_OFF)
+    assert 0 < off.recovered < off.written_off
+    assert loans.filter(status=LoanStatus.CURRENT, principal_paid__gt=0).exists()
+    treasurer = user("treasurer")
+    assert Loan.objects.visible_to(treasurer).count() == loans.count()

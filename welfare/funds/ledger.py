@@ -182,6 +182,8 @@ def rebuild_ledger_months() -> int:
 
 
 ONE_DAY = datetime.timedelta(days=1)
+# Entries that a loan's schedule and events stand behind (welfare/loans/services.py).
+LOAN_KINDS = (EntryKind.LOAN_OUT, EntryKind.LOAN_REPAYMENT, EntryKind.LOAN_RECOVERY)
 
 
 def _next_month(day: datetime.date) -> datetime.date:
@@ -377,6 +379,10 @@ def reversal_refusal(entry: LedgerEntry, *, reversed_already: bool | None = None
     the entry's ``reversed_by`` when not given."""
     if entry.kind == EntryKind.DISBURSEMENT:
         return _("A support payment belongs to its case and cannot be corrected here.")
+    if entry.kind in LOAN_KINDS:
+        return _(
+            "A loan's money belongs to the loan and its schedule and cannot be corrected here."
+        )
     if entry.kind == EntryKind.CORRECTION:
         return _("A correction cannot itself be reversed; record a new entry instead.")
     if reversed_already is None:

@@ -114,6 +114,9 @@ class EntryKind(models.TextChoices):
     ALLOCATION_OUT = "allocation_out", _("Allocation sent")
     DISBURSEMENT = "disbursement", _("Support paid")
     CORRECTION = "correction", _("Correction")
+    LOAN_OUT = "loan_out", _("Loan disbursed")
+    LOAN_REPAYMENT = "loan_repayment", _("Loan repayment")
+    LOAN_RECOVERY = "loan_recovery", _("Loan recovery after write-off")
 
 
 class LedgerEntryQuerySet(models.QuerySet["LedgerEntry"]):

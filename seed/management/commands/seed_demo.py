@@ -1,9 +1,10 @@
 """``manage.py seed_demo``: the Lạng Sơn demo province with its 2025 reorganisation, about 2,000
 members and the demo accounts (password ``tuongthan-demo``), then its funds and cases since
-2021.  Safe to run again: what is there already is left as it is."""
+2021 and the loan fund's loans.  Safe to run again: what is there already is left as it is."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from seed.demo_loans import build_loans_demo
 from seed.demo_members import build_demo
 from seed.demo_welfare import build_welfare_demo
 
@@ -22,3 +23,4 @@ class Command(BaseCommand):
         except LookupError as error:
             raise CommandError(str(error)) from error
         build_welfare_demo(stdout)
+        build_loans_demo(stdout)
