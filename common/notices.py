@@ -10,7 +10,6 @@ the step nor the inbox notice.
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -45,7 +44,10 @@ def notify(*, recipient: User, subject: str, body: str, url: str) -> Notice:
 
         # robust: a broker that is down is logged, and the request that committed the step
         # still answers; the notice waits in the inbox either way.
-        transaction.on_commit(partial(email_notice.delay, notice.pk), robust=True)
+        def send() -> None:  # a named function: Django logs a failing hook by its name
+            email_notice.delay(notice.pk)
+
+        transaction.on_commit(send, robust=True)
     return notice
 
 

@@ -183,6 +183,8 @@ if REDIS_URL:
     }
 else:
     _queue_dir = BASE_DIR / "var" / "celery"
+    # The queue's folder must exist before anything is queued (the demo seed queues e-mails).
+    (_queue_dir / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),

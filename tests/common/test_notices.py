@@ -69,6 +69,23 @@ def test_notify_stores_the_notice_and_mails_it_once_committed(
     assert notice.emailed_at is not None
 
 
+def test_a_broker_that_is_down_is_logged_and_the_notice_kept(
+    world, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    """The e-mail is queued after the commit, robustly: a queue that cannot be reached (the
+    demo's folder missing, Redis down) is logged by the hook's name and breaks nothing."""
+    from common import tasks
+
+    def unreachable(*args, **kwargs):
+        raise OSError("broker down")
+
+    monkeypatch.setattr(tasks.email_notice, "delay", unreachable)
+    with django_capture_on_commit_callbacks(execute=True):
+        notices.notify(recipient=world.users["grassroots"], subject="S", body="B", url="/cases/7/")
+    assert Notice.objects.get().emailed_at is None
+    assert any("notify.<locals>.send" in record.getMessage() for record in caplog.records)
+
+
 def test_a_user_without_email_still_finds_the_notice_in_the_inbox(
     world, mailoutbox, eager_celery, django_capture_on_commit_callbacks
 ):
