@@ -400,3 +400,21 @@ def test_filters_fold_behind_one_button_and_results_start_on_the_first_screen(
     phone.reload()
     assert phone.locator(field).is_visible()
     assert not toggle.is_visible()
+
+
+@pytest.mark.parametrize("width", [1200, 1280])
+def test_the_menu_of_every_subject_fits_a_desktop_on_one_line(demo, phone_browser, width):
+    """The administrator's menu is the longest (every subject and the accounts): from 1200 px,
+    where it stops folding, it stays on one line and pushes nothing sideways."""
+    context = phone_browser.new_context(viewport={"width": width, "height": 800}, locale="vi-VN")
+    page = context.new_page()
+    try:
+        _log_in(page, demo["url"], "admin")
+        measured = page.evaluate(MEASURE)
+        assert measured["scrollWidth"] <= width and not measured["sticking"], measured
+        heights = page.eval_on_selector_all(
+            ".portal-nav .navbar-nav .nav-link", "links => links.map(l => l.offsetTop)"
+        )
+        assert len(heights) >= 9 and len(set(heights)) == 1, heights
+    finally:
+        context.close()
