@@ -1230,7 +1230,11 @@ def summarise(province: Unit) -> WelfareSummary:
         .annotate(n=Count("pk"), total=Sum("approved_amount"))
         .order_by("paid_on__year")
     )
-    live = cases.filter(created_at__gte=live_since()).values_list("status").annotate(n=Count("pk"))
+    live = (
+        cases.filter(created_at__gte=live_since(), batch__isnull=True)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
     return WelfareSummary(
         created=True,
         funds=totals["n"],
