@@ -2,6 +2,8 @@
 the commune union endorses it, the province approves, the treasurer pays, and the fund's
 balance moves by exactly the amount paid."""
 
+import subprocess
+
 import pytest
 
 from welfare.models import Case, CaseStatus, EntryKind, LedgerEntry, Payment
@@ -88,3 +90,26 @@ def test_a_case_goes_from_the_grassroots_to_payment(login, world, funds, tmp_pat
     paid = LedgerEntry.objects.filter(fund=fund, kind=EntryKind.DISBURSEMENT)
     assert list(paid.values_list("amount", flat=True)) == [-2_500_000]
     assert Case.objects.get().status == CaseStatus.PAID
+
+    # The paid case's page offers its documents to sign; each is a PDF of the union's format
+    # with the approved amount in figures and in words.
+    open_case(page, case)
+    links = page.eval_on_selector_all(
+        "#case-documents a",
+        "links => links.map(link => [link.getAttribute('href'), link.innerText])",
+    )
+    slugs = {href.rsplit("/", 1)[-1] for href, _title in links}
+    assert {"quyet-dinh.pdf", "phieu-chi.pdf"} <= slugs, links
+    for href, title in links:
+        response = page.request.get(page.base_url + href)
+        assert response.ok and response.headers["content-type"] == "application/pdf", title
+        pdf = tmp_path / href.rsplit("/", 1)[-1]
+        pdf.write_bytes(response.body())
+        text = " ".join(
+            subprocess.run(
+                ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+            ).stdout.split()
+        )
+        assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text, title
+        if not href.endswith("to-trinh.pdf"):
+            assert "2.500.000" in text and "Hai triệu năm trăm nghìn đồng" in text, (title, text)
