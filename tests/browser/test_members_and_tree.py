@@ -51,8 +51,11 @@ def test_administrator_moves_a_unit_and_the_past_tree_keeps_it(login, world):
 
 
 def test_switching_to_english_and_back(login, world):
+    """Signed in, the language is chosen in the account menu."""
     page = login("leader")
+    page.click(".portal-nav .dropdown-toggle")
     page.click("button[value=en]")
     page.wait_for_selector("nav >> text=Members")
+    page.click(".portal-nav .dropdown-toggle")
     page.click("button[value=vi]")
     page.wait_for_selector("nav >> text=Đoàn viên")
