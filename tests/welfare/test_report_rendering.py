@@ -111,12 +111,15 @@ def test_province_report_reads_back_with_its_figures_and_header(world, records, 
     # nothing from the other province
     assert "tỉnh Q" not in text and "7.000.000" not in text
 
-    # sections without records, and the note on counting
-    # programs and loans are not kept in the portal: the report says so, not "none"
-    assert text.count(flat(vi("The portal does not keep these figures yet.")).rstrip(".")) == 2
-    # no contribution recorded in either year
+    # sections without records, and the note on counting: no program, loan or contribution
+    # recorded in either year, each said for those years
     none = vi("None in %(year)s or %(prev_year)s.") % {"year": 2026, "prev_year": 2025}
-    assert text.count(none) == 1
+    assert text.count(none) == 2
+    no_loan = vi(
+        "No loan from the funds covered by this report was outstanding or repaid in %(year)s "
+        "or %(prev_year)s."
+    )
+    assert text.count(flat(no_loan % {"year": 2026, "prev_year": 2025})) == 1
     assert "Năm nay" not in text and "năm nay" not in text
     assert (
         flat(
@@ -228,15 +231,15 @@ def test_empty_year_renders_with_none_sections_and_placeholders(world, tmp_path)
     assert "BÁO CÁO CÔNG TÁC AN SINH XÃ HỘI NĂM 2023" in pdf.text
     total = line_with(pdf.layout, vi("Total amount"))
     assert total.split()[-4:] == ["0₫", "0₫", "0₫", "—"]  # pdftotext drops the narrow space
-    # types, categories, funds, units, contributions (programs and loans are not kept)
+    # types, categories, funds, units, programs, contributions
     none = vi("None in %(year)s or %(prev_year)s.") % {"year": 2023, "prev_year": 2022}
-    assert pdf.text.count(none) == 5
+    assert pdf.text.count(none) == 6
     both = vi("No support was paid in %(year)s or %(prev_year)s.")
     assert pdf.text.count(both % {"year": 2023, "prev_year": 2022}) == 1
     assert pdf.text.count(vi("No support was paid in %(year)s.") % {"year": 2023}) == 2
     assert "Năm nay" not in pdf.text and "năm nay" not in pdf.text
     workbook = load_workbook(io.BytesIO(render_xlsx(figures)))
-    assert len(workbook.sheetnames) == 8
+    assert len(workbook.sheetnames) == 10
 
 
 def test_pdf_is_vietnamese_whatever_language_was_active(world, records, tmp_path):
@@ -268,12 +271,14 @@ def test_workbook_has_one_sheet_per_table_with_totals_matching_the_figures(world
             "By unit",
             "By month",
             "Organisation",
+            "Programs",
+            "Loans",
             "Contributions",
         )
     ]
     assert workbook.sheetnames == names
-    summary, by_type, by_category, by_fund, by_unit, by_month, organisation, _gifts = (
-        workbook[name] for name in names
+    summary, by_type, by_category, by_fund, by_unit, by_month, organisation = (
+        workbook[name] for name in names[:7]
     )
 
     amount_row = rows_of(summary)[3]

@@ -17,7 +17,15 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Instalment, Loan, LoanStatus
+from .models import (
+    DISBURSED,
+    Instalment,
+    Loan,
+    LoanEvent,
+    LoanStatus,
+    Repayment,
+    RepaymentKind,
+)
 
 BANDS = [("1_30", 1, 30), ("31_90", 31, 90), ("91_180", 91, 180), ("over_180", 181, None)]
 
@@ -142,4 +150,137 @@ def by(
     for row in rows:
         row = dict(row)
         found.append(_figures(row, key=row.pop(key), label=row.pop(label)))
+    return found
+
+
+# --- a year as it stood ------------------------------------------------------------------------
+
+
+@dataclass
+class YearFigures:
+    """One year of lending: the money that moved in it, and the portfolio on its last day (or
+    today for the year in progress), rebuilt from the repayments and events dated up to then,
+    so a past year reads as it stood and not as the loans stand today."""
+
+    disbursed_loans: int = 0
+    disbursed: int = 0
+    principal_repaid: int = 0
+    interest_paid: int = 0
+    written_off: int = 0
+    recovered: int = 0
+    borrowers: int = 0  # loans with principal outstanding on the day
+    outstanding: int = 0
+    overdue_loans: int = 0
+    overdue: int = 0  # the principal outstanding of the loans overdue on the day
+    at_risk_30: int = 0
+
+    def __add__(self, other: YearFigures) -> YearFigures:
+        return YearFigures(
+            **{
+                name: getattr(self, name) + getattr(other, name)
+                for name in self.__dataclass_fields__
+            }
+        )
+
+    @property
+    def par_30(self) -> float:
+        return 100 * self.at_risk_30 / self.outstanding if self.outstanding else 0.0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.disbursed or self.principal_repaid or self.outstanding or self.recovered)
+
+
+def _sum_per_loan(rows: QuerySet, field: str) -> Coalesce:
+    per_loan = rows.filter(loan=OuterRef("pk")).order_by().values("loan")
+    return Coalesce(Subquery(per_loan.annotate(total=Sum(field)).values("total")), 0)
+
+
+def year_figures(loans: QuerySet[Loan], year: int, as_of: datetime.date) -> dict[int, YearFigures]:
+    """The figures of ``year`` up to ``as_of``, per unit the loans were applied at: one query
+    over the loans disbursed by then.
+
+    A loan's schedule on the day is the one in force then (the first, plus one version for
+    each rescheduling dated up to the day); it is overdue when an instalment of that schedule
+    was past its grace and not settled by the day, and aged from the oldest such."""
+    first, last = datetime.date(year, 1, 1), as_of
+    repayments = Repayment.objects.filter(kind=RepaymentKind.REPAYMENT)
+    recoveries = Repayment.objects.filter(kind=RepaymentKind.RECOVERY)
+    write_offs = LoanEvent.objects.filter(action=LoanEvent.Action.WRITTEN_OFF)
+    reschedules = LoanEvent.objects.filter(
+        loan=OuterRef("pk"), action=LoanEvent.Action.RESCHEDULED, on__lte=last
+    ).order_by()
+    late = (
+        Instalment.objects.filter(
+            loan=OuterRef("pk"), version=OuterRef("version_then"), overdue_after__lt=last
+        )
+        .filter(Q(settled_on__isnull=True) | Q(settled_on__gt=last))
+        .order_by("overdue_after")
+        .values("overdue_after")[:1]
+    )
+    rows = (
+        loans.filter(status__in=DISBURSED, disbursed_on__lte=last)
+        .order_by()
+        .annotate(
+            repaid_then=_sum_per_loan(repayments.filter(paid_on__lte=last), "principal"),
+            written_off_then=_sum_per_loan(write_offs.filter(on__lte=last), "amount"),
+            repaid_in_year=_sum_per_loan(
+                repayments.filter(paid_on__gte=first, paid_on__lte=last), "principal"
+            ),
+            interest_in_year=_sum_per_loan(
+                repayments.filter(paid_on__gte=first, paid_on__lte=last), "interest"
+            ),
+            written_off_in_year=_sum_per_loan(
+                write_offs.filter(on__gte=first, on__lte=last), "amount"
+            ),
+            recovered_in_year=_sum_per_loan(
+                recoveries.filter(paid_on__gte=first, paid_on__lte=last), "amount"
+            ),
+            version_then=1
+            + Coalesce(Subquery(reschedules.values("loan").annotate(n=Count("pk")).values("n")), 0),
+        )
+        .annotate(late_since=Subquery(late))
+        .values_list(
+            "unit_id",
+            "principal",
+            "disbursed_on",
+            "repaid_then",
+            "written_off_then",
+            "repaid_in_year",
+            "interest_in_year",
+            "written_off_in_year",
+            "recovered_in_year",
+            "late_since",
+        )
+    )
+    found: dict[int, YearFigures] = {}
+    for (
+        unit_id,
+        principal,
+        disbursed_on,
+        repaid_then,
+        written_off_then,
+        repaid,
+        interest,
+        written_off,
+        recovered,
+        late_since,
+    ) in rows:
+        figures = found.setdefault(unit_id, YearFigures())
+        if disbursed_on is not None and disbursed_on >= first:  # always set on these loans
+            figures.disbursed_loans += 1
+            figures.disbursed += principal
+        figures.principal_repaid += repaid
+        figures.interest_paid += interest
+        figures.written_off += written_off
+        figures.recovered += recovered
+        outstanding = principal - repaid_then - written_off_then
+        if outstanding > 0:
+            figures.borrowers += 1
+            figures.outstanding += outstanding
+            if late_since is not None:
+                figures.overdue_loans += 1
+                figures.overdue += outstanding
+                if age_in_days(late_since, last) > 30:
+                    figures.at_risk_30 += outstanding
     return found

@@ -24,6 +24,8 @@ from members.models import ENDED_STATUSES, Member, MemberKind, Membership
 from unions.models import PATH_SEPARATOR, Placement, Unit, UnitKind
 from unions.scope import visible_unit_ids
 
+from ..loans.models import Loan
+from ..loans.portfolio import YearFigures, year_figures
 from ..models import Case, CaseStatus, Category, EntryKind, Fund, LedgerEntry, SupportType
 
 # Support types reported on their own lines ("four union houses with 120 million đồng ...").
@@ -89,10 +91,32 @@ class AnnualFigures:
     by_month: list[int]
     prev_by_month: list[int]
     highlighted: list[Row]
+    # The support paid under programs (already counted in the totals above), by program.
+    programs: list[Row] = field(default_factory=list)
+    # Lending from the funds covered, in the year and the year before, and by child unit.
+    loans: Loans | None = None
     # Contributions recorded in the ledgers of the funds covered, by fund: ``cases`` counts
-    # the entries (less those reversed), ``amount`` their sum net of reversals.  Programs
-    # and loans are not kept in the portal yet: the report says so, not that there were none.
+    # the entries (less those reversed), ``amount`` their sum net of reversals.
     contributions: list[Row] = field(default_factory=list)
+
+
+@dataclass
+class LoanRow:
+    key: int
+    label: str
+    now: YearFigures
+    before: YearFigures
+
+
+@dataclass
+class Loans:
+    now: YearFigures
+    before: YearFigures
+    by_child: list[LoanRow]
+
+    @property
+    def any(self) -> bool:
+        return self.now.any or self.before.any
 
 
 def year_end(year: int) -> datetime.date:
@@ -427,6 +451,77 @@ def _contributions(year: int, base: Basis, previous_base: Basis) -> list[Row]:
     return sorted(result, key=lambda row: (-row.amount, -row.prev_amount, row.label))
 
 
+def _programs(year: int, base: Basis, previous_base: Basis) -> list[Row]:
+    """The support paid under each program in ``year`` and the year before, in the units each
+    year covers: one grouped query."""
+
+    def period(first: int, units) -> Q:
+        return Q(
+            paid_on__gte=datetime.date(first, 1, 1),
+            paid_on__lt=datetime.date(first + 1, 1, 1),
+            unit_id__in=units,
+        )
+
+    now, before = period(year, base.units), period(year - 1, previous_base.units)
+    rows = (
+        Case.objects.filter(status=CaseStatus.PAID, program__isnull=False)
+        .filter(now | before)
+        .values("program_id", "program__name")
+        .annotate(
+            cases=Count("pk", filter=now),
+            people=Count("member_id", filter=now, distinct=True),
+            amount=Sum("approved_amount", filter=now),
+            prev_cases=Count("pk", filter=before),
+            prev_amount=Sum("approved_amount", filter=before),
+        )
+        .order_by()
+    )
+    result = [
+        Row(
+            key=row["program_id"],
+            label=row["program__name"],
+            cases=row["cases"],
+            people=row["people"],
+            amount=int(row["amount"] or 0),
+            prev_cases=row["prev_cases"],
+            prev_amount=int(row["prev_amount"] or 0),
+        )
+        for row in rows
+    ]
+    return sorted(result, key=lambda row: (-row.amount, -row.prev_amount, row.label))
+
+
+def _loans(year: int, base: Basis, previous_base: Basis) -> Loans:
+    """Lending in the year and the year before from the loans applied at the units each year
+    covers, with this year's child units as the rows."""
+    now = year_figures(Loan.objects.filter(unit_id__in=base.units), year, base.as_of)
+    before = year_figures(
+        Loan.objects.filter(unit_id__in=previous_base.units), year - 1, previous_base.as_of
+    )
+    nothing = YearFigures()
+    children: dict[int, LoanRow] = {}
+    for unit_id, figures in now.items():
+        child = base.child_of[unit_id]
+        row = children.setdefault(
+            child, LoanRow(child, base.children.get(child, ""), YearFigures(), YearFigures())
+        )
+        row.now += figures
+    for unit_id, figures in before.items():
+        if unit_id in base.child_of:
+            child = base.child_of[unit_id]
+            row = children.setdefault(
+                child, LoanRow(child, base.children.get(child, ""), YearFigures(), YearFigures())
+            )
+            row.before += figures
+    return Loans(
+        now=sum(now.values(), nothing),
+        before=sum(before.values(), nothing),
+        by_child=sorted(
+            children.values(), key=lambda row: (-row.now.outstanding, -row.now.disbursed, row.label)
+        ),
+    )
+
+
 def _organisation(base: Basis, year: int) -> Organisation:
     as_of = base.as_of
     start = datetime.date(year, 1, 1)
@@ -501,5 +596,7 @@ def annual_figures(union: Unit, year: int, user=None, *, summary: bool = False) 
             highlighted_keys.get(key) or Row(key=key, label=str(type_labels[key]))
             for key in HIGHLIGHTED
         ],
+        programs=[] if summary else _programs(year, base, previous_base),
+        loans=None if summary else _loans(year, base, previous_base),
         contributions=[] if summary else _contributions(year, base, previous_base),
     )

@@ -85,6 +85,8 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
                 _("The largest share went through %(unit)s: %(amount)s for %(cases)s cases.")
                 % {"unit": top.label, "amount": short_dong(top.amount), "cases": number(top.cases)}
             )
+    paragraphs.extend(_programs(figures))
+    paragraphs.extend(_loans(figures, in_progress))
     paragraphs.extend(_contributions(figures))
     organisation = figures.organisation
     if organisation is None:
@@ -121,6 +123,87 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
         }
     )
     return paragraphs
+
+
+def _programs(figures: AnnualFigures) -> list[str]:
+    """The programs paid in the year, the largest named; nothing when none was."""
+    rows = [row for row in figures.programs if row.cases]
+    if not rows:
+        return []
+    top = rows[0]
+    text = (
+        _(
+            "Through %(count)s programs, %(turns)s support turns worth %(amount)s were paid; "
+            "the largest, %(program)s, gave %(top_amount)s to %(top_people)s people."
+        )
+        if len(rows) > 1
+        else _(
+            "Through the program %(program)s, %(turns)s support turns worth %(amount)s were "
+            "paid to %(top_people)s people."
+        )
+    )
+    return [
+        text
+        % {
+            "count": number(len(rows)),
+            "turns": number(sum(row.cases for row in rows)),
+            "amount": short_dong(sum(row.amount for row in rows)),
+            "program": top.label,
+            "top_amount": short_dong(top.amount),
+            "top_people": number(top.people),
+        }
+    ]
+
+
+def _loans(figures: AnnualFigures, in_progress: bool) -> list[str]:
+    """What the loan fund lent and got back in the year, and what was outstanding and overdue
+    at its end; nothing when no loan was out in either year."""
+    loans = figures.loans
+    if loans is None or not loans.any:
+        return []
+    now = loans.now
+    values = {
+        "year": figures.year,
+        "date": figures.as_of.strftime("%d/%m/%Y"),
+        "loans": number(now.disbursed_loans),
+        "disbursed": short_dong(now.disbursed),
+        "repaid": short_dong(now.principal_repaid),
+        "borrowers": number(now.borrowers),
+        "outstanding": short_dong(now.outstanding),
+        "overdue": short_dong(now.overdue),
+        "overdue_loans": number(now.overdue_loans),
+    }
+    lent = (
+        _(
+            "In %(year)s the fund for supporting poor workers lent %(disbursed)s in "
+            "%(loans)s loans and was repaid %(repaid)s."
+        )
+        if now.disbursed_loans
+        else _(
+            "In %(year)s the fund for supporting poor workers made no new loan and was repaid "
+            "%(repaid)s."
+        )
+    )
+    if not now.outstanding:
+        standing = (
+            _("On %(date)s no loan was outstanding.")
+            if in_progress
+            else _("At the end of %(year)s no loan was outstanding.")
+        )
+    else:
+        standing = (
+            _("On %(date)s, %(outstanding)s was outstanding from %(borrowers)s borrowers")
+            if in_progress
+            else _(
+                "At the end of %(year)s, %(outstanding)s was outstanding from %(borrowers)s "
+                "borrowers"
+            )
+        )
+        if now.overdue:
+            standing += _(", of which %(overdue)s in %(overdue_loans)s overdue loans.")
+        else:
+            standing += _(", none of it overdue.")
+    return [(lent + " " + standing) % values]
 
 
 def _contributions(figures: AnnualFigures) -> list[str]:

@@ -32,7 +32,7 @@ from unions.models import Unit, UnitKind
 
 from ..models import Category, SupportType
 from . import charts
-from .figures import AnnualFigures, Row
+from .figures import AnnualFigures, Loans, Row
 from .words import dong, number
 
 TEMPLATE = "welfare/reports/annual_pdf.html"
@@ -267,6 +267,10 @@ def change_of(now: int, before: int) -> str:
     return percent(round(100 * (now - before) / before, 1))
 
 
+def share(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",") + "%"
+
+
 def signed(value: int, money: bool = False) -> str:
     text = dong(abs(value)) if money else number(abs(value))
     return ("+" if value > 0 else MINUS if value < 0 else "") + text
@@ -297,6 +301,58 @@ def table(rows: list[Row], *, total: bool = True) -> dict:
             "change": change_of(now, before),
         }
     return result
+
+
+def loan_measures(loans: Loans) -> list[tuple[str, str, str, str]]:
+    """Section V's lines: the year's lending, then the portfolio on the year's last day, each
+    with the year before and the change.  Interest and recoveries only where there were any
+    (most funds lend at 0 %)."""
+    now, before = loans.now, loans.before
+
+    def count(label: str, name: str) -> tuple[str, str, str, str]:
+        a, b = getattr(now, name), getattr(before, name)
+        return (label, number(a), number(b), change_of(a, b))
+
+    def money(label: str, name: str) -> tuple[str, str, str, str]:
+        a, b = getattr(now, name), getattr(before, name)
+        return (label, dong(a), dong(b), change_of(a, b))
+
+    lines = [
+        count(_("Loans disbursed"), "disbursed_loans"),
+        money(_("Amount disbursed"), "disbursed"),
+        money(_("Principal repaid"), "principal_repaid"),
+    ]
+    if now.interest_paid or before.interest_paid:
+        lines.append(money(_("Interest paid"), "interest_paid"))
+    if now.written_off or before.written_off:
+        lines.append(money(_("Written off"), "written_off"))
+    if now.recovered or before.recovered:
+        lines.append(money(_("Recovered after write-off"), "recovered"))
+    lines += [
+        count(_("Borrowers with a loan outstanding at year end"), "borrowers"),
+        money(_("Principal outstanding at year end"), "outstanding"),
+        money(_("of which overdue"), "overdue"),
+        (
+            _("Portfolio at risk over 30 days"),
+            share(now.par_30),
+            share(before.par_30),
+            "",
+        ),
+    ]
+    return lines
+
+
+def loan_units(loans: Loans) -> list[dict[str, str]]:
+    return [
+        {
+            "label": row.label,
+            "disbursed": dong(row.now.disbursed),
+            "borrowers": number(row.now.borrowers),
+            "outstanding": dong(row.now.outstanding),
+            "overdue": dong(row.now.overdue),
+        }
+        for row in loans.by_child
+    ]
 
 
 def in_vietnamese(figures: AnnualFigures) -> AnnualFigures:
@@ -361,6 +417,7 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
         "head": head,
         "date": document_date(built_on),
         "as_of": figures.as_of,
+        "in_progress": figures.as_of < datetime.date(figures.year, 12, 31),
         "narrative": narrative.strip(),
         "organisation": organisation_rows,
         "totals": [
@@ -399,6 +456,10 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
         "by_fund": table(figures.by_fund),
         "by_child": table(figures.by_child),
         "highlighted": table(figures.highlighted, total=False),
+        "programs": table(figures.programs),
+        "loans": figures.loans if figures.loans and figures.loans.any else None,
+        "loan_measures": loan_measures(figures.loans) if figures.loans else [],
+        "loan_units": loan_units(figures.loans) if figures.loans else [],
         "contributions": table(figures.contributions),
         "charts": chart_list,
         "has_children": has_children,

@@ -6,7 +6,6 @@ import io
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -49,6 +48,8 @@ def build_workbook(figures: AnnualFigures) -> Workbook:
         _breakdown(workbook.create_sheet(title), name_header, rows, year, prev)
     _months(workbook.create_sheet(_("By month")), figures)
     _organisation(workbook.create_sheet(_("Organisation")), figures)
+    _breakdown(workbook.create_sheet(_("Programs")), _("Program"), figures.programs, year, prev)
+    _loans(workbook.create_sheet(_("Loans")), figures)
     _contributions(workbook.create_sheet(_("Contributions")), figures)
     return workbook
 
@@ -205,15 +206,78 @@ def _organisation(sheet: Worksheet, figures: AnnualFigures) -> None:
     _finish(sheet, [40, 16])
 
 
-NOT_KEPT = (
-    gettext_lazy("Programs"),
-    gettext_lazy("Loans from the fund for supporting poor workers"),
-)
+def _loans(sheet: Worksheet, figures: AnnualFigures) -> None:
+    """The loan fund's year beside the year before, then by child unit."""
+    year, prev = figures.year, figures.year - 1
+    loans = figures.loans
+    assert loans is not None  # a workbook is built from the full figures
+    _header(
+        sheet,
+        [
+            _("Item"),
+            _year(year),
+            _year(prev),
+            _("Increase or decrease"),
+            _("Increase or decrease") + " (%)",
+        ],
+    )
+    now, before = loans.now, loans.before
+    for label, name in (
+        (_("Loans disbursed"), "disbursed_loans"),
+        (_("Amount disbursed"), "disbursed"),
+        (_("Principal repaid"), "principal_repaid"),
+        (_("Interest paid"), "interest_paid"),
+        (_("Written off"), "written_off"),
+        (_("Recovered after write-off"), "recovered"),
+        (_("Borrowers with a loan outstanding at year end"), "borrowers"),
+        (_("Principal outstanding at year end"), "outstanding"),
+        (_("of which overdue"), "overdue"),
+        (_("of which overdue over 30 days"), "at_risk_30"),
+    ):
+        a, b = getattr(now, name), getattr(before, name)
+        sheet.append([label, a, b, a - b, _percent(a, b)])
+        sheet.cell(sheet.max_row, 5).number_format = PERCENT
+    sheet.append(
+        [_("Portfolio at risk over 30 days") + " (%)", now.par_30 / 100, before.par_30 / 100]
+    )
+    for column in (2, 3):
+        sheet.cell(sheet.max_row, column).number_format = PERCENT
+    _finish(sheet, [44, 18, 18, 18, 12])
+    if not loans.by_child:
+        return
+    sheet.append([])
+    titles = [
+        _("Unit"),
+        _("Disbursed in %(year)s") % {"year": year},
+        _("Repaid in %(year)s") % {"year": year},
+        _("Borrowers"),
+        _("Outstanding"),
+        _("of which overdue"),
+    ]
+    sheet.append(titles)
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.border = BORDER
+    for row in loans.by_child:
+        sheet.append(
+            [
+                row.label,
+                row.now.disbursed,
+                row.now.principal_repaid,
+                row.now.borrowers,
+                row.now.outstanding,
+                row.now.overdue,
+            ]
+        )
+        for cell in sheet[sheet.max_row]:
+            cell.border = BORDER
+            if isinstance(cell.value, int):
+                cell.number_format = NUMBER
 
 
 def _contributions(sheet: Worksheet, figures: AnnualFigures) -> None:
-    """Contributions recorded in the funds' ledgers, by fund, for both years; then the
-    sections whose figures the portal does not keep."""
+    """Contributions recorded in the funds' ledgers, by fund, for both years."""
     year, prev = figures.year, figures.year - 1
     count, amount = _("Entries"), _("Amount (đồng)")
     _header(
@@ -259,6 +323,3 @@ def _contributions(sheet: Worksheet, figures: AnnualFigures) -> None:
     )
     sheet.cell(sheet.max_row, 8).number_format = PERCENT
     _finish(sheet, [6, 36, 13, 18, 13, 18, 18, 11], total=True)
-    sheet.append([])
-    for label in NOT_KEPT:
-        sheet.append([None, str(label), _("The portal does not keep these figures yet.")])
