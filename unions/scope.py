@@ -17,6 +17,7 @@ holds a role, since ``scope_q`` and ``visible_to`` know only role assignments.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -151,6 +152,25 @@ def only_unit_held(user: ActingUser, capability: Capability) -> int | None:
     a unit for that capability starts on it."""
     held = set(units_held(user, capability))
     return held.pop() if len(held) == 1 else None
+
+
+def roles_with(capability: Capability) -> list[str]:
+    return [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
+
+
+def holders(
+    capability: Capability, unit_ids: Iterable[int], *, besides: Iterable[int] = ()
+) -> QuerySet[User]:
+    """The active users who hold ``capability`` by a grant at one of these very units (whom a
+    step waits for, whom a notice goes to), less ``besides``; each once."""
+    grants = RoleAssignment.objects.filter(
+        unit_id__in=list(unit_ids), role__in=roles_with(capability)
+    )
+    return (
+        User.objects.filter(pk__in=grants.values("user_id"), is_active=True)
+        .exclude(pk__in=list(besides))
+        .order_by("pk")
+    )
 
 
 def holds_at(user: ActingUser, capability: Capability, unit_id: int) -> bool:

@@ -14,9 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
@@ -24,8 +22,8 @@ from django.utils.translation import gettext as _
 from common.money import format_dong
 from common.notices import notify
 from common.templatetags.people import person_name
-from unions.models import RoleAssignment, Unit
-from unions.scope import ROLE_CAPABILITIES, Capability
+from unions.models import Unit
+from unions.scope import Capability, holders
 
 from .models import Case, Payment
 
@@ -59,17 +57,6 @@ def _opener(case: Case, by: User) -> list[User]:
     """The officer who opened the case, unless they took the step themselves."""
     opener = case.created_by
     return [] if opener.pk == by.pk else [opener]
-
-
-def _holders(capability: Capability, unit_id: int, *, besides: Iterable[int]) -> QuerySet[User]:
-    roles = [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
-    holders = RoleAssignment.objects.filter(unit_id=unit_id, role__in=roles).values("user_id")
-    return (
-        get_user_model()
-        .objects.filter(pk__in=holders, is_active=True)
-        .exclude(pk__in=list(besides))
-        .order_by("pk")
-    )
 
 
 # --- to the officer who opened the case --------------------------------------------------------
@@ -152,7 +139,7 @@ def _requested(case: Case) -> str:
 
 def case_waiting_for_decision(case: Case, *, by: User, at: Unit) -> None:
     """The reviewers at the level the case has reached, but not its opener."""
-    people = _holders(Capability.REVIEW_CASES, at.pk, besides=(case.created_by_id, by.pk))
+    people = holders(Capability.REVIEW_CASES, [at.pk], besides=(case.created_by_id, by.pk))
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Case #%(case)s waits for your decision: %(name)s") % {
             "case": case.pk,
@@ -164,7 +151,7 @@ def case_waiting_for_decision(case: Case, *, by: User, at: Unit) -> None:
 
 def case_waiting_for_payment(case: Case, *, by: User) -> None:
     """The treasurers of the fund's union, but not the case's opener nor its approver."""
-    people = _holders(Capability.PAY, case.fund.unit_id, besides=(case.created_by_id, by.pk))
+    people = holders(Capability.PAY, [case.fund.unit_id], besides=(case.created_by_id, by.pk))
     with translation.override(settings.LANGUAGE_CODE):
         amount = format_dong(case.approved_amount or 0)
         subject = _("Case #%(case)s waits for payment: %(amount)s for %(name)s") % {

@@ -17,14 +17,15 @@ from django.utils.translation import gettext_lazy as _
 
 from common.text import keep_search_name
 from unions.models import RoleAssignment, Unit
-from unions.scope import ROLE_CAPABILITIES, Capability, visible_unit_ids
+from unions.scope import Capability, roles_with, visible_unit_ids
 
 
 def treasurers_at(unit) -> models.QuerySet[RoleAssignment]:
     """The active grants at exactly ``unit`` (an id or an ``OuterRef``) that pay from its
     funds: a payment is recorded only by a treasurer of the fund's own union."""
-    roles = [role for role, caps in ROLE_CAPABILITIES.items() if Capability.PAY in caps]
-    return RoleAssignment.objects.filter(unit_id=unit, role__in=roles, user__is_active=True)
+    return RoleAssignment.objects.filter(
+        unit_id=unit, role__in=roles_with(Capability.PAY), user__is_active=True
+    )
 
 
 class FundKind(models.TextChoices):

@@ -12,10 +12,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import F
 from django.shortcuts import get_object_or_404
@@ -24,9 +21,8 @@ from django.utils.translation import gettext as _
 
 from common.money import format_dong
 from members.models import Member
-from unions.models import RoleAssignment, Unit
+from unions.models import Unit
 from unions.scope import (
-    ROLE_CAPABILITIES,
     Capability,
     authorize_write,
     can,
@@ -35,7 +31,7 @@ from unions.scope import (
 from welfare.funds.ledger import AlreadyRecorded, lock_fund, post_entry
 from welfare.funds.models import EntryKind, Fund, FundKind, LedgerEntry
 
-from . import rules, schedule
+from . import notices, rules, schedule
 from .models import (
     Instalment,
     Loan,
@@ -189,7 +185,7 @@ def apply_for_loan(
         created_by=by,
     )
     _event(loan, Action.APPLIED, by, amount=principal, comment=purpose)
-    notify_reviewers(loan, loan.unit_id)
+    notices.waiting_for_decision(loan, unit_id=loan.unit_id, by=by)
     return loan
 
 
@@ -200,7 +196,7 @@ def confirm_loan(*, loan: Loan, by, comment: str = "") -> Loan:
     loan.status = LoanStatus.CONFIRMED
     loan.save(update_fields=["status"])
     _event(loan, Action.CONFIRMED, by, comment=comment)
-    notify_reviewers(loan, loan.fund.unit_id)
+    notices.waiting_for_decision(loan, unit_id=loan.fund.unit_id, by=by)
     return loan
 
 
@@ -213,6 +209,7 @@ def reject_loan(*, loan: Loan, by, comment: str) -> Loan:
     loan.status = LoanStatus.REJECTED
     loan.save(update_fields=["status"])
     _event(loan, Action.REJECTED, by, comment=comment)
+    notices.decided(loan, by=by, approved=False, comment=comment)
     return loan
 
 
@@ -236,7 +233,8 @@ def approve_loan(*, loan: Loan, by, comment: str = "") -> Loan:
     loan.status = LoanStatus.APPROVED
     loan.save(update_fields=["status"])
     _event(loan, Action.APPROVED, by, amount=loan.principal, comment=comment)
-    notify_treasurers(loan)
+    notices.decided(loan, by=by, approved=True, comment=comment)
+    notices.waiting_for_disbursement(loan, by=by)
     return loan
 
 
@@ -520,77 +518,19 @@ def mark_overdue(today: datetime.date | None = None) -> int:
         return 0
     ids = [i.pk for instalments in by_loan.values() for i in instalments]
     Instalment.objects.filter(pk__in=ids).update(marked_overdue_on=today)
-    messages = []
     for instalments in by_loan.values():
         loan = instalments[0].loan
-        owed = sum(i.remaining for i in instalments)
-        numbers = ", ".join(str(i.number) for i in instalments)
         _event(
             loan,
             Action.OVERDUE,
             None,
             on=today,
-            amount=owed,
-            comment=_("Instalment %(numbers)s") % {"numbers": numbers},
+            amount=sum(i.remaining for i in instalments),
+            comment=_("Instalment %(numbers)s")
+            % {"numbers": ", ".join(str(i.number) for i in instalments)},
         )
-        body = _(
-            "Loan #%(loan)s of %(name)s: instalment %(numbers)s is overdue, %(owed)s unpaid "
-            "(due %(due)s)."
-        ) % {
-            "loan": loan.pk,
-            "name": loan.member.full_name,
-            "numbers": numbers,
-            "owed": format_dong(owed),
-            "due": instalments[0].due_on.strftime("%d/%m/%Y"),
-        }
-        for address in _addresses(Capability.OPEN_CASES, {loan.unit_id, loan.member.unit_id}):
-            messages.append(
-                (_("A loan instalment is overdue"), body, settings.DEFAULT_FROM_EMAIL, [address])
-            )
-    if messages:
-        transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
+        notices.overdue(loan, instalments)
     return len(ids)
-
-
-# --- notifications -------------------------------------------------------------------------
-
-
-def _addresses(capability: Capability, unit_ids) -> list[str]:
-    roles = [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
-    holders = RoleAssignment.objects.filter(unit_id__in=unit_ids, role__in=roles).values("user_id")
-    people = get_user_model().objects.filter(pk__in=holders, is_active=True).exclude(email="")
-    return sorted(set(people.values_list("email", flat=True)))
-
-
-def _send(addresses: list[str], subject: str, body: str) -> None:
-    if addresses:
-        messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [a]) for a in addresses]
-        transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
-
-
-def _line(loan: Loan) -> str:
-    return _("Loan #%(loan)s: %(name)s, %(amount)s from %(fund)s") % {
-        "loan": loan.pk,
-        "name": loan.member.full_name,
-        "amount": format_dong(loan.principal),
-        "fund": loan.fund.name,
-    }
-
-
-def notify_reviewers(loan: Loan, unit_id: int) -> None:
-    _send(
-        _addresses(Capability.REVIEW_CASES, {unit_id}),
-        _("A loan is waiting for your decision"),
-        _line(loan),
-    )
-
-
-def notify_treasurers(loan: Loan) -> None:
-    _send(
-        _addresses(Capability.PAY, {loan.fund.unit_id}),
-        _("An approved loan is waiting for disbursement"),
-        _line(loan),
-    )
 
 
 def may_apply(user, unit: Unit) -> bool:

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
+from common.models import Notice
 from unions.models import Role, RoleAssignment
 from welfare.funds.ledger import AlreadyRecorded
 from welfare.loans import portfolio, services
@@ -194,11 +195,13 @@ def test_figures_per_fund_and_unit_in_one_query(world, make_loan, django_assert_
 
 
 def test_the_daily_check_run_twice_changes_nothing_more(
-    world, make_loan, mailoutbox, django_capture_on_commit_callbacks
+    world, make_loan, mailoutbox, eager_celery, django_capture_on_commit_callbacks
 ):
     world.users["a1_chair"].email = "chair@example.vn"
     world.users["a1_chair"].save()
     loan = make_loan()
+    Notice.objects.all().delete()  # what the application's steps told people
+    mailoutbox.clear()
     today = datetime.date(2025, 3, 20)  # instalments 1 and 2 are past their grace
     with django_capture_on_commit_callbacks(execute=True):
         assert services.mark_overdue(today) == 2
@@ -206,10 +209,33 @@ def test_the_daily_check_run_twice_changes_nothing_more(
         assert services.mark_overdue(today) == 0
     assert loan.events.filter(action=Action.OVERDUE).count() == 1
     assert loan.instalments.filter(marked_overdue_on=today).count() == 2
-    recipients = sorted(address for mail in mailoutbox for address in mail.to)
-    assert "chair@example.vn" in recipients
-    assert len(recipients) == len(set(recipients))
-    assert "Nguyễn Văn An" in mailoutbox[0].body
+    # the officers of A1 (the loan's union and the borrower's), each told once, in the inbox
+    # and by e-mail, with the loan's page
+    notices = Notice.objects.order_by("recipient__username")
+    told = [n.recipient.username for n in notices]
+    assert "a1_chair" in told and "grassroots" in told and len(told) == len(set(told))
+    assert all(n.url == f"/loans/{loan.pk}/" for n in notices)
+    assert "1, 2" in notices[0].body and "Nguyễn Văn An" in notices[0].body
+    emailed = sorted(address for mail in mailoutbox for address in mail.to)
+    assert "chair@example.vn" in emailed
+    assert emailed == sorted(n.recipient.email for n in notices if n.recipient.email)
+    assert all("Nguyễn Văn An" in mail.body for mail in mailoutbox)
+
+
+def test_each_step_tells_who_acts_next_and_the_applicant_hears_the_decision(world, make_loan):
+    loan = make_loan("applied")
+    # applied at A1: its reviewers, not the officer who applied
+    told = {n.recipient.username for n in Notice.objects.all()}
+    assert "a1_chair" in told and "grassroots" not in told
+    Notice.objects.all().delete()
+    services.confirm_loan(loan=loan, by=world.users["a1_chair"])
+    services.approve_loan(loan=loan, by=world.users["province"], comment="Đủ điều kiện")
+    told = sorted(n.recipient.username for n in Notice.objects.all())
+    # confirmed: the province's reviewers; approved: the applicant and the treasurer
+    assert "province" in told and "grassroots" in told and "treasurer" in told
+    decision = Notice.objects.get(recipient=world.users["grassroots"])
+    assert "Nguyễn Văn An" in decision.subject and "Đủ điều kiện" in decision.body
+    assert decision.url == f"/loans/{loan.pk}/"
 
 
 def test_the_daily_task_runs_the_check(world, make_loan):
