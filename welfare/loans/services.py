@@ -349,6 +349,7 @@ def record_repayment(
         submission=submission,
     )
     left, principal_part, interest_part = amount, 0, 0
+    touched = []
     for instalment in owed:
         if not left:
             break
@@ -360,9 +361,11 @@ def record_repayment(
         instalment.principal_paid += principal
         if instalment.remaining == 0:
             instalment.settled_on = paid_on
-        instalment.save(update_fields=["interest_paid", "principal_paid", "settled_on"])
+        touched.append(instalment)
         principal_part += principal
         interest_part += interest
+    # One UPDATE for the instalments paid, however many a payment settles.
+    Instalment.objects.bulk_update(touched, ["interest_paid", "principal_paid", "settled_on"])
     repayment = Repayment.objects.create(
         loan=loan,
         kind=RepaymentKind.REPAYMENT,

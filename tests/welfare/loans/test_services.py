@@ -329,3 +329,18 @@ def test_outsiders_find_no_loan(world, make_loan):
         services.get_loan_for_user(world.users["q_officer"], loan.pk)
     with pytest.raises(Http404):
         services.get_loan_for_user(world.users["commune"], make_loan(member=None, inside=False).pk)
+
+
+def test_a_repayment_costs_the_same_queries_for_one_instalment_or_all(world, make_loan):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost(amount: int) -> int:
+        loan = make_loan()
+        with CaptureQueriesContext(connection) as captured:
+            _repay(world, loan, amount)
+        return len(captured.captured_queries)
+
+    one, all_twelve = cost(1_000_000), cost(12_000_000)
+    # at most the "repaid in full" event more: nothing per instalment
+    assert one <= all_twelve <= one + 1
