@@ -96,6 +96,11 @@ def _not_now(reason: str) -> Decision:
     return Decision(Refusal.NOT_NOW, reason)
 
 
+def _say(standing: Standing, case_text: str, batch_text: str) -> str:
+    """A refusal speaks of what it refuses: a case, or a program's batch."""
+    return case_text if isinstance(standing.case, Case) else batch_text
+
+
 def review_route(case: Reviewed) -> list[int]:
     """The unions that decide on the case, bottom up: those above its union up to the fund's
     owner (today's tree), or the union itself when the fund is its own."""
@@ -135,11 +140,29 @@ class Standing:
 
     def authored_or_acted(self) -> Decision | None:
         if self.created:
-            return _not_now(_("You created this case, so someone else must decide on it."))
+            return _not_now(
+                _say(
+                    self,
+                    _("You created this case, so someone else must decide on it."),
+                    _("You created this batch, so someone else must decide on it."),
+                )
+            )
         if self.edited:
-            return _not_now(_("You edited this case, so someone else must decide on it."))
+            return _not_now(
+                _say(
+                    self,
+                    _("You edited this case, so someone else must decide on it."),
+                    _("You edited this batch, so someone else must decide on it."),
+                )
+            )
         if self.acted_this_round:
-            return _not_now(_("You have already acted on this case."))
+            return _not_now(
+                _say(
+                    self,
+                    _("You have already acted on this case."),
+                    _("You have already acted on this batch."),
+                )
+            )
         return None
 
 
@@ -155,7 +178,13 @@ def edit(standing: Standing) -> Decision:
     if not _opens_cases_here(standing):
         return NEVER
     if standing.case.status not in EDITABLE:
-        return _not_now(_("Only a draft or a returned case can be changed."))
+        return _not_now(
+            _say(
+                standing,
+                _("Only a draft or a returned case can be changed."),
+                _("Only a draft or a returned batch can be changed."),
+            )
+        )
     return ALLOWED
 
 
@@ -163,7 +192,13 @@ def submit(standing: Standing) -> Decision:
     if not _opens_cases_here(standing):
         return NEVER
     if standing.case.status not in EDITABLE:
-        return _not_now(_("This case has already been submitted."))
+        return _not_now(
+            _say(
+                standing,
+                _("This case has already been submitted."),
+                _("This batch has already been submitted."),
+            )
+        )
     return ALLOWED
 
 
@@ -173,7 +208,13 @@ def add_evidence(standing: Standing) -> Decision:
     if not _opens_cases_here(standing):
         return NEVER
     if standing.case.status not in EDITABLE:
-        return _not_now(_("Evidence can be added only to a draft or a returned case."))
+        return _not_now(
+            _say(
+                standing,
+                _("Evidence can be added only to a draft or a returned case."),
+                _("Files can be added only to a draft or a returned batch."),
+            )
+        )
     return ALLOWED
 
 
@@ -190,11 +231,22 @@ def _review(standing: Standing) -> Decision:
     if not levels & set(units_held(user, Capability.REVIEW_CASES)):
         return NEVER
     if case.status != CaseStatus.SUBMITTED or case.current_unit_id is None:
-        return _not_now(_("This case is not waiting for a decision."))
+        return _not_now(
+            _say(
+                standing,
+                _("This case is not waiting for a decision."),
+                _("This batch is not waiting for a decision."),
+            )
+        )
     if not holds_at(user, Capability.REVIEW_CASES, case.current_unit_id):
         return Decision(
             Refusal.ANOTHER_LEVEL,
-            _("This case is waiting for a decision at %(unit)s.") % {"unit": case.current_unit},
+            _say(
+                standing,
+                _("This case is waiting for a decision at %(unit)s."),
+                _("This batch is waiting for a decision at %(unit)s."),
+            )
+            % {"unit": case.current_unit},
         )
     return standing.authored_or_acted() or ALLOWED
 
@@ -224,7 +276,13 @@ def approve(standing: Standing) -> Decision:
     can pay would keep the amount reserved for ever."""
     decision = _review(standing)
     if decision.allowed and not _at_owner(standing.case):
-        return _not_now(_("Only the union that owns the fund approves this case."))
+        return _not_now(
+            _say(
+                standing,
+                _("Only the union that owns the fund approves this case."),
+                _("Only the union that owns the fund approves this batch."),
+            )
+        )
     fund = standing.case.fund
     if decision.allowed and not fund.payable:
         return Decision(
@@ -248,11 +306,24 @@ def pay(standing: Standing) -> Decision:
     if not holds_at(user, Capability.PAY, case.fund.unit_id):
         return NEVER
     if case.status == CaseStatus.PAID:
-        return Decision(Refusal.ALREADY_PAID, _("This case has already been paid."))
+        return Decision(
+            Refusal.ALREADY_PAID,
+            _say(
+                standing,
+                _("This case has already been paid."),
+                _("This batch has already been paid."),
+            ),
+        )
     if isinstance(case, Case) and case.batch_id is not None:
         return _not_now(_("This support is paid with its program's batch."))
     if case.status != CaseStatus.APPROVED:
-        return _not_now(_("Only an approved case can be paid."))
+        return _not_now(
+            _say(
+                standing,
+                _("Only an approved case can be paid."),
+                _("Only an approved batch can be paid."),
+            )
+        )
     return standing.authored_or_acted() or ALLOWED
 
 

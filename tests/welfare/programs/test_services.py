@@ -8,7 +8,9 @@ import uuid
 import pytest
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils import translation
 
+from welfare.cases import rules
 from welfare.cases.models import Case, CaseEvent, CaseStatus, SupportType
 from welfare.funds.ledger import AlreadyRecorded
 from welfare.funds.models import EntryKind, Fund, LedgerEntry
@@ -246,3 +248,15 @@ def test_a_quota_over_is_refused_by_how_much(world, tet, make_batch, people):
     with pytest.raises(ValidationError) as refused:
         services.submit_batch(batch=batch, by=world.users["grassroots"])
     assert "500.000 ₫" in refused.value.messages[0]
+
+
+def test_a_refusal_speaks_of_the_batch_not_of_a_case(world, make_batch):
+    batch = make_batch(state="submitted")
+    # the officer who built it may not change it any more, and is told so about a batch
+    with pytest.raises(ValidationError) as refused:
+        services.submit_batch(batch=batch, by=world.users["grassroots"])
+    message = refused.value.messages[0].lower()
+    assert "danh sách" in message and "hồ sơ" not in message
+    with translation.override("en"):
+        english = str(rules.decide(world.users["grassroots"], batch, "submit").reason)
+    assert "batch" in english and "case" not in english
