@@ -246,3 +246,30 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} at {self.unit_id} from {self.valid_from}"
+
+
+class MemberAccess(models.Model):
+    """Someone read a member's personal data: opened the member's page or edit form, revealed
+    the full ID number, or exported a list with full ID numbers (``member`` is then empty and
+    ``detail`` holds the list's filters).  Kept for ``PERSONAL_DATA_LOG_DAYS`` (Personal Data
+    Protection Law), never edited; ``members/access_log.py`` writes it."""
+
+    class What(models.TextChoices):
+        PAGE = "page", _("Opened the member's page")
+        EDIT = "edit", _("Opened the member's edit form")
+        REVEAL = "reveal", _("Revealed the ID number")
+        EXPORT = "export", _("Exported a list with full ID numbers")
+
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.CASCADE, related_name="accesses"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    what = models.CharField(max_length=16, choices=What.choices)
+    detail = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "-at", "-id"], name="member_access_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.what} {self.at:%d/%m/%Y %H:%M}"

@@ -109,3 +109,15 @@ def national_id_from(value: Any) -> str:
         # provinces 001-009 lose two).  The checks against the birth date catch a wrong guess.
         digits = digits.zfill(9 if len(digits) == 8 else 12)
     return digits
+
+
+MASK = "\u2022"  # •
+
+
+def masked(value: str) -> str:
+    """The ID number as lists, pages and exports show it by default: only its last four
+    digits ("••••••••1234"); revealing the rest is a recorded step (members/access_log.py)."""
+    if not value:
+        return ""
+    shown = 4 if len(value) > 4 else 0
+    return MASK * (len(value) - shown) + value[len(value) - shown :]

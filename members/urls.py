@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.member_create, name="create"),
     path("import/", include("members.import_urls")),
     path("<int:pk>/", views.member_detail, name="detail"),
+    path("<int:pk>/reveal-id/", views.member_reveal_id, name="reveal_id"),
     path("<int:pk>/edit/", views.member_edit, name="edit"),
     path("<int:pk>/transfer/", views.member_transfer, name="transfer"),
     path("<int:pk>/children/new/", views.dependant_create, name="dependant_create"),

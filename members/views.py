@@ -14,11 +14,13 @@ from common.forms import apply_service_errors
 from common.http import AuthenticatedHttpRequest
 from common.keyset import KeysetPaginator, capped_count
 from unions.history import recent_changes
-from unions.scope import Capability, can, can_anywhere
+from unions.scope import Capability, can, can_anywhere, visible_unit_ids
 
 from . import services
+from .access_log import record_member_access
 from .forms import DependantForm, MemberFilter, MemberForm, TransferForm
-from .models import Member
+from .models import Member, MemberAccess
+from .national_id import masked
 
 
 def _filtered_members(request: HttpRequest) -> MemberFilter:
@@ -26,11 +28,12 @@ def _filtered_members(request: HttpRequest) -> MemberFilter:
     return MemberFilter(request.GET or None, queryset=members, user=request.user)
 
 
+ID_NUMBER: Column[Member] = Column(_lazy("ID number"), lambda m: masked(m.national_id))
 MEMBER_COLUMNS: list[Column[Member]] = [
     Column(_lazy("Full name"), lambda m: m.full_name),
     Column(_lazy("Sex"), lambda m: m.get_sex_display()),
     Column(_lazy("Date of birth"), lambda m: m.date_of_birth.strftime("%d/%m/%Y")),
-    Column(_lazy("ID number"), lambda m: m.national_id),
+    ID_NUMBER,
     Column(_lazy("Union card"), lambda m: m.union_card_number),
     Column(_lazy("Membership"), lambda m: m.get_kind_display()),
     Column(_lazy("Grassroots union"), lambda m: m.unit.name),
@@ -44,10 +47,30 @@ MEMBER_COLUMNS: list[Column[Member]] = [
 ]
 
 
+# The same columns with the full ID number, for ``?ids=full``.
+FULL_ID_COLUMNS: list[Column[Member]] = [
+    Column(ID_NUMBER.header, lambda m: m.national_id) if column is ID_NUMBER else column
+    for column in MEMBER_COLUMNS
+]
+
+
 def member_export(request: HttpRequest, fmt: str):
-    """Exactly the members the list shows with the same filters, in scope, streamed."""
+    """Exactly the members the list shows with the same filters, in scope, streamed, with the
+    ID numbers masked.  ``?ids=full`` gives them whole, to someone who may edit members, for
+    the members they may edit only; such an export is recorded."""
     members = _filtered_members(request).qs
-    return export_response(fmt, members, MEMBER_COLUMNS, "doan-vien", _("Members"))
+    if request.GET.get("ids") != "full":
+        return export_response(fmt, members, MEMBER_COLUMNS, "doan-vien", _("Members"))
+    if not can_anywhere(request.user, Capability.EDIT_MEMBERS):
+        raise PermissionDenied
+    members = members.filter(unit_id__in=visible_unit_ids(request.user, Capability.EDIT_MEMBERS))
+    record_member_access(
+        member=None,
+        by=request.user,
+        what=MemberAccess.What.EXPORT,
+        detail=f"{fmt}: {request.GET.urlencode()}",
+    )
+    return export_response(fmt, members, FULL_ID_COLUMNS, "doan-vien", _("Members"))
 
 
 # Past this many the list says "more than 10,000": counting further reads the whole scope.
@@ -106,11 +129,26 @@ def member_list(request: HttpRequest) -> HttpResponse:
 
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     member = services.get_member_for_user(request.user, pk)
+    record_member_access(member=member, by=request.user, what=MemberAccess.What.PAGE)
+    return _member_page(request, member, revealed=False)
+
+
+@require_POST
+def member_reveal_id(request: HttpRequest, pk: int) -> HttpResponse:
+    """The full ID number, on purpose and recorded, for someone who may edit the member; shown
+    on this answer only (the page opened again is masked)."""
+    member = services.get_member_for_user(request.user, pk, write=True)
+    record_member_access(member=member, by=request.user, what=MemberAccess.What.REVEAL)
+    return _member_page(request, member, revealed=True)
+
+
+def _member_page(request: HttpRequest, member: Member, *, revealed: bool) -> HttpResponse:
     return render(
         request,
         "members/member_detail.html",
         {
             "member": member,
+            "revealed": revealed,
             "can_edit": can(request.user, Capability.EDIT_MEMBERS, member.unit),
             "can_open_case": can(request.user, Capability.OPEN_CASES, member.unit),
             "memberships": member.memberships.select_related("unit", "by"),
@@ -134,6 +172,8 @@ def member_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def member_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     member = services.get_member_for_user(request.user, pk, write=True)
+    if request.method != "POST":  # the form shows the full ID number
+        record_member_access(member=member, by=request.user, what=MemberAccess.What.EDIT)
     form = MemberForm(request.POST or None, instance=member, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:

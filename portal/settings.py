@@ -164,6 +164,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 # Evidence files kept across a case form shown again with errors (welfare PendingUpload) are
 # deleted this many hours after they were chosen, by the daily clean_pending_uploads.
 PENDING_UPLOAD_HOURS = envint("PENDING_UPLOAD_HOURS", 24)
+# How long the access log keeps who read a case file or a member's personal data (days).
+PERSONAL_DATA_LOG_DAYS = envint("PERSONAL_DATA_LOG_DAYS", 5 * 365 + 1)
 
 # Widgets render with the project's templates too (templates/django/forms/: the empty choice).
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
@@ -197,6 +199,10 @@ CELERY_BEAT_SCHEDULE = {
     "clean-pending-uploads": {
         "task": "welfare.tasks.clean_pending_uploads",
         "schedule": crontab(hour=3, minute=15),
+    },
+    "prune-access-log": {
+        "task": "welfare.tasks.prune_access_log",
+        "schedule": crontab(hour=3, minute=45),
     },
     "mark-overdue-loans": {
         "task": "welfare.tasks.mark_overdue_loans",

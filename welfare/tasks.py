@@ -4,6 +4,7 @@ from celery import shared_task
 
 from .cases.evidence import clean_pending_uploads as clean_pending
 from .loans.services import mark_overdue
+from .privacy.access_log import prune
 from .reports.build import run_build
 
 
@@ -23,3 +24,9 @@ def clean_pending_uploads() -> int:
 def mark_overdue_loans() -> int:
     """Daily (``CELERY_BEAT_SCHEDULE``): idempotent, a second run on a day marks nothing."""
     return mark_overdue()
+
+
+@shared_task
+def prune_access_log() -> int:
+    """Daily (``CELERY_BEAT_SCHEDULE``): the access log past ``PERSONAL_DATA_LOG_DAYS``."""
+    return prune()

@@ -7,4 +7,5 @@ urlpatterns = [
     path("loans/", include("welfare.loans.urls")),
     path("reports/", include("welfare.reports.urls")),
     path("imports/support/", include("welfare.imports.urls")),
+    path("access-log/", include("welfare.privacy.urls")),
 ]

@@ -20,7 +20,8 @@ def test_csv_export_holds_exactly_the_filtered_list_in_scope(client_for, world):
     rows = csv_rows(response)
     assert response["Content-Disposition"].startswith("attachment")
     assert [row[0] for row in rows[1:]] == ["Nguyễn Văn An"]
-    assert rows[1][3] == world.member_a1.national_id
+    # the ID number masked, but for its last four digits
+    assert rows[1][3] == "••••••••" + world.member_a1.national_id[-4:]
 
 
 def test_export_never_leaks_outside_scope(client_for, world):

@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from members.models import MemberAccess
 from unions.models import Role
 
 from ..access import (
@@ -50,6 +51,10 @@ from ..members.access_imports import ENTRIES as IMPORT_ENTRIES
 from ..unions.access_tree import ENTRIES as TREE_ENTRIES
 from ..welfare.access_cases import build_case
 from ..welfare.access_entries import ENTRIES as WELFARE_ENTRIES
+
+
+def reveals_recorded(member, client) -> dict:
+    return {"reveals": member.accesses.filter(what=MemberAccess.What.REVEAL).count()}
 
 
 def _reset_link_args(world, role, inside):
@@ -146,6 +151,20 @@ MATRIX: dict[str, Entry] = {
     "members:create": Entry(inside=MEMBER_EDITORS),
     "members:detail": Entry(inside=ALL_OK, args=member_args),
     "members:edit": Entry(inside=MEMBER_EDITORS, args=member_args),
+    # The full ID number, on purpose: shown on the answer and recorded.
+    "members:reveal_id": Entry(
+        inside=MEMBER_EDITORS,
+        args=member_args,
+        method="post",
+        effect=Effect(
+            reveals_recorded, done=each(("admin", "province", "commune", "grassroots"), reveals=1)
+        ),
+    ),
+    # Who read personal data, for administrators; scoped in what it lists:
+    "privacy:access_log": Entry(
+        inside=ADMIN_ONLY,
+        scoped_by="tests/welfare/test_access_log.py::test_the_log_lists_only_the_administrators_units",
+    ),
     "members:transfer": Entry(inside=MEMBER_EDITORS, args=member_args),
     "members:dependant_create": Entry(inside=MEMBER_EDITORS, args=member_args),
     "members:dependant_edit": Entry(inside=MEMBER_EDITORS, args=dependant_args),

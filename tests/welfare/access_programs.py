@@ -19,9 +19,13 @@ from welfare.cases.models import SupportType
 from welfare.programs import services
 from welfare.programs.models import Batch, BatchLine, Participant, Program
 
-from ..access import ALL_OK, Effect, Entry, each
+from ..access import ALL_OK, Effect, Entry, each, told
 from ..factories import system_user
-from .access_cases import OPENERS, OPENERS_OK, WAITING_AT_COMMUNE, WAITING_AT_PROVINCE, _fund, only
+from .access_cases import OPENERS, OPENERS_OK, _fund, only
+
+BATCH_WAITING = "This batch is waiting for a decision at %(unit)s."
+WAITING_AT_COMMUNE = told(BATCH_WAITING, unit="Công đoàn phường A")
+WAITING_AT_PROVINCE = told(BATCH_WAITING, unit="LĐLĐ tỉnh P")
 
 YEAR = datetime.date.today().year
 

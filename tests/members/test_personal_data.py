@@ -1,0 +1,96 @@
+"""National ID numbers shown masked by default; revealing one, opening a member's record or
+exporting full numbers is recorded (Personal Data Protection Law)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from members.models import MemberAccess
+from members.national_id import masked
+
+pytestmark = pytest.mark.django_db
+
+
+def csv_rows(response):
+    text = b"".join(response.streaming_content).decode("utf-8").lstrip("\ufeff")
+    return list(csv.reader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        ("001234567890", "••••••••7890"),
+        ("123456789", "•••••6789"),
+        ("1234", "••••"),
+        ("", ""),
+    ],
+)
+def test_masked_keeps_only_the_last_four_digits(number, shown):
+    assert masked(number) == shown
+
+
+def test_list_and_page_show_the_number_masked_and_the_page_is_recorded(client_for, world):
+    member, full = world.member_a1, world.member_a1.national_id
+    client = client_for("leader")
+    listing = client.get(reverse("members:list")).content.decode()
+    assert full not in listing and masked(full) in listing
+    page = client.get(reverse("members:detail", args=[member.pk])).content.decode()
+    assert full not in page and masked(full) in page
+    # a leader reads, but may not reveal
+    assert reverse("members:reveal_id", args=[member.pk]) not in page
+    [record] = MemberAccess.objects.all()
+    assert (record.member, record.user, record.what) == (
+        member,
+        world.users["leader"],
+        MemberAccess.What.PAGE,
+    )
+
+
+def test_revealing_shows_the_number_once_and_records_who_whose_and_when(client_for, world):
+    member, full = world.member_a1, world.member_a1.national_id
+    client = client_for("grassroots")
+    page = client.get(reverse("members:detail", args=[member.pk])).content.decode()
+    assert reverse("members:reveal_id", args=[member.pk]) in page
+    revealed = client.post(reverse("members:reveal_id", args=[member.pk])).content.decode()
+    assert full in revealed
+    reveal = MemberAccess.objects.get(what=MemberAccess.What.REVEAL)
+    assert (reveal.member, reveal.user) == (member, world.users["grassroots"])
+    assert reveal.at is not None
+    # opened again, the page is masked
+    assert full not in client.get(reverse("members:detail", args=[member.pk])).content.decode()
+
+
+def test_who_may_only_read_cannot_reveal_and_outsiders_find_nothing(client_for, world):
+    url = reverse("members:reveal_id", args=[world.member_a1.pk])
+    assert client_for("treasurer").post(url).status_code == 403
+    outside = reverse("members:reveal_id", args=[world.member_q1.pk])
+    assert client_for("grassroots").post(outside).status_code == 404
+    assert client_for("grassroots").get(url).status_code == 405
+    assert not MemberAccess.objects.filter(what=MemberAccess.What.REVEAL).exists()
+
+
+def test_opening_the_edit_form_is_recorded(client_for, world):
+    client_for("grassroots").get(reverse("members:edit", args=[world.member_a1.pk]))
+    assert MemberAccess.objects.filter(what=MemberAccess.What.EDIT).count() == 1
+
+
+def test_an_export_with_full_numbers_needs_the_right_to_edit_and_is_recorded(client_for, world):
+    url = reverse("members:export", args=["csv"])
+    assert client_for("leader").get(url, {"ids": "full"}).status_code == 403
+    rows = csv_rows(client_for("province").get(url, {"ids": "full", "q": "nguyen van"}))
+    assert rows[1][0] == "Nguyễn Văn An" and rows[1][3] == world.member_a1.national_id
+    [record] = MemberAccess.objects.filter(what=MemberAccess.What.EXPORT)
+    assert record.member is None and record.user == world.users["province"]
+    assert "csv" in record.detail and "nguyen" in record.detail
+
+
+def test_a_full_export_holds_only_the_members_one_may_edit(client_for, world):
+    # the leader of the province reads everyone but edits no one; an officer of A1 edits A1's
+    rows = csv_rows(
+        client_for("grassroots").get(reverse("members:export", args=["csv"]), {"ids": "full"})
+    )
+    assert [row[0] for row in rows[1:]] == ["Nguyễn Văn An"]
