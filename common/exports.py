@@ -45,6 +45,29 @@ class _Echo:
         return value
 
 
+# A text starting with one of these is run as a formula when a CSV file is opened in a
+# spreadsheet ("=HYPERLINK(...)" typed as a member's address): it gets a leading apostrophe.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: object) -> object:
+    """A cell's value that no spreadsheet reads as a formula (OWASP's CSV injection advice)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def text_not_formulas(workbook: Any) -> Any:
+    """An openpyxl workbook whose texts starting with "=" stay texts: openpyxl would write
+    them as formulas.  The portal's workbooks hold no formula of their own."""
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+    return workbook
+
+
 def _rows(queryset: QuerySet[M], columns: list[Column[M]]) -> Iterator[list[object]]:
     for obj in queryset.iterator(chunk_size=CHUNK):
         yield [column.value(obj) for column in columns]
@@ -59,7 +82,7 @@ def stream_csv(
         yield "\ufeff"  # so Excel opens the UTF-8 text with its Vietnamese letters intact
         yield writer.writerow([str(column.header) for column in columns])
         for row in _rows(queryset, columns):
-            yield writer.writerow(["" if value is None else value for value in row])
+            yield writer.writerow(["" if value is None else neutralised(value) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'

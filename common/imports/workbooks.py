@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -25,6 +26,16 @@ def _save(workbook: Workbook) -> bytes:
     return buffer.getvalue()
 
 
+def _as_text(sheet, value: object) -> object:
+    """The refused rows are written back as typed: a text starting with "=" stays a text
+    (openpyxl would write it as a formula)."""
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
 def refused_workbook(headers: list[str], refused: list[Refusal]) -> bytes:
     """The refused rows with the file's own columns and a last column saying what is wrong,
     so they can be corrected and imported again as they are."""
@@ -34,7 +45,7 @@ def refused_workbook(headers: list[str], refused: list[Refusal]) -> bytes:
     for refusal in refused:
         reasons = "; ".join(f"{column}: {reason}" for column, reason in refusal.errors)
         line = _("Line %(line)s") % {"line": refusal.line}
-        sheet.append([*refusal.values, f"{line} — {reasons}"])
+        sheet.append([_as_text(sheet, value) for value in [*refusal.values, f"{line} — {reasons}"]])
     return _save(workbook)
 
 

@@ -11,6 +11,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from common.exports import text_not_formulas
+
 from .figures import AnnualFigures, Row
 from .pdf import in_vietnamese
 
@@ -26,7 +28,7 @@ def render_xlsx(figures: AnnualFigures) -> bytes:
     with translation.override("vi"):
         workbook = build_workbook(in_vietnamese(figures))
     output = io.BytesIO()
-    workbook.save(output)
+    text_not_formulas(workbook).save(output)  # a program or union named "=..." stays a name
     return output.getvalue()
 
 
