@@ -14,9 +14,18 @@ from openpyxl import Workbook, load_workbook
 
 from common.imports import engine
 from common.models import ImportJob
-from unions.tree import move_unit
+from members.services import transfer_member
+from unions.tree import merge_unit, move_unit
 from welfare.imports import support as welfare_imports
-from welfare.models import Case, CaseEvent, CaseStatus, Category, LedgerEntry, SupportType
+from welfare.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Category,
+    EntryKind,
+    LedgerEntry,
+    SupportType,
+)
 from welfare.reports.figures import annual_figures
 
 from ..factories import MemberFactory
@@ -33,6 +42,7 @@ HEADER = [
     "Hình thức hỗ trợ",
     "Quỹ",
     "Tên chương trình",
+    "Cấp trên hỗ trợ",
     "Số tiền (đồng)",
 ]
 
@@ -48,6 +58,7 @@ def record(member, **overrides) -> list:
         "type": "Trợ cấp",
         "fund": "Quỹ Xã hội tỉnh P",
         "program": "",
+        "from_above": "",
         "amount": "2.000.000",
     }
     values.update(overrides)
@@ -77,6 +88,17 @@ def confirm(world, job, role="province") -> ImportJob:
     job = engine.confirm_import(job=job, by=world.users[role])
     job.refresh_from_db()
     return job
+
+
+@pytest.fixture(autouse=True)
+def funds_opened_before_the_records(funds):
+    """The funds of ``funds`` are opened in 2024; the past records here go back to 2023, when
+    a fund must already have been open (the import checks it): their books start in 2020."""
+    LedgerEntry.objects.filter(kind=EntryKind.OPENING).update(occurred_on=FUNDS_OPENED)
+    return funds
+
+
+FUNDS_OPENED = datetime.date(2020, 1, 1)
 
 
 def reasons(job) -> dict[int, list[tuple[str, str]]]:
@@ -292,3 +314,105 @@ def test_pages_of_the_support_import(client_for, world, funds):
     assert [cell.value for cell in workbook.worksheets[0][1]] == HEADER
     # a member-import job is not reachable through the support pages, nor the reverse
     assert client.get(reverse("members:import_detail", args=[job.pk])).status_code == 404
+
+
+# --- the past as it stood ------------------------------------------------------------------
+
+
+def test_a_union_that_did_not_exist_on_the_date_is_refused_with_its_dates(world, funds):
+    member = MemberFactory(unit=world.a2, full_name="Bùi Thị Hạnh")
+    Unit = type(world.a2)
+    Unit.objects.filter(pk=world.a2.pk).update(founded_on=datetime.date(2023, 6, 1))
+    job = preview(
+        world,
+        xlsx(
+            [
+                record(member, paid="15/03/2023"),  # before A2 was founded
+                record(member, paid="15/07/2023"),
+            ]
+        ),
+    )
+    assert (job.to_create, job.refused) == (1, 1), job.refused_sample
+    [(column, reason)] = reasons(job)[2]
+    assert column == "Mã công đoàn cơ sở"
+    assert "01/06/2023" in reason and "15/03/2023" in reason and world.a2.name in reason
+
+
+def test_a_merged_union_names_the_union_that_stood_in_its_place(world, funds):
+    member = MemberFactory(unit=world.a2, full_name="Bùi Thị Hạnh")
+    record_row = record(member, paid="10/03/2025")
+    merge_unit(
+        unit=world.a2,
+        into=world.a1,
+        effective_on=datetime.date(2025, 1, 1),
+        by=world.users["admin"],
+    )
+    job = preview(world, xlsx([record_row]))
+    [(column, reason)] = reasons(job)[2]
+    assert column == "Mã công đoàn cơ sở"
+    assert "01/01/2025" in reason and world.a1.name in reason
+
+
+def test_a_fund_opened_after_the_date_is_refused(world, funds):
+    LedgerEntry.objects.filter(fund=funds.social, kind=EntryKind.OPENING).update(
+        occurred_on=datetime.date(2023, 6, 1)
+    )
+    job = preview(
+        world, xlsx([record(world.member_a1), record(world.member_a1, paid="02/06/2023")])
+    )
+    assert (job.to_create, job.refused) == (1, 1)
+    [(column, reason)] = reasons(job)[2]
+    assert column == "Quỹ" and "01/06/2023" in reason and "Quỹ Xã hội tỉnh P" in reason
+
+
+def test_support_booked_above_grassroots_needs_the_column_for_it(world, funds):
+    upper = record(
+        world.member_a1, unit=world.commune_a.code, fund="Quỹ phúc lợi Công đoàn phường A"
+    )
+    marked = list(upper)
+    marked[HEADER.index("Cấp trên hỗ trợ")] = "x"
+    marked[HEADER.index("Ngày chi")] = "16/03/2023"
+    job = preview(world, xlsx([upper, marked]))
+    assert (job.to_create, job.refused) == (1, 1), job.refused_sample
+    [(column, reason)] = reasons(job)[2]
+    assert column == "Mã công đoàn cơ sở"
+    assert world.a1.name in reason and "Cấp trên hỗ trợ" in reason
+    confirm(world, job)
+    assert Case.objects.get().unit == world.commune_a
+
+
+def test_a_person_in_another_union_on_the_date_is_refused(world, funds):
+    member = MemberFactory(unit=world.a2, full_name="Bùi Thị Hạnh")
+    # booked at A1 while the person was in A2; marking it from above does not help, A1 is
+    # not above A2
+    wrong = record(member, unit=world.a1.code)
+    marked = list(wrong)
+    marked[HEADER.index("Cấp trên hỗ trợ")] = "có"
+    marked[HEADER.index("Ngày chi")] = "16/03/2023"
+    job = preview(world, xlsx([wrong, marked]))
+    assert (job.to_create, job.refused) == (0, 2)
+    found = reasons(job)
+    assert world.a2.name in found[2][0][1] and world.a1.name in found[2][0][1]
+    assert "Cấp trên hỗ trợ" in found[3][0][1]
+
+
+def test_a_transfer_is_read_on_the_date_of_each_record(world, funds):
+    member = MemberFactory(unit=world.a1, full_name="Bùi Thị Hạnh")
+    transfer_member(
+        member=member,
+        to_unit=world.a2,
+        effective_on=datetime.date(2024, 1, 1),
+        by=world.users["province"],
+    )
+    job = preview(
+        world,
+        xlsx(
+            [
+                record(member, unit=world.a1.code, paid="15/03/2023"),  # in A1 then
+                record(member, unit=world.a2.code, paid="15/03/2024"),  # in A2 then
+                record(member, unit=world.a1.code, paid="16/03/2024"),  # no longer in A1
+            ]
+        ),
+    )
+    assert (job.to_create, job.refused) == (2, 1), job.refused_sample
+    assert world.a2.name in reasons(job)[4][0][1]

@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import connection
-from django.db.models import TextChoices
+from django.db.models import Min, TextChoices
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,13 +35,16 @@ from common.imports.engine import (
 from common.imports.reader import WRITE_BATCH, Column, Progress, Row, Table
 from common.models import ImportJob
 from common.text import normalise
-from members.models import Member
+from members.models import Member, Membership
 from members.national_id import national_id_from
 from unions.importing import UNIT_CODE_ALIASES, UnitImportSchema, unit_code_key
 from unions.models import PATH_SEPARATOR, Placement, Unit, UnitKind
 from unions.scope import Capability, scope_paths
 from welfare.cases.models import Case, CaseEvent, CaseStatus, Category, SupportType
-from welfare.funds.models import Fund
+from welfare.funds.models import EntryKind, Fund, LedgerEntry
+
+# What the column "Cấp trên hỗ trợ" holds when an upper level gave the support.
+YES = {"x", "co", "yes", "1", "dung", "cap tren"}
 
 LARGEST_AMOUNT = 10_000_000_000  # 10 billion đồng: more is a typing mistake
 
@@ -153,6 +156,12 @@ class SupportSchema(UnitImportSchema):
             width=28,
         ),
         Column(
+            "from_above",
+            "Cấp trên hỗ trợ",
+            ("cap tren ho tro", "cap tren", "do cap tren ho tro", "upper level"),
+            width=14,
+        ),
+        Column(
             "amount",
             "Số tiền (đồng)",
             ("so tien", "thanh tien", "muc ho tro", "so tien ho tro", "amount"),
@@ -179,6 +188,13 @@ class SupportSchema(UnitImportSchema):
             "of that union or of a union above it. Amount in đồng, e.g. 2.000.000."
         ),
         gettext_lazy(
+            "• The union, the fund and the person are checked as they stood on the date paid: "
+            "the union must have existed then, the fund must have been opened by then at that "
+            "union or a union above it, and the person must have been a member of that union. "
+            "Support an upper level gave to a member of a grassroots union below it is booked "
+            "at the upper level's code with “x” in the column “Cấp trên hỗ trợ”."
+        ),
+        gettext_lazy(
             "• Importing the same list again adds nothing twice: a record with the same "
             "person, union, date, support type and amount is already there."
         ),
@@ -203,6 +219,7 @@ class SupportSchema(UnitImportSchema):
         people = self._people(table)
         scope = scope_paths(job.created_by, self.capability)
         today = timezone.localdate()
+        memberships = _memberships({person["pk"] for person in people.values()})
         parsed: list[tuple[Row, dict, list]] = []
         total = len(table.rows)
         for number, row in enumerate(table.rows, start=1):
@@ -211,10 +228,23 @@ class SupportSchema(UnitImportSchema):
             record["member_id"] = self._person(table, row, record, people, scope, errors)
             unit = tree.unit(table, row, errors)
             record["unit_id"] = unit
-            if unit is not None and record.get("paid_on") and record.get("fund") is not None:
+            paid_on = record.get("paid_on")
+            if unit is not None and paid_on and not tree.stood(table, unit, paid_on, errors):
+                unit = None
+            if unit is not None and paid_on and record.get("fund") is not None:
                 record["fund_id"], record["fund_unit_id"] = tree.fund(
-                    table, record["fund"], unit, record["paid_on"], errors
+                    table, record["fund"], unit, paid_on, errors
                 )
+            if unit is not None and paid_on and record["member_id"] is not None:
+                tree.person_at(
+                    table,
+                    unit,
+                    memberships.get(record["member_id"], ()),
+                    paid_on,
+                    from_above=record.pop("from_above"),
+                    errors=errors,
+                )
+            record.pop("from_above", None)
             parsed.append((row, record, errors))
             if number % WRITE_BATCH == 0:
                 progress(0.8 * number / total)
@@ -304,6 +334,7 @@ class SupportSchema(UnitImportSchema):
         if record["fund"] is None:
             missing("fund")
         record["program"] = cell_text(table.value(row, "program"))[:200]
+        record["from_above"] = normalise(cell_text(table.value(row, "from_above"))) in YES
         return record
 
     def _people(self, table: Table) -> dict[str, dict]:
@@ -425,6 +456,21 @@ class SupportSchema(UnitImportSchema):
             progress(done / max(1, len(rows)))
 
 
+def _day(day: datetime.date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _memberships(member_ids: set) -> dict[int, list[tuple]]:
+    """Each person's memberships, as (unit, from, to, the unit's name), in one query."""
+    rows = Membership.objects.values_list(
+        "member_id", "unit_id", "valid_from", "valid_to", "unit__name"
+    )
+    found: dict[int, list[tuple]] = defaultdict(list)
+    for member_id, *membership in matching(rows, "member_id", sorted(member_ids)):
+        found[member_id].append(tuple(membership))
+    return found
+
+
 def _key(record: dict) -> tuple:
     return (
         record["member_id"],
@@ -441,9 +487,22 @@ class _Tree:
 
     def __init__(self, target: Unit):
         self.target = target
-        units = list(Unit.objects.in_subtree_of(target).values_list("pk", "code", "path"))
-        self.codes = {code.upper(): pk for pk, code, _path in units}
-        self.today = {pk: _path_ids(path) for pk, _code, path in units}
+        units = list(
+            Unit.objects.in_subtree_of(target).values_list(
+                "pk", "code", "path", "name", "kind", "founded_on", "closed_on", "successor__name"
+            )
+        )
+        self.codes = {code.upper(): pk for pk, code, *_rest in units}
+        self.today = {pk: _path_ids(path) for pk, _code, path, *_rest in units}
+        self.info: dict[int, tuple[str, str, datetime.date, datetime.date | None, str | None]] = {
+            pk: (name, kind, founded, closed, successor)
+            for pk, _code, _path, name, kind, founded, closed, successor in units
+        }
+        self.predecessors: dict[str, list[str]] = defaultdict(list)
+        for name, successor in Unit.objects.filter(
+            successor__in=[pk for pk, *_rest in units]
+        ).values_list("name", "successor__name"):
+            self.predecessors[successor].append(name)
         self.placements: dict[int, list] = defaultdict(list)
         for unit_id, path, start, end in Placement.objects.filter(
             unit__path__startswith=target.path
@@ -456,6 +515,91 @@ class _Tree:
             "pk", "unit_id", "name"
         ):
             self.funds[unit_id].append((pk, normalise(name)))
+        fund_ids = [pk for funds in self.funds.values() for pk, _name in funds]
+        self.opened = dict(
+            LedgerEntry.objects.filter(fund_id__in=fund_ids, kind=EntryKind.OPENING)
+            .values("fund_id")
+            .annotate(first=Min("occurred_on"))
+            .values_list("fund_id", "first")
+            .order_by()
+        )
+        self.fund_names = {
+            pk: name for pk, name in Fund.objects.filter(pk__in=fund_ids).values_list("pk", "name")
+        }
+
+    def path_at(self, unit: int, on: datetime.date) -> list[int]:
+        """The unit and the units above it on ``on``: its placement then, else today's."""
+        for start, end, ids in self.placements.get(unit, ()):
+            if start <= on and (end is None or on < end):
+                return ids
+        return self.today.get(unit, [unit])
+
+    def stood(self, table: Table, unit: int, on: datetime.date, errors: list) -> bool:
+        """Whether the union existed on ``on``; if not, say when it did and who stood in its
+        place."""
+        name, _kind, founded, closed, successor = self.info[unit]
+        values = {"unit": name, "date": _day(on)}
+        if on < founded:
+            message = _("%(unit)s was founded on %(founded)s: it did not exist on %(date)s.") % {
+                **values,
+                "founded": _day(founded),
+            }
+            before = self.predecessors.get(name)
+            if before:
+                message += " " + _("Before that, %(names)s stood in its place.") % {
+                    "names": ", ".join(sorted(before))
+                }
+        elif closed is not None and on >= closed:
+            message = _("%(unit)s was closed on %(closed)s: it no longer existed on %(date)s.") % {
+                **values,
+                "closed": _day(closed),
+            }
+            if successor:
+                message += " " + _("%(successor)s stood in its place then.") % {
+                    "successor": successor
+                }
+        else:
+            return True
+        errors.append((table.label("unit_code"), message))
+        return False
+
+    def person_at(
+        self,
+        table: Table,
+        unit: int,
+        memberships,
+        on: datetime.date,
+        *,
+        from_above: bool,
+        errors: list,
+    ) -> None:
+        """The person must have been in the record's union on the date, or in a union below
+        it when the sheet says an upper level gave the support."""
+        held = [m for m in memberships if m[1] <= on and (m[2] is None or on < m[2])]
+        if not held:
+            return  # not a member on that day: counted as such by the reports
+        member_unit, _start, _end, member_unit_name = held[0]
+        if member_unit == unit:
+            return
+        above = unit in self.path_at(member_unit, on)[:-1]
+        if from_above and above:
+            return
+        name, kind, *_rest = self.info[unit]
+        values = {"unit": name, "member_unit": member_unit_name, "date": _day(on)}
+        if from_above:
+            message = _(
+                "“Cấp trên hỗ trợ” is marked, but %(unit)s is not above %(member_unit)s, "
+                "the union this person was in on %(date)s."
+            )
+        elif kind != UnitKind.GRASSROOTS and above:
+            message = _(
+                "%(unit)s is above the grassroots unions: on %(date)s this person was in "
+                "%(member_unit)s. Write that union's code, or “x” in “Cấp trên hỗ trợ” if "
+                "%(unit)s gave the support."
+            )
+        else:
+            message = _("On %(date)s this person was in %(member_unit)s, not in %(unit)s.")
+        errors.append((table.label("unit_code"), message % values))
 
     def unit(self, table: Table, row: Row, errors: list) -> int | None:
         code = unit_code_key(table.value(row, "unit_code"))
@@ -485,10 +629,7 @@ class _Tree:
         self, table: Table, text: str, unit: int, on: datetime.date, errors: list
     ) -> tuple[int | None, int | None]:
         """The fund named ``text`` among those of the unit and the units above it."""
-        path = list(self.today[unit])
-        for start, end, ids in self.placements.get(unit, ()):
-            if start <= on and (end is None or on < end):
-                path += ids
+        path = self.path_at(unit, on)
         candidates = [(pk, name, owner) for owner in path for pk, name in self.funds[owner]]
         key = normalise(text)
         number = key.lstrip("#").strip()
@@ -497,9 +638,20 @@ class _Tree:
             found = {(pk, owner) for pk, _name, owner in candidates if pk == int(number)}
         if not found:
             found = {(pk, owner) for pk, name, owner in candidates if name.startswith(key)}
-        if len(found) == 1:
-            return next(iter(found))
         label = table.label("fund")
+        if len(found) == 1:
+            fund, owner = next(iter(found))
+            opened = self.opened.get(fund)
+            if opened is not None and on < opened:
+                errors.append(
+                    (
+                        label,
+                        _("%(fund)s was opened on %(opened)s, after %(date)s.")
+                        % {"fund": self.fund_names[fund], "opened": _day(opened), "date": _day(on)},
+                    )
+                )
+                return None, None
+            return fund, owner
         if found:
             errors.append(
                 (label, _("Several funds match “%(fund)s”: write its full name.") % {"fund": text})
