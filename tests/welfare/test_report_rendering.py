@@ -198,7 +198,7 @@ def test_grassroots_report_is_signed_by_its_executive_committee(world, records, 
 def test_header_of_a_grassroots_union_and_of_a_province(world):
     grassroots = header(world.a1)
     assert grassroots["superior"] == "CÔNG ĐOÀN PHƯỜNG A"
-    assert grassroots["issuer"] == "CĐCS CÔNG TY A1"
+    assert grassroots["issuer"] == "CĐCS CÔNG TY\u00a0A1"  # its name's end kept on one line
     assert grassroots["place"] == "P"
     assert grassroots["signatory"] == "TM. BAN CHẤP HÀNH"
     province = header(world.province)
@@ -363,3 +363,21 @@ def test_amounts_in_millions_the_vietnamese_way():
     assert charts.millions(1_234_000_000) == "1.234"
     assert charts.millions(50_000) == "0,05"
     assert charts.millions(0) == "0"
+
+
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [
+        ("LIÊN ĐOÀN LAO ĐỘNG TỈNH LẠNG SƠN", "LẠNG\u00a0SƠN"),
+        ("LIÊN ĐOÀN LAO ĐỘNG THÀNH PHỐ HỒ CHÍ MINH", "HỒ\u00a0CHÍ\u00a0MINH"),
+        ("CÔNG ĐOÀN PHƯỜNG ĐÔNG KINH", "ĐÔNG\u00a0KINH"),
+        ("CĐCS CÔNG TY CP CẤP THOÁT NƯỚC LẠNG SƠN", "LẠNG\u00a0SƠN"),
+    ],
+)
+def test_the_place_in_a_unions_name_never_breaks(name, kept):
+    from welfare.reports.pdf import unbroken_place
+
+    text = unbroken_place(name)
+    assert text.endswith(kept)
+    assert text.replace("\u00a0", " ") == name
+    assert text.count("\u00a0") == kept.count("\u00a0")

@@ -215,19 +215,54 @@ def document_date(day: datetime.date) -> str:
     return f"ngày {day.day:02d} tháng {month} năm {day.year}"
 
 
+NBSP = "\u00a0"
+# The words after which a union's name says its place: the place is one proper name.
+PLACE_WORDS = (
+    "THÀNH PHỐ",
+    "THỊ XÃ",
+    "THỊ TRẤN",
+    "ĐẶC KHU",
+    "TỈNH",
+    "PHƯỜNG",
+    "XÃ",
+    "QUẬN",
+    "HUYỆN",
+)
+
+
+def unbroken_place(name: str) -> str:
+    """A union's name in capitals whose place never breaks across lines ("LIÊN ĐOÀN LAO ĐỘNG
+    TỈNH / LẠNG SƠN", never "... TỈNH LẠNG / SƠN"): the words after the last place word are
+    joined by no-break spaces, or, without one, the last two words."""
+    words = name.split()
+    last = None
+    for index in range(len(words)):
+        for place in PLACE_WORDS:
+            size = len(place.split())
+            if " ".join(words[index : index + size]) == place:
+                last = index + size
+    if last is not None and 1 <= len(words) - last <= 4:
+        keep = len(words) - last
+    else:
+        keep = min(2, len(words))
+    if keep < 2:
+        return name
+    return " ".join([*words[:-keep], NBSP.join(words[-keep:])])
+
+
 def header(union: Unit) -> dict:
     """The superior body and place, from today's tree."""
     if union.parent_id is None:
         superior, superior_full, root = NATIONAL_BODY_SHORT, NATIONAL_BODY, union
     else:
         parent = Unit.objects.only("name").get(pk=union.parent_id)
-        superior, superior_full = parent.name.upper(), parent.name
+        superior, superior_full = unbroken_place(parent.name.upper()), parent.name
         root_id = union.ancestor_ids()[0]
         root = parent if root_id == parent.pk else Unit.objects.only("name").get(pk=root_id)
     return {
         "superior": superior,
         "superior_full": superior_full,
-        "issuer": union.name.upper(),
+        "issuer": unbroken_place(union.name.upper()),
         "symbol": f"BC-{union.code.upper()}",
         "place": place_name(root.name),
         "signatory": (
