@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.utils import translation
 
+from welfare.models import SupportType
 from welfare.reports.figures import annual_figures
 from welfare.reports.narrative import narrative
 
@@ -58,3 +60,18 @@ def test_year_in_progress_narrative_gives_the_date_not_the_end_of_the_year(world
         assert end_of_year not in text
     past = narrative(annual_figures(world.province, 2024))
     assert "31/12/2024" not in past
+
+
+def test_the_narrative_speaks_of_every_kind_of_support_in_a_fixed_order(world, records):
+    from welfare.reports.narrative import SPOKEN_ORDER
+
+    figures = annual_figures(world.province, 2024)
+    text = narrative(figures)
+    paid = [key for key in SPOKEN_ORDER if any(r.key == key and r.cases for r in figures.by_type)]
+    with translation.override("vi"):
+        labels = [str(SupportType(key).label).lower() for key in paid]
+    positions = [text.lower().index(label) for label in labels]
+    assert len(paid) >= 2 and positions == sorted(positions)
+    # and each fund's total with the people it supported
+    for row in figures.by_fund:
+        assert row.label in text

@@ -12,8 +12,21 @@ from django.utils.translation import gettext as _
 
 from unions.models import UnitKind
 
+from ..cases.models import SupportType
 from .figures import AnnualFigures
 from .words import number, short_dong
+
+# Every kind of support the year holds, always in this order (the confederations' reports go
+# from the visits and gifts most members receive to the larger, rarer support).
+SPOKEN_ORDER = [
+    SupportType.VISIT,
+    SupportType.TET_GIFT,
+    SupportType.GRANT,
+    SupportType.SHELTER,
+    SupportType.SAVINGS_BOOK,
+    SupportType.SCHOLARSHIP,
+    SupportType.OTHER,
+]
 
 
 def narrative(figures: AnnualFigures) -> str:
@@ -66,18 +79,27 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
         paragraphs[0] += " " + _("This is %(change)s.") % {
             "change": key % {"amount": short_dong(abs(change)), "year": figures.year - 1}
         }
+    by_type = {row.key: row for row in figures.by_type}
     parts = [
         _("%(count)s %(what)s worth %(amount)s")
         % {
             "count": number(row.cases),
-            "what": row.label[:1].lower() + row.label[1:],
+            "what": _lowered(str(SupportType(key).label)),
             "amount": short_dong(row.amount),
         }
-        for row in figures.highlighted
-        if row.cases
+        for key, row in ((key, by_type.get(key)) for key in SPOKEN_ORDER)
+        if row is not None and row.cases
     ]
     if parts:
         paragraphs.append(_("Among them: %(parts)s.") % {"parts": "; ".join(parts)})
+    funds = [
+        _("%(fund)s, %(amount)s for %(people)s people")
+        % {"fund": row.label, "amount": short_dong(row.amount), "people": number(row.people)}
+        for row in figures.by_fund
+        if row.amount and row.people
+    ]
+    if funds:
+        paragraphs.append(_("By fund: %(funds)s.") % {"funds": "; ".join(funds)})
     if has_children and figures.by_child:
         top = figures.by_child[0]
         if top.amount:
@@ -123,6 +145,10 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
         }
     )
     return paragraphs
+
+
+def _lowered(label: str) -> str:
+    return label[:1].lower() + label[1:]
 
 
 def _programs(figures: AnnualFigures) -> list[str]:
