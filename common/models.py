@@ -59,6 +59,8 @@ class ImportJob(models.Model):
     refused_sample = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its task was last handed to the broker (common/dispatch.py).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     previewed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

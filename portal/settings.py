@@ -178,10 +178,21 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A request that queues work never waits long on a broker that is down: a short connection
+# timeout and one quick retry, then the row waits for welfare.tasks.requeue_waiting.
+CELERY_BROKER_CONNECTION_TIMEOUT = envint("CELERY_BROKER_TIMEOUT", 2)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, int | str]
 if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600)
+        "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600),
+        "socket_connect_timeout": envint("CELERY_BROKER_TIMEOUT", 2),
+        "socket_timeout": 5,
     }
 else:
     _queue_dir = BASE_DIR / "var" / "celery"
@@ -199,6 +210,10 @@ CELERY_BEAT_SCHEDULE = {
     "clean-pending-uploads": {
         "task": "welfare.tasks.clean_pending_uploads",
         "schedule": crontab(hour=3, minute=15),
+    },
+    "requeue-waiting": {
+        "task": "welfare.tasks.requeue_waiting",
+        "schedule": crontab(minute="*/2"),
     },
     "prune-access-log": {
         "task": "welfare.tasks.prune_access_log",

@@ -37,6 +37,7 @@ from django.utils import timezone, translation
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext as _
 
+from common.dispatch import dispatch_on_commit
 from common.models import ImportJob
 
 from .cells import shown
@@ -279,7 +280,7 @@ def start_import(*, kind: str, unit, upload, by) -> ImportJob:
     else:
         from common.tasks import preview_import
 
-        transaction.on_commit(lambda: preview_import.delay(job.pk))
+        dispatch_on_commit(preview_import, ImportJob, job.pk)
     return job
 
 
@@ -398,7 +399,7 @@ def confirm_import(*, job: ImportJob, by) -> ImportJob:
     else:
         from common.tasks import apply_import
 
-        transaction.on_commit(lambda: apply_import.delay(job.pk))
+        dispatch_on_commit(apply_import, ImportJob, job.pk)
     job.refresh_from_db()
     return job
 

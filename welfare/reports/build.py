@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common.dispatch import dispatch_on_commit
 from unions.models import Unit
 from unions.scope import ActingUser, Capability, authorize_write
 
@@ -79,7 +80,7 @@ def rebuild_with_narrative(*, report: Report, text: str, by: User) -> Report:
 def _enqueue(report: Report) -> None:
     from ..tasks import build_report
 
-    transaction.on_commit(lambda: build_report.delay(report.pk))
+    dispatch_on_commit(build_report, Report, report.pk)
 
 
 def _progress(report: Report, percent: int, step: str) -> None:

@@ -46,6 +46,8 @@ class Report(models.Model):
     xlsx = models.FileField(upload_to="reports/", blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its build was last handed to the broker (common/dispatch.py).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
