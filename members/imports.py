@@ -42,7 +42,7 @@ from unions.models import Unit, UnitKind, UnitStatus
 from unions.scope import Capability, scope_paths
 
 from .counters import refresh_member_counts
-from .models import Member, MemberKind, Membership, MemberStatus, Sex
+from .models import ENDED_STATUSES, Member, MemberKind, Membership, MemberStatus, Sex
 from .national_id import national_id_from
 from .search import normalise
 from .validation import check_birth_date, member_errors
@@ -106,6 +106,27 @@ UPDATABLE = (
     "policy_family",
     "poor_household",
 )
+
+
+STATUS_WORDS = {
+    MemberStatus.ACTIVE: ("dang sinh hoat", "sinh hoat", "active", "dang hoat dong"),
+    MemberStatus.LEFT: ("da nghi", "nghi", "nghi viec", "thoi viec", "left"),
+    MemberStatus.TRANSFERRED: ("chuyen di", "da chuyen", "chuyen cong tac", "transferred"),
+    MemberStatus.DECEASED: ("da mat", "mat", "tu tran", "qua doi", "deceased"),
+}
+
+
+def status_from(value: Any) -> str | None:
+    key = normalise(cell_text(value))
+    if not key:
+        return None
+    for status, words in STATUS_WORDS.items():
+        if key in words:
+            return status
+    raise CellError(
+        _("“%(value)s” is not a status: write Đang sinh hoạt, Đã nghỉ, Chuyển đi or Đã mất.")
+        % {"value": cell_text(value)}
+    )
 
 
 def _max_length(name: str) -> int:
@@ -217,6 +238,27 @@ class MemberSchema(UnitImportSchema):
             width=10,
             choices=("x",),
         ),
+        Column(
+            "status",
+            "Tình trạng",
+            ("tinh trang", "trang thai", "tinh trang sinh hoat", "status"),
+            choices=("Đang sinh hoạt", "Đã nghỉ", "Chuyển đi", "Đã mất"),
+            width=16,
+        ),
+        Column(
+            "left_on",
+            "Ngày nghỉ / chuyển đi / mất",
+            (
+                "ngay nghi",
+                "ngay nghi viec",
+                "ngay chuyen di",
+                "ngay mat",
+                "ngay tu tran",
+                "left on",
+            ),
+            text=True,
+            width=16,
+        ),
         Column("unit_code", "Công đoàn cơ sở (mã)", UNIT_CODE_ALIASES, text=True, width=16),
     )
     notes = (
@@ -316,6 +358,28 @@ class MemberSchema(UnitImportSchema):
                     for name in UPDATABLE
                     if name in provided and fields[name] != person[name]
                 }
+                if "status" in provided and (fields["status"], fields["left_on"]) != (
+                    person["status"],
+                    person["left_on"],
+                ):
+                    if person["status"] != MemberStatus.ACTIVE:
+                        preview.refused.append(
+                            refuse(
+                                table,
+                                row,
+                                [
+                                    (
+                                        table.label("status"),
+                                        _(
+                                            "This person's membership has already ended: "
+                                            "change it on their page."
+                                        ),
+                                    )
+                                ],
+                            )
+                        )
+                        continue
+                    changes.update(status=fields["status"], left_on=fields["left_on"])
                 if changes:
                     preview.update.append({"id": person["pk"], "line": row.line, **changes})
                 else:
@@ -394,6 +458,26 @@ class MemberSchema(UnitImportSchema):
             if flag is not None:
                 provided.add(key)
         fields["unit_id"] = self._unit(table, raw, target, grassroots, errors)
+        status = read("status", status_from)
+        left_on = read("left_on", date_from)
+        fields["status"], fields["left_on"] = status or MemberStatus.ACTIVE, left_on
+        if status is not None or left_on is not None:
+            provided.update({"status", "left_on"})
+        if status in ENDED_STATUSES and left_on is None:
+            missing("left_on", _("Missing: the date the membership ended."))
+        elif left_on is not None and status in (None, MemberStatus.ACTIVE):
+            errors.append(
+                (
+                    table.label("status"),
+                    _("A date left is given: say Đã nghỉ, Chuyển đi or Đã mất."),
+                )
+            )
+        elif left_on is not None and left_on > today:
+            errors.append((table.label("left_on"), _("The date left cannot be in the future.")))
+        elif left_on is not None and joined is not None and left_on < joined:
+            errors.append(
+                (table.label("left_on"), _("The date left cannot be before the date joined."))
+            )
         if "date_of_birth" in unreadable or "sex" in unreadable:
             birth = sex = None  # the ID is checked for its format only
         for field_name, problem in member_errors(
@@ -482,7 +566,16 @@ class MemberSchema(UnitImportSchema):
             for _r, fields, _p, _e in parsed
             if fields["union_card_number"]
         }
-        columns = ("pk", "national_id", "unit_id", "unit__path", "unit__name", *UPDATABLE)
+        columns = (
+            "pk",
+            "national_id",
+            "unit_id",
+            "unit__path",
+            "unit__name",
+            "status",
+            "left_on",
+            *UPDATABLE,
+        )
         people = {
             person["national_id"]: person
             for person in matching(Member.objects.values(*columns), "national_id", sorted(ids))
@@ -521,22 +614,27 @@ class MemberSchema(UnitImportSchema):
         scope = scope_paths(by, self.capability)
         for batch in chunks(updates, WRITE_BATCH // 4):
             found = Member.objects.select_related("unit").in_bulk([row["id"] for row in batch])
-            members = []
+            members: list[Member] = []
+            ended: list[Member] = []
             for row in batch:
                 member = found.get(row["id"])
                 if member is None or not any(member.unit.path.startswith(p) for p in scope):
                     raise StaleImport(stale_message())
-                for name in UPDATABLE:
+                for name in (*UPDATABLE, "status", "left_on"):
                     if name in row:
                         setattr(member, name, _decode(name, row[name]))
+                if "status" in row:
+                    ended.append(member)
                 member.search_name = normalise(member.full_name)
                 member.sort_name = sort_key(member.full_name)
                 member.updated_at = now
                 members.append(member)
                 touched.add(member.unit_id)
             Member.objects.bulk_update(
-                members, [*UPDATABLE, "search_name", "sort_name", "updated_at"]
+                members, [*UPDATABLE, "status", "left_on", "search_name", "sort_name", "updated_at"]
             )
+            for member in ended:  # the open membership closes on the date left
+                member.memberships.filter(valid_to__isnull=True).update(valid_to=member.left_on)
             Member.history.bulk_history_create(
                 members,
                 update=True,
@@ -561,7 +659,8 @@ class MemberSchema(UnitImportSchema):
                 {
                     **values,
                     "unit_id": row["unit_id"],
-                    "status": MemberStatus.ACTIVE.value,
+                    "status": str(row.get("status") or MemberStatus.ACTIVE),
+                    "left_on": _decode("left_on", row.get("left_on")),
                     "search_name": normalise(values["full_name"]),
                     "sort_name": sort_key(values["full_name"]),
                     "created_at": now,
@@ -599,8 +698,8 @@ class MemberSchema(UnitImportSchema):
                 {
                     "member_id": member["id"],
                     "unit_id": member["unit_id"],
-                    "valid_from": member["joined_on"] or today,
-                    "valid_to": None,
+                    "valid_from": member["joined_on"] or min(today, member["left_on"] or today),
+                    "valid_to": member["left_on"],
                     "reason": Membership.Reason.JOINED.value,
                     "note": "",
                     "by_id": by.pk,
@@ -610,7 +709,7 @@ class MemberSchema(UnitImportSchema):
         )
 
 
-_DATE_FIELDS = {"date_of_birth", "joined_on", "paid_on"}
+_DATE_FIELDS = {"date_of_birth", "joined_on", "paid_on", "left_on"}
 
 
 def _decode(name: str, value: Any) -> Any:

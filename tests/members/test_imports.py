@@ -761,6 +761,8 @@ def test_the_template_has_the_vietnamese_headers_and_imports_as_it_is(client_for
             "",
             "",
             "x",
+            "",
+            "",
             "P-A-1",
         ]
     )
@@ -845,3 +847,67 @@ def test_the_member_import_links_to_the_support_import_only_for_who_may_use_it(
     """An administrator imports members but not support records: no link to a 403."""
     page = client_for(role).get(reverse("members:import_list")).content.decode()
     assert (reverse("support_imports:list") in page) is offered
+
+
+# -- departures --------------------------------------------------------------------------------
+
+LEFT_HEADER = [*HEADER, "Tình trạng", "Ngày nghỉ / chuyển đi / mất"]
+
+
+def test_a_departure_or_a_death_is_imported_and_closes_the_membership(world):
+    from members.models import MemberStatus
+
+    existing = MemberFactory(unit=world.a1, full_name="Trần Thị Lan")
+    rows = [
+        [*person(1, name="Hoàng Văn Minh"), "Đã mất", "12/03/2024"],  # new, already deceased
+        [
+            9,
+            existing.full_name,
+            "Nam" if existing.sex == "male" else "Nữ",
+            existing.date_of_birth.strftime("%d/%m/%Y"),
+            existing.national_id,
+            "",
+            existing.joined_on.strftime("%d/%m/%Y"),
+            "",
+            "",
+            "",
+            "Đoàn viên",
+            "",
+            "",
+            "Đã nghỉ",
+            "30/06/2025",
+        ],
+        [*person(2), "Đang sinh hoạt", ""],
+    ]
+    job = preview(world, xlsx(rows, header=LEFT_HEADER))
+    assert (job.to_create, job.to_update, job.refused) == (2, 1, 0), job.refused_sample
+    job = confirm(world, job)
+    assert job.status == ImportJob.Status.DONE, job.error
+    died = Member.objects.get(national_id=cccd(1))
+    assert (died.status, died.left_on) == (MemberStatus.DECEASED, datetime.date(2024, 3, 12))
+    assert died.memberships.get().valid_to == datetime.date(2024, 3, 12)
+    existing.refresh_from_db()
+    assert (existing.status, existing.left_on) == (MemberStatus.LEFT, datetime.date(2025, 6, 30))
+    assert existing.memberships.get(valid_to__isnull=False).valid_to == datetime.date(2025, 6, 30)
+    assert not existing.memberships.filter(valid_to__isnull=True).exists()
+    still = Member.objects.get(national_id=cccd(2))
+    assert still.status == MemberStatus.ACTIVE and still.memberships.get().valid_to is None
+
+
+def test_a_departure_without_its_date_or_a_date_without_a_departure_is_refused(world):
+    tomorrow = (datetime.date.today() + datetime.timedelta(days=1)).strftime("%d/%m/%Y")
+    rows = [
+        [*person(1), "Đã nghỉ", ""],  # line 2: no date
+        [*person(2), "", "01/01/2025"],  # line 3: a date, no status
+        [*person(3), "Đã mất", tomorrow],  # line 4
+        [*person(4), "Đã nghỉ", "01/01/2010"],  # line 5: before joining (01/06/2015)
+        [*person(5), "Về hưu sớm", "01/01/2025"],  # line 6: not a status
+    ]
+    job = preview(world, xlsx(rows, header=LEFT_HEADER))
+    found = reasons(job)
+    assert sorted(found) == [2, 3, 4, 5, 6] and job.to_create == 0
+    assert found[2][0][0] == "Ngày nghỉ / chuyển đi / mất"
+    assert found[3][0][0] == "Tình trạng"
+    assert found[4][0][0] == "Ngày nghỉ / chuyển đi / mất"
+    assert found[5][0][0] == "Ngày nghỉ / chuyển đi / mất"
+    assert found[6][0][0] == "Tình trạng" and "Về hưu sớm" in found[6][0][1]
