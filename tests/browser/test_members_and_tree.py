@@ -17,8 +17,13 @@ def test_officer_logs_in_searches_without_diacritics_and_opens_the_member(login,
     assert "Đặng Thị Bình" not in page.inner_text("#member-table")
     page.click("#member-table >> text=Nguyễn Văn An")
     page.wait_for_selector("h1:has-text('Nguyễn Văn An')")
-    assert world.member_a1.national_id in page.inner_text("main")
+    full = world.member_a1.national_id
+    # the ID number masked, but for its last four digits, until the officer asks for it
+    assert full not in page.inner_text("main") and full[-4:] in page.inner_text("main")
     assert "Nguyễn Minh Khôi" in page.inner_text("main")  # the child
+    page.click("text=Xem đầy đủ")
+    page.wait_for_selector(f"text={full}")
+    assert world.member_a1.accesses.filter(what="reveal").count() == 1
 
 
 def test_administrator_moves_a_unit_and_the_past_tree_keeps_it(login, world):
