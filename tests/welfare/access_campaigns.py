@@ -74,3 +74,18 @@ ENTRIES: dict[str, Entry] = {
     "campaigns:export": Entry(inside=ALL_OK, args=export_args),
     "campaigns:receipt": Entry(inside=ALL_OK, args=contribution_args),
 }
+
+
+def _contribution_import_entries() -> dict[str, Entry]:
+    from common.models import ImportJob
+
+    from ..members.access_imports import _entries, _job
+
+    def job_args(world, role, inside):
+        return [_job(world, role, inside, ImportJob.Kind.CONTRIBUTIONS)]
+
+    # Only treasurers record contributions; the job of the matrix is at A1, in their scope.
+    return _entries("contribution_imports:", only({"treasurer": 200}), job_args)
+
+
+ENTRIES.update(_contribution_import_entries())
