@@ -35,6 +35,7 @@ def receipt_context(contribution: Contribution) -> dict:
         "date": document_date(contribution.received_on),
         "contribution": contribution,
         "campaign": campaign,
+        "owner": owner,
         "donor_kind": DONOR_WORDS.get(DonorKind(contribution.donor_kind), ""),
         "amount": {
             "figures": format_dong(contribution.amount),
