@@ -31,7 +31,7 @@ class CampaignForm(forms.Form):
     unit = forms.ModelChoiceField(label=_("Run by"), queryset=Unit.objects.none())
     name = forms.CharField(label=_("Name"), max_length=200)
     purpose = forms.CharField(
-        label=_("Purpose"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Purpose of the campaign"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     fund = forms.ModelChoiceField(label=_("Receiving fund"), queryset=Fund.objects.none())
     target = DongField(label=_("Target (đồng)"))

@@ -49,7 +49,7 @@ class Campaign(models.Model):
         Unit, verbose_name=_("run by"), on_delete=models.PROTECT, related_name="campaigns"
     )
     name = models.CharField(_("name"), max_length=200)
-    purpose = models.TextField(_("purpose"), blank=True)
+    purpose = models.TextField(_("purpose of the campaign"), blank=True)
     target = models.BigIntegerField(_("target (đồng)"))
     fund = models.ForeignKey(
         Fund, verbose_name=_("receiving fund"), on_delete=models.PROTECT, related_name="campaigns"

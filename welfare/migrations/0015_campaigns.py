@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('purpose', models.TextField(blank=True, verbose_name='purpose')),
+                ('purpose', models.TextField(blank=True, verbose_name='purpose of the campaign')),
                 ('target', models.BigIntegerField(verbose_name='target (đồng)')),
                 ('starts_on', models.DateField(verbose_name='from')),
                 ('ends_on', models.DateField(verbose_name='to')),
