@@ -162,6 +162,7 @@ class ContributionForm(forms.Form):
                 "received_on",
                 "receipt_number",
                 "collected_by",
+                "submission",
             )
         }
 

@@ -236,12 +236,14 @@ def record_campaign_contribution(
     member: Member | None = None,
     donor_unit: Unit | None = None,
     row_key: str = "",
+    submission: str = "",
 ) -> Contribution:
     """Post the contribution to the campaign's fund and keep it with its donor and receipt.
 
     By a treasurer of the fund's union.  The fund is locked before the receipt number is
     looked up, so two recordings of the same receipt cannot both pass; the same receipt sent
-    again with the same donor and amount records nothing more (``AlreadyRecorded``)."""
+    again with the same donor and amount, or the same form (its ``submission`` token) sent
+    twice, records nothing more (``AlreadyRecorded``)."""
     campaign = Campaign.objects.select_related("unit", "fund__unit").get(pk=campaign.pk)
     authorize_treasurer(by, campaign.fund)
     receipt_number = receipt_number.strip()
@@ -297,6 +299,7 @@ def record_campaign_contribution(
             % {"campaign": campaign.name, "number": receipt_number}
         )[:255],
         by=require_actor(by),
+        submission=submission,
     )
     return Contribution.objects.create(
         campaign=campaign,
