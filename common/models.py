@@ -21,6 +21,7 @@ class ImportJob(models.Model):
     class Kind(models.TextChoices):
         MEMBERS = "members", _("Members")
         SUPPORT = "support", _("Past support records")
+        CONTRIBUTIONS = "contributions", _("Campaign contributions")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Waiting to start")

@@ -1,10 +1,11 @@
 """The welfare app's models, one module per subject: ``funds/``, ``cases/``, ``loans/``,
-``programs/``, ``reports/``.
+``programs/``, ``campaigns/``, ``reports/``.
 
 Django finds an app's models through this module; the subjects import each other's models
 from their own packages.
 """
 
+from .campaigns.models import Campaign, CampaignQuerySet, Contribution, DonorKind
 from .cases.models import (
     Case,
     CaseAccess,
@@ -54,12 +55,16 @@ __all__ = [
     "Batch",
     "BatchEvent",
     "BatchLine",
+    "Campaign",
+    "CampaignQuerySet",
     "Case",
     "CaseAccess",
     "CaseEvent",
     "CaseQuerySet",
     "CaseStatus",
     "Category",
+    "Contribution",
+    "DonorKind",
     "EntryKind",
     "Evidence",
     "Fund",

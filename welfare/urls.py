@@ -5,6 +5,8 @@ urlpatterns = [
     path("funds/", include("welfare.funds.urls")),
     path("programs/", include("welfare.programs.urls")),
     path("loans/", include("welfare.loans.urls")),
+    path("campaigns/imports/", include("welfare.campaigns.import_urls")),
+    path("campaigns/", include("welfare.campaigns.urls")),
     path("reports/", include("welfare.reports.urls")),
     path("imports/support/", include("welfare.imports.urls")),
     path("access-log/", include("welfare.privacy.urls")),

@@ -36,9 +36,11 @@ from pytest_django.live_server_helper import LiveServer
 from common.imports.workbooks import refused_workbook
 from common.models import ImportJob
 from members.models import Dependant, Member
-from seed.demo_members import DEMO_PASSWORD, GRASSROOTS_ACCOUNT_UNIT
+from seed.demo_members import DEMO_PASSWORD, GRASSROOTS_ACCOUNT_UNIT, PROVINCE_CODE
 from unions.models import Unit, UnitKind
 from unions.scope import Capability, holds_at
+from welfare.campaigns.models import Campaign
+from welfare.campaigns.services import may_record
 from welfare.cases import rules as case_rules
 from welfare.loans import rules as loan_rules
 from welfare.models import Batch, Case, Fund, FundKind, Loan, Report
@@ -87,6 +89,11 @@ NOT_PAGES = {
     "support_imports:template",
     "support_imports:status",
     "support_imports:refused",
+    "campaigns:export",
+    "campaigns:receipt",
+    "contribution_imports:template",
+    "contribution_imports:status",
+    "contribution_imports:refused",
 }
 
 # Pages for people who are not logged in; the login page first.
@@ -159,6 +166,8 @@ def demo(django_db_setup, django_db_blocker, tmp_path_factory):
         run_build(report.pk)
         for kind in (ImportJob.Kind.MEMBERS, ImportJob.Kind.SUPPORT):
             _waiting_import(kind, grassroots, officer)
+        province = Unit.objects.get(code=PROVINCE_CODE)
+        _waiting_import(ImportJob.Kind.CONTRIBUTIONS, province, users["treasurer"])
         reset_link = reverse(
             "password_reset_confirm",
             args=[urlsafe_base64_encode(force_bytes(officer.pk)), "no-such-token"],
@@ -203,6 +212,10 @@ def _extra_pages(user, reset_link: str) -> dict[str, str]:
     for fund in Fund.objects.visible_to(user).filter(kind=FundKind.LOAN):
         if holds_at(user, Capability.PAY, fund.unit_id):
             pages["loans:product_create"] = reverse("loans:product_create", args=[fund.pk])
+            break
+    for campaign in Campaign.objects.visible_to(user).select_related("fund__unit"):
+        if may_record(user, campaign):
+            pages["campaigns:contribute"] = reverse("campaigns:contribute", args=[campaign.pk])
             break
     for batch in Batch.objects.visible_to(user).filter(status__in=["draft", "returned"]):
         if "edit" in case_rules.allowed_actions(user, batch):
@@ -348,10 +361,14 @@ def test_every_page_of_the_role_fits_a_phone(phone, demo, username):
             continue
     # The loan steps and products of a union the demo gives no loan fund, or no loan at that
     # step: the access matrix opens them on its own data.
+    # Likewise the contribution pages of a treasurer whose fund the demo gives no campaign.
+    user = get_user_model().objects.get(username=username)
+    records = any(may_record(user, c) for c in Campaign.objects.visible_to(user))
     missed = {
         name
         for name in _pages_the_matrix_opens(DEMO_ROLES[username]) - walk.visited.keys()
         if not name.startswith("loans:") or name in ("loans:list", "loans:detail")
+        if records or name not in ("campaigns:contribute", "contribution_imports:detail")
     }
     if missed:
         walk.problems.append(f"{username} reached no page for {sorted(missed)}")

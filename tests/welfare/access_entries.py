@@ -1,9 +1,17 @@
 """Access-matrix entries for the welfare views, gathered from one module per subject."""
 
+from .access_campaigns import ENTRIES as CAMPAIGN_ENTRIES
 from .access_cases import ENTRIES as CASE_ENTRIES
 from .access_funds import ENTRIES as FUND_ENTRIES
 from .access_loans import ENTRIES as LOAN_ENTRIES
 from .access_programs import ENTRIES as PROGRAM_ENTRIES
 from .access_reports import ENTRIES as REPORT_ENTRIES
 
-ENTRIES = {**CASE_ENTRIES, **FUND_ENTRIES, **LOAN_ENTRIES, **PROGRAM_ENTRIES, **REPORT_ENTRIES}
+ENTRIES = {
+    **CAMPAIGN_ENTRIES,
+    **CASE_ENTRIES,
+    **FUND_ENTRIES,
+    **LOAN_ENTRIES,
+    **PROGRAM_ENTRIES,
+    **REPORT_ENTRIES,
+}

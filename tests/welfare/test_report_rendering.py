@@ -239,7 +239,7 @@ def test_empty_year_renders_with_none_sections_and_placeholders(world, tmp_path)
     assert pdf.text.count(vi("No support was paid in %(year)s.") % {"year": 2023}) == 2
     assert "Năm nay" not in pdf.text and "năm nay" not in pdf.text
     workbook = load_workbook(io.BytesIO(render_xlsx(figures)))
-    assert len(workbook.sheetnames) == 10
+    assert len(workbook.sheetnames) == 11
 
 
 def test_pdf_is_vietnamese_whatever_language_was_active(world, records, tmp_path):
@@ -274,6 +274,7 @@ def test_workbook_has_one_sheet_per_table_with_totals_matching_the_figures(world
             "Programs",
             "Loans",
             "Contributions",
+            "Campaigns",
         )
     ]
     assert workbook.sheetnames == names

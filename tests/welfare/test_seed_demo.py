@@ -12,7 +12,7 @@ from django.conf import global_settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.test import override_settings
 from django.utils import timezone
 
@@ -114,11 +114,14 @@ def test_every_fund_adds_up(seeded):
         for amount, after in fund.entries.order_by("id").values_list("amount", "balance_after"):
             running += amount
             assert after == running, fund.name
-        # The loans are seeded after the rest of the money (seed/demo_loans.py), in date
-        # order among themselves.
+        # The loans and then the campaigns' contributions are seeded after the rest of the
+        # money (seed/demo_loans.py, seed/demo_campaigns.py), each in date order among
+        # themselves.
+        campaigns = Q(contribution__isnull=False) | Q(reverses__contribution__isnull=False)
         for entries in (
-            fund.entries.exclude(kind__in=LOAN_KINDS),
+            fund.entries.exclude(kind__in=LOAN_KINDS).exclude(campaigns),
             fund.entries.filter(kind__in=LOAN_KINDS),
+            fund.entries.filter(campaigns),
         ):
             dates = list(entries.order_by("id").values_list("occurred_on", flat=True))
             assert dates == sorted(dates), f"{fund.name}: entries posted out of date order"
@@ -387,3 +390,22 @@ def test_demo_loan_fund_has_loans_in_every_state(seeded):
     assert loans.filter(status=LoanStatus.CURRENT, principal_paid__gt=0).exists()
     treasurer = user("treasurer")
     assert Loan.objects.visible_to(treasurer).count() == loans.count()
+
+
+def test_demo_campaigns_are_reachable_by_the_demo_accounts(seeded):
+    from welfare.campaigns.models import Campaign, Contribution
+    from welfare.campaigns.services import may_record, raised
+
+    campaigns = Campaign.objects.filter(unit__code=PROVINCE_CODE)
+    assert campaigns.count() == 2
+    for name in ("province", "commune", "grassroots", "treasurer", "leader"):
+        assert set(Campaign.objects.visible_to(user(name))) >= {
+            c for c in campaigns if not c.has_units
+        }, name
+    flood = campaigns.get(has_units=False)
+    assert may_record(user("treasurer"), flood)
+    mine = Contribution.objects.visible_to(user("grassroots")).filter(campaign=flood)
+    assert mine.exists() and mine.count() < flood.contributions.count()
+    total = raised(Contribution.objects.filter(campaign=flood))
+    assert 0 < total.amount < flood.target
+    assert total.count == flood.contributions.count() - 1  # one reversed

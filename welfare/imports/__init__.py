@@ -1,4 +1,6 @@
 """Spreadsheet imports into the welfare records.  ``autodiscover_modules("imports")`` imports
 this package, which registers its schemas with the engine."""
 
+from welfare.campaigns import imports as campaigns  # noqa: F401  (the contributions' schema)
+
 from . import support  # noqa: F401  (registers the past-support schema)

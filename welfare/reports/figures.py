@@ -17,7 +17,7 @@ from typing import Any, SupportsInt, cast
 from django.db import connection, transaction
 from django.db.models import Case as DjangoCase
 from django.db.models import Count, IntegerField, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import ExtractMonth
+from django.db.models.functions import Coalesce, ExtractMonth
 from django.utils import timezone
 
 from members.models import ENDED_STATUSES, Member, MemberKind, Membership
@@ -98,6 +98,8 @@ class AnnualFigures:
     # Contributions recorded in the ledgers of the funds covered, by fund: ``cases`` counts
     # the entries (less those reversed), ``amount`` their sum net of reversals.
     contributions: list[Row] = field(default_factory=list)
+    # The same money raised by campaign (those of it recorded for a campaign), counted alike.
+    campaigns: list[Row] = field(default_factory=list)
 
 
 @dataclass
@@ -451,6 +453,54 @@ def _contributions(year: int, base: Basis, previous_base: Basis) -> list[Row]:
     return sorted(result, key=lambda row: (-row.amount, -row.prev_amount, row.label))
 
 
+def _campaigns(year: int, base: Basis, previous_base: Basis) -> list[Row]:
+    """The money of ``_contributions`` that was raised for a campaign, by campaign: the
+    contributions' entries and the corrections that reverse them, in one grouped query."""
+
+    def period(first: int, units) -> Q:
+        return Q(
+            occurred_on__gte=datetime.date(first, 1, 1),
+            occurred_on__lt=datetime.date(first + 1, 1, 1),
+            fund__unit_id__in=units,
+        )
+
+    now, before = period(year, base.units), period(year - 1, previous_base.units)
+    given = Q(kind=EntryKind.CONTRIBUTION, contribution__isnull=False)
+    taken_back = Q(kind=EntryKind.CORRECTION, reverses__contribution__isnull=False)
+    rows = (
+        LedgerEntry.objects.filter(given | taken_back)
+        .filter(now | before)
+        .annotate(
+            campaign=Coalesce("contribution__campaign_id", "reverses__contribution__campaign_id"),
+            campaign_name=Coalesce(
+                "contribution__campaign__name", "reverses__contribution__campaign__name"
+            ),
+        )
+        .values("campaign", "campaign_name")
+        .annotate(
+            given=Count("pk", filter=now & given),
+            taken_back=Count("pk", filter=now & taken_back),
+            money=Sum("amount", filter=now),
+            prev_given=Count("pk", filter=before & given),
+            prev_taken_back=Count("pk", filter=before & taken_back),
+            prev_money=Sum("amount", filter=before),
+        )
+        .order_by()
+    )
+    result = [
+        Row(
+            key=row["campaign"],
+            label=row["campaign_name"],
+            cases=row["given"] - row["taken_back"],
+            amount=int(row["money"] or 0),
+            prev_cases=row["prev_given"] - row["prev_taken_back"],
+            prev_amount=int(row["prev_money"] or 0),
+        )
+        for row in rows
+    ]
+    return sorted(result, key=lambda row: (-row.amount, -row.prev_amount, row.label))
+
+
 def _programs(year: int, base: Basis, previous_base: Basis) -> list[Row]:
     """The support paid under each program in ``year`` and the year before, in the units each
     year covers: one grouped query."""
@@ -599,4 +649,5 @@ def annual_figures(union: Unit, year: int, user=None, *, summary: bool = False) 
         programs=[] if summary else _programs(year, base, previous_base),
         loans=None if summary else _loans(year, base, previous_base),
         contributions=[] if summary else _contributions(year, base, previous_base),
+        campaigns=[] if summary else _campaigns(year, base, previous_base),
     )

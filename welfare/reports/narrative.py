@@ -9,6 +9,7 @@ import datetime
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from unions.models import UnitKind
 
@@ -110,6 +111,7 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
     paragraphs.extend(_programs(figures))
     paragraphs.extend(_loans(figures, in_progress))
     paragraphs.extend(_contributions(figures))
+    paragraphs.extend(_campaigns(figures))
     organisation = figures.organisation
     if organisation is None:
         return paragraphs
@@ -258,5 +260,30 @@ def _contributions(figures: AnnualFigures) -> list[str]:
             "count": number(count),
             "amount": short_dong(amount),
             "prev_amount": short_dong(prev_amount),
+        }
+    ]
+
+
+def _campaigns(figures: AnnualFigures) -> list[str]:
+    """The campaign that raised the most in the year and how many raised money; nothing
+    when no campaign raised money in the year."""
+    rows = [row for row in figures.campaigns if row.amount > 0]
+    if not rows:
+        return []
+    top = rows[0]
+    amount = sum(row.amount for row in rows)
+    text = ngettext(
+        "Of this, %(amount)s was raised by %(count)s campaign: %(top)s (%(top_amount)s).",
+        "Of this, %(amount)s was raised by %(count)s campaigns, the most by %(top)s "
+        "(%(top_amount)s).",
+        len(rows),
+    )
+    return [
+        text
+        % {
+            "amount": short_dong(amount),
+            "count": number(len(rows)),
+            "top": top.label,
+            "top_amount": short_dong(top.amount),
         }
     ]

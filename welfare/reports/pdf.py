@@ -496,6 +496,7 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
         "loan_measures": loan_measures(figures.loans) if figures.loans else [],
         "loan_units": loan_units(figures.loans) if figures.loans else [],
         "contributions": table(figures.contributions),
+        "campaigns": table(figures.campaigns),
         "charts": chart_list,
         "has_children": has_children,
         "signatures": [signature("Người lập"), signature("Kế toán"), head_signature(head)],

@@ -53,6 +53,13 @@ def build_workbook(figures: AnnualFigures) -> Workbook:
     _breakdown(workbook.create_sheet(_("Programs")), _("Program"), figures.programs, year, prev)
     _loans(workbook.create_sheet(_("Loans")), figures)
     _contributions(workbook.create_sheet(_("Contributions")), figures)
+    _contributions(
+        workbook.create_sheet(_("Campaigns")),
+        figures,
+        rows=figures.campaigns,
+        name_header=_("Campaign"),
+        count_header=_("Contributions"),
+    )
     return workbook
 
 
@@ -278,15 +285,23 @@ def _loans(sheet: Worksheet, figures: AnnualFigures) -> None:
                 cell.number_format = NUMBER
 
 
-def _contributions(sheet: Worksheet, figures: AnnualFigures) -> None:
-    """Contributions recorded in the funds' ledgers, by fund, for both years."""
+def _contributions(
+    sheet: Worksheet,
+    figures: AnnualFigures,
+    *,
+    rows: list[Row] | None = None,
+    name_header: str = "",
+    count_header: str = "",
+) -> None:
+    """Contributions recorded in the funds' ledgers, by fund (or the ``rows`` given: by
+    campaign), for both years."""
     year, prev = figures.year, figures.year - 1
-    count, amount = _("Entries"), _("Amount (đồng)")
+    count, amount = count_header or _("Entries"), _("Amount (đồng)")
     _header(
         sheet,
         [
             _("No."),
-            _("Fund"),
+            name_header or _("Fund"),
             f"{count} {year}",
             f"{amount} {year}",
             f"{count} {prev}",
@@ -295,7 +310,7 @@ def _contributions(sheet: Worksheet, figures: AnnualFigures) -> None:
             _("Increase or decrease") + " (%)",
         ],
     )
-    rows = figures.contributions
+    rows = figures.contributions if rows is None else rows
     for number, row in enumerate(rows, start=1):
         sheet.append(
             [

@@ -1,9 +1,11 @@
 """``manage.py seed_demo``: the Lạng Sơn demo province with its 2025 reorganisation, about 2,000
 members and the demo accounts (password ``tuongthan-demo``), then its funds and cases since
-2021 and the loan fund's loans.  Safe to run again: what is there already is left as it is."""
+2021, the loan fund's loans and the province's campaigns.  Safe to run again: what is there
+already is left as it is."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from seed.demo_campaigns import build_campaigns_demo
 from seed.demo_loans import build_loans_demo
 from seed.demo_members import build_demo
 from seed.demo_welfare import build_welfare_demo
@@ -24,3 +26,4 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         build_welfare_demo(stdout)
         build_loans_demo(stdout)
+        build_campaigns_demo(stdout)
