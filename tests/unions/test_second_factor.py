@@ -160,10 +160,13 @@ def test_a_right_code_lets_the_session_in_and_goes_on_where_it_was_going(world):
     page = client.get(asked["Location"])
     assert page.status_code == 200
     assert told("Code from the app, or a recovery code") in page.content.decode()
+    # Nothing of the portal behind it yet: not even the count of unread notices.
+    assert reverse("notices:list") not in page.content.decode()
     response = client.post(VERIFY, {"code": code_of(device, 1), "next": "/users/"})
     assert response.status_code == 302 and response["Location"] == "/users/"
     assert client.get(reverse("accounts:users")).status_code == 200
     assert client.get(reverse("units:create")).status_code == 200
+    assert reverse("notices:list") in client.get(reverse("home")).content.decode()
     # Another session of the same account has proved nothing.
     assert signed_in(admin).get(reverse("home")).status_code == 302
 
