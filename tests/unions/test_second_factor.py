@@ -400,3 +400,19 @@ def test_demo_logins_sign_in_with_the_documented_secret(world, capsys):
     client = signed_in(world.users["province"])
     assert client.post(VERIFY, {"code": code})["Location"] == "/"
     assert DEMO_TOTP_SECRET in (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def test_the_owners_page_lists_what_happened_in_few_queries(world, django_assert_max_num_queries):
+    province = world.users["province"]
+    device, _codes = enrol(province)
+    client = _verified(province, device)
+    for _n in range(15):
+        SecondFactorEvent.objects.create(
+            user=province, action=SecondFactorEvent.Action.RESET, by=world.users["admin"]
+        )
+    with django_assert_max_num_queries(8):
+        page = client.get(reverse("second_factor:account"))
+    body = page.content.decode()
+    # The last ten, newest first, each with who did it.
+    assert body.count('data-label="' + told("What") + '"') == 10
+    assert world.users["admin"].last_name in body
