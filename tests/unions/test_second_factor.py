@@ -416,3 +416,12 @@ def test_the_owners_page_lists_what_happened_in_few_queries(world, django_assert
     # The last ten, newest first, each with who did it.
     assert body.count('data-label="' + told("What") + '"') == 10
     assert world.users["admin"].last_name in body
+
+
+def test_a_verified_superuser_reads_the_record_in_the_django_admin_and_cannot_edit_it(world):
+    root = get_user_model().objects.create_superuser("root", "root@example.vn", "x-pass-123")
+    device, _codes = enrol(root)
+    client = _verified(root, device)
+    listing = client.get(reverse("admin:unions_secondfactorevent_changelist"))
+    assert listing.status_code == 200 and "root" in listing.content.decode()
+    assert client.get(reverse("admin:unions_secondfactorevent_add")).status_code == 403
