@@ -13,3 +13,7 @@ class SuperuserAdminSite(admin.AdminSite):
 
 class PortalAdminConfig(AdminConfig):
     default_site = "portal.admin.SuperuserAdminSite"
+
+    def ready(self):
+        super().ready()
+        from . import checks  # noqa: F401  (registers the portal's deploy checks)

@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "common",
     "unions",
     "members",
@@ -69,6 +72,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Before the forced password change: who is signing in is proved first.
+    "unions.middleware.SecondFactorRequiredMiddleware",
     "unions.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -250,6 +256,16 @@ AXES_LOCKOUT_CALLABLE = "portal.views.locked_out"
 BEHIND_PROXY = envbool("BEHIND_PROXY")
 TRUSTED_PROXIES = envint("TRUSTED_PROXIES", 1 if BEHIND_PROXY else 0)
 AXES_CLIENT_IP_CALLABLE = "portal.clientip.client_ip"
+
+# --- Second factor: TOTP codes (django-otp) for the accounts unions.second_factor names ------
+# Off only for a demo or the tests: with DEBUG off, `check --deploy` warns (portal.checks).
+PORTAL_SECOND_FACTOR = envbool("PORTAL_SECOND_FACTOR", "true")
+# The name an authenticator app shows beside the account.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Tương Thân")
+# A wrong code makes the next try wait 1, 2, 4, 8 ... seconds on that device (django-otp),
+# until a right one: a million six-digit codes cannot be walked through.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 
 # --- Sessions: they end after SESSION_IDLE_MINUTES without a request ------------------------
 # common.sessions.SlidingSessionMiddleware moves the expiry forward at most once a minute,

@@ -47,6 +47,9 @@ def pytest_runtest_setup(item):
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # force_login proves no second factor: the tests of tests/unions/test_second_factor.py
+    # and the browser login with a code switch it on and prove its enforcement.
+    settings.PORTAL_SECOND_FACTOR = False
     # Uploaded evidence and built reports go to a folder of the test's own.
     settings.MEDIA_ROOT = tmp_path / "media"
 

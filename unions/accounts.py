@@ -45,11 +45,11 @@ def grant_role(*, user: UserModel, unit: Unit, role: str, by: UserModel) -> Role
     """Give ``user`` a role at ``unit``: both the unit and the account (by a role it already
     holds) must be inside the manager's user-management scope."""
     authorize_write(by, Capability.MANAGE_USERS, unit)
-    _check_manages(by, user)
+    check_manages(by, user)
     return _grant(user=user, unit=unit, role=role, by=by)
 
 
-def _check_manages(manager: UserModel, user: UserModel) -> None:
+def check_manages(manager: UserModel, user: UserModel) -> None:
     """404 for an account the manager may not see (it holds no role in their scope)."""
     if not require_actor(manager).is_superuser:
         get_user_for_manager(manager, user.pk)
@@ -58,7 +58,7 @@ def _check_manages(manager: UserModel, user: UserModel) -> None:
 @transaction.atomic
 def update_account(*, form: ModelForm[UserModel], by: UserModel) -> UserModel:
     """Save the edits of an account's name, e-mail and status by one who manages it."""
-    _check_manages(by, form.instance)
+    check_manages(by, form.instance)
     return form.save()
 
 
@@ -95,7 +95,7 @@ def set_temporary_password(*, user: UserModel, password: str, by: UserModel) -> 
     """An administrator gives an account in their scope a password of their choosing (404
     outside it); its owner must change it at the next login.  Changing the password ends the
     account's open sessions (Django checks the password hash on every request)."""
-    _check_manages(by, user)
+    check_manages(by, user)
     user.set_password(password)
     user.save(update_fields=["password"])
     _set_must_change(user, True)
@@ -139,5 +139,5 @@ def is_locked_out(user: UserModel) -> bool:
 def unlock_account(*, user: UserModel, by: UserModel) -> int:
     """An administrator lifts the login lockout of an account in their scope (404 outside
     it), from every address; returns how many locked addresses were cleared."""
-    _check_manages(by, user)
+    check_manages(by, user)
     return int(reset_login_failures(username=user.get_username()))

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Placement, RoleAssignment, Unit, UnitEvent
+from .models import Placement, RoleAssignment, SecondFactorEvent, Unit, UnitEvent
 
 
 @admin.register(Unit)
@@ -30,3 +30,22 @@ class RoleAssignmentAdmin(SimpleHistoryAdmin):
     list_display = ["user", "role", "unit"]
     list_filter = ["role"]
     raw_id_fields = ["user", "unit", "granted_by"]
+
+
+@admin.register(SecondFactorEvent)
+class SecondFactorEventAdmin(admin.ModelAdmin):
+    """The record of set-ups, renewals, recovery codes used and resets: read, never edited."""
+
+    list_display = ["user", "action", "by", "at"]
+    list_filter = ["action"]
+    search_fields = ["user__username"]
+    raw_id_fields = ["user", "by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,4 +1,7 @@
+from django.conf import settings
+
 from .scope import Capability, can_anywhere, grants
+from .second_factor import is_verified, needs_second_factor
 
 
 def scope(request):
@@ -11,4 +14,8 @@ def scope(request):
         "can_manage_tree": can_anywhere(user, Capability.MANAGE_TREE),
         "can_manage_users": can_anywhere(user, Capability.MANAGE_USERS),
         "can_edit_members": can_anywhere(user, Capability.EDIT_MEMBERS),
+        # Until the code is given the menu offers nothing: every page leads to the code page.
+        "second_factor_pending": settings.PORTAL_SECOND_FACTOR
+        and not is_verified(user)
+        and needs_second_factor(user),
     }

@@ -228,3 +228,26 @@ class RoleAssignmentForm(forms.ModelForm):
             ).exists()
         ):
             self.add_error("role", _("This user already holds this role at this unit."))
+
+
+class SecondFactorCodeForm(forms.Form):
+    """A code from the authenticator app (six digits) or, where allowed, a recovery code."""
+
+    code = forms.CharField(label=_("Code"), max_length=32, strip=True)
+
+    def __init__(self, *args, recovery: bool = True, autofocus: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["code"]
+        field.widget.attrs.update({"autocomplete": "one-time-code", "autocapitalize": "off"})
+        if autofocus:
+            field.widget.attrs["autofocus"] = True
+        if recovery:
+            field.label = _("Code from the app, or a recovery code")
+            field.help_text = _(
+                "Six digits from the authenticator app; without the phone, one of the "
+                "recovery codes printed when the app was set up (each works once)."
+            )
+        else:
+            field.label = _("Code from the app")
+            field.widget.attrs["inputmode"] = "numeric"
+            field.help_text = _("The six digits the authenticator app shows now.")

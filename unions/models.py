@@ -283,3 +283,36 @@ class AccountSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class SecondFactorEvent(models.Model):
+    """What happened to an account's second factor, and who did it: the owner set it up or
+    renewed the recovery codes, signed in with a recovery code, or an administrator reset it."""
+
+    class Action(models.TextChoices):
+        ENROLLED = "enrolled", _("Set up the authenticator app")
+        RECOVERY_CODES = "recovery_codes", _("Made new recovery codes")
+        RECOVERY_CODE_USED = "recovery_code_used", _("Signed in with a recovery code")
+        RESET = "reset", _("Second factor reset by an administrator")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="second_factor_events"
+    )
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("second-factor event")
+        verbose_name_plural = _("second-factor events")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["user", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.action} {self.at:%Y-%m-%d %H:%M}"

@@ -77,6 +77,7 @@ class Grant:
     unit_id: int
     unit_name: str
     path: str
+    unit_kind: str = ""
 
     @property
     def role_label(self) -> str:
@@ -90,10 +91,10 @@ def grants(user: ActingUser) -> list[Grant]:
     cached: list[Grant] | None = getattr(user, _GRANTS_CACHE, None)
     if cached is None:
         cached = [
-            Grant(role, unit_id, unit_name, path)
-            for role, unit_id, unit_name, path in RoleAssignment.objects.filter(
+            Grant(role, unit_id, unit_name, path, unit_kind)
+            for role, unit_id, unit_name, path, unit_kind in RoleAssignment.objects.filter(
                 user=user
-            ).values_list("role", "unit_id", "unit__name", "unit__path")
+            ).values_list("role", "unit_id", "unit__name", "unit__path", "unit__kind")
         ]
         setattr(user, _GRANTS_CACHE, cached)
     return cached

@@ -20,7 +20,7 @@ from common.forms import apply_service_errors
 from common.http import AuthenticatedHttpRequest
 from common.text import normalise
 
-from . import accounts, tree
+from . import accounts, second_factor, tree
 from .forms import (
     DissolveUnitForm,
     MergeUnitForm,
@@ -279,6 +279,8 @@ def user_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "role_form": role_form,
             "assignments": assignments,
             "locked_out": accounts.is_locked_out(account),
+            "second_factor_app": second_factor.authenticator(account),
+            "second_factor_needed": second_factor.needs_second_factor(account),
         },
     )
 

@@ -48,6 +48,7 @@ from ..access import (
 )
 from ..common.access_notices import ENTRIES as NOTICE_ENTRIES
 from ..members.access_imports import ENTRIES as IMPORT_ENTRIES
+from ..unions.access_second_factor import ENTRIES as SECOND_FACTOR_ENTRIES
 from ..unions.access_tree import ENTRIES as TREE_ENTRIES
 from ..welfare.access_cases import build_case
 from ..welfare.access_entries import ENTRIES as WELFARE_ENTRIES
@@ -181,6 +182,7 @@ MATRIX: dict[str, Entry] = {
     **IMPORT_ENTRIES,
     **TREE_ENTRIES,
     **NOTICE_ENTRIES,
+    **SECOND_FACTOR_ENTRIES,
 }
 
 # Only the Django admin is left out: it is for superusers and tested on its own below.

@@ -19,7 +19,7 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     base = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "SECURE_", "HSTS_", "SESSION_"))
+        if not key.startswith(("DJANGO_", "SECURE_", "HSTS_", "SESSION_", "PORTAL_"))
         and key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "BEHIND_PROXY"}
     }
     return subprocess.run(
@@ -174,3 +174,19 @@ def test_an_expired_form_gets_the_vietnamese_csrf_page(world):
     page = response.content.decode()
     assert "Biểu mẫu này đã hết hạn" in page
     assert "navbar-brand" in page
+
+
+def test_deploy_check_fails_with_the_second_factor_off():
+    """Off is for a demo or the tests: in production `check --deploy` says so."""
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, PORTAL_SECOND_FACTOR="off"
+    )
+    assert result.returncode != 0
+    assert "portal.W001" in result.stderr + result.stdout
+
+
+def test_the_second_factor_is_on_unless_switched_off():
+    result = _manage(
+        "shell", "-c", "from django.conf import settings; print(settings.PORTAL_SECOND_FACTOR)"
+    )
+    assert result.stdout.strip().splitlines()[-1] == "True"
