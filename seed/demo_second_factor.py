@@ -39,9 +39,9 @@ def ensure_demo_second_factor(stdout=None) -> list[str]:
         given.append(user.username)
     if stdout is not None:
         stdout.write(
-            f"Second factor of the {len(given)} demo logins above a grassroots union, and of "
-            f"every treasurer: the TOTP secret {DEMO_TOTP_SECRET} (add it to an authenticator "
-            "app, or run `python manage.py demo_totp` for the current code).\n"
+            f"Second factor of the {len(given)} demo logins that approve, pay, manage or read "
+            f"beyond one grassroots union: the TOTP secret {DEMO_TOTP_SECRET} (add it to an "
+            "authenticator app, or run `python manage.py demo_totp` for the current code).\n"
         )
     return given
 

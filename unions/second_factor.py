@@ -29,8 +29,14 @@ from .models import SecondFactorEvent, UnitKind
 from .scope import ROLE_CAPABILITIES, ActingUser, Capability, grants, require_actor
 
 RECOVERY_CODE_COUNT = 10
-# Rights that need the factor wherever they are held.
-_GUARDED = {Capability.PAY, Capability.MANAGE_USERS, Capability.MANAGE_TREE}
+# Rights that need the factor wherever they are held: paying, managing accounts or the tree,
+# and deciding on cases (a grassroots union's officers approve from its own fund).
+_GUARDED = {
+    Capability.PAY,
+    Capability.MANAGE_USERS,
+    Capability.MANAGE_TREE,
+    Capability.REVIEW_CASES,
+}
 
 Action = SecondFactorEvent.Action
 
@@ -39,11 +45,10 @@ def needs_second_factor(user: ActingUser) -> bool:
     """Whether the account must prove a second factor after its password.
 
     Yes for a superuser or staff account (the Django admin reaches everything); for a role
-    that pays, manages accounts or the tree, wherever it is held; and for any role held above
-    a grassroots union, since it reads the case files of the grassroots unions below and, for
-    intermediate and province staff, endorses and approves.  A grassroots officer or leader at
-    a grassroots union is not asked: they read only their own union's files, and what they
-    approve from its own money is paid by its treasurer, who does have the factor.
+    that approves, pays, manages accounts or the tree, wherever it is held (a grassroots
+    union's officers approve from its own fund); and for any role held above a grassroots
+    union, since it reads the case files of the grassroots unions below.  A leader at a
+    grassroots union is not asked: they read their own union's files and decide nothing.
     """
     if not user.is_authenticated:
         return False

@@ -73,8 +73,8 @@ def said(response) -> list[str]:
         ("commune", True),  # endorses, reads the files of its grassroots unions
         ("treasurer", True),  # pays
         ("leader", True),  # reads the province's files
-        ("grassroots", False),  # its own union's files only
-        ("a1_chair", False),  # another officer of the same grassroots union
+        ("grassroots", True),  # approves from its own union's fund
+        ("a1_chair", True),  # another officer of the same grassroots union
         ("commune_treasurer", True),
     ],
 )
@@ -88,8 +88,8 @@ def test_a_treasurer_of_a_grassroots_union_needs_it_and_its_leader_does_not(worl
     assert needs_second_factor(make_user("a1_admin", Role.ADMINISTRATOR, world.a1))
 
 
-def test_a_grassroots_officer_given_a_role_above_is_asked_from_then_on(world):
-    officer = world.users["grassroots"]
+def test_a_grassroots_leader_given_a_role_above_is_asked_from_then_on(world):
+    officer = make_user("a1_leader", Role.LEADER, world.a1)
     client = signed_in(officer)
     assert client.get(reverse("home")).status_code == 200
     officer.role_assignments.create(unit=world.commune_a, role=Role.STAFF)
@@ -138,8 +138,8 @@ def test_the_django_admin_asks_a_superuser_for_the_code(db):
     assert response.status_code == 302 and response["Location"].startswith(VERIFY)
 
 
-def test_a_grassroots_officer_is_not_asked(client_for, world):
-    client = client_for("grassroots")
+def test_a_grassroots_leader_is_not_asked(world):
+    client = signed_in(make_user("a1_leader", Role.LEADER, world.a1))
     assert client.get(reverse("home")).status_code == 200
     assert client.get(reverse("members:list")).status_code == 200
     assert client.get(VERIFY).status_code == 302  # nothing to prove: on to the page asked
@@ -302,8 +302,9 @@ def test_an_unverified_session_cannot_replace_the_app(world):
     assert TOTPDevice.objects.filter(user=admin).count() == 1
 
 
-def test_a_grassroots_officer_has_nothing_to_set_up(client_for):
-    assert client_for("grassroots").get(reverse("second_factor:setup")).status_code == 403
+def test_a_grassroots_leader_has_nothing_to_set_up(world):
+    leader = signed_in(make_user("a1_leader", Role.LEADER, world.a1))
+    assert leader.get(reverse("second_factor:setup")).status_code == 403
 
 
 def test_nobody_sets_up_someone_elses_app(world):
@@ -388,12 +389,13 @@ def test_demo_logins_sign_in_with_the_documented_secret(world, capsys):
     from seed.demo_second_factor import DEMO_TOTP_SECRET, ensure_demo_second_factor
 
     get_user_model().objects.exclude(pk=world.users["province"].pk).update(email="")
-    world.users["grassroots"].email = "grassroots@example.vn"
-    world.users["grassroots"].save()
+    leader = make_user("a1_leader", Role.LEADER, world.a1)
+    leader.email = world.users["province"].email.replace("province", "a1_leader")
+    leader.save()
     assert ensure_demo_second_factor() == ["province"]  # the demo logins that need it
     assert ensure_demo_second_factor() == ["province"]  # again: nothing added
     assert TOTPDevice.objects.filter(user=world.users["province"]).count() == 1
-    assert not TOTPDevice.objects.filter(user=world.users["grassroots"]).exists()
+    assert not TOTPDevice.objects.filter(user=leader).exists()
     call_command("demo_totp")
     code = capsys.readouterr().out.strip()
     assert len(code) == 6 and code.isdigit()
