@@ -39,12 +39,15 @@ from .loans.models import (
 from .programs.models import (
     Applies,
     Batch,
+    BatchAccess,
     BatchEvent,
     BatchLine,
     Level,
     LineStatus,
     Participant,
     Program,
+    SignatureList,
+    SignedList,
     Unpaid,
 )
 from .reports.models import Report, ReportQuerySet
@@ -52,6 +55,7 @@ from .reports.models import Report, ReportQuerySet
 __all__ = [
     "Applies",
     "Batch",
+    "BatchAccess",
     "BatchEvent",
     "BatchLine",
     "Case",
@@ -83,6 +87,8 @@ __all__ = [
     "Repayment",
     "Report",
     "ReportQuerySet",
+    "SignatureList",
+    "SignedList",
     "SupportType",
     "Unpaid",
     "evidence_path",
