@@ -45,8 +45,13 @@ def measure(names: int, runs: int, out: str) -> dict:
     from welfare.programs.signature_lists import Row, render_signature_list
 
     province = Unit(name="Liên đoàn Lao động tỉnh Lạng Sơn", code="LS", kind=UnitKind.PROVINCE)
-    unit = Unit(name="Công đoàn Khu công nghiệp Đồng Đăng", code="LS-KCN", kind=UnitKind.ZONE)
-    fund = Fund(name="Quỹ Xã hội tỉnh", unit=province)
+    # The longest names of the demo: the letterhead and the facts wrap, as they do for real.
+    unit = Unit(
+        name="CĐCS Công ty Cổ phần Môi trường và Dịch vụ đô thị Lạng Sơn",
+        code="LS-TP-MTDT",
+        kind=UnitKind.GRASSROOTS,
+    )
+    fund = Fund(name="Quỹ Xã hội LĐLĐ tỉnh Lạng Sơn", unit=province)
     program = Program(name="Tết Sum vầy 2026", support_type=SupportType.TET_GIFT, year=2026)
     creator = User(username="bench", last_name="Lương Văn", first_name="Thắng")
     batch = Batch(

@@ -49,7 +49,9 @@ from .models import Batch, BatchAccess, BatchLine, LineStatus, Program, Signatur
 TEMPLATE = "welfare/documents/signature_list.html"
 # Measured on A4 with the format's margins (bench/signature_list.py checks every page's rows
 # land on it): the first page holds the letterhead, the title and the decision it follows.
-FIRST_PAGE_ROWS = 20
+FIRST_PAGE_ROWS = 17
+# A list of one page: its rows, the total, the total in words and the signatures.
+ONLY_PAGE_ROWS = 11
 PAGE_ROWS = 30
 # Letters of a name that fit its column at the list's size.
 LONG_NAME = 30
@@ -93,6 +95,7 @@ def paginate(
     rows: list[Row],
     *,
     first: int = FIRST_PAGE_ROWS,
+    only: int = ONLY_PAGE_ROWS,
     rest: int = PAGE_ROWS,
     ending: int = ENDING_ROWS,
 ) -> list[Page]:
@@ -106,7 +109,7 @@ def paginate(
     while start < len(rows) or not chunks:
         chunks.append(rows[start : start + size])
         start, size = start + size, rest
-    capacity = (first if len(chunks) == 1 else rest) - ending
+    capacity = only if len(chunks) == 1 else rest - ending
     if len(chunks[-1]) > capacity:
         last = chunks.pop()
         chunks += [last[:-1], last[-1:]]

@@ -111,29 +111,42 @@ def _few_collections() -> Iterator[None]:
 
 def render_in_parts(template: str, parts: list[tuple[dict, int]]) -> bytes:
     """A long document as one PDF of several rendered apart: ``parts`` are each part's context
-    and how many pages it takes, known to the caller (a list paginated in Python).
+    and how many pages it should take (a list paginated in Python).
 
     WeasyPrint keeps every page's boxes until it writes the PDF: a 2,000-name list rendered
-    whole peaks at 370 MB; a few pages at a time it stays near a tenth of that, and the parts
-    are joined by pypdf.  The pages are numbered across the parts ("Trang 12/68").
+    whole peaks at 370 MB; a few pages at a time it stays well under that, and the parts are
+    joined by pypdf.  The pages are numbered across the parts ("Trang 12/68"); should a part
+    take more pages than expected (a name longer than measured), it is all numbered again
+    with the counts it took.
     """
-    from pypdf import PdfWriter
+    expected = [pages for _, pages in parts]
+    content, taken = _joined(template, [context for context, _ in parts], expected)
+    if taken != expected:
+        content, _taken = _joined(template, [context for context, _ in parts], taken)
+    return content
 
-    total = sum(pages for _, pages in parts)
+
+def _joined(template: str, contexts: list[dict], counts: list[int]) -> tuple[bytes, list[int]]:
+    from pypdf import PdfReader, PdfWriter
+
+    total = sum(counts)
     writer = PdfWriter()
+    taken = []
     first = 1
     with _few_collections():
-        for context, pages in parts:
+        for context, pages in zip(contexts, counts, strict=True):
             numbering = (
                 f"@page :first {{ counter-reset: page {first} }}"
                 f"@page {{ @bottom-center {{ content: 'Trang ' counter(page) '/{total}' }} }}"
             )
-            writer.append(io.BytesIO(render_document(template, context, extra_css=numbering)))
+            part = PdfReader(io.BytesIO(render_document(template, context, extra_css=numbering)))
+            taken.append(len(part.pages))
+            writer.append(part)
             first += pages
             gc.collect()
     output = io.BytesIO()
     writer.write(output)
-    return output.getvalue()
+    return output.getvalue(), taken
 
 
 def print_css() -> str:

@@ -14,10 +14,11 @@ from django.urls import reverse
 
 from common.money import amount_in_words
 from tests.factories import MemberFactory
+from unions.models import Unit
 from welfare.models import BatchAccess, SignatureList, SignedList
 from welfare.programs import signature_lists
 from welfare.programs.models import BatchLine
-from welfare.programs.signature_lists import Row, paginate
+from welfare.programs.signature_lists import Page, Row, paginate
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +120,10 @@ def test_a_paid_batch_lists_only_the_people_paid(world, make_batch, people, tmp_
 
 
 def test_pages_carry_their_subtotals_and_the_last_the_grand_total(world, make_batch, tmp_path):
-    batch = make_batch(state="approved")
+    # A name that wraps in the letterhead and the facts: the first page still holds its rows.
+    long = "CĐCS Công ty Cổ phần Môi trường và Dịch vụ đô thị thành phố Lạng Sơn"
+    Unit.objects.filter(pk=world.a1.pk).update(name=long)
+    batch = signature_lists.get_batch_unscoped(make_batch(state="approved").pk)
     amounts = [500_000, 1_000_000, 1_500_000]
     rows = [
         Row(
@@ -129,10 +133,10 @@ def test_pages_carry_their_subtotals_and_the_last_the_grand_total(world, make_ba
             amounts[n % 3],
             f"{amounts[n % 3]:,}".replace(",", "."),
         )
-        for n in range(1, 71)
+        for n in range(1, 68)
     ]
     pages = paginate(rows)
-    assert [len(page.rows) for page in pages] == [20, 30, 20]
+    assert [len(page.rows) for page in pages] == [17, 30, 20]
     assert sum(page.subtotal for page in pages) == sum(row.amount for row in rows)
     content = signature_lists.render_signature_list(batch, rows)
     texts = [" ".join(t.split()) for t in page_texts(content, tmp_path) if t.strip()]
@@ -143,18 +147,20 @@ def test_pages_carry_their_subtotals_and_the_last_the_grand_total(world, make_ba
         assert f"Cộng trang {page.number} {subtotal}" in text
         assert all(row.name in text for row in page.rows)
     total = sum(row.amount for row in rows)
-    assert f"Tổng cộng (70 người) {total:,}".replace(",", ".") in texts[-1]
+    assert f"Tổng cộng (67 người) {total:,}".replace(",", ".") in texts[-1]
     assert "Tổng cộng" not in texts[0]
     assert amount_in_words(total) in texts[-1]
     assert "Người lập" in texts[-1]
 
 
 def test_the_last_page_keeps_room_for_the_signatures():
-    rows = [Row(n, "A", "", 1, "1") for n in range(1, 50)]  # 20 + 29: no room for the ending
+    rows = [Row(n, "A", "", 1, "1") for n in range(1, 47)]  # 17 + 29: no room for the ending
     pages = paginate(rows)
-    assert [len(page.rows) for page in pages] == [20, 28, 1]
-    assert [len(page.rows) for page in paginate(rows[:12])] == [12]
-    assert [len(page.rows) for page in paginate(rows[:13])] == [12, 1]
+    assert [len(page.rows) for page in pages] == [17, 28, 1]
+    assert [len(page.rows) for page in paginate(rows[:39])] == [17, 22]
+    assert [len(page.rows) for page in paginate(rows[:11])] == [11]
+    assert [len(page.rows) for page in paginate(rows[:12])] == [11, 1]
+    assert [len(page.rows) for page in paginate(rows[:17])] == [16, 1]
     assert [len(page.rows) for page in paginate([])] == [0]
 
 
@@ -312,3 +318,19 @@ def test_approved_batch_page_costs_the_same_queries_with_more_scans(
             batch=batch, upload=SimpleUploadedFile(f"b{n}.pdf", PDF), by=world.users["treasurer"]
         )
     assert cost() == one
+
+
+def test_a_part_longer_than_counted_is_numbered_again(world, make_batch, tmp_path):
+    """Should a page hold fewer rows than measured, the numbering still follows the pages."""
+    from welfare.reports.pdf import render_in_parts
+
+    batch = make_batch(state="approved")
+    context = signature_lists.signature_list_context(batch)
+    rows = [Row(n, f"Người {n}", "", 1_000, "1.000") for n in range(1, 41)]
+    context |= {"pages": [Page(1, rows)], "opening": True, "closing": True, "several": False}
+    texts = page_texts(render_in_parts(signature_lists.TEMPLATE, [(context, 1)]), tmp_path)
+    texts = [" ".join(t.split()) for t in texts if t.strip()]
+    assert len(texts) > 1
+    assert [f"Trang {n}/{len(texts)}" in text for n, text in enumerate(texts, start=1)] == [
+        True
+    ] * len(texts)
