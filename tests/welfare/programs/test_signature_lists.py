@@ -334,3 +334,31 @@ def test_a_part_longer_than_counted_is_numbered_again(world, make_batch, tmp_pat
     assert [f"Trang {n}/{len(texts)}" in text for n, text in enumerate(texts, start=1)] == [
         True
     ] * len(texts)
+
+
+@pytest.mark.celery
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_list_is_built_by_a_real_celery_worker(world, make_batch):
+    import time
+    import uuid
+
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    batch = make_batch(state="approved")
+    queue = f"test-lists-{uuid.uuid4().hex[:8]}"
+    app.conf.task_default_queue = queue
+    try:
+        with start_worker(app, pool="solo", queues=[queue], perform_ping_check=False):
+            job = signature_lists.request_signature_list(batch=batch, by=world.users["province"])
+            for _ in range(120):
+                job.refresh_from_db()
+                if job.status in ("done", "failed"):
+                    break
+                time.sleep(0.5)
+    finally:
+        app.conf.task_default_queue = "celery"
+    assert job.status == "done", job.error
+    assert job.file.read().startswith(b"%PDF")
