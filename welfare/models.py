@@ -40,12 +40,15 @@ from .loans.models import (
 from .programs.models import (
     Applies,
     Batch,
+    BatchAccess,
     BatchEvent,
     BatchLine,
     Level,
     LineStatus,
     Participant,
     Program,
+    SignatureList,
+    SignedList,
     Unpaid,
 )
 from .reports.models import Report, ReportQuerySet
@@ -53,6 +56,7 @@ from .reports.models import Report, ReportQuerySet
 __all__ = [
     "Applies",
     "Batch",
+    "BatchAccess",
     "BatchEvent",
     "BatchLine",
     "Campaign",
@@ -88,6 +92,8 @@ __all__ = [
     "Repayment",
     "Report",
     "ReportQuerySet",
+    "SignatureList",
+    "SignedList",
     "SupportType",
     "Unpaid",
     "evidence_path",

@@ -5,6 +5,7 @@ from celery import shared_task
 from .cases.evidence import clean_pending_uploads as clean_pending
 from .loans.services import mark_overdue
 from .privacy.access_log import prune
+from .programs.signature_lists import run_signature_list
 from .reports.build import run_build
 
 
@@ -12,6 +13,12 @@ from .reports.build import run_build
 def build_report(report_id: int) -> None:
     """Idempotent (files replaced whole, status set last), hence acks_late."""
     run_build(report_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def build_signature_list(job_id: int) -> None:
+    """Idempotent (the file replaced whole, the job marked ready last), hence acks_late."""
+    run_signature_list(job_id)
 
 
 @shared_task

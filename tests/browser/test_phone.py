@@ -83,6 +83,12 @@ NOT_PAGES = {
     "funds:export",
     "reports:status",
     "reports:download",
+    "programs:signature_list_status",
+    "programs:signature_list_download",
+    "programs:signed_list",
+    # A signature list's page exists only once someone asks for one (a POST), which the demo
+    # has not: it is the report's progress box and outcome card, looked at by hand.
+    "programs:signature_list",
     "members:import_template",
     "members:import_status",
     "members:import_refused",

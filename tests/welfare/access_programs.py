@@ -14,12 +14,22 @@ from __future__ import annotations
 import datetime
 import uuid
 
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from members.models import Member
 from welfare.cases.models import SupportType
 from welfare.programs import services
-from welfare.programs.models import Batch, BatchLine, Participant, Program
+from welfare.programs.models import (
+    Batch,
+    BatchLine,
+    Participant,
+    Program,
+    SignatureList,
+    SignedList,
+)
 
-from ..access import ALL_OK, Effect, Entry, each, told
+from ..access import ALL_OK, ROLES, Effect, Entry, each, told
 from ..factories import system_user
 from .access_cases import OPENERS, OPENERS_OK, _fund, only
 
@@ -86,6 +96,53 @@ def batch_args(state: str):
     return args
 
 
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def approved_program_args(world, role, inside):
+    """A program with an approved batch: inside, its lists can be printed."""
+    return [build_batch(world, inside, "approved").program]
+
+
+def signature_list_args(world, role, inside):
+    """A built signature list of the batch (outside: of Q1's batch)."""
+    batch = build_batch(world, inside, "approved")
+    job = SignatureList(
+        program=batch.program, batch=batch, requested_by=system_user(), status="done"
+    )
+    job.file.save("list.pdf", ContentFile(PDF), save=False)
+    job.save()
+    return [job]
+
+
+def signed_list_args(world, role, inside):
+    batch = build_batch(world, inside, "approved")
+    scan = SignedList(
+        batch=batch,
+        original_name="ky-nhan.pdf",
+        content_type="application/pdf",
+        size=len(PDF),
+        uploaded_by=system_user(),
+    )
+    scan.file.save("scan.pdf", ContentFile(PDF), save=False)
+    scan.save()
+    return [scan]
+
+
+def lists_asked(obj, client) -> dict:
+    if isinstance(obj, Batch):
+        return {"lists": SignatureList.objects.filter(batch=obj).count()}
+    return {"lists": SignatureList.objects.filter(program=obj, batch=None).count()}
+
+
+def scans_kept(batch, client) -> dict:
+    return {"scans": SignedList.objects.filter(batch=batch).count()}
+
+
+def _scan(world, batch):
+    return {"file": SimpleUploadedFile("ky-nhan.pdf", PDF, content_type="application/pdf")}
+
+
 def program_state(program, client) -> dict:
     return {
         "units": sorted(program.participants.values_list("unit__code", flat=True)),
@@ -134,6 +191,10 @@ def _payment(world, batch):
 
 
 FUND = {"balance": 100_000_000, "reserved": 0, "entries": 1}
+# Every unit's lists at once: whoever sees the program's union (province P).
+AT_PROVINCE = ("admin", "province", "treasurer", "leader")
+# The signed scan: the treasurer who pays, or who builds the batch at its unit.
+SCANNERS = (*OPENERS, "treasurer")
 PROVINCE_ONLY = only({"province": 302})
 REVIEWERS = only({"commune": 302, "province": 302})
 
@@ -260,4 +321,28 @@ ENTRIES: dict[str, Entry] = {
             },
         ),
     ),
+    # Whoever sees the batch prints its signature list, built in the background.
+    "programs:batch_signature_list": Entry(
+        inside=dict.fromkeys(ROLES, 302),
+        args=batch_args("approved"),
+        method="post",
+        effect=Effect(lists_asked, done=each(ROLES, lists=1)),
+    ),
+    "programs:program_signature_lists": Entry(
+        inside=only(dict.fromkeys(AT_PROVINCE, 302)),
+        args=approved_program_args,
+        method="post",
+        effect=Effect(lists_asked, done=each(AT_PROVINCE, lists=1)),
+    ),
+    "programs:signature_list": Entry(inside=ALL_OK, args=signature_list_args),
+    "programs:signature_list_status": Entry(inside=ALL_OK, args=signature_list_args),
+    "programs:signature_list_download": Entry(inside=ALL_OK, args=signature_list_args),
+    "programs:signed_list_add": Entry(
+        inside=only(dict.fromkeys(SCANNERS, 302)),
+        args=batch_args("approved"),
+        method="post",
+        data=_scan,
+        effect=Effect(scans_kept, done=each(SCANNERS, scans=1)),
+    ),
+    "programs:signed_list": Entry(inside=ALL_OK, args=signed_list_args),
 }

@@ -14,6 +14,7 @@ from common.forms import DateInput
 from members.models import MemberKind
 from unions.models import Unit
 from unions.scope import Capability, units_held
+from welfare.cases.evidence import check_upload
 from welfare.cases.models import Category, SupportType
 from welfare.funds.forms import SUBMISSION_TOKEN, DongField
 from welfare.funds.models import Fund
@@ -175,3 +176,18 @@ def parse_amount(text: str) -> int:
     if value is None:
         raise ValidationError(_("Enter the amount in whole đồng, for example 1.500.000."))
     return int(value)
+
+
+class SignedListForm(forms.Form):
+    """The signed signature list, scanned: a real PDF, JPEG or PNG of 10 MB at most."""
+
+    file = forms.FileField(
+        label=_("Signed list (PDF, JPEG or PNG)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
+        error_messages={"required": _("Choose the scanned file of the signed list.")},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        check_upload(upload)
+        return upload

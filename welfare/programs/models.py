@@ -229,3 +229,110 @@ class BatchEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.batch_id}"
+
+
+class SignatureListQuerySet(models.QuerySet["SignatureList"]):
+    def visible_to(self, user) -> SignatureListQuerySet:
+        """One unit's list: whoever sees the batch.  Every unit's lists at once: whoever sees
+        the program's union, whose subtree holds every participating unit."""
+        units = visible_unit_ids(user)
+        return self.filter(
+            Q(batch__isnull=False, batch__unit_id__in=units)
+            | Q(batch__isnull=True, program__unit_id__in=units)
+        )
+
+
+class SignatureList(models.Model):
+    """A signature list (danh sách ký nhận) asked for and built in the background: one unit's
+    PDF, or, without a batch, a ZIP of the PDF of every unit whose batch is approved or paid.
+    Its state and progress are what the progress page polls, as a report's are."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Being built")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="signature_lists")
+    batch = models.ForeignKey(
+        Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="signature_lists"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    units_done = models.PositiveIntegerField(default=0)
+    units_total = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="signature-lists/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SignatureListQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["program", "batch", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} {self.batch_id or '*'}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def progress(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.units_total:
+            return 0
+        return min(99, 100 * self.units_done // self.units_total)
+
+
+def signed_list_path(instance: SignedList, filename: str) -> str:
+    return f"signed-lists/{instance.batch_id}/{filename}"
+
+
+class SignedList(models.Model):
+    """The signature list scanned back once the people signed it: the batch's evidence of
+    payment, stored outside the web root and served only through the batch."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="signed_lists")
+    file = models.FileField(upload_to=signed_list_path)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class BatchAccess(models.Model):
+    """Someone printed a batch's signature list or downloaded its signed scan: the list holds
+    names and the money each person received, so who read it is kept, as for a case."""
+
+    class What(models.TextChoices):
+        SIGNATURE_LIST = "signature_list", _("Downloaded the signature list")
+        SIGNED_LIST = "signed_list", _("Downloaded the signed list")
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="accesses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    what = models.CharField(max_length=16, choices=What.choices)
+    name = models.CharField(max_length=255, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.what} {self.batch_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import signature_views, views
 
 app_name = "programs"
 urlpatterns = [
@@ -19,4 +19,27 @@ urlpatterns = [
     path("batches/<int:pk>/reject/", views.batch_reject, name="batch_reject"),
     path("batches/<int:pk>/approve/", views.batch_approve, name="batch_approve"),
     path("batches/<int:pk>/pay/", views.batch_pay, name="batch_pay"),
+    path(
+        "batches/<int:pk>/signature-list/",
+        signature_views.batch_signature_list,
+        name="batch_signature_list",
+    ),
+    path("batches/<int:pk>/signed/", signature_views.signed_list_add, name="signed_list_add"),
+    path("signed/<int:pk>/", signature_views.signed_list, name="signed_list"),
+    path(
+        "<int:pk>/signature-lists/",
+        signature_views.program_signature_lists,
+        name="program_signature_lists",
+    ),
+    path("signature-lists/<int:pk>/", signature_views.signature_list, name="signature_list"),
+    path(
+        "signature-lists/<int:pk>/status/",
+        signature_views.signature_list_status,
+        name="signature_list_status",
+    ),
+    path(
+        "signature-lists/<int:pk>/download/",
+        signature_views.signature_list_download,
+        name="signature_list_download",
+    ),
 ]

@@ -32,7 +32,7 @@ from welfare.cases.overlap import WINDOW_DAYS
 from welfare.funds.ledger import AlreadyRecorded
 from welfare.reports.charts import UNITS, bar_chart
 
-from . import services
+from . import services, signature_lists
 from .forms import (
     AddPeopleForm,
     BatchPaymentForm,
@@ -42,6 +42,7 @@ from .forms import (
     PeopleFilter,
     ProgramForm,
     ReasonForm,
+    SignedListForm,
     parse_amount,
 )
 from .models import Batch, BatchLine, LineStatus, Participant, Program, Unpaid
@@ -159,6 +160,8 @@ def _program_page(request: HttpRequest, program: Program, bound: dict | None = N
         "totals": totals,
         "remaining": program.budget - totals["approved"],
         "runs": runs,
+        "print_all": signature_lists.may_print_all(request.user, program)
+        and any(row["batch"] and row["batch"].status in signature_lists.PRINTABLE for row in rows),
         "participant_form": (bound.get("participant") or ParticipantForm(program=program))
         if runs
         else None,
@@ -258,6 +261,11 @@ def _batch_page(request: HttpRequest, batch: Batch, bound: dict | None = None) -
         "pay_form": bound.get("pay") or BatchPaymentForm(),
         "unpaid_choices": Unpaid.choices,
         "window_months": WINDOW_DAYS // 30,
+        "printable": batch.status in signature_lists.PRINTABLE,
+        "signed_lists": batch.signed_lists.select_related("uploaded_by"),
+        "signed_form": SignedListForm()
+        if signature_lists.may_attach_signed(request.user, batch)
+        else None,
     }
     return render(request, "welfare/programs/batch_detail.html", context)
 
