@@ -35,14 +35,29 @@ def browser():
         browser.close()
 
 
+def watch_csp(page) -> list[str]:
+    """The Content-Security-Policy violations the browser reports on this page, as they come
+    (Chromium logs each to the console: "Refused to ... because it violates ...")."""
+    violations: list[str] = []
+
+    def seen(message) -> None:
+        if "Content Security Policy" in message.text or "violates the following" in message.text:
+            violations.append(f"{page.url}: {message.text}")
+
+    page.on("console", seen)
+    return violations
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.base_url = live_server.url
+    violations = watch_csp(page)
     yield page
     context.close()
+    assert not violations, violations
 
 
 @pytest.fixture

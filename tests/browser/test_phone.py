@@ -47,7 +47,7 @@ from welfare.models import Batch, Case, Fund, FundKind, Loan, Report
 from welfare.reports.build import run_build
 
 from ..portal.test_access_matrix import MATRIX
-from .conftest import CHROMIUM_ARGS
+from .conftest import CHROMIUM_ARGS, watch_csp
 
 # The demo is committed by the module's fixture; each test only reads it (the marker also has
 # pytest-django create the test database).
@@ -280,8 +280,11 @@ def phone(demo, phone_browser):
     context = phone_browser.new_context(viewport=PHONE, locale="vi-VN", has_touch=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    violations = watch_csp(page)
     yield page
     context.close()
+    # every page of every role walked, and none broke the Content-Security-Policy
+    assert not violations, violations
 
 
 class Walk:
