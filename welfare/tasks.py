@@ -41,16 +41,22 @@ def prune_access_log() -> int:
 
 @shared_task
 def requeue_waiting() -> int:
-    """Every few minutes (``CELERY_BEAT_SCHEDULE``): the reports and imports whose task never
-    reached the broker (Redis was down) or was lost before it started, sent again."""
+    """Every few minutes (``CELERY_BEAT_SCHEDULE``): the reports, signature lists and imports
+    whose task never reached the broker (Redis was down) or was lost before it started, sent
+    again."""
     from common.dispatch import requeue
     from common.models import ImportJob
     from common.tasks import apply_import, preview_import
 
+    from .programs.models import SignatureList
     from .reports.models import Report
 
     return (
         requeue(build_report, Report.objects.filter(status=Report.Status.QUEUED))
+        + requeue(
+            build_signature_list,
+            SignatureList.objects.filter(status=SignatureList.Status.QUEUED),
+        )
         + requeue(preview_import, ImportJob.objects.filter(status=ImportJob.Status.QUEUED))
         + requeue(apply_import, ImportJob.objects.filter(status=ImportJob.Status.CONFIRMED))
     )

@@ -97,3 +97,28 @@ def test_with_redis_unreachable_the_real_client_gives_up_and_raises():
     with pytest.raises(OperationalError):
         probe.send_task("welfare.tasks.build_report", args=[1])
     probe.close()
+
+
+def test_a_signature_list_asked_for_while_the_broker_is_down_is_sent_later(
+    world, make_batch, monkeypatch, django_capture_on_commit_callbacks
+):
+    from welfare.programs.models import SignatureList
+    from welfare.programs.signature_lists import request_signature_list
+    from welfare.tasks import build_signature_list, requeue_waiting
+
+    batch = make_batch(state="approved")
+
+    def refuse(pk):
+        raise OperationalError("down")
+
+    monkeypatch.setattr(build_signature_list, "delay", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = request_signature_list(batch=batch, by=world.users["grassroots"])
+    job.refresh_from_db()
+    assert (job.status, job.dispatched_at) == (SignatureList.Status.QUEUED, None)
+    sent = []
+    monkeypatch.setattr(build_signature_list, "delay", sent.append)
+    SignatureList.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
+    assert requeue_waiting() == 1 and sent == [job.pk]

@@ -268,6 +268,8 @@ class SignatureList(models.Model):
     file = models.FileField(upload_to="signature-lists/", blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its build was last handed to the broker (common/dispatch.py).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = SignatureListQuerySet.as_manager()

@@ -31,6 +31,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from common.dispatch import dispatch_on_commit
 from common.money import amount_in_words, format_number
 from common.templatetags.people import person_name
 from unions.scope import ActingUser, Capability, can, require_actor, visible_unit_ids
@@ -239,14 +240,14 @@ def _ask(*, program: Program, batch: Batch | None, by: ActingUser, units: int) -
         job = SignatureList.objects.create(
             program=program, batch=batch, requested_by=actor, units_total=units
         )
-        transaction.on_commit(lambda: _queue(job.pk))
+        _queue(job.pk)
     return job
 
 
 def _queue(job_id: int) -> None:
     from welfare.tasks import build_signature_list
 
-    build_signature_list.delay(job_id)
+    dispatch_on_commit(build_signature_list, SignatureList, job_id)
 
 
 def request_signature_list(*, batch: Batch, by: ActingUser) -> SignatureList:
