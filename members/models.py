@@ -259,6 +259,7 @@ class MemberAccess(models.Model):
         EDIT = "edit", _("Opened the member's edit form")
         REVEAL = "reveal", _("Revealed the ID number")
         EXPORT = "export", _("Exported a list with full ID numbers")
+        SUBJECT = "subject", _("Produced everything held about the person (data-subject request)")
 
     member = models.ForeignKey(
         Member, null=True, blank=True, on_delete=models.CASCADE, related_name="accesses"

@@ -150,6 +150,7 @@ def _member_page(request: HttpRequest, member: Member, *, revealed: bool) -> Htt
             "member": member,
             "revealed": revealed,
             "can_edit": can(request.user, Capability.EDIT_MEMBERS, member.unit),
+            "can_export_subject": can(request.user, Capability.MANAGE_USERS, member.unit),
             "can_open_case": can(request.user, Capability.OPEN_CASES, member.unit),
             "memberships": member.memberships.select_related("unit", "by"),
             "dependants": member.dependants.all(),

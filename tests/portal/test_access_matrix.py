@@ -161,6 +161,18 @@ MATRIX: dict[str, Entry] = {
             reveals_recorded, done=each(("admin", "province", "commune", "grassroots"), reveals=1)
         ),
     ),
+    # Everything held about one person, for an administrator of their union.
+    "privacy:subject_archive": Entry(
+        inside={role: (200 if role == "admin" else 403) for role in ROLES},
+        args=member_args,
+        method="post",
+        effect=Effect(
+            lambda member, client: {
+                "archives": member.accesses.filter(what=MemberAccess.What.SUBJECT).count()
+            },
+            done={"admin": {"archives": 1}},
+        ),
+    ),
     # Who read personal data, for administrators; scoped in what it lists:
     "privacy:access_log": Entry(
         inside=ADMIN_ONLY,

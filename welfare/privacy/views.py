@@ -8,11 +8,13 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from common.keyset import KeysetPaginator
+from members.services import get_member_for_user
 from unions.scope import Capability, can_anywhere
 
-from . import access_log
+from . import access_log, subject
 from .forms import AccessLogFilter
 
 
@@ -68,3 +70,13 @@ def access_log_list(request: HttpRequest) -> HttpResponse:
             "retention_days": settings.PERSONAL_DATA_LOG_DAYS,
         },
     )
+
+
+@require_POST
+def subject_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    """A ZIP of everything the portal holds about one member, for their data-subject request;
+    an administrator of their union produces it, and it is recorded."""
+    member = get_member_for_user(request.user, pk)
+    response = HttpResponse(subject.archive(member=member, by=request.user), "application/zip")
+    response["Content-Disposition"] = f'attachment; filename="du-lieu-ca-nhan-{member.pk}.zip"'
+    return response
