@@ -63,7 +63,7 @@ seed: migrate ## Load the demo province, unions, members, cases and the demo log
 # The worker runs Celery beat inside it (-B) for the daily jobs (CELERY_BEAT_SCHEDULE).
 demo: seed ## Install, migrate, seed, then serve http://127.0.0.1:8000 with a Celery worker and beat beside it (Ctrl-C stops both)
 	@mkdir -p var/celery var/media
-	@echo "Tương Thân demo: http://$(HOST):$(PORT)/ — password for every demo login: tuongthan-demo; the code after it (all but grassroots): $(PY) manage.py demo_totp. Ctrl-C stops it."
+	@echo "Tương Thân demo: http://$(HOST):$(PORT)/ — password for every demo login: tuongthan-demo; then the code from $(PY) manage.py demo_totp. Ctrl-C stops it."
 	@$(BIN)/celery -A portal worker -B --schedule=var/celery/beat-schedule --pool=solo --loglevel=INFO & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \
