@@ -409,26 +409,27 @@ def _by_child(now: YearTally, before: YearTally, base: Basis) -> list[Row]:
     return sorted(rows, key=lambda row: (-row.amount, row.label))
 
 
-def _contributions(year: int, base: Basis, previous_base: Basis) -> list[Row]:
-    """Money contributed in ``year`` and the year before to the funds of the units each year
-    covers, by fund, in one grouped query.  A reversed contribution (a correction entry that
-    reverses it) takes its amount and its count back in the year the correction is dated.
-    Allocations are left out: they move money between funds, they do not raise it."""
+def _ledger_period(first: int, units) -> Q:
+    """The ledger entries of the year ``first`` in the funds of ``units``."""
+    return Q(
+        occurred_on__gte=datetime.date(first, 1, 1),
+        occurred_on__lt=datetime.date(first + 1, 1, 1),
+        fund__unit_id__in=units,
+    )
 
-    def period(first: int, units) -> Q:
-        return Q(
-            occurred_on__gte=datetime.date(first, 1, 1),
-            occurred_on__lt=datetime.date(first + 1, 1, 1),
-            fund__unit_id__in=units,
-        )
 
-    now, before = period(year, base.units), period(year - 1, previous_base.units)
-    given = Q(kind=EntryKind.CONTRIBUTION)
-    taken_back = Q(kind=EntryKind.CORRECTION, reverses__kind=EntryKind.CONTRIBUTION)
+def _raised(
+    *, given: Q, taken_back: Q, now: Q, before: Q, key: str, label: str, **keys: Any
+) -> list[Row]:
+    """Money raised in the two years, grouped by ``key`` (named ``label``), in one grouped
+    query: the entries that give it, less the corrections that take it back (a reversed
+    contribution loses its amount and its count in the year the correction is dated).
+    ``keys`` annotates the entries with ``key`` and ``label`` where they are not columns."""
+    entries = LedgerEntry.objects.filter(given | taken_back).filter(now | before)
+    if keys:
+        entries = entries.annotate(**keys)
     rows = (
-        LedgerEntry.objects.filter(given | taken_back)
-        .filter(now | before)
-        .values("fund_id", "fund__name")
+        entries.values(key, label)
         .annotate(
             given=Count("pk", filter=now & given),
             taken_back=Count("pk", filter=now & taken_back),
@@ -441,8 +442,8 @@ def _contributions(year: int, base: Basis, previous_base: Basis) -> list[Row]:
     )
     result = [
         Row(
-            key=row["fund_id"],
-            label=row["fund__name"],
+            key=row[key],
+            label=row[label],
             cases=row["given"] - row["taken_back"],
             amount=int(row["money"] or 0),
             prev_cases=row["prev_given"] - row["prev_taken_back"],
@@ -451,54 +452,36 @@ def _contributions(year: int, base: Basis, previous_base: Basis) -> list[Row]:
         for row in rows
     ]
     return sorted(result, key=lambda row: (-row.amount, -row.prev_amount, row.label))
+
+
+def _contributions(year: int, base: Basis, previous_base: Basis) -> list[Row]:
+    """Money contributed in ``year`` and the year before to the funds of the units each year
+    covers, by fund.  Allocations are left out: they move money between funds, they do not
+    raise it."""
+    return _raised(
+        given=Q(kind=EntryKind.CONTRIBUTION),
+        taken_back=Q(kind=EntryKind.CORRECTION, reverses__kind=EntryKind.CONTRIBUTION),
+        now=_ledger_period(year, base.units),
+        before=_ledger_period(year - 1, previous_base.units),
+        key="fund_id",
+        label="fund__name",
+    )
 
 
 def _campaigns(year: int, base: Basis, previous_base: Basis) -> list[Row]:
-    """The money of ``_contributions`` that was raised for a campaign, by campaign: the
-    contributions' entries and the corrections that reverse them, in one grouped query."""
-
-    def period(first: int, units) -> Q:
-        return Q(
-            occurred_on__gte=datetime.date(first, 1, 1),
-            occurred_on__lt=datetime.date(first + 1, 1, 1),
-            fund__unit_id__in=units,
-        )
-
-    now, before = period(year, base.units), period(year - 1, previous_base.units)
-    given = Q(kind=EntryKind.CONTRIBUTION, contribution__isnull=False)
-    taken_back = Q(kind=EntryKind.CORRECTION, reverses__contribution__isnull=False)
-    rows = (
-        LedgerEntry.objects.filter(given | taken_back)
-        .filter(now | before)
-        .annotate(
-            campaign=Coalesce("contribution__campaign_id", "reverses__contribution__campaign_id"),
-            campaign_name=Coalesce(
-                "contribution__campaign__name", "reverses__contribution__campaign__name"
-            ),
-        )
-        .values("campaign", "campaign_name")
-        .annotate(
-            given=Count("pk", filter=now & given),
-            taken_back=Count("pk", filter=now & taken_back),
-            money=Sum("amount", filter=now),
-            prev_given=Count("pk", filter=before & given),
-            prev_taken_back=Count("pk", filter=before & taken_back),
-            prev_money=Sum("amount", filter=before),
-        )
-        .order_by()
+    """The money of ``_contributions`` that was raised for a campaign, by campaign."""
+    return _raised(
+        given=Q(kind=EntryKind.CONTRIBUTION, contribution__isnull=False),
+        taken_back=Q(kind=EntryKind.CORRECTION, reverses__contribution__isnull=False),
+        now=_ledger_period(year, base.units),
+        before=_ledger_period(year - 1, previous_base.units),
+        key="campaign",
+        label="campaign_name",
+        campaign=Coalesce("contribution__campaign_id", "reverses__contribution__campaign_id"),
+        campaign_name=Coalesce(
+            "contribution__campaign__name", "reverses__contribution__campaign__name"
+        ),
     )
-    result = [
-        Row(
-            key=row["campaign"],
-            label=row["campaign_name"],
-            cases=row["given"] - row["taken_back"],
-            amount=int(row["money"] or 0),
-            prev_cases=row["prev_given"] - row["prev_taken_back"],
-            prev_amount=int(row["prev_money"] or 0),
-        )
-        for row in rows
-    ]
-    return sorted(result, key=lambda row: (-row.amount, -row.prev_amount, row.label))
 
 
 def _programs(year: int, base: Basis, previous_base: Basis) -> list[Row]:
