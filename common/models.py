@@ -58,6 +58,9 @@ class ImportJob(models.Model):
     refused = models.PositiveIntegerField(_("refused"), default=0)
     # The first refused rows, shown on the job page: [{line, values, errors: [[column, reason]]}]
     refused_sample = models.JSONField(default=list, blank=True)
+    # Funds the file names that do not exist (the past-support import): [{name, unit_id, unit,
+    # first, lines, rows}], offered on the job's page to be opened, then the file is checked again.
+    missing_funds = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # When its task was last handed to the broker (common/dispatch.py).

@@ -7,6 +7,7 @@ says which kind and where its URLs are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
@@ -48,6 +49,9 @@ class ImportPages:
     other_label: Any = ""
     other_kind: str = ""
     updates: bool = True  # whether rows can update what is there (members) or only add
+    # More for the job's page: (request, job) -> context (the past-support import's missing
+    # funds, offered to be opened).
+    detail_context: Callable[[HttpRequest, Any], dict] | None = None
 
     def url(self, name: str, *args) -> str:
         return reverse(f"{self.url_prefix}{name}", args=args)
@@ -154,6 +158,7 @@ def job_list(request: HttpRequest, pages: ImportPages) -> HttpResponse:
 
 def job_detail(request: HttpRequest, pk: int, pages: ImportPages) -> HttpResponse:
     job = imports.get_job_for_user(request.user, pk, kind=pages.kind)
+    extra = pages.detail_context(request, job) if pages.detail_context else {}
     return render(
         request,
         "imports/detail.html",
@@ -162,6 +167,7 @@ def job_detail(request: HttpRequest, pk: int, pages: ImportPages) -> HttpRespons
             "pages": pages,
             "is_owner": job.created_by_id == request.user.pk,
             "shown_refused": len(job.refused_sample),
+            **extra,
         },
     )
 

@@ -88,6 +88,9 @@ class Preview:
     update: list[dict] = field(default_factory=list)
     unchanged: int = 0
     refused: list[Refusal] = field(default_factory=list)
+    # What the file names that the portal lacks and the user may add before importing
+    # (the past-support import's missing funds), shown on the job's page.
+    missing_funds: list[dict] = field(default_factory=list)
 
 
 class Schema:
@@ -274,13 +277,8 @@ def start_import(*, kind: str, unit, upload, by) -> ImportJob:
     )
     job.file.save(f"source{Path(upload.name).suffix.lower()}", upload, save=False)
     job.save()
-    if estimate_rows(Path(job.file.path)) <= INLINE_ROWS:
-        _inline(run_preview, job.pk)
-        job.refresh_from_db()
-    else:
-        from common.tasks import preview_import
-
-        dispatch_on_commit(preview_import, ImportJob, job.pk)
+    _check(job)
+    job.refresh_from_db()
     return job
 
 
@@ -365,6 +363,7 @@ def run_preview(job_id: int) -> None:
         unchanged=preview.unchanged,
         refused=len(preview.refused),
         refused_sample=[refusal.as_json() for refusal in preview.refused[:REFUSED_SHOWN]],
+        missing_funds=preview.missing_funds,
         plan=plan_name,
         refused_file=refused_name,
         previewed_at=timezone.now(),
@@ -402,6 +401,45 @@ def confirm_import(*, job: ImportJob, by) -> ImportJob:
         dispatch_on_commit(apply_import, ImportJob, job.pk)
     job.refresh_from_db()
     return job
+
+
+def recheck_import(*, job: ImportJob, by) -> ImportJob:
+    """Check the same file again, after what its preview found missing was added (a fund
+    opened for a past year): the preview's results go, the uploaded file stays."""
+    if job.created_by_id != by.pk:
+        raise PermissionDenied
+    reset = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PREVIEWED).update(
+        status=ImportJob.Status.QUEUED,
+        progress=0,
+        rows=0,
+        to_create=0,
+        to_update=0,
+        unchanged=0,
+        refused=0,
+        refused_sample=[],
+        missing_funds=[],
+        previewed_at=None,
+    )
+    if not reset:
+        raise ValidationError(_("This import is not waiting for confirmation."))
+    job.refresh_from_db()
+    for stored in (job.plan, job.refused_file):
+        if stored:
+            stored.delete(save=False)
+    _update(job.pk, plan="", refused_file="")
+    _check(job)
+    job.refresh_from_db()
+    return job
+
+
+def _check(job: ImportJob) -> None:
+    """Check the job's file: at once for a small file, by Celery (after the commit) otherwise."""
+    if estimate_rows(Path(job.file.path)) <= INLINE_ROWS:
+        _inline(run_preview, job.pk)
+    else:
+        from common.tasks import preview_import
+
+        dispatch_on_commit(preview_import, ImportJob, job.pk)
 
 
 def cancel_import(*, job: ImportJob, by) -> ImportJob:

@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 
 from common.imports.workbooks import refused_workbook
 from common.models import ImportJob
+from welfare.funds.models import Fund
 
 from ..access import MEMBER_EDITORS, ROLES, Effect, Entry, each
 
@@ -86,7 +87,45 @@ def _entries(prefix: str, allowed: dict[str, int], job_args) -> dict[str, Entry]
     }
 
 
+def support_job_with_missing_fund_args(world, role, inside):
+    """A preview that found the fund "Quỹ cũ" missing at its union, with its file kept."""
+    job = _job(world, role, inside, ImportJob.Kind.SUPPORT)
+    job.missing_funds = [
+        {
+            "name": "Quỹ cũ",
+            "unit_id": job.unit_id,
+            "unit": job.unit.name,
+            "first": "2021-03-10",
+            "lines": [2],
+            "rows": 1,
+        }
+    ]
+    job.file.save(f"{job.token}-source.csv", ContentFile("Số định danh cá nhân (CCCD)\n".encode()))
+    return [job, 0]
+
+
+def past_fund_state(job, client) -> dict:
+    return {"funds": Fund.objects.filter(name="Quỹ cũ", unit_id=job.unit_id).count()}
+
+
+def past_fund_form(world, job) -> dict:
+    return {
+        "fund0-name": "Quỹ cũ",
+        "fund0-kind": "welfare",
+        "fund0-opened_on": "2021-01-01",
+        "fund0-confirm": "on",
+    }
+
+
 ENTRIES: dict[str, Entry] = {
+    "support_imports:open_fund": Entry(
+        inside=_redirects(SUPPORT_IMPORTERS),
+        args=support_job_with_missing_fund_args,
+        method="post",
+        outside=_refused_first(SUPPORT_IMPORTERS),
+        data=past_fund_form,
+        effect=Effect(past_fund_state, done=each(CASEWORKERS, funds=1)),
+    ),
     **_entries("members:import_", MEMBER_EDITORS, member_job_args),
     **_entries("support_imports:", SUPPORT_IMPORTERS, support_job_args),
 }

@@ -416,3 +416,123 @@ def test_a_transfer_is_read_on_the_date_of_each_record(world, funds):
     )
     assert (job.to_create, job.refused) == (2, 1), job.refused_sample
     assert world.a2.name in reasons(job)[4][0][1]
+
+
+# --- a fund the sheet names and the portal lacks --------------------------------------------
+
+
+def test_a_missing_fund_is_listed_with_its_lines_and_first_date(world, funds):
+    rows = [
+        record(world.member_a1, fund="Quỹ phúc lợi CĐCS A1", paid="20/05/2021"),
+        record(world.member_a1, fund="quỹ phúc lợi cđcs a1", paid="03/02/2021", amount="500.000"),
+        record(world.member_a1),
+    ]
+    job = preview(world, xlsx(rows))
+    assert (job.to_create, job.refused) == (1, 2)
+    [missing] = job.missing_funds
+    assert missing["name"] == "Quỹ phúc lợi CĐCS A1"
+    assert (missing["unit_id"], missing["unit"]) == (world.a1.pk, world.a1.name)
+    assert (missing["first"], missing["lines"], missing["rows"]) == ("2021-02-03", [2, 3], 2)
+
+
+def open_fund_form(job, index=0, **overrides) -> dict:
+    values = {
+        "name": job.missing_funds[index]["name"],
+        "kind": "welfare",
+        "opened_on": "2021-01-01",
+        "confirm": "on",
+    }
+    values.update(overrides)
+    return {f"fund{index}-{key}": value for key, value in values.items()}
+
+
+def test_opening_the_missing_fund_checks_the_file_again(client_for, world, funds):
+    rows = [
+        record(world.member_a1, fund="Quỹ phúc lợi CĐCS A1", paid=f"0{d}/03/2021") for d in (1, 2)
+    ]
+    job = preview(world, xlsx(rows))
+    client = client_for("province")
+    page = client.get(reverse("support_imports:detail", args=[job.pk]))
+    assert b"open-fund-form" in page.content and "Quỹ phúc lợi CĐCS A1" in page.content.decode()
+
+    url = reverse("support_imports:open_fund", args=[job.pk, 0])
+    form = open_fund_form(job)
+    response = client.post(url, form)
+
+    assert response["Location"] == reverse("support_imports:detail", args=[job.pk])
+    fund = world.a1.funds.get(name="Quỹ phúc lợi CĐCS A1")
+    # a fund of past records: closed, empty, opened on the day given
+    assert (fund.opened_on, fund.is_active, fund.balance, fund.entries.count()) == (
+        datetime.date(2021, 1, 1),
+        False,
+        0,
+        0,
+    )
+    job.refresh_from_db()
+    assert (job.status, job.to_create, job.refused, job.missing_funds) == (
+        ImportJob.Status.PREVIEWED,
+        2,
+        0,
+        [],
+    )
+    confirm(world, job)
+    assert Case.objects.filter(fund=fund, status=CaseStatus.PAID).count() == 2
+    # the page of the job no longer offers it, and a second post opens nothing
+    client.post(url, form)
+    assert world.a1.funds.filter(name="Quỹ phúc lợi CĐCS A1").count() == 1
+
+
+def test_a_past_fund_is_not_opened_without_the_confirmation_or_after_its_records(
+    client_for, world, funds
+):
+    job = preview(world, xlsx([record(world.member_a1, fund="Quỹ A1 cũ", paid="10/03/2021")]))
+    client = client_for("province")
+    url = reverse("support_imports:open_fund", args=[job.pk, 0])
+    messages = []
+    for form in (
+        open_fund_form(job, confirm=""),
+        open_fund_form(job, opened_on="2021-03-11"),
+        open_fund_form(job, name="Quỹ khác"),
+        open_fund_form(job, opened_on="2099-01-01"),
+    ):
+        response = client.post(url, form, follow=True)
+        messages.append(" ".join(str(m) for m in response.context["messages"]))
+    assert not world.a1.funds.filter(name__in=["Quỹ A1 cũ", "Quỹ khác"]).exists()
+    assert "Đánh dấu xác nhận" in messages[0]
+    assert "10/03/2021" in messages[1]
+    assert "Quỹ A1 cũ" in messages[2]
+    assert messages[3]  # a date after its records, and in the future
+    job.refresh_from_db()
+    assert (job.status, job.refused) == (ImportJob.Status.PREVIEWED, 1)
+
+
+def test_only_the_uploader_opens_a_past_fund(client_for, world, funds):
+    job = preview(world, xlsx([record(world.member_a1, fund="Quỹ A1 cũ", paid="10/03/2021")]))
+    url = reverse("support_imports:open_fund", args=[job.pk, 0])
+    # another officer of the province sees the job but is offered no form, and cannot post one
+    other = client_for("commune")
+    assert other.get(reverse("support_imports:detail", args=[job.pk])).status_code in (200, 404)
+    response = other.post(url, open_fund_form(job))
+    assert response.status_code in (403, 404)
+    # outside the union's scope: not found
+    assert client_for("q_officer").post(url, open_fund_form(job)).status_code == 404
+    assert not world.a1.funds.filter(name="Quỹ A1 cũ").exists()
+
+
+def test_a_fund_opened_on_a_day_refuses_the_records_before_it(world, funds):
+    funds.own.opened_on = datetime.date(2023, 4, 1)
+    funds.own.save()
+    LedgerEntry.objects.filter(fund=funds.own).update(occurred_on=datetime.date(2023, 4, 1))
+    job = preview(
+        world,
+        xlsx(
+            [
+                record(world.member_a1, fund="Quỹ CĐCS Công ty A1"),
+                record(world.member_a1, fund="Quỹ CĐCS Công ty A1", paid="01/04/2023"),
+            ]
+        ),
+    )
+    assert (job.to_create, job.refused) == (1, 1)
+    [(column, reason)] = reasons(job)[2]
+    assert column == "Quỹ" and "01/04/2023" in reason
+    assert job.missing_funds == []

@@ -279,9 +279,10 @@ def open_fund(
         raise PermissionDenied
     if opening_balance < 0:
         raise ValidationError({"opening_balance": _("The opening balance cannot be negative.")})
-    fund = Fund.objects.create(unit=unit, name=name, kind=kind)
+    if opened_on > timezone.localdate():
+        raise ValidationError({"opened_on": _("The date cannot be in the future.")})
+    fund = Fund.objects.create(unit=unit, name=name, kind=kind, opened_on=opened_on)
     if opening_balance:
-        _check_date(opened_on)
         post_entry(
             fund=lock_fund(fund),
             kind=EntryKind.OPENING,

@@ -65,6 +65,10 @@ class Fund(models.Model):
     money_out = models.BigIntegerField(_("money out"), default=0, db_default=0, editable=False)
     entry_count = models.PositiveIntegerField(_("entries"), default=0, db_default=0, editable=False)
     is_active = models.BooleanField(_("open"), default=True)
+    # The day the fund's books start: a past support record drawn from it before that day is
+    # refused (welfare/imports/support.py).  Empty for funds opened before it was kept; their
+    # first opening entry stands for it.
+    opened_on = models.DateField(_("opened on"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = FundQuerySet.as_manager()

@@ -48,6 +48,8 @@ YES = {"x", "co", "yes", "1", "dung", "cap tren"}
 
 LARGEST_AMOUNT = 10_000_000_000  # 10 billion đồng: more is a typing mistake
 
+MISSING_LINES_SHOWN = 20  # the lines named under a missing fund on the job's page
+
 # Words real lists use for the categories and support types, besides the portal's own labels.
 CATEGORY_WORDS = {
     Category.ILLNESS: ("om dau", "benh hiem ngheo", "om dau hiem ngheo", "benh nang"),
@@ -233,7 +235,7 @@ class SupportSchema(UnitImportSchema):
                 unit = None
             if unit is not None and paid_on and record.get("fund") is not None:
                 record["fund_id"], record["fund_unit_id"] = tree.fund(
-                    table, record["fund"], unit, paid_on, errors
+                    table, record["fund"], unit, paid_on, errors, row.line
                 )
             if unit is not None and paid_on and record["member_id"] is not None:
                 tree.person_at(
@@ -277,6 +279,7 @@ class SupportSchema(UnitImportSchema):
             else:
                 record.pop("fund")
                 preview.create.append({"line": row.line, **record})
+        preview.missing_funds = tree.missing_funds()
         progress(1.0)
         return preview
 
@@ -516,16 +519,25 @@ class _Tree:
         ):
             self.funds[unit_id].append((pk, normalise(name)))
         fund_ids = [pk for funds in self.funds.values() for pk, _name in funds]
-        self.opened = dict(
+        # A fund's books start on the day it was opened, or on its first opening entry if
+        # that is earlier (or the day was not kept).
+        self.opened: dict[int, datetime.date] = dict(
             LedgerEntry.objects.filter(fund_id__in=fund_ids, kind=EntryKind.OPENING)
             .values("fund_id")
             .annotate(first=Min("occurred_on"))
             .values_list("fund_id", "first")
             .order_by()
         )
-        self.fund_names = {
-            pk: name for pk, name in Fund.objects.filter(pk__in=fund_ids).values_list("pk", "name")
-        }
+        self.fund_names = {}
+        for pk, name, opened_on in Fund.objects.filter(pk__in=fund_ids).values_list(
+            "pk", "name", "opened_on"
+        ):
+            self.fund_names[pk] = name
+            if opened_on is not None:
+                self.opened[pk] = min(opened_on, self.opened.get(pk, opened_on))
+        # The funds the sheet names that no union on the record's path has: offered on the
+        # job's page to be opened (``past_funds``), never opened silently.
+        self.missing: dict[tuple[int, str], dict] = {}
 
     def path_at(self, unit: int, on: datetime.date) -> list[int]:
         """The unit and the units above it on ``on``: its placement then, else today's."""
@@ -626,7 +638,7 @@ class _Tree:
         return unit
 
     def fund(
-        self, table: Table, text: str, unit: int, on: datetime.date, errors: list
+        self, table: Table, text: str, unit: int, on: datetime.date, errors: list, line: int = 0
     ) -> tuple[int | None, int | None]:
         """The fund named ``text`` among those of the unit and the units above it."""
         path = self.path_at(unit, on)
@@ -663,7 +675,36 @@ class _Tree:
                     _("No fund “%(fund)s” at this union or a union above it.") % {"fund": text},
                 )
             )
+            self._missing(text, key, unit, on, line)
         return None, None
+
+    def _missing(self, text: str, key: str, unit: int, on: datetime.date, line: int) -> None:
+        found = self.missing.setdefault(
+            (unit, key),
+            {
+                "name": " ".join(text.split()),
+                "unit_id": unit,
+                "unit": self.info[unit][0],
+                "first": on,
+                "lines": [],
+            },
+        )
+        found["first"] = min(found["first"], on)
+        found["lines"].append(line)
+
+    def missing_funds(self) -> list[dict]:
+        """The missing funds, each with the lines naming it and the earliest date, as JSON."""
+        return [
+            {
+                **found,
+                "first": found["first"].isoformat(),
+                "rows": len(found["lines"]),
+                "lines": found["lines"][:MISSING_LINES_SHOWN],
+            }
+            for found in sorted(
+                self.missing.values(), key=lambda found: (found["unit"], found["name"])
+            )
+        ]
 
 
 register(SupportSchema())
