@@ -382,3 +382,33 @@ def test_the_place_in_a_unions_name_never_breaks(name, kept):
     assert text.endswith(kept)
     assert text.replace("\u00a0", " ") == name
     assert text.count("\u00a0") == kept.count("\u00a0")
+
+
+def test_a_long_table_breaks_across_pages_with_its_header_repeated(world, records, tmp_path):
+    """A table longer than what is left of its page starts right under its heading and goes
+    on over the next page under the same column headers: it never moves whole to the next
+    page, leaving a gap behind."""
+    figures = annual_figures(world.province, 2026)
+    units = [
+        Row(key=n, label=f"Công đoàn cơ sở số {n:02d}", cases=n, amount=n * 1_000_000)
+        for n in range(1, 61)
+    ]
+    pdf = render(tmp_path, dataclasses.replace(figures, by_child=units))
+    # the pages before the charts, which name the largest units again
+    pages = pdf.layout.split("\f")
+    pages = pages[: min(n for n, page in enumerate(pages) if "VII. " in page) + 1]
+    heading = "5. " + vi("By unit")
+
+    def page_of(text: str, start: int = 0) -> int:
+        return min(n for n, page in enumerate(pages) if text in page and n >= start)
+
+    # (the narrative names the largest unit before the table: rows are looked for after it)
+    start = page_of(heading)
+    first, last = page_of("Công đoàn cơ sở số 01", start), page_of("Công đoàn cơ sở số 60", start)
+    assert first == start  # the table starts where its heading is
+    assert last > first  # and breaks: sixty rows do not fit on what is left of the page
+    for number in range(first + 1, last + 1):
+        assert "STT" in pages[number] and "Năm 2026" in pages[number], number  # header repeated
+    # every row is there once, in order
+    order = [page_of(f"Công đoàn cơ sở số {n:02d}", start) for n in range(1, 61)]
+    assert order == sorted(order)
