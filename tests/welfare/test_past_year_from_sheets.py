@@ -235,7 +235,7 @@ def test_a_past_year_from_its_sheets_gives_back_what_the_sheets_hold(
     assert short_dong(expected.amount) in text
     assert f"{len(expected.people):,}".replace(",", ".") in text
     assert f"{expected.cases:,}".replace(",", ".") in text
-    for kind, (cases, amount) in expected.by_type.items():
+    for kind, (_cases, amount) in expected.by_type.items():
         assert short_dong(amount) in text, kind
     for name, (_cases, amount, _ids) in expected.by_fund.items():
         assert f"{name} chi {short_dong(amount)}" in text
