@@ -10,3 +10,6 @@ class CommonConfig(AppConfig):
 
     def ready(self) -> None:
         from . import sessions  # noqa: F401  (connects the login receiver)
+        from .logs import hide_national_ids_in_logs
+
+        hide_national_ids_in_logs()

@@ -313,6 +313,8 @@ CONTENT_SECURITY_POLICY = {
 
 PAGE_SIZE = envint("PAGE_SIZE", 50)
 
+# The error report mailed to ADMINS leaves out ID numbers and case circumstances (common/logs.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "common.logs.PersonalDataReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

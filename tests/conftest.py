@@ -7,6 +7,7 @@ Province Q ── grassroots Q1 (member "Lê Văn Cường")   <- outside every 
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import translation
 
+from common.logs import NATIONAL_ID
 from members.models import Member
 from unions.models import Role, Unit, UnitKind
 
@@ -33,6 +35,41 @@ def _unavailable(item, reason: str) -> None:
 
 def chromium_path() -> str | None:
     return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+
+
+class _PersonalNumbersInLogs(logging.Handler):
+    """Every log record of the whole suite, as a handler would write it, that still holds a
+    12-digit number (a national ID): none may (common/logs.py hides them)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.found: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = self.format(record)
+        if NATIONAL_ID.search(text) and len(self.found) < 20:
+            self.found.append(text[:500])
+
+
+LOG_WATCH = _PersonalNumbersInLogs()
+
+
+def pytest_sessionstart(session):
+    logging.getLogger().addHandler(LOG_WATCH)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    logging.getLogger().removeHandler(LOG_WATCH)
+    if LOG_WATCH.found:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if LOG_WATCH.found:
+        terminalreporter.section("national ID numbers in the log output", red=True)
+        for text in LOG_WATCH.found:
+            terminalreporter.line(text)
 
 
 def pytest_runtest_setup(item):
