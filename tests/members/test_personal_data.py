@@ -94,3 +94,22 @@ def test_a_full_export_holds_only_the_members_one_may_edit(client_for, world):
         client_for("grassroots").get(reverse("members:export", args=["csv"]), {"ids": "full"})
     )
     assert [row[0] for row in rows[1:]] == ["Nguyễn Văn An"]
+
+
+def test_the_django_admin_masks_the_list_and_records_who_opened_a_member(client, world):
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser("root", "root@example.vn", "x-pass-123")
+    client.force_login(root)
+    member = world.member_a1
+    listing = client.get(reverse("admin:members_member_changelist")).content.decode()
+    assert member.full_name in listing and masked(member.national_id) in listing
+    assert member.national_id not in listing
+    # a search by the full number still finds the member
+    found = client.get(reverse("admin:members_member_changelist"), {"q": member.national_id})
+    assert member.full_name in found.content.decode()
+    # the change form shows the full number, so opening it is recorded
+    page = client.get(reverse("admin:members_member_change", args=[member.pk]))
+    assert page.status_code == 200
+    access = MemberAccess.objects.get(member=member, user=root)
+    assert (access.what, access.detail) == (MemberAccess.What.EDIT, "django-admin")
