@@ -1,5 +1,5 @@
 """The welfare app's models, one module per subject: ``funds/``, ``cases/``, ``loans/``,
-``programs/``, ``campaigns/``, ``reports/``.
+``programs/``, ``campaigns/``, ``shelters/``, ``reports/``.
 
 Django finds an app's models through this module; the subjects import each other's models
 from their own packages.
@@ -52,6 +52,7 @@ from .programs.models import (
     Unpaid,
 )
 from .reports.models import Report, ReportQuerySet
+from .shelters.models import ContributorKind, Progress, Shelter, ShelterContributor, Work
 
 __all__ = [
     "Applies",
@@ -68,6 +69,7 @@ __all__ = [
     "CaseStatus",
     "Category",
     "Contribution",
+    "ContributorKind",
     "DonorKind",
     "EntryKind",
     "Evidence",
@@ -89,12 +91,16 @@ __all__ = [
     "PaymentMethod",
     "PendingUpload",
     "Program",
+    "Progress",
     "Repayment",
     "Report",
     "ReportQuerySet",
+    "Shelter",
+    "ShelterContributor",
     "SignatureList",
     "SignedList",
     "SupportType",
     "Unpaid",
+    "Work",
     "evidence_path",
 ]

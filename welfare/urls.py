@@ -2,6 +2,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("cases/", include("welfare.cases.urls")),
+    path("cases/", include("welfare.shelters.urls")),
     path("funds/", include("welfare.funds.urls")),
     path("programs/", include("welfare.programs.urls")),
     path("loans/", include("welfare.loans.urls")),

@@ -6,6 +6,7 @@ from .access_funds import ENTRIES as FUND_ENTRIES
 from .access_loans import ENTRIES as LOAN_ENTRIES
 from .access_programs import ENTRIES as PROGRAM_ENTRIES
 from .access_reports import ENTRIES as REPORT_ENTRIES
+from .access_shelters import ENTRIES as SHELTER_ENTRIES
 
 ENTRIES = {
     **CAMPAIGN_ENTRIES,
@@ -14,4 +15,5 @@ ENTRIES = {
     **LOAN_ENTRIES,
     **PROGRAM_ENTRIES,
     **REPORT_ENTRIES,
+    **SHELTER_ENTRIES,
 }

@@ -234,3 +234,17 @@ def clean_pending_uploads(*, now: datetime.datetime | None = None) -> int:
             if name not in known and default_storage.get_modified_time(name) < cutoff:
                 _delete_files([name])
     return len(old)
+
+
+def store_file(
+    *, case: Case, upload: UploadedFile, by: User, kinds: Iterable[str] | None = None
+) -> Evidence:
+    """Check one file by its content and keep it as the case's evidence, whatever the case's
+    status: for the services that prove a later step with a file (a shelter's hand-over photo),
+    which check their own rule.  ``kinds`` limits the content types taken."""
+    kind = check_upload(upload)
+    if kinds is not None and kind[0] not in kinds:
+        raise ValidationError(
+            _("%(name)s is not a JPEG or PNG photo.") % {"name": upload.name}, code="file_type"
+        )
+    return _store(case, upload, kind, by)

@@ -35,6 +35,7 @@ from unions.models import Unit
 from unions.scope import Capability, can, can_anywhere, require_actor
 from unions.views import SEARCH_CHOICES
 
+from ..shelters.views import shelter_card
 from . import approvals, rules
 from .access_log import record_case_access
 from .evidence import KeptFileLost, add_evidence, discard_kept
@@ -360,6 +361,7 @@ def _render_case(request: HttpRequest, case: Case, bound: dict | None = None) ->
         "route": _route_units(case),
         "member_visible": can(request.user, Capability.VIEW, case.member.unit),
         **_earlier_support(request.user, case.member, case),
+        **shelter_card(request.user, case),
     }
     return render(request, "welfare/case_detail.html", context)
 

@@ -27,10 +27,11 @@ from common.forms import apply_service_errors
 from common.money import format_dong
 from unions.scope import Capability, authorize, can, can_anywhere, visible_unit_ids
 from welfare.cases import rules
-from welfare.cases.models import Case, CaseStatus
+from welfare.cases.models import Case, CaseStatus, SupportType
 from welfare.cases.overlap import WINDOW_DAYS
 from welfare.funds.ledger import AlreadyRecorded
 from welfare.reports.charts import UNITS, bar_chart
+from welfare.shelters.models import Progress, Shelter
 
 from . import services, signature_lists
 from .forms import (
@@ -139,11 +140,21 @@ def _unit_rows(request: HttpRequest, program: Program) -> list[dict]:
 
 def _program_page(request: HttpRequest, program: Program, bound: dict | None = None):
     rows = _unit_rows(request, program)
+    # A shelter program counts its shelters by progress with the rest of its figures.
+    by_progress = (
+        {
+            f"shelters_{value}": Count("shelter", filter=Q(shelter__progress=value))
+            for value in Progress.values
+        }
+        if program.support_type == SupportType.SHELTER
+        else {}
+    )
     totals = Case.objects.filter(program=program, status__in=services.COMMITTED).aggregate(
         approved=Coalesce(Sum("approved_amount"), 0),
         paid=Coalesce(Sum("approved_amount", filter=Q(status=CaseStatus.PAID)), 0),
         people=Count("member_id", distinct=True),
         turns=Count("pk"),
+        **by_progress,
     )
     runs = can(request.user, Capability.OPEN_CASES, program.unit)
     bound = bound or {}
@@ -168,8 +179,35 @@ def _program_page(request: HttpRequest, program: Program, bound: dict | None = N
         "copy_form": (bound.get("copy") or CopyForm(initial={"year": program.year + 1}))
         if runs
         else None,
+        **_shelters(request, program, totals),
     }
     return render(request, "welfare/programs/program_detail.html", context)
+
+
+# Shelters listed on a shelter program's page (the rest are counted by progress).
+SHELTERS_SHOWN = 50
+
+
+def _shelters(request: HttpRequest, program: Program, totals: dict) -> dict:
+    """A shelter program's shelters by progress (counted with the program's figures), and the
+    first of them in the reader's scope: one query more."""
+    if program.support_type != SupportType.SHELTER:
+        return {}
+    shelters = Shelter.objects.filter(
+        case__program=program,
+        case__status__in=services.COMMITTED,
+        case__unit_id__in=visible_unit_ids(request.user),
+    )
+    counts = {value: totals[f"shelters_{value}"] for value in Progress.values}
+    return {
+        "shelter_progress": [
+            (value, label, counts.get(value, 0)) for value, label in Progress.choices
+        ],
+        "shelter_count": sum(counts.values()),
+        "shelters": shelters.select_related("case__member", "case__unit").order_by(
+            "progress", "case__unit__name", "case_id"
+        )[:SHELTERS_SHOWN],
+    }
 
 
 def program_detail(request: HttpRequest, pk: int) -> HttpResponse:

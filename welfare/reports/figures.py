@@ -16,7 +16,7 @@ from typing import Any, SupportsInt, cast
 
 from django.db import connection, transaction
 from django.db.models import Case as DjangoCase
-from django.db.models import Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, ExtractMonth
 from django.utils import timezone
 
@@ -27,6 +27,7 @@ from unions.scope import visible_unit_ids
 from ..loans.models import Loan
 from ..loans.portfolio import YearFigures, year_figures
 from ..models import Case, CaseStatus, Category, EntryKind, Fund, LedgerEntry, SupportType
+from ..shelters.models import Shelter, ShelterContributor, Work
 
 # Support types reported on their own lines ("four union houses with 120 million đồng ...").
 HIGHLIGHTED = [
@@ -100,6 +101,30 @@ class AnnualFigures:
     contributions: list[Row] = field(default_factory=list)
     # The same money raised by campaign (those of it recorded for a campaign), counted alike.
     campaigns: list[Row] = field(default_factory=list)
+    # The shelter records among the support paid (welfare/shelters/); None in a summary.
+    shelters: Shelters | None = None
+
+
+@dataclass
+class ShelterYear:
+    """The shelters whose support was paid in a year: how many built and repaired, and their
+    money (the unions' amounts beside the other contributors')."""
+
+    built: int = 0
+    repaired: int = 0
+    cost: int = 0
+    union: int = 0
+    others: int = 0
+
+    @property
+    def count(self) -> int:
+        return self.built + self.repaired
+
+
+@dataclass
+class Shelters:
+    now: ShelterYear
+    before: ShelterYear
 
 
 @dataclass
@@ -524,6 +549,48 @@ def _programs(year: int, base: Basis, previous_base: Basis) -> list[Row]:
     return sorted(result, key=lambda row: (-row.amount, -row.prev_amount, row.label))
 
 
+def _shelters(year: int, base: Basis, previous_base: Basis) -> Shelters:
+    """The shelters of the shelter records paid in ``year`` and the year before, in the units
+    each year covers: one aggregate query, the other contributors summed per shelter."""
+
+    def period(first: int, units) -> Q:
+        return Q(
+            case__paid_on__gte=datetime.date(first, 1, 1),
+            case__paid_on__lt=datetime.date(first + 1, 1, 1),
+            case__unit_id__in=units,
+        )
+
+    others = (
+        ShelterContributor.objects.filter(shelter=OuterRef("pk"))
+        .values("shelter")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    now, before = period(year, base.units), period(year - 1, previous_base.units)
+    measures: dict[str, Any] = {}
+    for prefix, when in (("now", now), ("before", before)):
+        measures |= {
+            f"{prefix}_built": Count("pk", filter=when & Q(work=Work.BUILD)),
+            f"{prefix}_repaired": Count("pk", filter=when & Q(work=Work.REPAIR)),
+            f"{prefix}_cost": Sum("estimated_cost", filter=when),
+            f"{prefix}_union": Sum("case__approved_amount", filter=when),
+            f"{prefix}_others": Sum("others", filter=when),
+        }
+    found = (
+        Shelter.objects.filter(case__status=CaseStatus.PAID)
+        .filter(now | before)
+        .annotate(others=Coalesce(Subquery(others), 0))
+        .aggregate(**measures)
+    )
+
+    def year_of(prefix: str) -> ShelterYear:
+        return ShelterYear(
+            **{name: int(found[f"{prefix}_{name}"] or 0) for name in ShelterYear.__annotations__}
+        )
+
+    return Shelters(now=year_of("now"), before=year_of("before"))
+
+
 def _loans(year: int, base: Basis, previous_base: Basis) -> Loans:
     """Lending in the year and the year before from the loans applied at the units each year
     covers, with this year's child units as the rows."""
@@ -633,4 +700,5 @@ def annual_figures(union: Unit, year: int, user=None, *, summary: bool = False) 
         loans=None if summary else _loans(year, base, previous_base),
         contributions=[] if summary else _contributions(year, base, previous_base),
         campaigns=[] if summary else _campaigns(year, base, previous_base),
+        shelters=None if summary else _shelters(year, base, previous_base),
     )

@@ -93,6 +93,7 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
     ]
     if parts:
         paragraphs.append(_("Among them: %(parts)s.") % {"parts": "; ".join(parts)})
+    paragraphs.extend(shelters(figures))
     funds = [
         _("%(fund)s, %(amount)s for %(people)s people")
         % {"fund": row.label, "amount": short_dong(row.amount), "people": number(row.people)}
@@ -147,6 +148,31 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
         }
     )
     return paragraphs
+
+
+def shelters(figures: AnnualFigures) -> list[str]:
+    """The shelters among the year's support, from their records: how many built and repaired
+    and whose money paid for them (also printed under the report's table of shelters)."""
+    if figures.shelters is None or not figures.shelters.now.count:
+        return []
+    now = figures.shelters.now
+    text = _(
+        "Union shelters: %(built)s built and %(repaired)s repaired, at an estimated cost of "
+        "%(cost)s, of which the unions gave %(union)s and other contributors %(others)s."
+    ) % {
+        "built": number(now.built),
+        "repaired": number(now.repaired),
+        "cost": short_dong(now.cost),
+        "union": short_dong(now.union),
+        "others": short_dong(now.others),
+    }
+    before = figures.shelters.before
+    if before.count:
+        text += " " + _("In %(year)s: %(count)s shelters.") % {
+            "year": figures.year - 1,
+            "count": number(before.count),
+        }
+    return [text]
 
 
 def _lowered(label: str) -> str:

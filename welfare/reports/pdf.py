@@ -36,6 +36,7 @@ from unions.models import Unit, UnitKind
 from ..models import Category, SupportType
 from . import charts
 from .figures import AnnualFigures, Loans, Row
+from .narrative import shelters as shelter_lines
 from .words import dong, number
 
 TEMPLATE = "welfare/reports/annual_pdf.html"
@@ -515,6 +516,7 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
         "as_of": figures.as_of,
         "in_progress": figures.as_of < datetime.date(figures.year, 12, 31),
         "narrative": narrative.strip(),
+        "shelters": shelter_lines(figures),
         "organisation": organisation_rows,
         "totals": [
             (

@@ -1,7 +1,7 @@
 """``manage.py seed_demo``: the Lạng Sơn demo province with its 2025 reorganisation, about 2,000
 members and the demo accounts (password ``tuongthan-demo``), then its funds and cases since
-2021, the loan fund's loans and the province's campaigns.  Safe to run again: what is there
-already is left as it is."""
+2021 with their shelters, the loan fund's loans and the province's campaigns.  Safe to run
+again: what is there already is left as it is."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -9,6 +9,7 @@ from seed.demo_campaigns import build_campaigns_demo
 from seed.demo_loans import build_loans_demo
 from seed.demo_members import build_demo
 from seed.demo_second_factor import ensure_demo_second_factor
+from seed.demo_shelters import build_shelters_demo
 from seed.demo_welfare import build_welfare_demo
 
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         except LookupError as error:
             raise CommandError(str(error)) from error
         build_welfare_demo(stdout)
+        build_shelters_demo(stdout)
         build_loans_demo(stdout)
         build_campaigns_demo(stdout)
         ensure_demo_second_factor(stdout)
