@@ -958,3 +958,9 @@ def test_a_departure_without_its_date_or_a_date_without_a_departure_is_refused(w
     assert found[4][0][0] == "Ngày nghỉ / chuyển đi / mất"
     assert found[5][0][0] == "Ngày nghỉ / chuyển đi / mất"
     assert found[6][0][0] == "Tình trạng" and "Về hưu sớm" in found[6][0][1]
+
+
+def test_the_file_name_is_kept_without_folders_or_control_characters(world):
+    job = preview(world, xlsx([person(1)]), name="../../tmp/danh\x1b[31m sách\r\n.xlsx")
+    assert job.original_name == "danh[31m sách .xlsx"
+    assert job.file.name.startswith(f"imports/{job.token}/source")
