@@ -20,7 +20,7 @@ reader, so a file is refused when it could do more than show a page or a picture
   ``IMAGE_MAX_PIXELS`` is refused (Pillow's own ``MAX_IMAGE_PIXELS`` is set to the same figure
   in ``CommonConfig.ready`` for any other code that opens an image).
 
-The caller checks the size first (``Inspection`` reads the whole file, 10 MB at most here).
+The caller checks the size first: ``inspect`` is given the whole file (10 MB at most here).
 """
 
 from __future__ import annotations

@@ -36,15 +36,6 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_FILES = 20
 
 
-def sniff(upload: UploadedFile | File[bytes]) -> tuple[str, str] | None:
-    """The content type and extension the file's first bytes prove, whatever its name says."""
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    kind = uploads.sniff(head)
-    return (kind.content_type, kind.extension) if kind else None
-
-
 def _size(upload: UploadedFile | File[bytes]) -> int:
     # Django's upload handlers (and SimpleUploadedFile) always give an upload its size.
     assert upload.size is not None
