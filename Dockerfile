@@ -19,11 +19,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DEBUG=false \
     WEB_CONCURRENCY=3
 
-# WeasyPrint's libraries (Pango, HarfBuzz) and fonts with Vietnamese glyphs for the PDFs.
+# WeasyPrint's libraries (Pango, HarfBuzz) and fonts with Vietnamese glyphs for the PDFs;
+# pg_dump and pg_restore (15, like the db service) for `manage.py backup` and `restore`.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
-        fonts-dejavu-core fontconfig \
+        fonts-dejavu-core fontconfig postgresql-client-15 \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 --shell /usr/sbin/nologin app

@@ -9,7 +9,14 @@ class CommonConfig(AppConfig):
     verbose_name = _("Common tools")
 
     def ready(self) -> None:
+        from django.conf import settings
+        from PIL import Image
+
         from . import sessions  # noqa: F401  (connects the login receiver)
         from .logs import hide_national_ids_in_logs
 
         hide_national_ids_in_logs()
+
+        # Pillow warns past this many pixels and refuses past twice as many; the evidence
+        # check refuses past it (common/uploads.py), WeasyPrint's images follow Pillow's limit.
+        Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS

@@ -171,6 +171,15 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 # Evidence files kept across a case form shown again with errors (welfare PendingUpload) are
 # deleted this many hours after they were chosen, by the daily clean_pending_uploads.
 PENDING_UPLOAD_HOURS = envint("PENDING_UPLOAD_HOURS", 24)
+# Uploads (common/uploads.py checks their content): a file over 2.5 MB goes to a temporary file
+# rather than memory while it arrives, and a form without files may carry 2.5 MB at most.
+# Each upload's own limit (10 MB evidence, 50 MB imports) is checked from its size before a
+# byte of it is read; the reverse proxy should refuse bodies over 60 MB (README, Operations).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# An image of more pixels is refused as evidence before it is decoded (a 10 MB PNG can hold a
+# gigapixel of one colour), and Pillow refuses to open one anywhere in the portal.
+IMAGE_MAX_PIXELS = envint("IMAGE_MAX_PIXELS", 50_000_000)
 # How long the access log keeps who read a case file or a member's personal data (days).
 PERSONAL_DATA_LOG_DAYS = envint("PERSONAL_DATA_LOG_DAYS", 5 * 365 + 1)
 

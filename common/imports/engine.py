@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 
 from common.dispatch import dispatch_on_commit
 from common.models import ImportJob
+from common.uploads import display_name
 
 from .cells import shown
 from .reader import (
@@ -273,7 +274,7 @@ def start_import(*, kind: str, unit, upload, by) -> ImportJob:
         created_by=by,
         language=translation.get_language() or settings.LANGUAGE_CODE,
         token=secrets.token_hex(16),
-        original_name=Path(upload.name).name[:255],
+        original_name=display_name(upload.name),
     )
     job.file.save(f"source{Path(upload.name).suffix.lower()}", upload, save=False)
     job.save()

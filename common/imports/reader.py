@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,14 @@ from .cells import cell_text, header_key
 HEADER_SEARCH_ROWS = 20
 MAX_ROWS = 200_000
 WRITE_BATCH = 2000
+# An XLSX is a ZIP: what it unpacks to is read from its central directory before openpyxl
+# opens it.  200,000 rows of a wide list unpack to a few hundred MB of XML at a ratio of 10
+# to 50; a zip bomb claims far more, or far more files.  zipfile never reads past the size a
+# member declares, so a directory that lies about it cannot get more through.
+ZIP_MAX_MEMBERS = 10_000
+ZIP_MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+ZIP_MAX_RATIO = 200  # for a member that unpacks to more than ZIP_RATIO_FROM_BYTES
+ZIP_RATIO_FROM_BYTES = 1024 * 1024
 
 
 class FileRefused(Exception):
@@ -139,7 +148,31 @@ class _CountingReader:
         return self.done / self.size
 
 
+def _check_zip(path: Path) -> None:
+    """Refuse a workbook whose members would unpack to too much, before any is unpacked."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise FileRefused(_("This file could not be read as an Excel workbook (.xlsx).")) from error
+    unpacked = sum(member.file_size for member in members)
+    too_dense = any(
+        member.file_size > ZIP_RATIO_FROM_BYTES
+        and member.file_size > ZIP_MAX_RATIO * max(member.compress_size, 1)
+        for member in members
+    )
+    if len(members) > ZIP_MAX_MEMBERS or unpacked > ZIP_MAX_UNPACKED_BYTES or too_dense:
+        raise FileRefused(
+            _(
+                "This workbook unpacks to far more data than a list to import holds: it is "
+                "damaged or made to overload the portal. Open it in Excel, save it again as "
+                ".xlsx and upload that copy."
+            )
+        )
+
+
 def _open_workbook(path: Path) -> ExcelReader:
+    _check_zip(path)
     try:
         reader = ExcelReader(str(path), read_only=True, data_only=True)
         reader.read_manifest()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import zipfile
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -284,6 +285,52 @@ def test_a_sheet_without_the_needed_columns_is_refused(world):
     job = preview(world, xlsx([["a", "b"]], header=["Tên đơn vị", "Ghi chú"]))
     assert job.status == ImportJob.Status.FAILED
     assert "Họ và tên" in job.error and "Số định danh cá nhân (CCCD)" in job.error
+
+
+def _repacked(content: bytes, extra: dict[str, bytes] | None = None, pad: int = 0) -> bytes:
+    """The workbook ``content`` with its first sheet padded by ``pad`` bytes of whitespace
+    (legal XML between elements) and ``extra`` members added."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            data = source.read(member)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * pad)
+            target.writestr(member.filename, data)
+        for name, data in (extra or {}).items():
+            target.writestr(name, data)
+    return buffer.getvalue()
+
+
+ZIP_BOMB_MESSAGE = "Tệp bảng tính này khi giải nén lớn hơn rất nhiều so với một danh sách cần nhập"
+
+
+def test_an_xlsx_zip_bomb_is_refused_from_its_directory(world, monkeypatch):
+    opened = []
+    monkeypatch.setattr(reader, "ExcelReader", lambda *a, **k: opened.append(a))
+    bomb = _repacked(xlsx([person(1)]), pad=30 * 1024 * 1024)
+    assert len(bomb) < 100 * 1024  # 30 MB of sheet packed in a few dozen KB
+    with translation.override("vi"):
+        job = preview(world, bomb)
+    assert job.status == ImportJob.Status.FAILED
+    assert job.error.startswith(ZIP_BOMB_MESSAGE)
+    assert opened == []  # openpyxl never saw it
+    assert not Member.objects.filter(national_id=cccd(1)).exists()
+
+
+def test_an_xlsx_of_too_many_files_or_too_much_data_is_refused(world, monkeypatch):
+    many = _repacked(xlsx([person(1)]), {f"xl/media/{n}.bin": b"x" for n in range(10_001)})
+    with translation.override("vi"):
+        assert preview(world, many).error.startswith(ZIP_BOMB_MESSAGE)
+        monkeypatch.setattr(reader, "ZIP_MAX_UNPACKED_BYTES", 64 * 1024)
+        wide = _repacked(xlsx([person(1)]), {"xl/media/scan.bin": bytes(range(256)) * 512})
+        assert preview(world, wide).error.startswith(ZIP_BOMB_MESSAGE)
+
+
+def test_an_ordinary_xlsx_is_well_within_the_zip_limits(world):
+    job = preview(world, xlsx([person(n) for n in range(1, 40)]))
+    assert job.status == ImportJob.Status.PREVIEWED, job.error
 
 
 def test_an_old_xls_file_is_refused_at_upload(client_for, world):
@@ -911,3 +958,9 @@ def test_a_departure_without_its_date_or_a_date_without_a_departure_is_refused(w
     assert found[4][0][0] == "Ngày nghỉ / chuyển đi / mất"
     assert found[5][0][0] == "Ngày nghỉ / chuyển đi / mất"
     assert found[6][0][0] == "Tình trạng" and "Về hưu sớm" in found[6][0][1]
+
+
+def test_the_file_name_is_kept_without_folders_or_control_characters(world):
+    job = preview(world, xlsx([person(1)]), name="../../tmp/danh\x1b[31m sách\r\n.xlsx")
+    assert job.original_name == "danh[31m sách .xlsx"
+    assert job.file.name.startswith(f"imports/{job.token}/source")

@@ -75,6 +75,14 @@ def test_the_image_runs_as_an_unprivileged_user(compose):
         assert service.get("user") in (None, "app"), name
 
 
+def test_the_image_carries_the_backup_tools_of_the_database_version(compose):
+    """manage.py backup and restore run pg_dump and pg_restore, which must be of the server's
+    major version."""
+    major = compose["services"]["db"]["image"].split(":")[1].split(".")[0]
+    final_stage = (ROOT / "Dockerfile").read_text(encoding="utf-8").rsplit("\nFROM ", 1)[1]
+    assert f"postgresql-client-{major}" in final_stage
+
+
 def test_docker_compose_accepts_the_file():
     binary = shutil.which("docker-compose")
     if not binary:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import io
 from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from unions.models import Role
 from welfare.cases import approvals
@@ -20,7 +22,17 @@ from ..factories import MemberFactory, make_user
 
 OPENED = datetime.date(2024, 1, 1)
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def image_bytes(kind: str, size: tuple[int, int] = (8, 6)) -> bytes:
+    """A real image: uploads are opened by Pillow, so a signature alone no longer passes."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 120, 40)).save(buffer, kind)
+    return buffer.getvalue()
+
+
+PNG = image_bytes("PNG")
+JPEG = image_bytes("JPEG")
 
 
 def pdf_upload(name: str = "giay-xac-nhan.pdf") -> SimpleUploadedFile:

@@ -527,6 +527,34 @@ def test_evidence_is_added_to_a_draft_and_downloaded_inside_scope(client_for, wo
     assert download["Content-Disposition"].startswith("attachment;")
     assert "filename*=utf-8''%E1%BA%A3nh" in download["Content-Disposition"]
     assert download["X-Content-Type-Options"] == "nosniff"
+    # Never a page of the portal's origin, even if a browser rendered it.
+    assert download["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    assert "no-store" in download["Cache-Control"]
+
+
+def test_a_pdf_carrying_javascript_is_refused_with_a_vietnamese_reason(
+    client_for, world, make_case
+):
+    case = make_case("draft")
+    scripted = upload(
+        "giay-moi.pdf",
+        b"%PDF-1.4\n1 0 obj<< /OpenAction << /S /JavaScript /J#53 (app.alert(1)) >> >>endobj\n"
+        b"%%EOF\n",
+    )
+    response = client_for("grassroots").post(url("evidence_add", case.pk), {"files": scripted})
+    assert response.status_code == 200
+    [error] = response.context["forms"]["evidence"].errors["files"]
+    assert error.startswith("Tệp giay-moi.pdf là tệp PDF có chứa mã lệnh")
+    assert case.evidence.count() == 1
+
+
+def test_a_file_name_is_shown_escaped_on_the_case_page(client_for, world, make_case):
+    case = make_case("draft")
+    named = upload("<img src=x onerror=alert(1)>.png", PNG, "image/png")
+    client_for("grassroots").post(url("evidence_add", case.pk), {"files": named})
+    page = client_for("grassroots").get(url("detail", case.pk)).content.decode()
+    assert "&lt;img src=x onerror=alert(1)&gt;.png" in page
+    assert "<img src=x" not in page
 
 
 def test_evidence_outside_scope_is_not_found(client_for, world, funds, make_case):

@@ -13,11 +13,9 @@ from welfare.cases.access_log import record_case_access
 from welfare.cases.evidence import MAX_BYTES, add_evidence, attach_evidence
 from welfare.models import CaseAccess, Evidence
 
-from .conftest import PDF, PNG
+from .conftest import JPEG, PDF, PNG
 
 pytestmark = pytest.mark.django_db
-
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
 
 
 def upload(name: str, content: bytes, content_type: str = "application/octet-stream"):
@@ -177,3 +175,69 @@ def test_each_reading_of_a_case_is_logged_by_the_service(world, make_case):
         ("leader", "page", ""),
         ("province", "evidence", evidence.original_name),
     ]
+
+
+JS_PDF = (
+    b"%PDF-1.4\n1 0 obj<< /Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>"
+    b"endobj\ntrailer<< /Root 1 0 R >>\n%%EOF\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "code"),
+    [
+        ("so-do.pdf", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "file_type"),
+        ("giay-moi.pdf", JS_PDF, "active_content"),
+        ("anh.jpg", JPEG + b"PK\x03\x04" + b"\x00" * 26 + b"PK\x05\x06" + b"\x00" * 18, "polyglot"),
+        ("to-khai.pdf", b"%PDF-1.4\n<html><script>alert(1)</script>\n" + PDF[9:], "polyglot"),
+        ("anh-chup.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "damaged"),
+    ],
+)
+def test_content_that_could_do_more_than_show_a_page_is_refused_and_nothing_kept(
+    world, make_case, media_root, name, content, code
+):
+    case = make_case("draft")
+    files_before = {path for path in media_root.rglob("*") if path.is_file()}
+    with pytest.raises(ValidationError) as refused:
+        attach(case, upload(name, content), world)
+    assert refused.value.code == code
+    assert name in refused.value.messages[0]
+    assert case.evidence.count() == 1
+    assert {path for path in media_root.rglob("*") if path.is_file()} == files_before
+
+
+def test_an_image_bomb_is_refused_before_it_is_decoded(world, make_case, media_root, settings):
+    settings.IMAGE_MAX_PIXELS = 1_000_000
+    photo = bytearray(JPEG)
+    frame = photo.index(b"\xff\xc0")
+    photo[frame + 5 : frame + 9] = (50_000).to_bytes(2, "big") * 2  # claims 50,000 x 50,000
+    with pytest.raises(ValidationError) as refused:
+        attach(make_case("draft"), upload("nha-o.jpg", bytes(photo)), world)
+    assert refused.value.code == "image_too_large"
+    assert "hơn 1 triệu điểm ảnh" in refused.value.messages[0]
+
+
+class UnreadableUpload(SimpleUploadedFile):
+    """An upload that fails the test if a byte of it is read."""
+
+    def read(self, *args, **kwargs):
+        raise AssertionError("the file was read")
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_read(world, make_case, media_root):
+    big = UnreadableUpload("ho-so-lon.pdf", b"%PDF-")
+    big.size = MAX_BYTES + 1
+    with pytest.raises(ValidationError) as refused:
+        attach(make_case("draft"), big, world)
+    assert refused.value.code == "too_large"
+
+
+def test_a_name_with_control_characters_is_kept_clean_and_stored_under_a_random_name(
+    world, make_case, media_root
+):
+    evidence = attach(
+        make_case("draft"), upload("../gi\u1ea5y\x00 ra\r\nvi\u1ec7n\u202e.pdf", PDF), world
+    )
+    assert evidence.original_name == "giấy ra viện.pdf"
+    stored = Path(evidence.file.name).name
+    assert len(stored) == len("0" * 32 + ".pdf") and stored.endswith(".pdf")

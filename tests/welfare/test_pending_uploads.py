@@ -28,11 +28,9 @@ from welfare.cases.evidence import MAX_FILES, KeptFileLost, add_evidence, keep_u
 from welfare.models import Case, CaseStatus, Evidence, PendingUpload
 
 from ..access import told
-from .conftest import PDF, PNG
+from .conftest import JPEG, PDF, PNG
 
 pytestmark = pytest.mark.django_db
-
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 48
 
 
 def url(name: str, *args) -> str:

@@ -1,4 +1,5 @@
-"""Evidence files: PDF, JPEG or PNG, recognised by their content, 10 MB at most, 20 a case.
+"""Evidence files: PDF, JPEG or PNG, recognised and checked by their content (``common.uploads``:
+no script, no polyglot, no image bomb), 10 MB at most, 20 a case.
 
 A file chosen on a case form that comes back with errors is kept as a ``PendingUpload`` of
 the person who chose it, so that they need not choose it again; the form carries its token
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import os
 import uuid
 from collections.abc import Iterable, Sequence
 
@@ -24,6 +24,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common import uploads
 from unions.scope import ActingUser, require_actor
 
 from . import rules
@@ -33,22 +34,6 @@ MAX_BYTES = 10 * 1024 * 1024
 # Far more than any case needs (a discharge paper, photos of a house), and a bound on what one
 # draft can store.
 MAX_FILES = 20
-SIGNATURES = {
-    b"%PDF-": ("application/pdf", ".pdf"),
-    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
-    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
-}
-
-
-def sniff(upload: UploadedFile | File[bytes]) -> tuple[str, str] | None:
-    """The content type and extension the file's first bytes prove, whatever its name says."""
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    for signature, kind in SIGNATURES.items():
-        if head.startswith(signature):
-            return kind
-    return None
 
 
 def _size(upload: UploadedFile | File[bytes]) -> int:
@@ -57,18 +42,46 @@ def _size(upload: UploadedFile | File[bytes]) -> int:
     return upload.size
 
 
+def _refusal(refused: uploads.Refused, name: str) -> ValidationError:
+    if refused.code == "active_content":
+        message = _(
+            "%(name)s is a PDF with scripts, actions or attached files, which the portal does "
+            "not accept: print it again as a PDF (or scan the paper) and choose that copy."
+        )
+    elif refused.code == "polyglot":
+        message = _(
+            "%(name)s carries a web page or another file besides the document: save the "
+            "document again as a PDF, JPEG or PNG and choose that copy."
+        )
+    elif refused.code == "image_too_large":
+        message = _(
+            "%(name)s is too large an image (more than %(pixels)s million pixels): take the "
+            "photo at a lower resolution or shrink it before choosing it."
+        )
+    elif refused.code == "damaged":
+        message = _("%(name)s is a damaged image that cannot be read: choose it again.")
+    else:
+        message = _("%(name)s is not a PDF, JPEG or PNG file.")
+    pixels = refused.details.get("max", settings.IMAGE_MAX_PIXELS) // 1_000_000
+    return ValidationError(message % {"name": name, "pixels": pixels}, code=refused.code)
+
+
 def check_upload(upload: UploadedFile | File[bytes]) -> tuple[str, str]:
+    """The content type and extension of a file fit to keep as evidence (``common.uploads``
+    says what is refused); the size is checked before a byte of it is read."""
+    name = uploads.display_name(upload.name)
     if _size(upload) > MAX_BYTES:
         raise ValidationError(
-            _("%(name)s is larger than 10 MB.") % {"name": upload.name}, code="too_large"
+            _("%(name)s is larger than 10 MB.") % {"name": name}, code="too_large"
         )
-    kind = sniff(upload)
-    if kind is None:
-        raise ValidationError(
-            _("%(name)s is not a PDF, JPEG or PNG file.") % {"name": upload.name},
-            code="file_type",
-        )
-    return kind
+    upload.seek(0)
+    data = upload.read()
+    upload.seek(0)
+    try:
+        kind = uploads.inspect(data)
+    except uploads.Refused as refused:
+        raise _refusal(refused, name) from None
+    return kind.content_type, kind.extension
 
 
 def check_count(*, held: int, adding: int) -> None:
@@ -119,7 +132,7 @@ def add_evidence(
         )
     check_count(held=case.evidence.count(), adding=len(files) + len(claimed))
     with contextlib.ExitStack() as stack:
-        uploads: list[UploadedFile | File[bytes]] = list(files)
+        chosen: list[UploadedFile | File[bytes]] = list(files)
         for pending in claimed:
             try:
                 handle = stack.enter_context(pending.file.open("rb"))
@@ -128,10 +141,10 @@ def add_evidence(
                 raise KeptFileLost(
                     {"evidence": lost % {"name": pending.original_name}}
                 ) from missing
-            uploads.append(File(handle, name=pending.original_name))
-        kinds = [check_upload(upload) for upload in uploads]
+            chosen.append(File(handle, name=pending.original_name))
+        kinds = [check_upload(upload) for upload in chosen]
         stored = [
-            _store(case, upload, kind, by) for upload, kind in zip(uploads, kinds, strict=True)
+            _store(case, upload, kind, by) for upload, kind in zip(chosen, kinds, strict=True)
         ]
     _discard(claimed)
     return stored
@@ -147,7 +160,7 @@ def _store(
     content_type, extension = kind
     evidence = Evidence(
         case=case,
-        original_name=os.path.basename(upload.name or "")[:255],
+        original_name=uploads.display_name(upload.name),
         content_type=content_type,
         size=_size(upload),
         uploaded_by=by,
@@ -174,7 +187,7 @@ def keep_uploads(
         pending = PendingUpload(
             owner=actor,
             case=case,
-            original_name=os.path.basename(upload.name or "")[:255],
+            original_name=uploads.display_name(upload.name),
             content_type=content_type,
             size=_size(upload),
         )

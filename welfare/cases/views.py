@@ -19,11 +19,11 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from common import uploads
 from common.exports import Column, choice_labels, export_response
 from common.forms import apply_service_errors
 from common.keyset import KeysetPaginator, capped_count
@@ -601,12 +601,6 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     record_case_access(
         case=evidence.case, by=request.user, what=CaseAccess.What.EVIDENCE, evidence=evidence
     )
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=evidence.original_name,
-        content_type=evidence.content_type,
+    return uploads.uploaded_file_response(
+        handle, name=evidence.original_name, content_type=evidence.content_type
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    patch_cache_control(response, private=True, no_store=True)
-    return response

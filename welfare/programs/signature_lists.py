@@ -31,6 +31,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from common import uploads
 from common.dispatch import dispatch_on_commit
 from common.money import amount_in_words, format_number
 from common.templatetags.people import person_name
@@ -385,7 +386,7 @@ def attach_signed_list(*, batch: Batch, upload: UploadedFile, by: ActingUser) ->
     content_type, extension = check_upload(upload)
     scan = SignedList(
         batch=batch,
-        original_name=os.path.basename(upload.name or "")[:255],
+        original_name=uploads.display_name(upload.name),
         content_type=content_type,
         size=upload.size or 0,
         uploaded_by=actor,

@@ -15,6 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from common import uploads
+
 from . import services, signature_lists
 from .forms import SignedListForm
 from .models import Batch, BatchAccess, SignatureList, SignedList
@@ -105,12 +107,6 @@ def signed_list(request: HttpRequest, pk: int) -> FileResponse:
         what=BatchAccess.What.SIGNED_LIST,
         name=scan.original_name,
     )
-    response = FileResponse(
-        scan.file.open("rb"),
-        as_attachment=True,
-        filename=scan.original_name,
-        content_type=scan.content_type,
+    return uploads.uploaded_file_response(
+        scan.file.open("rb"), name=scan.original_name, content_type=scan.content_type
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response

@@ -264,6 +264,8 @@ def test_treasurer_keeps_the_signed_scan_and_readers_download_it(client_for, wor
     assert "ky-nhan.pdf" in page
     download = client_for("leader").get(reverse("programs:signed_list", args=[scan.pk]))
     assert download["Content-Disposition"].startswith("attachment")
+    assert download["X-Content-Type-Options"] == "nosniff"
+    assert download["Content-Security-Policy"] == "sandbox; default-src 'none'"
     assert b"".join(download.streaming_content) == PDF
     assert BatchAccess.objects.filter(
         batch=batch, user=world.users["leader"], what="signed_list", name="ky-nhan.pdf"
@@ -283,6 +285,19 @@ def test_a_file_that_is_not_a_scan_is_refused(client_for, world, make_batch):
     )
     assert not SignedList.objects.exists()
     assert "không phải là tệp PDF, JPEG hoặc PNG" in response.content.decode()
+
+
+def test_a_scan_carrying_javascript_is_refused(world, make_batch):
+    batch = make_batch(state="approved")
+    scripted = SimpleUploadedFile(
+        "ky-nhan.pdf", b"%PDF-1.4\n1 0 obj<< /AA << /O << /S /JavaScript >> >> >>endobj\n%%EOF"
+    )
+    with pytest.raises(ValidationError) as refused:
+        signature_lists.attach_signed_list(
+            batch=batch, upload=scripted, by=world.users["grassroots"]
+        )
+    assert refused.value.code == "active_content"
+    assert not SignedList.objects.exists()
 
 
 def test_who_only_reads_cannot_add_a_scan_and_a_draft_takes_none(world, make_batch):
