@@ -111,12 +111,18 @@ class PeopleFilter(forms.Form):
         choices=[("", "—"), *Category.choices],
         required=False,
     )
+    school_age = forms.BooleanField(
+        label=_("With a child of school age (6 to 18 in the program's year)"),
+        help_text=_("For scholarships: the member's children recorded as dependants."),
+        required=False,
+    )
     supported = forms.ChoiceField(
         label=_("Support this year"),
         choices=[
             ("", _("Whoever")),
             ("not_in_other", _("Not supported by another program this year")),
             ("in_other", _("Supported by another program this year")),
+            ("in_this", _("Already supported in this program (another unit's batch)")),
         ],
         required=False,
     )

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from common.forms import apply_service_errors
 from common.money import format_dong
+from members.models import Dependant
 from unions.scope import Capability, authorize, can, can_anywhere, visible_unit_ids
 from welfare.cases import rules
 from welfare.cases.models import Case, CaseStatus, SupportType
@@ -344,17 +345,29 @@ def _filtered_people(batch: Batch, people_filter: PeopleFilter):
             member=OuterRef("pk"), category=data["category"], created_at__date__gte=since
         ).exclude(status=CaseStatus.DRAFT)
         members = members.filter(Exists(hardship))
-    if data["supported"]:
-        other = Case.objects.filter(
+    if data["school_age"]:
+        # Aged 6 to 18 at some time in the program's year: born from 1 January of (year - 18)
+        # to 31 December of (year - 6).
+        year = batch.program.year
+        children = Dependant.objects.filter(
             member=OuterRef("pk"),
-            program__year=batch.program.year,
-            status__in=[CaseStatus.SUBMITTED, *services.COMMITTED],
-        ).exclude(program=batch.program)
-        members = (
-            members.filter(Exists(other))
-            if data["supported"] == "in_other"
-            else members.exclude(Exists(other))
+            date_of_birth__gte=datetime.date(year - 18, 1, 1),
+            date_of_birth__lte=datetime.date(year - 6, 12, 31),
         )
+        members = members.filter(Exists(children))
+    if data["supported"]:
+        given = Case.objects.filter(
+            member=OuterRef("pk"), status__in=[CaseStatus.SUBMITTED, *services.COMMITTED]
+        )
+        if data["supported"] == "in_this":
+            members = members.filter(Exists(given.filter(program=batch.program)))
+        else:
+            other = given.filter(program__year=batch.program.year).exclude(program=batch.program)
+            members = (
+                members.filter(Exists(other))
+                if data["supported"] == "in_other"
+                else members.exclude(Exists(other))
+            )
     return members
 
 

@@ -183,3 +183,29 @@ def test_a_batch_record_opens_as_the_persons_case_without_a_pay_button(
     assert page.status_code == 200 and paid.member.full_name in page.content.decode()
     voucher = client_for("province").get(reverse("cases:document", args=[paid.pk, "phieu-chi"]))
     assert voucher.status_code == 200 and voucher["Content-Type"] == "application/pdf"
+
+
+def test_the_people_picker_finds_children_of_school_age_and_who_this_program_supported(
+    client_for, world, make_batch, people
+):
+    from members.models import Dependant
+
+    Dependant.objects.filter(member__in=[world.member_a1, *people]).delete()
+    born = {0: YEAR - 18, 1: YEAR - 6, 2: YEAR - 5, 3: YEAR - 19}  # 18, 6, 5 and 19 that year
+    for n, year in born.items():
+        Dependant.objects.create(
+            member=people[n],
+            full_name=f"Con {n}",
+            sex="male",
+            date_of_birth=datetime.date(year, 6, 1),
+        )
+    batch = make_batch()
+    client = client_for("grassroots")
+    url = reverse("programs:batch_people", args=[batch.pk])
+    found = client.get(url, {"school_age": "on"})
+    assert sorted(m.full_name for m in found.context["found"]) == ["Người 0", "Người 1"]
+    # someone already supported in this program by B1's batch, who has since moved to A1
+    make_batch(unit=world.b1, members=[world.member_b1], state="approved")
+    type(world.member_b1).objects.filter(pk=world.member_b1.pk).update(unit=world.a1)
+    found = client.get(url, {"supported": "in_this"})
+    assert [m.full_name for m in found.context["found"]] == [world.member_b1.full_name]
