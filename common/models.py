@@ -22,6 +22,7 @@ class ImportJob(models.Model):
         MEMBERS = "members", _("Members")
         SUPPORT = "support", _("Past support records")
         CONTRIBUTIONS = "contributions", _("Campaign contributions")
+        BATCH = "batch", _("People of a program batch")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Waiting to start")
@@ -44,6 +45,9 @@ class ImportJob(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     language = models.CharField(max_length=8, default="vi")
+    # What the rows land in when it is not the unit itself (a program batch's id): the schema
+    # of that kind reads it.
+    target_id = models.PositiveIntegerField(null=True, blank=True)
     token = models.CharField(max_length=32, unique=True, editable=False)
     file = models.FileField(upload_to=import_upload_path, blank=True)
     original_name = models.CharField(_("file"), max_length=255)

@@ -258,7 +258,7 @@ def check_upload(upload) -> None:
         )
 
 
-def start_import(*, kind: str, unit, upload, by) -> ImportJob:
+def start_import(*, kind: str, unit, upload, by, target_id: int | None = None) -> ImportJob:
     """Keep the uploaded file and check it: at once for a small file, by Celery otherwise."""
     schema = schema_for(kind)
     if not schema.may_import(by, unit):
@@ -274,6 +274,7 @@ def start_import(*, kind: str, unit, upload, by) -> ImportJob:
         created_by=by,
         language=translation.get_language() or settings.LANGUAGE_CODE,
         token=secrets.token_hex(16),
+        target_id=target_id,
         original_name=display_name(upload.name),
     )
     job.file.save(f"source{Path(upload.name).suffix.lower()}", upload, save=False)

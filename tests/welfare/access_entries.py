@@ -1,5 +1,6 @@
 """Access-matrix entries for the welfare views, gathered from one module per subject."""
 
+from .access_batch_imports import ENTRIES as BATCH_IMPORT_ENTRIES
 from .access_campaigns import ENTRIES as CAMPAIGN_ENTRIES
 from .access_cases import ENTRIES as CASE_ENTRIES
 from .access_funds import ENTRIES as FUND_ENTRIES
@@ -9,6 +10,7 @@ from .access_reports import ENTRIES as REPORT_ENTRIES
 from .access_shelters import ENTRIES as SHELTER_ENTRIES
 
 ENTRIES = {
+    **BATCH_IMPORT_ENTRIES,
     **CAMPAIGN_ENTRIES,
     **CASE_ENTRIES,
     **FUND_ENTRIES,

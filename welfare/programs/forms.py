@@ -133,6 +133,14 @@ class PeopleFilter(forms.Form):
         cast(forms.ModelChoiceField, self.fields["unit"]).queryset = units
 
 
+class BatchImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Spreadsheet"),
+        help_text=_("Excel workbook (.xlsx) or CSV in UTF-8: CCCD, full name, amount."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.csv"}),
+    )
+
+
 class AddPeopleForm(forms.Form):
     amount = DongField(
         label=_("Amount per person (đồng)"),

@@ -380,13 +380,20 @@ def candidates(batch: Batch) -> QuerySet[Member]:
 
 @transaction.atomic
 def add_people(
-    *, batch: Batch, members: QuerySet[Member], by: ActingUser, amount: int | None = None
+    *,
+    batch: Batch,
+    members: QuerySet[Member],
+    by: ActingUser,
+    amount: int | None = None,
+    amounts: dict[int, int] | None = None,
 ) -> int:
-    """List the people of ``members`` (those the batch may list) at ``amount``, or at the
-    program's standard amount for each; returns how many were listed."""
+    """List the people of ``members`` (those the batch may list) at ``amount``, at their own
+    amount in ``amounts`` (member id -> đồng, an imported list's), or at the program's standard
+    amount for each; returns how many were listed."""
     batch = _lock(batch, by)
     rules.decide(by, batch, "edit").enforce()
-    if amount is not None and amount <= 0:
+    amounts = amounts or {}
+    if (amount is not None and amount <= 0) or any(value <= 0 for value in amounts.values()):
         raise ValidationError({"amount": _("The amount must be positive.")})
     levels = list(batch.program.levels.all())
     rows = (
@@ -397,7 +404,9 @@ def add_people(
     lines = []
     for pk, unit_id, kind, poor, policy in rows.iterator(chunk_size=BULK):
         standard = standard_amount(levels, kind=kind, poor=poor, policy=policy)
-        if amount is not None:
+        if pk in amounts:
+            standard = Standard(standard.label if standard else "", amounts[pk])
+        elif amount is not None:
             standard = Standard("", amount)
         elif standard is None:
             raise ValidationError(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import signature_views, views
+from . import import_views, signature_views, views
 
 app_name = "programs"
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     path("units/<int:pk>/batch/", views.batch_start, name="batch_start"),
     path("batches/<int:pk>/", views.batch_detail, name="batch"),
     path("batches/<int:pk>/people/", views.batch_people, name="batch_people"),
+    path("batches/<int:pk>/import/", import_views.batch_import, name="batch_import"),
     path("batches/<int:pk>/lines/", views.batch_lines, name="batch_lines"),
     path("batches/<int:pk>/submit/", views.batch_submit, name="batch_submit"),
     path("batches/<int:pk>/endorse/", views.batch_endorse, name="batch_endorse"),

@@ -37,6 +37,7 @@ from welfare.shelters.models import Progress, Shelter
 from . import services, signature_lists
 from .forms import (
     AddPeopleForm,
+    BatchImportForm,
     BatchPaymentForm,
     CommentForm,
     CopyForm,
@@ -409,6 +410,7 @@ def batch_people(request: HttpRequest, pk: int) -> HttpResponse:
             "found": list(found[:PICKED_PER_PAGE]),
             "count": found.count(),
             "shown": PICKED_PER_PAGE,
+            "import_form": BatchImportForm(),
         },
     )
 
