@@ -45,6 +45,13 @@ HEADER = [
     "Cấp trên hỗ trợ",
     "Số tiền (đồng)",
 ]
+# The columns for a child, and for an organisation instead of a person.
+BENEFICIARY_HEADER = [
+    "Họ tên con (sổ tiết kiệm, học bổng)",
+    "Tổ chức nhận hỗ trợ",
+    "Loại tổ chức",
+    "Địa chỉ tổ chức",
+]
 
 
 def record(member, **overrides) -> list:
@@ -311,7 +318,7 @@ def test_pages_of_the_support_import(client_for, world, funds):
     assert Case.objects.filter(status=CaseStatus.PAID, category=Category.ILLNESS).count() == 1
     template = client.get(reverse("support_imports:template"), {"unit": world.commune_a.pk})
     workbook = load_workbook(io.BytesIO(template.content))
-    assert [cell.value for cell in workbook.worksheets[0][1]] == HEADER
+    assert [cell.value for cell in workbook.worksheets[0][1]] == HEADER + BENEFICIARY_HEADER
     # a member-import job is not reachable through the support pages, nor the reverse
     assert client.get(reverse("members:import_detail", args=[job.pk])).status_code == 404
 
