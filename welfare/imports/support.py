@@ -720,9 +720,11 @@ def _organisation_id(row: dict, organisations: dict[tuple[int, str], int]) -> in
 
 def _add_organisations(rows: list[dict]) -> dict[tuple[int, str], int]:
     """The organisations the rows name, each added once at its union unless it is there."""
-    wanted = {
-        key: row["organisation"] for row in rows if (key := _organisation_key(row)) is not None
-    }
+    wanted: dict[tuple[int, str], dict] = {}
+    for row in rows:  # named as on the first row that names it
+        key = _organisation_key(row)
+        if key is not None:
+            wanted.setdefault(key, row["organisation"])
     if not wanted:
         return {}
     known = _organisations({unit_id for unit_id, _name in wanted})
