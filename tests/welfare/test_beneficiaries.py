@@ -345,6 +345,20 @@ def test_the_narrative_tells_visits_children_and_organisations(world, mixed_year
     assert "hỗ trợ 2 đoàn viên" in text
 
 
+def test_the_narrative_says_how_many_children_were_named(world, funds, mixed_year):
+    # a past record that does not say which child the book went to
+    paid_case(
+        world.member_b1,
+        funds.social,
+        3_000_000,
+        datetime.date(YEAR, 5, 3),
+        SupportType.SAVINGS_BOOK,
+        by=world.users["grassroots"],
+    )
+    text = narrative(annual_figures(world.province, YEAR))
+    assert "trao 3 sổ tiết kiệm, trị giá 9 triệu đồng (ghi tên 2 cháu)" in text
+
+
 def test_the_pdf_and_the_workbook_show_the_organisations_and_children(world, mixed_year):
     figures = annual_figures(world.province, YEAR)
     context = pdf_context(figures, narrative="", report=None)

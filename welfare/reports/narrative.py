@@ -165,8 +165,14 @@ def _part(key: str, row) -> str:
                 values
             )
         return _("visits to %(people)s members and workers in %(count)s turns") % values
+    # Past records may not say which child: then only the children named are told.
+    named = row.children and row.children < row.cases
+    if key == SupportType.SAVINGS_BOOK and named:
+        return _("%(count)s savings books, %(amount)s (%(children)s children named)") % values
     if key == SupportType.SAVINGS_BOOK and row.children:
         return _("%(count)s savings books for %(children)s children, %(amount)s") % values
+    if key == SupportType.SCHOLARSHIP and named:
+        return _("%(count)s scholarships, %(amount)s (%(children)s children named)") % values
     if key == SupportType.SCHOLARSHIP and row.children:
         return _("%(count)s scholarships for %(children)s children, %(amount)s") % values
     return _("%(count)s %(what)s worth %(amount)s") % values

@@ -176,7 +176,7 @@ def _breakdown(
     """A breakdown's sheet; with ``children``, a last column of the children the year's
     savings books and scholarships went to."""
     turns, people, amount = _("Turns"), _("People"), _("Amount (đồng)")
-    extra = [f"{_('Children')} {year}"] if children else []
+    extra = [f"{_('Children supported')} {year}"] if children else []
     _header(
         sheet,
         [
