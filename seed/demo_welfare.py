@@ -940,6 +940,11 @@ LIVE = [
     Live((SUBMIT, ENDORSE, APPROVE, PAY), Category.DISASTER, SupportType.GRANT, 2_000_000),
 ]  # fmt: skip
 
+ORGANISATION_CIRCUMSTANCES = (
+    "Điểm trường bị ngập sâu trong đợt mưa lũ, hư hỏng mái, bàn ghế và sách vở của học sinh; "
+    "đề nghị hỗ trợ sửa chữa để các cháu sớm trở lại lớp."
+)
+
 EVIDENCE_NAMES = {
     Category.ILLNESS: "giay-ra-vien.pdf",
     Category.ACCIDENT: "bien-ban-tai-nan-lao-dong.pdf",
@@ -1043,8 +1048,12 @@ class LiveCases:
                 organisation=organisation,
                 dependant=child,
                 category=spec.category,
-                circumstances=_circumstances(
-                    self.rng, spec.category, spec.support_type, self.builder.today
+                circumstances=(
+                    ORGANISATION_CIRCUMSTANCES
+                    if organisation
+                    else _circumstances(
+                        self.rng, spec.category, spec.support_type, self.builder.today
+                    )
                 ),
                 support_type=spec.support_type,
                 requested_amount=spec.amount,
