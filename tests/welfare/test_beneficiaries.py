@@ -397,3 +397,49 @@ def test_one_pass_counts_them_as_the_queries_do(world, mixed_year):
                 assert one_pass == by_queries, (union, year, people)
     figures = annual_figures(world.province, YEAR)
     assert figures.totals.people == 2 and figures.prev_totals.people == 0
+
+
+def test_an_organisation_draft_is_edited_on_its_own_form(world, funds, client_for):
+    client = client_for("grassroots")
+    by = world.users["grassroots"]
+    hospital = organisation(world.a1)
+    case = approvals.open_case(
+        organisation=hospital,
+        unit=world.a1,
+        category=Category.EPIDEMIC,
+        circumstances="Hỗ trợ khu điều trị COVID-19.",
+        support_type=SupportType.GRANT,
+        requested_amount=5_000_000,
+        fund=funds.social,
+        by=by,
+    )
+    url = reverse("cases:edit", args=[case.pk])
+    form = client.get(url).context["form"]
+    assert form.fields["organisation_name"].initial == hospital.name
+    assert "dependant" not in form.fields
+    response = client.post(
+        url,
+        case_data(
+            funds.social,
+            organisation_name="Trung tâm Y tế huyện A",
+            organisation_kind="health",
+            requested_amount="6.000.000",
+        ),
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.organisation.name == "Trung tâm Y tế huyện A"
+    assert case.requested_amount == 6_000_000 and case.member_id is None
+
+
+def test_a_visit_is_approved_at_zero_on_the_case_page(world, funds, client_for):
+    case = _visit(world, funds, amount=500_000)
+    response = client_for("province").post(
+        reverse("cases:approve", args=[case.pk]), {"amount": "0"}
+    )
+    assert response.status_code == 302
+    page = client_for("province").get(response["Location"]).content.decode()
+    assert "Lượt thăm hỏi không kèm tiền đã được phê duyệt và hoàn thành: không chi tiền." in page
+    case.refresh_from_db()
+    assert (case.status, case.approved_amount) == (CaseStatus.PAID, 0)
+    assert not Payment.objects.filter(case=case).exists()

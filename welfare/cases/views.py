@@ -573,7 +573,9 @@ def case_approve(request: HttpRequest, pk: int) -> HttpResponse:
         ApproveForm,
         approvals.approve_case,
         lambda case, data: (
-            _("%(amount)s was approved and reserved on %(fund)s.")
+            _("The visit without money was approved and is done: nothing is paid.")
+            if data["amount"] == 0
+            else _("%(amount)s was approved and reserved on %(fund)s.")
             % {"amount": format_dong(data["amount"]), "fund": case.fund.name}
         ),
     )
