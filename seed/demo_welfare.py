@@ -26,12 +26,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.money import format_dong
-from members.models import Member, MemberStatus, Sex
+from members.models import Dependant, Member, MemberStatus, Sex
 from members.search import normalise
 from seed.demo_members import (
     COMMUNE_ACCOUNT_UNIT,
@@ -50,6 +50,7 @@ from seed.demo_members import (
 from unions.accounts import password_changed
 from unions.models import Placement, Role, RoleAssignment, Unit, UnitKind
 from welfare.cases import approvals
+from welfare.cases.approvals import FOR_A_CHILD
 from welfare.cases.evidence import attach_evidence
 from welfare.funds.ledger import open_fund, post_entry
 from welfare.models import (
@@ -61,6 +62,7 @@ from welfare.models import (
     Fund,
     FundKind,
     LedgerEntry,
+    OrganisationKind,
     Payment,
     PaymentMethod,
     SupportType,
@@ -756,6 +758,13 @@ class Builder:
             past.case = case
         with _keeping_past_times(Case, "created_at"):
             Case.objects.bulk_create(cases, batch_size=500)
+        # A savings book or a scholarship went to the member's eldest child, when one is kept.
+        eldest = Dependant.objects.filter(member_id=OuterRef("member_id")).order_by(
+            "date_of_birth", "pk"
+        )
+        Case.objects.filter(
+            pk__in=[case.pk for case in cases], support_type__in=FOR_A_CHILD
+        ).update(dependant_id=Subquery(eldest.values("pk")[:1]))
 
     def post_money(self) -> None:
         """Every dated movement in date order, on funds locked for the whole build."""
@@ -880,6 +889,9 @@ class Live:
     comment: str = ""  # why it was returned or rejected
     days_ago: int = 3  # when its last step was taken (a payment is made today)
     earlier_support: bool = False  # a person already supported in the last 24 months
+    # Support to an organisation or a group of the demo union instead of a person.
+    organisation: str = ""
+    organisation_kind: str = OrganisationKind.OTHER
 
 
 SUBMIT, ENDORSE, APPROVE, PAY = "submit", "endorse", "approve", "pay"
@@ -915,12 +927,23 @@ LIVE = [
          comment="Người lao động đã có việc làm mới, không thuộc diện hỗ trợ.", days_ago=12),
     Live((SUBMIT, ENDORSE, REJECT), Category.ILLNESS, SupportType.GRANT, 8_000_000,
          comment="Đã được Quỹ Xã hội hỗ trợ cho cùng đợt điều trị.", days_ago=15),
+    # A visit without money: done when approved, nothing to pay.
+    Live((SUBMIT, ENDORSE, APPROVE), Category.ILLNESS, SupportType.VISIT, 0, days_ago=2),
     # Paid today.
     Live((SUBMIT, ENDORSE, APPROVE, PAY), Category.ILLNESS, SupportType.GRANT, 3_000_000),
+    Live((SUBMIT, ENDORSE, APPROVE, PAY), Category.DEATH, SupportType.SAVINGS_BOOK, 7_000_000),
+    Live((SUBMIT, ENDORSE, APPROVE, PAY), Category.DISASTER, SupportType.GRANT, 15_000_000,
+         organisation="Điểm trường Tiểu học Hữu Lũng, thôn Bản Chắt",
+         organisation_kind=OrganisationKind.SCHOOL),
     Live((SUBMIT, ENDORSE, APPROVE, PAY), Category.ACCIDENT, SupportType.GRANT, 5_000_000,
          approve=4_000_000),
     Live((SUBMIT, ENDORSE, APPROVE, PAY), Category.DISASTER, SupportType.GRANT, 2_000_000),
 ]  # fmt: skip
+
+ORGANISATION_CIRCUMSTANCES = (
+    "Điểm trường bị ngập sâu trong đợt mưa lũ, hư hỏng mái, bàn ghế và sách vở của học sinh; "
+    "đề nghị hỗ trợ sửa chữa để các cháu sớm trở lại lớp."
+)
 
 EVIDENCE_NAMES = {
     Category.ILLNESS: "giay-ra-vien.pdf",
@@ -993,7 +1016,13 @@ class LiveCases:
         supported = [m for m in people if m.lately]
         fresh = [m for m in people if not m.lately]
         for spec in LIVE:
-            member = supported.pop(0) if spec.earlier_support and supported else fresh.pop(0)
+            if spec.support_type in FOR_A_CHILD:  # someone with a child to give it to
+                member = next(m for m in fresh if m.dependants.exists())
+                fresh.remove(member)
+            elif spec.earlier_support and supported:
+                member = supported.pop(0)
+            else:
+                member = fresh.pop(0)
             case = self.drive(spec, member)
             self.backdate(case, spec)
 
@@ -1002,13 +1031,29 @@ class LiveCases:
 
     def drive(self, spec: Live, member: Member) -> Case:
         fund = self.builder.funds[spec.fund]
+        organisation = None
+        if spec.organisation:
+            organisation = approvals.organisation_for(
+                unit=member.unit,
+                name=spec.organisation,
+                kind=spec.organisation_kind,
+                address="Huyện Hữu Lũng, tỉnh Lạng Sơn",
+                by=self.grassroots,
+            )
+        child = member.dependants.first() if spec.support_type in FOR_A_CHILD else None
         case = approvals.create_case(
             case=Case(
                 unit=member.unit,
-                member=member,
+                member=None if organisation else member,
+                organisation=organisation,
+                dependant=child,
                 category=spec.category,
-                circumstances=_circumstances(
-                    self.rng, spec.category, spec.support_type, self.builder.today
+                circumstances=(
+                    ORGANISATION_CIRCUMSTANCES
+                    if organisation
+                    else _circumstances(
+                        self.rng, spec.category, spec.support_type, self.builder.today
+                    )
                 ),
                 support_type=spec.support_type,
                 requested_amount=spec.amount,
@@ -1045,7 +1090,7 @@ class LiveCases:
                     paid_on=self.builder.today,
                     method=PaymentMethod.TRANSFER,
                     receipt_reference=f"UNC-{self.rng.randint(100, 999)}/{self.builder.today.year}",
-                    received_by=member.full_name,
+                    received_by=member.full_name if organisation is None else "Hiệu trưởng",
                 )
         case.refresh_from_db()
         return case

@@ -7,6 +7,7 @@ from their own packages.
 
 from .campaigns.models import Campaign, CampaignQuerySet, Contribution, DonorKind
 from .cases.models import (
+    BeneficiaryOrganisation,
     Case,
     CaseAccess,
     CaseEvent,
@@ -14,6 +15,7 @@ from .cases.models import (
     CaseStatus,
     Category,
     Evidence,
+    OrganisationKind,
     Payment,
     PaymentMethod,
     PendingUpload,
@@ -60,6 +62,7 @@ __all__ = [
     "BatchAccess",
     "BatchEvent",
     "BatchLine",
+    "BeneficiaryOrganisation",
     "Campaign",
     "CampaignQuerySet",
     "Case",
@@ -86,6 +89,7 @@ __all__ = [
     "LoanEvent",
     "LoanProduct",
     "LoanStatus",
+    "OrganisationKind",
     "Participant",
     "Payment",
     "PaymentMethod",

@@ -16,6 +16,10 @@ from .test_case_views import case_data
 pytestmark = pytest.mark.django_db
 
 POSITIVE_VI = "Số tiền phải lớn hơn 0."
+# A grant (any support but a visit) asked for or approved at 0 đồng.
+ZERO_NOT_A_VISIT_VI = (
+    "Chỉ lượt thăm hỏi mới được ghi không kèm tiền (0 đồng); hãy nhập số tiền của khoản hỗ trợ này."
+)
 
 
 @pytest.mark.parametrize("typed", ["0", "0 ₫", "000"])
@@ -27,7 +31,7 @@ def test_a_case_asking_for_nothing_is_refused_on_the_amount(client_for, world, f
     )
     assert response.status_code == 200
     form = response.context["form"]
-    assert form.errors == {"requested_amount": [POSITIVE_VI]}
+    assert form.errors == {"requested_amount": [ZERO_NOT_A_VISIT_VI]}
     assert "case_requested_positive" not in response.content.decode()
     assert not Case.objects.exists()
 
@@ -37,7 +41,7 @@ def test_an_edited_case_cannot_ask_for_nothing(client_for, world, make_case):
     response = client_for("grassroots").post(
         reverse("cases:edit", args=[case.pk]), case_data(case.fund, requested_amount="0")
     )
-    assert response.context["form"].errors == {"requested_amount": [POSITIVE_VI]}
+    assert response.context["form"].errors == {"requested_amount": [ZERO_NOT_A_VISIT_VI]}
     assert Case.objects.get(pk=case.pk).requested_amount == 3_000_000
 
 
@@ -45,7 +49,7 @@ def test_the_case_form_says_it_in_vietnamese(world, funds):
     with translation.override("vi"):
         form = CaseForm(case_data(funds.social, requested_amount="0"), unit=world.a1)
         assert not form.is_valid()
-        assert form.errors["requested_amount"] == [POSITIVE_VI]
+        assert form.errors["requested_amount"] == [ZERO_NOT_A_VISIT_VI]
 
 
 def test_an_approval_of_nothing_is_refused_on_the_amount(client_for, world, make_case):
@@ -53,12 +57,12 @@ def test_an_approval_of_nothing_is_refused_on_the_amount(client_for, world, make
     response = client_for("province").post(
         reverse("cases:approve", args=[case.pk]), {"amount": "0"}
     )
-    assert response.context["forms"]["approve"].errors == {"amount": [POSITIVE_VI]}
+    assert response.context["forms"]["approve"].errors == {"amount": [ZERO_NOT_A_VISIT_VI]}
     case.refresh_from_db()
     assert case.approved_amount is None
     assert case.fund.reserved == 0
     with translation.override("vi"):
-        assert ApproveForm({"amount": "0"}, case=case).errors["amount"] == [POSITIVE_VI]
+        assert ApproveForm({"amount": "0"}, case=case).errors["amount"] == [ZERO_NOT_A_VISIT_VI]
 
 
 def test_money_forms_refuse_a_zero_amount(world, funds):

@@ -181,9 +181,9 @@ def test_query_count_does_not_grow_with_records(
     from .conftest import paid_case
 
     # one pass a year on PostgreSQL, one query per breakdown elsewhere; then the programs
-    # (one query), the loans (one a year) and the campaigns (one query, beside the
-    # contributions by fund)
-    limit = 22 if connection.vendor == "postgresql" else 34
+    # (one query), the loans (one a year), the campaigns (one query, beside the
+    # contributions by fund) and the support to organisations (one query)
+    limit = 23 if connection.vendor == "postgresql" else 35
     with django_assert_max_num_queries(limit) as captured:
         annual_figures(world.province, 2026, user=world.users["province"])
     before = len(captured)

@@ -132,8 +132,12 @@ def test_every_fund_adds_up(seeded):
         assert fund.reserved == (waiting or 0) + (lending or 0), fund.name
         assert fund.balance >= fund.reserved >= 0
     # Every paid case left the ledger once, on its payment date, for the approved amount; the
-    # support records of a program's batch left it together, in their batch's entry.
-    paid = Case.objects.filter(status=CaseStatus.PAID, batch__isnull=True)
+    # support records of a program's batch left it together, in their batch's entry; a visit
+    # without money left nothing.
+    paid = Case.objects.filter(status=CaseStatus.PAID, batch__isnull=True).exclude(
+        approved_amount=0
+    )
+    assert not Payment.objects.filter(amount=0).exists()
     assert Payment.objects.count() == paid.count()
     for case in paid.select_related("payment__ledger_entry"):
         entry = case.payment.ledger_entry
@@ -409,3 +413,26 @@ def test_demo_campaigns_are_reachable_by_the_demo_accounts(seeded):
     total = raised(Contribution.objects.filter(campaign=flood))
     assert 0 < total.amount < flood.target
     assert total.count == flood.contributions.count() - 1  # one reversed
+
+
+def test_the_demo_year_holds_an_organisation_a_visit_without_money_and_a_child(seeded):
+    from welfare.reports.figures import annual_figures
+
+    province = Unit.objects.get(code="LS")
+    today = timezone.localdate()
+    figures = annual_figures(province, today.year)
+    assert figures.organisations is not None
+    assert figures.organisations.cases >= 1 and figures.organisations.amount >= 15_000_000
+    visit = Case.objects.get(status=CaseStatus.PAID, support_type="visit", approved_amount=0)
+    assert visit.paid_on == visit.approved_on and not Payment.objects.filter(case=visit).exists()
+    savings = {row.key: row for row in figures.highlighted}["savings_book"]
+    assert savings.children >= 1
+    # the past years' savings books name a child wherever the member has one recorded
+    assert (
+        Case.objects.filter(
+            support_type="savings_book", dependant__isnull=True, member__dependants__isnull=False
+        )
+        .filter(status=CaseStatus.PAID, batch__isnull=True)
+        .count()
+        == 0
+    )

@@ -18,6 +18,7 @@ from members.services import transfer_member
 from unions.tree import merge_unit, move_unit
 from welfare.imports import support as welfare_imports
 from welfare.models import (
+    BeneficiaryOrganisation,
     Case,
     CaseEvent,
     CaseStatus,
@@ -27,8 +28,9 @@ from welfare.models import (
     SupportType,
 )
 from welfare.reports.figures import annual_figures
+from welfare.reports.narrative import narrative
 
-from ..factories import MemberFactory
+from ..factories import DependantFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +46,13 @@ HEADER = [
     "Tên chương trình",
     "Cấp trên hỗ trợ",
     "Số tiền (đồng)",
+]
+# The columns for a child, and for an organisation instead of a person.
+BENEFICIARY_HEADER = [
+    "Họ tên con (sổ tiết kiệm, học bổng)",
+    "Tổ chức nhận hỗ trợ",
+    "Loại tổ chức",
+    "Địa chỉ tổ chức",
 ]
 
 
@@ -311,7 +320,7 @@ def test_pages_of_the_support_import(client_for, world, funds):
     assert Case.objects.filter(status=CaseStatus.PAID, category=Category.ILLNESS).count() == 1
     template = client.get(reverse("support_imports:template"), {"unit": world.commune_a.pk})
     workbook = load_workbook(io.BytesIO(template.content))
-    assert [cell.value for cell in workbook.worksheets[0][1]] == HEADER
+    assert [cell.value for cell in workbook.worksheets[0][1]] == HEADER + BENEFICIARY_HEADER
     # a member-import job is not reachable through the support pages, nor the reverse
     assert client.get(reverse("members:import_detail", args=[job.pk])).status_code == 404
 
@@ -536,3 +545,216 @@ def test_a_fund_opened_on_a_day_refuses_the_records_before_it(world, funds):
     [(column, reason)] = reasons(job)[2]
     assert column == "Quỹ" and "01/04/2023" in reason
     assert job.missing_funds == []
+
+
+# --- organisations, visits without money, children -----------------------------------------
+
+FULL_HEADER = HEADER + BENEFICIARY_HEADER
+
+
+def full_record(member=None, *, child="", organisation="", kind="", address="", **overrides):
+    """A row with the beneficiary columns: a person's (``member``), or with no person (an
+    organisation's) when ``member`` is None."""
+    values = _no_person(**overrides) if member is None else record(member, **overrides)
+    return [*values, child, organisation, kind, address]
+
+
+def _no_person(**overrides) -> list:
+    values = {
+        "id": "",
+        "name": "",
+        "birth": "",
+        "unit": "",
+        "paid": "15/03/2023",
+        "category": "Ốm đau",
+        "type": "Trợ cấp",
+        "fund": "Quỹ Xã hội tỉnh P",
+        "program": "",
+        "from_above": "",
+        "amount": "2.000.000",
+    }
+    values.update(overrides)
+    return list(values.values())
+
+
+def test_a_row_may_name_an_organisation_added_once(world, funds):
+    rows = [
+        full_record(
+            unit="P-A-1",
+            organisation="Bệnh viện Đa khoa tỉnh P",
+            kind="Bệnh viện",
+            address="Phường Đông Kinh",
+            amount="10.000.000",
+        ),
+        full_record(
+            unit="P-A-1",
+            organisation="BENH VIEN DA KHOA TINH P",
+            paid="20/03/2023",
+            amount="5.000.000",
+        ),
+    ]
+    job = confirm(world, preview(world, xlsx(rows, FULL_HEADER)))
+    assert job.status == ImportJob.Status.DONE, (job.error, job.refused_sample)
+    [hospital] = BeneficiaryOrganisation.objects.all()
+    assert (hospital.name, hospital.kind, hospital.unit) == (
+        "Bệnh viện Đa khoa tỉnh P",
+        "health",
+        world.a1,
+    )
+    assert hospital.address == "Phường Đông Kinh"
+    cases = Case.objects.filter(organisation=hospital, status=CaseStatus.PAID)
+    assert sorted(cases.values_list("approved_amount", flat=True)) == [5_000_000, 10_000_000]
+    assert not cases.filter(member__isnull=False).exists()
+    # the same file again adds nothing
+    again = preview(world, xlsx(rows, FULL_HEADER))
+    assert (again.to_create, again.unchanged) == (0, 2)
+    assert BeneficiaryOrganisation.objects.count() == 1
+
+
+def test_a_row_with_both_a_person_and_an_organisation_or_neither_is_refused(world, funds):
+    rows = [
+        full_record(world.member_a1, organisation="Trường Tiểu học A"),
+        full_record(unit="P-A-1"),
+    ]
+    job = preview(world, xlsx(rows, FULL_HEADER))
+    assert (job.to_create, job.refused) == (0, 2)
+    found = reasons(job)
+    assert found[2] == [
+        (
+            "Tổ chức nhận hỗ trợ",
+            "Mỗi dòng dành cho một người (CCCD) hoặc một tổ chức, không cho cả hai: "
+            "hãy xóa một trong hai.",
+        )
+    ]
+    assert found[3][0][0] == "Số định danh cá nhân (CCCD)"
+    assert "Tổ chức nhận hỗ trợ" in found[3][0][1]
+
+
+def test_zero_is_a_visit_without_money_and_nothing_else(world, funds):
+    rows = [
+        full_record(world.member_a1, type="Thăm hỏi", amount=0),
+        full_record(world.member_a1, type="Trợ cấp", amount="0", paid="16/03/2023"),
+    ]
+    job = preview(world, xlsx(rows, FULL_HEADER))
+    assert (job.to_create, job.refused) == (1, 1)
+    assert reasons(job)[3] == [
+        ("Số tiền (đồng)", "Chỉ lượt thăm hỏi mới được ghi không kèm tiền (0 đồng).")
+    ]
+    confirm(world, job)
+    visit = Case.objects.get()
+    assert (visit.support_type, visit.approved_amount, visit.status) == ("visit", 0, "paid")
+
+
+def test_the_child_is_found_among_the_members_dependants(world, funds):
+    DependantFactory(member=world.member_a1, full_name="Nguyễn Thu Hà")
+    rows = [
+        full_record(world.member_a1, type="Sổ tiết kiệm", child="NGUYEN MINH KHOI"),
+        full_record(world.member_a1, type="Sổ tiết kiệm", child="Nguyễn Văn Tí", paid="17/03/2023"),
+        full_record(world.member_a1, type="Trợ cấp", child="Nguyễn Thu Hà", paid="18/03/2023"),
+    ]
+    job = preview(world, xlsx(rows, FULL_HEADER))
+    assert (job.to_create, job.refused) == (1, 2)
+    found = reasons(job)
+    assert found[3] == [
+        (
+            "Họ tên con (sổ tiết kiệm, học bổng)",
+            "“Nguyễn Văn Tí” không có trong danh sách con của đoàn viên này: "
+            "Nguyễn Minh Khôi, Nguyễn Thu Hà.",
+        )
+    ]
+    assert found[4][0][1] == "Chỉ ghi tên con đối với sổ tiết kiệm hoặc học bổng."
+    confirm(world, job)
+    assert Case.objects.get().dependant.full_name == "Nguyễn Minh Khôi"
+
+
+def test_a_past_year_from_the_sheets_gives_a_report_that_agrees_with_them(world, funds):
+    """Members, then past support with organisations, visits without money and a child's
+    savings book, all through the imports: the report of that year tells what the sheets
+    hold, and the rows the sheets got wrong are refused, not counted."""
+    from members.models import Member
+
+    from ..members import test_imports as member_sheets
+
+    members = member_sheets.preview(
+        world,
+        member_sheets.xlsx(
+            [
+                member_sheets.person(1, name="Hoàng Văn Minh"),
+                member_sheets.person(
+                    2,
+                    name="Trần Thị Lan",
+                    sex="Nữ",
+                    id=member_sheets.cccd(2, sex="female"),
+                ),
+            ]
+        ),
+    )
+    member_sheets.confirm(world, members)
+    minh = Member.objects.get(full_name="Hoàng Văn Minh")
+    lan = Member.objects.get(full_name="Trần Thị Lan")
+    DependantFactory(member=minh, full_name="Hoàng Minh Đức")
+    sheet = [
+        full_record(minh, amount="2.000.000"),
+        full_record(minh, type="Thăm hỏi", amount=0, paid="20/03/2023"),
+        full_record(lan, type="Thăm hỏi động viên", amount="0", paid="21/03/2023"),
+        full_record(
+            minh,
+            type="Sổ tiết kiệm",
+            category="Qua đời",
+            amount="5.000.000",
+            child="hoàng minh đức",
+            paid="01/05/2023",
+        ),
+        full_record(
+            unit="P-A-1",
+            organisation="Bệnh viện Đa khoa tỉnh P",
+            kind="Bệnh viện",
+            category="Dịch bệnh",
+            amount="10.000.000",
+            paid="02/06/2023",
+        ),
+        full_record(
+            unit="P-A-1",
+            organisation="Bệnh viện đa khoa tỉnh P",
+            category="Dịch bệnh",
+            amount="5.000.000",
+            paid="03/07/2023",
+        ),
+        full_record(
+            unit=world.province.code,
+            organisation="Chốt kiểm dịch cửa khẩu",
+            kind="Chốt kiểm dịch",
+            category="Dịch bệnh",
+            amount="3.000.000",
+            paid="04/08/2023",
+        ),
+        # refused: a grant of nothing, a child who is not Minh's
+        full_record(minh, amount="0", paid="05/08/2023"),
+        full_record(minh, type="Học bổng", child="Hoàng Văn Tèo", paid="06/08/2023"),
+    ]
+    job = confirm(world, preview(world, xlsx(sheet, FULL_HEADER)))
+    assert job.status == ImportJob.Status.DONE, job.error
+    assert (job.to_create, job.refused) == (7, 2)
+
+    figures = annual_figures(world.province, 2023)
+    assert figures.totals.people == 2  # Minh and Lan: the hospital and the checkpoint are not
+    assert figures.totals.turns == 7
+    assert figures.totals.amount == 25_000_000
+    org = figures.organisations
+    assert (org.cases, org.people, org.amount) == (3, 2, 18_000_000)
+    by_type = {row.key: row for row in figures.by_type}
+    assert (by_type["visit"].cases, by_type["visit"].people, by_type["visit"].amount) == (2, 2, 0)
+    savings = {row.key: row for row in figures.highlighted}["savings_book"]
+    assert (savings.cases, savings.people, savings.children, savings.amount) == (
+        1,
+        1,
+        1,
+        5_000_000,
+    )
+    assert sum(row.amount for row in figures.by_child) == 25_000_000
+    text = narrative(figures)
+    assert "đã hỗ trợ 2 đoàn viên, người lao động" in text
+    assert "7 lượt hỗ trợ, tổng số tiền 25 triệu đồng" in text
+    assert "thăm hỏi 2 đoàn viên, người lao động với 2 lượt" in text
+    assert "trao 1 sổ tiết kiệm cho 1 cháu, trị giá 5 triệu đồng" in text
+    assert "hỗ trợ 2 tổ chức, tập thể với 18 triệu đồng (3 lượt)" in text

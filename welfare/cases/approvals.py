@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.money import format_dong
+from common.text import normalise
 from unions.models import Unit
 from unions.scope import Capability, can, units_held
 from welfare.funds.ledger import lock_fund, post_entry
@@ -25,7 +26,7 @@ from welfare.funds.models import EntryKind, Fund
 
 from . import notices, rules
 from .evidence import add_evidence
-from .models import Case, CaseEvent, CaseStatus, Payment
+from .models import BeneficiaryOrganisation, Case, CaseEvent, CaseStatus, Payment, SupportType
 from .rules import AUTHORING, DECISIONS
 from .rules import AlreadyPaid as AlreadyPaid  # what record_payment raises for a second payment
 
@@ -36,7 +37,13 @@ def get_case_for_user(user, pk) -> Case:
     """The case if its union is in the user's scope; 404 otherwise, as if it did not exist."""
     return get_object_or_404(
         Case.objects.visible_to(user).select_related(
-            "unit", "member__unit", "fund__unit", "current_unit", "created_by"
+            "unit",
+            "member__unit",
+            "organisation",
+            "dependant",
+            "fund__unit",
+            "current_unit",
+            "created_by",
         ),
         pk=pk,
     )
@@ -44,6 +51,49 @@ def get_case_for_user(user, pk) -> Case:
 
 def _lock(case: Case) -> Case:
     return Case.objects.select_for_update().select_related("fund", "unit").get(pk=case.pk)
+
+
+# The support given for a member's child: the child is named on the record.
+FOR_A_CHILD = (SupportType.SAVINGS_BOOK, SupportType.SCHOLARSHIP)
+
+
+def check_amount(support_type: str, amount: int | None, field: str) -> None:
+    """Money is given in whole đồng above zero, except on a visit without money (thăm hỏi,
+    động viên), which is recorded at 0 đồng."""
+    if amount is None or amount < 0 or (amount == 0 and support_type != SupportType.VISIT):
+        raise ValidationError(
+            {field: _("The amount must be greater than zero; only a visit may be 0 đồng.")}
+        )
+
+
+def check_beneficiary(case: Case) -> None:
+    """A case is for one member of the case's unions or for one organisation of its union,
+    never both; a child named on it is one of the member's dependants, and savings books and
+    scholarships name one."""
+    if (case.member_id is None) == (case.organisation_id is None):
+        raise ValidationError(_("A case is for one person or for one organisation, not both."))
+    if case.organisation_id is not None:
+        assert case.organisation is not None
+        if case.organisation.unit_id != case.unit_id:
+            raise ValidationError(
+                {"organisation": _("The organisation is recorded at another union.")}
+            )
+        if case.dependant_id is not None:
+            raise ValidationError({"dependant": _("A child is named only for a person.")})
+        return
+    assert case.member is not None
+    if not case.member.unit.path.startswith(case.unit.path):
+        raise ValidationError({"member": _("The person does not belong to this union.")})
+    if case.dependant_id is not None:
+        assert case.dependant is not None
+        if case.dependant.member_id != case.member_id:
+            raise ValidationError(
+                {"dependant": _("The child chosen is not a dependant of this person.")}
+            )
+    elif case.support_type in FOR_A_CHILD:
+        raise ValidationError(
+            {"dependant": _("Choose the child the savings book or the scholarship is for.")}
+        )
 
 
 def _record(case: Case, action: str, unit: Unit | int, by, amount=None, comment="") -> None:
@@ -84,11 +134,30 @@ def check_fund_usable(fund: Fund, unit: Unit) -> None:
 
 
 @transaction.atomic
+def organisation_for(
+    *, unit: Unit, name: str, kind: str, address: str = "", by
+) -> BeneficiaryOrganisation:
+    """The organisation of that name at the union (compared without case or marks), or a new
+    one recorded there: naming it again never makes a second."""
+    if not can(by, Capability.OPEN_CASES, unit):
+        raise PermissionDenied
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"organisation_name": _("Write the name of the organisation.")})
+    found = BeneficiaryOrganisation.objects.filter(unit=unit, search_name=normalise(name)).first()
+    if found is not None:
+        return found
+    return BeneficiaryOrganisation.objects.create(
+        unit=unit, name=name, kind=kind, address=" ".join(address.split())
+    )
+
+
+@transaction.atomic
 def create_case(*, case: Case, by) -> Case:
     if not can(by, Capability.OPEN_CASES, case.unit):
         raise PermissionDenied
-    if not case.member.unit.path.startswith(case.unit.path):
-        raise ValidationError({"member": _("The person does not belong to this union.")})
+    check_beneficiary(case)
+    check_amount(case.support_type, case.requested_amount, "requested_amount")
     check_fund_usable(case.fund, case.unit)
     case.created_by = by
     case.status = CaseStatus.DRAFT
@@ -100,7 +169,9 @@ def create_case(*, case: Case, by) -> Case:
 @transaction.atomic
 def open_case(
     *,
-    member,
+    member=None,
+    organisation=None,
+    dependant=None,
     unit: Unit,
     category: str,
     circumstances: str,
@@ -111,10 +182,13 @@ def open_case(
     kept=(),
     by,
 ) -> Case:
-    """A draft case with its evidence files (chosen now, or ``kept`` from an earlier try of the
-    form), all of it or nothing: a refused file leaves no case behind."""
+    """A draft case for a member (and their ``dependant`` for a child's support) or for an
+    ``organisation``, with its evidence files (chosen now, or ``kept`` from an earlier try of
+    the form), all of it or nothing: a refused file leaves no case behind."""
     case = Case(
         member=member,
+        organisation=organisation,
+        dependant=dependant,
         unit=unit,
         category=category,
         circumstances=circumstances,
@@ -133,6 +207,8 @@ def update_case(*, case: Case, by, evidence=(), kept=()) -> Case:
     now or ``kept`` from an earlier try), all of it or nothing."""
     locked = _lock(case)
     rules.decide(by, locked, "edit").enforce()
+    check_beneficiary(case)
+    check_amount(case.support_type, case.requested_amount, "requested_amount")
     check_fund_usable(case.fund, case.unit)
     case.status = locked.status
     case.save()
@@ -202,11 +278,16 @@ def reject_case(*, case: Case, by, comment: str) -> Case:
 
 @transaction.atomic
 def approve_case(*, case: Case, by, amount: int, comment: str = "") -> Case:
-    """Approve an amount and reserve it on the fund; refused when the fund cannot cover it."""
+    """Approve an amount and reserve it on the fund; refused when the fund cannot cover it.
+
+    A visit approved at 0 đồng moves no money: it needs no treasurer and is marked paid on the
+    day it is approved, with no payment and no ledger entry."""
     case = _lock(case)
     rules.decide(by, case, "approve").enforce()
-    if amount is None or amount <= 0:
+    if amount is None or amount < 0 or (amount == 0 and case.support_type != SupportType.VISIT):
         raise ValidationError({"amount": _("The approved amount must be positive.")})
+    if amount == 0:
+        return _approve_without_money(case, by=by, comment=comment)
     fund = lock_fund(case.fund_id)
     if amount > fund.available:
         raise ValidationError(
@@ -230,6 +311,28 @@ def approve_case(*, case: Case, by, amount: int, comment: str = "") -> Case:
     _record(case, Action.APPROVED, level, by, amount, comment)
     notices.case_approved(case, by=by, at=level, comment=comment)
     notices.case_waiting_for_payment(case, by=by)
+    return case
+
+
+def _approve_without_money(case: Case, *, by, comment: str) -> Case:
+    level = _waiting_at(case)
+    today = timezone.localdate()
+    case.status = CaseStatus.PAID
+    case.approved_amount = 0
+    case.approved_on = today
+    case.paid_on = today
+    case.current_unit = None
+    case.save()
+    _record(case, Action.APPROVED, level, by, 0, comment)
+    _record(
+        case,
+        Action.PAID,
+        level,
+        by,
+        0,
+        _("A visit without money: nothing was paid from the fund."),
+    )
+    notices.case_approved(case, by=by, at=level, comment=comment)
     return case
 
 
@@ -260,7 +363,7 @@ def record_payment(
         amount=-amount,
         occurred_on=paid_on,
         description=_("Support for %(name)s (case #%(case)s)")
-        % {"name": case.member.full_name, "case": case.pk},
+        % {"name": case.beneficiary_name, "case": case.pk},
         case=case,
         by=by,
     )

@@ -48,7 +48,12 @@ class Document:
     not_yet: StrOrPromise
     access: CaseAccess.What
 
+    # False for the payment voucher: a visit without money pays nothing.
+    with_money_only: bool = False
+
     def available_for(self, case: Case) -> bool:
+        if self.with_money_only and case.without_money:
+            return False
         return case.status in self.states
 
     def filename(self, case: Case) -> str:
@@ -81,6 +86,7 @@ VOUCHER = Document(
     states=(CaseStatus.APPROVED, CaseStatus.PAID),
     not_yet=_("The payment voucher can be printed once the case is approved."),
     access=CaseAccess.What.VOUCHER,
+    with_money_only=True,
 )
 DOCUMENTS = {document.slug: document for document in (PROPOSAL, DECISION, VOUCHER)}
 
@@ -99,18 +105,38 @@ def _body(head: dict) -> str:
 
 
 def _person(case: Case) -> dict:
-    member = case.member
+    """Who the support is for: a member (with the child named on a savings book or a
+    scholarship) or an organisation or group."""
     with translation.override("vi"):
-        kind = _lower_first(str(member.get_kind_display()))
         category = _lower_first(str(case.get_category_display()))
         support = _lower_first(str(case.get_support_type_display()))
+        if case.organisation is not None:
+            organisation = case.organisation
+            return {
+                "organisation": True,
+                "title": "",
+                "name": organisation.name,
+                "born": "",
+                "kind": "tổ chức, tập thể",
+                "organisation_kind": _lower_first(str(organisation.get_kind_display())),
+                "address": organisation.address,
+                "category": category,
+                "support": support,
+                "child": "",
+            }
+        member = case.member
+        assert member is not None
+        kind = _lower_first(str(member.get_kind_display()))
+    child = case.dependant
     return {
+        "organisation": False,
         "title": "Bà" if member.sex == "female" else "Ông",
         "name": member.full_name,
         "born": member.date_of_birth.strftime("%d/%m/%Y") if member.date_of_birth else "",
         "kind": kind,
         "category": category,
         "support": support,
+        "child": (f"{child.full_name} (sinh ngày {child.date_of_birth:%d/%m/%Y})" if child else ""),
     }
 
 
@@ -123,8 +149,10 @@ def _head(union: Unit, symbol: str, number: str = "") -> dict:
 
 def _money(amount: int | None) -> dict:
     if amount is None:  # not yet decided: left blank on the paper
-        return {"figures": "", "words": ""}
-    return {"figures": format_dong(amount), "words": amount_in_words(amount)}
+        return {"figures": "", "words": "", "none": False}
+    if amount == 0:  # a visit without money: said in words, not as "0 ₫ (Không đồng)"
+        return {"figures": "", "words": "", "none": True}
+    return {"figures": format_dong(amount), "words": amount_in_words(amount), "none": False}
 
 
 def _day(value: datetime.date | datetime.datetime | None) -> str:

@@ -25,7 +25,15 @@ from welfare.funds.models import Fund
 
 from . import approvals
 from .evidence import MAX_FILES, check_count, check_upload, find_kept, keep_uploads
-from .models import Case, CaseStatus, Category, PaymentMethod, PendingUpload, SupportType
+from .models import (
+    Case,
+    CaseStatus,
+    Category,
+    OrganisationKind,
+    PaymentMethod,
+    PendingUpload,
+    SupportType,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -73,11 +81,15 @@ class DongField(forms.IntegerField):
         "max_value": _("The amount is too large."),
     }
 
-    def __init__(self, *, min_value=1, max_value=MAX_AMOUNT, **kwargs):
+    # 0 đồng allowed: a visit without money, which the form checks against the support type.
+    allow_zero = False
+
+    def __init__(self, *, min_value=None, max_value=MAX_AMOUNT, **kwargs):
         kwargs.pop("step_size", None)
         # A model's BigIntegerField offers the whole 64-bit range: an amount is never below
         # 1 đồng (the database's case_requested_positive) nor above MAX_AMOUNT.
-        min_value = 1 if min_value is None else max(min_value, 1)
+        lowest = 0 if self.allow_zero else 1
+        min_value = lowest if min_value is None else max(min_value, lowest)
         max_value = MAX_AMOUNT if max_value is None else min(max_value, MAX_AMOUNT)
         super().__init__(min_value=min_value, max_value=max_value, **kwargs)
 
@@ -87,6 +99,13 @@ class DongField(forms.IntegerField):
         if isinstance(value, int):
             return value
         return parse_dong(value)
+
+
+class DongOrZeroField(DongField):
+    """An amount that may be 0 đồng (a visit without money)."""
+
+    allow_zero = True
+    default_error_messages = {"min_value": _("The amount cannot be negative.")}
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -211,50 +230,131 @@ KEPT_UPLOADS = KeptUploads()
 EVIDENCE_HELP = _("PDF, JPEG or PNG, 10 MB each at most. You can choose several files at once.")
 
 
+ZERO_ONLY_FOR_VISITS = _(
+    "Only a visit may be recorded without money (0 đồng); enter the amount of this support."
+)
+# Support given for a member's child, which names the child (approvals.FOR_A_CHILD).
+FOR_A_CHILD = (SupportType.SAVINGS_BOOK, SupportType.SCHOLARSHIP)
+
+
 class CaseForm(KeepsEvidence, forms.ModelForm):
-    """A case for one person at their union; the evidence is optional until it is submitted."""
+    """A case for one person at their union (with the child, for a savings book or a
+    scholarship), or for an organisation or group when ``organisation`` is set; the evidence
+    is optional until it is submitted."""
 
     evidence = EvidenceField(label=_("Evidence files"), required=False, help_text=EVIDENCE_HELP)
+    # Only on the organisation variant: the organisation is found by its name at the union,
+    # or recorded there (approvals.organisation_for).
+    organisation_name = forms.CharField(
+        label=_("Name of the organisation or group"), max_length=200
+    )
+    organisation_kind = forms.ChoiceField(
+        label=_("Kind of organisation"), choices=OrganisationKind.choices
+    )
+    organisation_address = forms.CharField(
+        label=_("Address of the organisation"), max_length=255, required=False
+    )
 
     class Meta:
         model = Case
         fields = ["category", "circumstances", "support_type", "requested_amount", "fund"]
-        field_classes = {"requested_amount": DongField, "fund": FundChoiceField}
+        field_classes = {"requested_amount": DongOrZeroField, "fund": FundChoiceField}
         widgets = {"circumstances": forms.Textarea(attrs={"rows": 5})}
         help_texts = {
             "circumstances": _(
                 "What happened and why the person needs support. Write only what the case needs."
             ),
             "fund": _("A fund of this union or of a union above it."),
+            "requested_amount": _("0 for a visit without money."),
         }
 
-    def __init__(self, *args, unit: Unit, by=None, **kwargs):
+    def __init__(self, *args, unit: Unit, by=None, member=None, organisation=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.setup_kept(by=by, case=self.instance if self.instance.pk else None)
+        self.for_organisation = organisation
         cast(FundChoiceField, self.fields["fund"]).queryset = (
             Fund.objects.usable_by(unit).select_related("unit").order_by("-unit__depth", "name")
         )
+        beneficiary: list = []
+        if organisation:
+            known = self.instance.organisation if self.instance.pk else None
+            if known is not None:
+                self.fields["organisation_name"].initial = known.name
+                self.fields["organisation_kind"].initial = known.kind
+                self.fields["organisation_address"].initial = known.address
+            beneficiary = [
+                Fieldset(
+                    _("Organisation or group supported"),
+                    Row(
+                        Column("organisation_name", css_class="col-md-6"),
+                        Column("organisation_kind", css_class="col-md-6"),
+                    ),
+                    "organisation_address",
+                )
+            ]
+        else:
+            for name in ("organisation_name", "organisation_kind", "organisation_address"):
+                del self.fields[name]
+            self.dependants = list(member.dependants.all()) if member is not None else []
+            self.fields["dependant"] = forms.ModelChoiceField(
+                label=_("Child (savings book, scholarship)"),
+                queryset=member.dependants.all() if member is not None else Case.objects.none(),
+                required=False,
+                initial=self.instance.dependant_id,
+                help_text=_("The child the savings book or the scholarship is for."),
+            )
         self.helper = FormHelper()
         self.helper.form_tag = True
         self.helper.attrs = {"enctype": "multipart/form-data"}
+        support_rows = [
+            Row(
+                Column("support_type", css_class="col-md-4"),
+                Column("requested_amount", css_class="col-md-3"),
+                Column("fund", css_class="col-md-5"),
+            )
+        ]
+        if not organisation:
+            support_rows.append(Row(Column("dependant", css_class="col-md-6")))
         self.helper.layout = Layout(
+            *beneficiary,
             Fieldset(
                 _("Hardship"),
                 Row(Column("category", css_class="col-md-6")),
                 "circumstances",
             ),
-            Fieldset(
-                _("Support asked for"),
-                Row(
-                    Column("support_type", css_class="col-md-4"),
-                    Column("requested_amount", css_class="col-md-3"),
-                    Column("fund", css_class="col-md-5"),
-                ),
-            ),
+            Fieldset(_("Support asked for"), *support_rows),
             Fieldset(_("Evidence"), "evidence", KEPT_UPLOADS),
         )
         label = _("Save the draft") if self.instance.pk is None else _("Save the changes")
         self.helper.add_input(Submit("save", label))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        support_type, amount = cleaned.get("support_type"), cleaned.get("requested_amount")
+        if amount == 0 and support_type and support_type != SupportType.VISIT:
+            self.add_error("requested_amount", ZERO_ONLY_FOR_VISITS)
+        if not self.for_organisation:
+            if support_type in FOR_A_CHILD and cleaned.get("dependant") is None:
+                message = (
+                    _("Choose the child the savings book or the scholarship is for.")
+                    if self.dependants
+                    else _(
+                        "This person has no child recorded: add the child on the person's "
+                        "page first, then choose them here."
+                    )
+                )
+                self.add_error("dependant", message)
+            elif support_type not in FOR_A_CHILD:
+                cleaned["dependant"] = None
+        return cleaned
+
+    def save(self, commit: bool = True) -> Case:
+        case = super().save(commit=False)
+        if not self.for_organisation:
+            case.dependant = self.cleaned_data.get("dependant")
+        if commit:
+            case.save()
+        return case
 
 
 class Action(Submit):
@@ -343,7 +443,7 @@ class ReasonForm(forms.Form):
 
 
 class ApproveForm(forms.Form):
-    amount = DongField(label=_("Amount approved (đồng)"))
+    amount = DongOrZeroField(label=_("Amount approved (đồng)"))
     comment = forms.CharField(
         label=_("Appraisal (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -354,7 +454,18 @@ class ApproveForm(forms.Form):
         self.fields["amount"].help_text = _(
             "Prefilled with the amount asked for; it may differ. It is reserved on %(fund)s."
         ) % {"fund": case.fund.name}
+        if case.support_type == SupportType.VISIT:
+            self.fields["amount"].help_text += " " + _(
+                "0 records a visit without money: it is marked done at once, nothing is paid."
+            )
+        self.support_type = case.support_type
         self.helper = _action_helper(case, "cases:approve", _("Approve"), "btn-success")
+
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if amount == 0 and self.support_type != SupportType.VISIT:
+            raise ValidationError(ZERO_ONLY_FOR_VISITS)
+        return amount
 
 
 class PaymentForm(forms.Form):
@@ -369,7 +480,9 @@ class PaymentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["paid_on"].initial = timezone.localdate
         self.fields["method"].initial = PaymentMethod.CASH
-        self.fields["received_by"].initial = case.member.full_name
+        self.fields["received_by"].initial = (
+            "" if case.organisation_id is not None else case.beneficiary_name
+        )
         self.helper = _action_helper(case, "cases:pay", _("Record the payment"), "btn-success")
         self.helper.layout = Layout(
             Row(Column("paid_on"), Column("method")),
@@ -461,7 +574,7 @@ class CaseFilter(django_filters.FilterSet):
         queryset = (
             approvals.waiting_for(user) if self.only_waiting else Case.objects.visible_to(user)
         )
-        queryset = queryset.select_related("member", "unit", "fund", "current_unit")
+        queryset = queryset.select_related("member", "organisation", "unit", "fund", "current_unit")
         super().__init__(data, queryset=queryset, **kwargs)
         self.user = user
         self.filters["unit"].queryset = Unit.objects.visible_to(user)

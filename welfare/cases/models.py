@@ -10,7 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Member
+from common.text import normalise
+from members.models import Dependant, Member
 from unions.models import Unit
 from unions.scope import visible_unit_ids
 from welfare.funds.models import Fund, LedgerEntry
@@ -49,19 +50,88 @@ class CaseStatus(models.TextChoices):
     PAID = "paid", _("Paid")
 
 
+class OrganisationKind(models.TextChoices):
+    HEALTH = "health", _("Hospital or health facility")
+    SCHOOL = "school", _("School")
+    CHECKPOINT = "checkpoint", _("Quarantine area or checkpoint")
+    COMMUNITY = "community", _("Community or village")
+    DRIVE = "drive", _("Drive or movement")
+    OTHER = "other", _("Other organisation")
+
+
+class BeneficiaryOrganisation(models.Model):
+    """An organisation or group given support rather than a person: a hospital, a quarantine
+    checkpoint, a school in a flood area, a drive such as "Máy tính cho em".  It belongs to
+    the union that gave or recorded the support, and is seen like that union's cases."""
+
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("union"), on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField(_("name of the organisation"), max_length=200)
+    kind = models.CharField(
+        _("kind of organisation"), max_length=16, choices=OrganisationKind.choices
+    )
+    address = models.CharField(_("address of the organisation"), max_length=255, blank=True)
+    # The name compared without case or marks: one organisation per name at a union, so an
+    # import or a form that names it again finds it rather than adding a second.
+    search_name = models.CharField(max_length=200, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation supported")
+        verbose_name_plural = _("organisations supported")
+        ordering = ["search_name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "search_name"], name="organisation_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.name = " ".join(self.name.split())
+        self.search_name = normalise(self.name)
+        super().save(*args, **kwargs)
+
+
 class CaseQuerySet(models.QuerySet["Case"]):
     def visible_to(self, user) -> CaseQuerySet:
         return self.filter(unit_id__in=visible_unit_ids(user))
 
 
 class Case(models.Model):
-    """A hardship case (hồ sơ hỗ trợ) for one person, opened at one union."""
+    """A hardship case (hồ sơ hỗ trợ) for one person, or for one organisation or group,
+    opened at one union."""
 
     unit = models.ForeignKey(
         Unit, verbose_name=_("opened at"), on_delete=models.PROTECT, related_name="cases"
     )
+    # Exactly one of the two is the beneficiary (case_one_beneficiary).
     member = models.ForeignKey(
-        Member, verbose_name=_("person"), on_delete=models.PROTECT, related_name="cases"
+        Member,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    organisation = models.ForeignKey(
+        BeneficiaryOrganisation,
+        verbose_name=_("organisation or group"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    # The member's child a savings book or a scholarship is given for; the member stays the
+    # family link (and the person supported).
+    dependant = models.ForeignKey(
+        Dependant,
+        verbose_name=_("child"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
     )
     category = models.CharField(_("hardship category"), max_length=16, choices=Category.choices)
     circumstances = models.TextField(_("circumstances"))
@@ -125,17 +195,51 @@ class Case(models.Model):
             models.Index(fields=["paid_on"]),
         ]
         constraints = [
+            # A visit without money (thăm hỏi, động viên) is a record of 0 đồng; every other
+            # support gives money.
             models.CheckConstraint(
-                condition=Q(requested_amount__gt=0), name="case_requested_positive"
+                condition=Q(requested_amount__gt=0)
+                | Q(requested_amount=0, support_type=SupportType.VISIT),
+                name="case_requested_positive",
             ),
             models.CheckConstraint(
-                condition=Q(approved_amount__isnull=True) | Q(approved_amount__gt=0),
+                condition=Q(approved_amount__isnull=True)
+                | Q(approved_amount__gt=0)
+                | Q(approved_amount=0, support_type=SupportType.VISIT),
                 name="case_approved_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(member__isnull=False, organisation__isnull=True)
+                | Q(member__isnull=True, organisation__isnull=False),
+                name="case_one_beneficiary",
+            ),
+            models.CheckConstraint(
+                condition=Q(dependant__isnull=True) | Q(member__isnull=False),
+                name="case_dependant_has_member",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.member}"
+        return f"#{self.pk} {self.beneficiary_name}"
+
+    @property
+    def beneficiary_name(self) -> str:
+        """Who the support is for, as every page and document names them."""
+        if self.organisation_id is not None:
+            assert self.organisation is not None
+            return self.organisation.name
+        assert self.member is not None
+        return self.member.full_name
+
+    @property
+    def for_organisation(self) -> bool:
+        return self.organisation_id is not None
+
+    @property
+    def without_money(self) -> bool:
+        """A visit without money: approved at 0 đồng, "paid" on approval with no payment."""
+        amount = self.approved_amount if self.approved_amount is not None else self.requested_amount
+        return self.support_type == SupportType.VISIT and amount == 0
 
 
 class CaseEvent(models.Model):

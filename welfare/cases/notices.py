@@ -68,7 +68,7 @@ def case_approved(case: Case, *, by: User, at: Unit, comment: str = "") -> None:
         subject = _("Case #%(case)s approved: %(amount)s for %(name)s") % {
             "case": case.pk,
             "amount": amount,
-            "name": case.member.full_name,
+            "name": case.beneficiary_name,
         }
         body = _lines(
             *_facts(case, _("Amount approved: %(amount)s") % {"amount": amount}),
@@ -85,7 +85,7 @@ def case_paid(case: Case, payment: Payment, *, by: User) -> None:
         subject = _("Case #%(case)s paid: %(amount)s to %(name)s") % {
             "case": case.pk,
             "amount": amount,
-            "name": case.member.full_name,
+            "name": case.beneficiary_name,
         }
         body = _lines(
             *_facts(case, _("Amount paid: %(amount)s") % {"amount": amount}),
@@ -105,7 +105,7 @@ def case_returned(case: Case, *, by: User, at: Unit, reason: str) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Case #%(case)s returned to you: %(name)s") % {
             "case": case.pk,
-            "name": case.member.full_name,
+            "name": case.beneficiary_name,
         }
         body = _lines(
             *_facts(case, _requested(case)),
@@ -120,7 +120,7 @@ def case_rejected(case: Case, *, by: User, at: Unit, reason: str) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Case #%(case)s rejected: %(name)s") % {
             "case": case.pk,
-            "name": case.member.full_name,
+            "name": case.beneficiary_name,
         }
         body = _lines(
             *_facts(case, _requested(case)),
@@ -143,7 +143,7 @@ def case_waiting_for_decision(case: Case, *, by: User, at: Unit) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Case #%(case)s waits for your decision: %(name)s") % {
             "case": case.pk,
-            "name": case.member.full_name,
+            "name": case.beneficiary_name,
         }
         body = _lines(*_facts(case, _requested(case)), _by(by, None))
         _send(people, case, subject, body)
@@ -157,7 +157,7 @@ def case_waiting_for_payment(case: Case, *, by: User) -> None:
         subject = _("Case #%(case)s waits for payment: %(amount)s for %(name)s") % {
             "case": case.pk,
             "amount": amount,
-            "name": case.member.full_name,
+            "name": case.beneficiary_name,
         }
         body = _lines(*_facts(case, _("Amount approved: %(amount)s") % {"amount": amount}))
         _send(people, case, subject, body)

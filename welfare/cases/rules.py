@@ -284,7 +284,9 @@ def approve(standing: Standing) -> Decision:
             )
         )
     fund = standing.case.fund
-    if decision.allowed and not fund.payable:
+    # A visit asked for at 0 đồng moves no money, so it needs nobody to pay it.
+    without_money = getattr(standing.case, "without_money", False)
+    if decision.allowed and not fund.payable and not without_money:
         return Decision(
             Refusal.NO_TREASURER,
             _(

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,7 +33,15 @@ from common.text import normalise
 from members.models import Member
 from members.services import get_member_for_user
 from unions.models import Unit
-from unions.scope import Capability, can, can_anywhere, require_actor
+from unions.scope import (
+    Capability,
+    can,
+    can_anywhere,
+    get_unit_for_user,
+    only_unit_held,
+    require_actor,
+    units_held,
+)
 from unions.views import SEARCH_CHOICES
 
 from ..shelters.views import shelter_card
@@ -91,8 +100,8 @@ def case_columns() -> list[Column]:
         Column(_("Case"), lambda c: c.pk),
         Column(_("Opened"), lambda c: _date(c.created_at)),
         Column(_("Submitted"), lambda c: _date(c.submitted_at)),
-        Column(_("Person"), lambda c: c.member.full_name),
-        Column(_("Date of birth"), lambda c: _date(c.member.date_of_birth)),
+        Column(_("Person"), lambda c: c.beneficiary_name),
+        Column(_("Date of birth"), lambda c: _date(c.member.date_of_birth) if c.member else ""),
         Column(_("Opened at"), lambda c: c.unit.name),
         Column(_("Hardship category"), lambda c: category.get(c.category, c.category)),
         Column(_("Support type"), lambda c: support.get(c.support_type, c.support_type)),
@@ -112,6 +121,7 @@ CASE_EXPORT_FIELDS = [
     "submitted_at",
     "member__full_name",
     "member__date_of_birth",
+    "organisation__name",
     "unit__name",
     "category",
     "support_type",
@@ -149,9 +159,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
     # joins together with the scope and "waiting for me" conditions cost more than running them.
     keys = cases.select_related(None).only(*(name.lstrip("-") for name in ordering))
     page = KeysetPaginator(keys, ordering, settings.PAGE_SIZE).get_page(request.GET)
-    rows = Case.objects.select_related("member", "unit", "fund", "current_unit").in_bulk(
-        [case.pk for case in page.object_list]
-    )
+    rows = Case.objects.select_related(
+        "member", "organisation", "unit", "fund", "current_unit"
+    ).in_bulk([case.pk for case in page.object_list])
     page.object_list = [rows[case.pk] for case in page.object_list]
     cap = approvals.WAITING_COUNTED if case_filter.only_waiting else CASE_COUNT_CAP
     page.set_count(*capped_count(cases, cap))
@@ -222,7 +232,66 @@ def _choose_member(request: HttpRequest) -> HttpResponse:
             .select_related("unit")
             .order_by("search_name", "id")[:20]
         )
-    return render(request, "welfare/case_choose_member.html", {"form": form, "found": found})
+    # Support to an organisation is recorded at a union where the user opens cases.
+    giving_units = Unit.objects.filter(
+        pk__in=units_held(request.user, Capability.OPEN_CASES)
+    ).order_by("path")
+    return render(
+        request,
+        "welfare/case_choose_member.html",
+        {"form": form, "found": found, "giving_units": giving_units},
+    )
+
+
+def _organisation_case(request: HttpRequest) -> HttpResponse:
+    """A case for an organisation or group, recorded at a union where the user opens cases;
+    it goes up the same chain as a person's."""
+    unit_id = request.GET.get("unit") or only_unit_held(request.user, Capability.OPEN_CASES)
+    if unit_id is None or not str(unit_id).isdigit():
+        return _choose_member(request)
+    unit = get_unit_for_user(request.user, unit_id, capability=Capability.OPEN_CASES)
+    form = CaseForm(
+        request.POST or None, request.FILES or None, unit=unit, by=request.user, organisation=True
+    )
+    if request.method == "POST":
+        _drop_unticked(request, form)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    organisation = approvals.organisation_for(
+                        unit=unit,
+                        name=form.cleaned_data["organisation_name"],
+                        kind=form.cleaned_data["organisation_kind"],
+                        address=form.cleaned_data["organisation_address"],
+                        by=request.user,
+                    )
+                    case = approvals.open_case(
+                        organisation=organisation,
+                        unit=unit,
+                        **{name: form.cleaned_data[name] for name in CaseForm.Meta.fields},
+                        evidence=form.cleaned_data["evidence"],
+                        kept=form.cleaned_data["kept"],
+                        by=request.user,
+                    )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("The case was saved as a draft. Submit it when the evidence is complete."),
+                )
+                _told_lost(request, form)
+                return redirect("cases:detail", pk=case.pk)
+        _keep_for_reshow(form)
+    return render(
+        request,
+        "welfare/case_form.html",
+        {
+            "form": form,
+            "giving_unit": unit,
+            "title": _("New case for an organisation or group at %(unit)s") % {"unit": unit.name},
+        },
+    )
 
 
 # --- evidence files that outlive a form's errors ----------------------------------------------
@@ -260,6 +329,8 @@ def _told_lost(request: HttpRequest, form: KeepsEvidence) -> None:
 def case_create(request: HttpRequest) -> HttpResponse:
     if not can_anywhere(request.user, Capability.OPEN_CASES):
         raise PermissionDenied
+    if request.GET.get("organisation"):
+        return _organisation_case(request)
     member_id = request.GET.get("member", "")
     if not member_id:
         return _choose_member(request)
@@ -268,13 +339,20 @@ def case_create(request: HttpRequest) -> HttpResponse:
     member = get_member_for_user(request.user, member_id)
     if not can(request.user, Capability.OPEN_CASES, member.unit):
         raise PermissionDenied
-    form = CaseForm(request.POST or None, request.FILES or None, unit=member.unit, by=request.user)
+    form = CaseForm(
+        request.POST or None,
+        request.FILES or None,
+        unit=member.unit,
+        by=request.user,
+        member=member,
+    )
     if request.method == "POST":
         _drop_unticked(request, form)
         if form.is_valid():
             try:
                 case = approvals.open_case(
                     member=member,
+                    dependant=form.cleaned_data["dependant"],
                     unit=member.unit,
                     **{name: form.cleaned_data[name] for name in CaseForm.Meta.fields},
                     evidence=form.cleaned_data["evidence"],
@@ -359,8 +437,14 @@ def _render_case(request: HttpRequest, case: Case, bound: dict | None = None) ->
         "returned": returned,
         "payment": payment,
         "route": _route_units(case),
-        "member_visible": can(request.user, Capability.VIEW, case.member.unit),
-        **_earlier_support(request.user, case.member, case),
+        "member_visible": case.member is not None
+        and can(request.user, Capability.VIEW, case.member.unit),
+        # Support to an organisation has no person to have been supported before.
+        **(
+            _earlier_support(request.user, case.member, case)
+            if case.member is not None
+            else {"earlier": []}
+        ),
         **shelter_card(request.user, case),
     }
     return render(request, "welfare/case_detail.html", context)
@@ -491,7 +575,9 @@ def case_approve(request: HttpRequest, pk: int) -> HttpResponse:
         ApproveForm,
         approvals.approve_case,
         lambda case, data: (
-            _("%(amount)s was approved and reserved on %(fund)s.")
+            _("The visit without money was approved and is done: nothing is paid.")
+            if data["amount"] == 0
+            else _("%(amount)s was approved and reserved on %(fund)s.")
             % {"amount": format_dong(data["amount"]), "fund": case.fund.name}
         ),
     )
@@ -552,18 +638,34 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if refused is not None:
         return refused
     form = CaseForm(
-        request.POST or None, request.FILES or None, instance=case, unit=case.unit, by=request.user
+        request.POST or None,
+        request.FILES or None,
+        instance=case,
+        unit=case.unit,
+        by=request.user,
+        member=case.member,
+        organisation=case.for_organisation,
     )
     if request.method == "POST":
         _drop_unticked(request, form)
         if form.is_valid():
             try:
-                case = approvals.update_case(
-                    case=form.save(commit=False),
-                    evidence=form.cleaned_data["evidence"],
-                    kept=form.cleaned_data["kept"],
-                    by=request.user,
-                )
+                with transaction.atomic():
+                    edited = form.save(commit=False)
+                    if form.for_organisation:
+                        edited.organisation = approvals.organisation_for(
+                            unit=case.unit,
+                            name=form.cleaned_data["organisation_name"],
+                            kind=form.cleaned_data["organisation_kind"],
+                            address=form.cleaned_data["organisation_address"],
+                            by=request.user,
+                        )
+                    case = approvals.update_case(
+                        case=edited,
+                        evidence=form.cleaned_data["evidence"],
+                        kept=form.cleaned_data["kept"],
+                        by=request.user,
+                    )
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:

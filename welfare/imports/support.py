@@ -35,12 +35,20 @@ from common.imports.engine import (
 from common.imports.reader import WRITE_BATCH, Column, Progress, Row, Table
 from common.models import ImportJob
 from common.text import normalise
-from members.models import Member, Membership
+from members.models import Dependant, Member, Membership
 from members.national_id import national_id_from
 from unions.importing import UNIT_CODE_ALIASES, UnitImportSchema, unit_code_key
 from unions.models import PATH_SEPARATOR, Placement, Unit, UnitKind
 from unions.scope import Capability, scope_paths
-from welfare.cases.models import Case, CaseEvent, CaseStatus, Category, SupportType
+from welfare.cases.models import (
+    BeneficiaryOrganisation,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Category,
+    OrganisationKind,
+    SupportType,
+)
 from welfare.funds.models import EntryKind, Fund, LedgerEntry
 
 # What the column "Cấp trên hỗ trợ" holds when an upper level gave the support.
@@ -63,6 +71,36 @@ CATEGORY_WORDS = {
     Category.POLICY: ("gia dinh chinh sach", "gdcs", "chinh sach"),
     Category.EPIDEMIC: ("dich benh", "covid", "covid 19", "dich"),
     Category.OTHER: ("khac", "kho khan khac", "kho khan"),
+}
+ORGANISATION_WORDS = {
+    OrganisationKind.HEALTH: (
+        "benh vien",
+        "tram y te",
+        "trung tam y te",
+        "co so y te",
+        "phong kham",
+        "y te",
+    ),
+    OrganisationKind.SCHOOL: ("truong", "truong hoc", "diem truong", "nha truong"),
+    OrganisationKind.CHECKPOINT: (
+        "chot",
+        "chot kiem dich",
+        "chot phong dich",
+        "khu cach ly",
+        "cach ly",
+        "kiem dich",
+    ),
+    OrganisationKind.COMMUNITY: (
+        "thon",
+        "ban",
+        "xom",
+        "lang",
+        "khu pho",
+        "cong dong",
+        "to dan pho",
+    ),
+    OrganisationKind.DRIVE: ("chuong trinh", "phong trao", "cuoc van dong", "van dong"),
+    OrganisationKind.OTHER: ("khac", "to chuc khac", "tap the"),
 }
 SUPPORT_WORDS = {
     SupportType.GRANT: ("tro cap", "tien mat", "ho tro tien", "tro cap kho khan"),
@@ -112,11 +150,11 @@ class SupportSchema(UnitImportSchema):
     title = "Hỗ trợ đã chi"
     template_filename = "mau-nhap-ho-tro-da-chi.xlsx"
     columns = (
+        # A row names a person (by the CCCD) or an organisation, never both.
         Column(
             "national_id",
             "Số định danh cá nhân (CCCD)",
             ("so dinh danh", "cccd", "so cccd", "cmnd", "so cmnd", "cmnd cccd", "so cmnd cccd"),
-            required=True,
             text=True,
             width=20,
         ),
@@ -170,6 +208,30 @@ class SupportSchema(UnitImportSchema):
             required=True,
             width=16,
         ),
+        Column(
+            "child",
+            "Họ tên con (sổ tiết kiệm, học bổng)",
+            ("ho ten con so tiet kiem hoc bong", "ho ten con", "ten con", "con", "child"),
+            width=26,
+        ),
+        Column(
+            "organisation",
+            "Tổ chức nhận hỗ trợ",
+            ("to chuc nhan ho tro", "to chuc", "tap the", "to chuc tap the", "organisation"),
+            width=30,
+        ),
+        Column(
+            "organisation_kind",
+            "Loại tổ chức",
+            ("loai to chuc", "loai tap the", "organisation kind"),
+            width=20,
+        ),
+        Column(
+            "organisation_address",
+            "Địa chỉ tổ chức",
+            ("dia chi to chuc", "dia chi", "organisation address"),
+            width=30,
+        ),
     )
     notes = (
         gettext_lazy("How to fill in this list"),
@@ -197,6 +259,18 @@ class SupportSchema(UnitImportSchema):
             "at the upper level's code with “x” in the column “Cấp trên hỗ trợ”."
         ),
         gettext_lazy(
+            "• Support to an organisation or a group (a hospital, a checkpoint, a school, a "
+            "drive): leave the CCCD empty and write its name in “Tổ chức nhận hỗ trợ”, with "
+            "its kind and address. It is found by its name at the union, or added once."
+        ),
+        gettext_lazy(
+            "• A visit without money (thăm hỏi, động viên): support type “Thăm hỏi” and amount 0."
+        ),
+        gettext_lazy(
+            "• A savings book or a scholarship: the child's name in “Họ tên con”, as recorded "
+            "among the member's dependants."
+        ),
+        gettext_lazy(
             "• Importing the same list again adds nothing twice: a record with the same "
             "person, union, date, support type and amount is already there."
         ),
@@ -222,14 +296,24 @@ class SupportSchema(UnitImportSchema):
         scope = scope_paths(job.created_by, self.capability)
         today = timezone.localdate()
         memberships = _memberships({person["pk"] for person in people.values()})
+        children = _dependants({person["pk"] for person in people.values()})
+        organisations = _organisations(tree.codes.values())
+        organisation_kinds = _words_for(OrganisationKind, ORGANISATION_WORDS)
         parsed: list[tuple[Row, dict, list]] = []
         total = len(table.rows)
         for number, row in enumerate(table.rows, start=1):
             errors: list[tuple[str, str]] = []
-            record = self._parse(table, row, errors, categories, support_types, today)
+            record = self._parse(
+                table, row, errors, categories, support_types, organisation_kinds, today
+            )
             record["member_id"] = self._person(table, row, record, people, scope, errors)
+            record["dependant_id"] = _child(table, record, children, errors)
             unit = tree.unit(table, row, errors)
             record["unit_id"] = unit
+            if unit is not None and record["organisation"]:
+                record["organisation_id"] = organisations.get(
+                    (unit, normalise(record["organisation"]["name"]))
+                )
             paid_on = record.get("paid_on")
             if unit is not None and paid_on and not tree.stood(table, unit, paid_on, errors):
                 unit = None
@@ -250,7 +334,10 @@ class SupportSchema(UnitImportSchema):
             parsed.append((row, record, errors))
             if number % WRITE_BATCH == 0:
                 progress(0.8 * number / total)
-        existing = self._existing({record["member_id"] for _r, record, _e in parsed})
+        existing = self._existing(
+            {record["member_id"] for _r, record, _e in parsed},
+            {record["organisation_id"] for _r, record, _e in parsed} - {None},
+        )
         preview = Preview()
         first_line: dict[tuple, int] = {}
         for row, record, errors in parsed:
@@ -283,7 +370,9 @@ class SupportSchema(UnitImportSchema):
         progress(1.0)
         return preview
 
-    def _parse(self, table, row, errors, categories, support_types, today) -> dict:
+    def _parse(
+        self, table, row, errors, categories, support_types, organisation_kinds, today
+    ) -> dict:
         record: dict[str, Any] = {}
         unreadable: set[str] = set()
 
@@ -300,8 +389,46 @@ class SupportSchema(UnitImportSchema):
                 errors.append((table.label(key), _("Missing: this column must be filled in.")))
 
         record["national_id"] = read("national_id", national_id_from)
-        if not record["national_id"]:
-            missing("national_id")
+        name = " ".join(cell_text(table.value(row, "organisation")).split())[:200]
+        record["organisation"] = None
+        record["organisation_id"] = None
+        if name:
+            record["organisation"] = {
+                "name": name,
+                "kind": read(
+                    "organisation_kind",
+                    lambda value: choice_from(
+                        value,
+                        organisation_kinds,
+                        _("“%(value)s” is not a kind of organisation of the portal."),
+                    ),
+                )
+                or OrganisationKind.OTHER,
+                "address": " ".join(cell_text(table.value(row, "organisation_address")).split())[
+                    :255
+                ],
+            }
+            if record["national_id"] or "national_id" in unreadable:
+                errors.append(
+                    (
+                        table.label("organisation"),
+                        _(
+                            "A row is for one person (CCCD) or for one organisation, not both: "
+                            "clear one of the two."
+                        ),
+                    )
+                )
+        elif not record["national_id"] and "national_id" not in unreadable:
+            errors.append(
+                (
+                    table.label("national_id"),
+                    _(
+                        "Missing: write the person's CCCD, or the name of the organisation "
+                        "in “Tổ chức nhận hỗ trợ”."
+                    ),
+                )
+            )
+        record["child"] = person_name_or_blank(cell_text(table.value(row, "child")))
         record["full_name"] = read("full_name", person_name)
         record["date_of_birth"] = read("date_of_birth", date_from)
         paid_on = read("paid_on", date_from)
@@ -328,7 +455,15 @@ class SupportSchema(UnitImportSchema):
         )
         if record["support_type"] is None:
             missing("support_type")
-        amount = read("amount", amount_from)
+        amount = read("amount", _amount_or_zero)
+        if amount == 0 and record["support_type"] not in (None, SupportType.VISIT):
+            errors.append(
+                (
+                    table.label("amount"),
+                    _("Only a visit may be recorded without money (0 đồng)."),
+                )
+            )
+            amount = None
         if amount is not None and amount > LARGEST_AMOUNT:
             errors.append((table.label("amount"), _("The amount is too large.")))
             amount = None
@@ -356,6 +491,8 @@ class SupportSchema(UnitImportSchema):
     def _person(self, table, row, record, people, scope, errors) -> int | None:
         national_id = record["national_id"]
         if not national_id:
+            record.pop("full_name", None)
+            record.pop("date_of_birth", None)
             return None
         person = people.get(national_id)
         label = table.label("national_id")
@@ -386,12 +523,22 @@ class SupportSchema(UnitImportSchema):
             )
         return person["pk"]
 
-    def _existing(self, member_ids: set) -> set[tuple]:
-        """The paid cases of these people, as (person, unit, date, type, amount)."""
-        paid = Case.objects.filter(status=CaseStatus.PAID).values_list(
-            "member_id", "unit_id", "paid_on", "support_type", "approved_amount"
+    def _existing(self, member_ids: set, organisation_ids: set) -> set[tuple]:
+        """The paid cases of these people and organisations, as ``_key`` makes them."""
+        columns = (
+            "member_id",
+            "organisation__search_name",
+            "unit_id",
+            "paid_on",
+            "support_type",
+            "approved_amount",
+            "dependant_id",
         )
-        return set(matching(paid, "member_id", sorted(member_ids - {None})))
+        paid = Case.objects.filter(status=CaseStatus.PAID).values_list(*columns)
+        found = set(matching(paid, "member_id", sorted(member_ids - {None})))
+        if organisation_ids:
+            found |= set(matching(paid, "organisation_id", sorted(organisation_ids)))
+        return found
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -403,7 +550,10 @@ class SupportSchema(UnitImportSchema):
         # One support import at a time per union, so two confirmed previews of the same file
         # cannot both add their records.
         Unit.objects.select_for_update().filter(pk=job.unit_id).first()
-        existing = self._existing({row["member_id"] for row in rows})
+        organisations = _add_organisations(rows)
+        existing = self._existing(
+            {row["member_id"] for row in rows}, set(organisations.values()) - {None}
+        )
         if any(_key(row) in existing for row in rows):
             raise StaleImport(stale_message())
         comment = _("Imported: support paid before the portal (import #%(job)s).") % {"job": job.pk}
@@ -415,6 +565,8 @@ class SupportSchema(UnitImportSchema):
                 {
                     "unit_id": row["unit_id"],
                     "member_id": row["member_id"],
+                    "organisation_id": _organisation_id(row, organisations),
+                    "dependant_id": row["dependant_id"],
                     "category": row["category"],
                     "circumstances": row["program"] or default_circumstances,
                     "support_type": row["support_type"],
@@ -475,13 +627,124 @@ def _memberships(member_ids: set) -> dict[int, list[tuple]]:
 
 
 def _key(record: dict) -> tuple:
+    organisation = record.get("organisation")
     return (
         record["member_id"],
+        normalise(organisation["name"]) if organisation else None,
         record["unit_id"],
         record["paid_on"],
         record["support_type"],
         record["amount"],
+        record.get("dependant_id"),
     )
+
+
+def _amount_or_zero(value: Any) -> int:
+    """An amount in đồng, or 0 (a visit without money; checked against the support type)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        return 0
+    text = cell_text(value)
+    if text and text.strip("0 .,đ₫") == "" and "0" in text:
+        return 0
+    return amount_from(value)
+
+
+def person_name_or_blank(text: str) -> str:
+    return " ".join(text.split())[:128]
+
+
+def _dependants(member_ids: set) -> dict[int, list[tuple[int, str, str]]]:
+    """Each person's dependants, as (id, normalised name, name), in one query."""
+    rows = Dependant.objects.values_list("member_id", "pk", "full_name")
+    found: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for member_id, pk, name in matching(rows, "member_id", sorted(member_ids)):
+        found[member_id].append((pk, normalise(name), name))
+    return found
+
+
+def _child(table: Table, record: dict, children: dict, errors: list) -> int | None:
+    """The child a savings book or a scholarship was given for, among the member's
+    dependants by name; a row that names no child is kept without one (past lists often
+    do not say)."""
+    name = record.pop("child")
+    if not name:
+        return None
+    label = table.label("child")
+    if record["support_type"] not in (SupportType.SAVINGS_BOOK, SupportType.SCHOLARSHIP):
+        errors.append((label, _("A child is named only for a savings book or a scholarship.")))
+        return None
+    if record["member_id"] is None:
+        if record.get("organisation"):
+            errors.append((label, _("A child is named only for a person.")))
+        return None
+    known = children.get(record["member_id"], [])
+    key = normalise(name)
+    found = [pk for pk, search, _name in known if search == key]
+    if len(found) == 1:
+        return found[0]
+    if not known:
+        errors.append(
+            (
+                label,
+                _("No child of this member is recorded: add “%(name)s” to their dependants first.")
+                % {"name": name},
+            )
+        )
+    else:
+        errors.append(
+            (
+                label,
+                _("“%(name)s” is not among this member's children: %(known)s.")
+                % {"name": name, "known": ", ".join(sorted(entry[2] for entry in known))},
+            )
+        )
+    return None
+
+
+def _organisations(unit_ids) -> dict[tuple[int, str], int]:
+    """The organisations recorded at the import's unions, by (union, normalised name)."""
+    rows = BeneficiaryOrganisation.objects.filter(unit_id__in=list(unit_ids)).values_list(
+        "unit_id", "search_name", "pk"
+    )
+    return {(unit_id, name): pk for unit_id, name, pk in rows}
+
+
+def _organisation_key(row: dict) -> tuple[int, str] | None:
+    organisation = row.get("organisation")
+    if not organisation:
+        return None
+    return (row["unit_id"], normalise(organisation["name"]))
+
+
+def _organisation_id(row: dict, organisations: dict[tuple[int, str], int]) -> int | None:
+    key = _organisation_key(row)
+    return None if key is None else organisations[key]
+
+
+def _add_organisations(rows: list[dict]) -> dict[tuple[int, str], int]:
+    """The organisations the rows name, each added once at its union unless it is there."""
+    wanted: dict[tuple[int, str], dict] = {}
+    for row in rows:  # named as on the first row that names it
+        key = _organisation_key(row)
+        if key is not None:
+            wanted.setdefault(key, row["organisation"])
+    if not wanted:
+        return {}
+    known = _organisations({unit_id for unit_id, _name in wanted})
+    BeneficiaryOrganisation.objects.bulk_create(
+        [
+            BeneficiaryOrganisation(
+                unit_id=unit_id,
+                name=details["name"],
+                search_name=name,
+                kind=details["kind"],
+                address=details["address"],
+            )
+            for (unit_id, name), details in wanted.items()
+            if (unit_id, name) not in known
+        ]
+    )
+    return _organisations({unit_id for unit_id, _name in wanted})
 
 
 class _Tree:

@@ -53,7 +53,7 @@ def access_log_list(request: HttpRequest) -> HttpResponse:
         records = access_log.member_accesses(request.user).select_related("user", "member__unit")
     else:
         records = access_log.case_accesses(request.user).select_related(
-            "user", "case__member", "case__unit"
+            "user", "case__member", "case__organisation", "case__unit"
         )
     if form.is_valid():
         records = _filtered(records, form)

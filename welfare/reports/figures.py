@@ -47,6 +47,8 @@ class Row:
     amount: int = 0
     prev_cases: int = 0
     prev_amount: int = 0
+    # Distinct children named on the records (savings books, scholarships); 0 elsewhere.
+    children: int = 0
 
     @property
     def change(self) -> int:
@@ -103,6 +105,9 @@ class AnnualFigures:
     campaigns: list[Row] = field(default_factory=list)
     # The shelter records among the support paid (welfare/shelters/); None in a summary.
     shelters: Shelters | None = None
+    # The support given to organisations and groups (already in the amounts and turns above,
+    # never in the people): ``cases`` the records, ``people`` the distinct organisations.
+    organisations: Row | None = None
 
 
 @dataclass
@@ -198,6 +203,7 @@ class Tally:
     cases: int = 0
     people: int = 0  # distinct members: never added up across rows
     amount: int = 0
+    children: int = 0  # distinct dependants named on the records, like people
 
 
 @dataclass
@@ -234,15 +240,25 @@ def _paid(year: int, units) -> QuerySet:
 
 
 def _tally(row: dict) -> Tally:
-    return Tally(cases=row["cases"], people=row.get("people", 0), amount=int(row["amount"] or 0))
+    return Tally(
+        cases=row["cases"],
+        people=row.get("people", 0),
+        amount=int(row["amount"] or 0),
+        children=row.get("children", 0),
+    )
 
 
+# A record for an organisation has no member: COUNT(DISTINCT member_id) leaves it out of
+# the people, as it leaves a record without a child out of the children.
 FIGURES = {
     "cases": Count("pk"),
     "people": Count("member_id", distinct=True),
     "amount": Sum("approved_amount"),
+    "children": Count("dependant_id", distinct=True),
 }
 FIGURES_WITHOUT_PEOPLE = {"cases": FIGURES["cases"], "amount": FIGURES["amount"]}
+# The total when the breakdowns leave out the people: its people, not its children.
+TOTAL_WITHOUT_CHILDREN = {key: FIGURES[key] for key in ("cases", "people", "amount")}
 
 
 def _tally_by_queries(
@@ -275,7 +291,8 @@ def _tally_by_queries(
             .order_by()
             .values("child", *figures)
         }
-    return YearTally(total=_tally(cases.aggregate(**FIGURES)), by=by, by_child=by_child)
+    total = cases.aggregate(**(FIGURES if people_by_breakdown else TOTAL_WITHOUT_CHILDREN))
+    return YearTally(total=_tally(total), by=by, by_child=by_child)
 
 
 # Work memory for the sorts and hashes of one pass: a province's year fits, no spill to disk.
@@ -285,7 +302,7 @@ PASS_WORK_MEM = "64MB"
 # whether it is counted in the breakdowns (the map of units comes as three arrays).
 PAID_SQL = """
     SELECT c.support_type COLLATE "C" AS support_type, c.category COLLATE "C" AS category,
-           c.fund_id, c.member_id, c.approved_amount,
+           c.fund_id, c.member_id, c.dependant_id, c.approved_amount,
            EXTRACT(MONTH FROM c.paid_on)::integer AS month, m.child_id, m.counted
     FROM {case} c
     JOIN unnest(%s::bigint[], %s::bigint[], %s::boolean[]) AS m (unit_id, child_id, counted)
@@ -298,7 +315,8 @@ GROUPED_OUT = ", ".join(f"GROUPING({key})" for key in KEYS.split(", "))
 
 # Distinct people in every group: sorted grouping sets (a DISTINCT aggregate cannot hash).
 DISTINCT_PEOPLE_SQL = f"""
-SELECT {GROUPED_OUT}, {KEYS}, COUNT(*), COUNT(DISTINCT member_id), SUM(approved_amount)
+SELECT {GROUPED_OUT}, {KEYS}, COUNT(*), COUNT(DISTINCT member_id), SUM(approved_amount),
+       COUNT(DISTINCT dependant_id)
 FROM ({PAID_SQL}) AS paid
 GROUP BY GROUPING SETS (
     (counted, support_type), (counted, category), (counted, fund_id), (counted, month),
@@ -307,12 +325,13 @@ GROUP BY GROUPING SETS (
 """
 
 # Distinct people in the total only, all hashed: the total's grouping set also groups by
-# member, and the outer query counts its rows (one per person).  The other groups count 1.
+# member, and the outer query counts its members (one row per person; the row of the
+# organisations' records, whose member is NULL, is not a person).  The other groups count 0.
 TOTAL_PEOPLE_SQL = f"""
-SELECT {", ".join(f"g{n}" for n in range(6))}, {KEYS}, SUM(n), COUNT(*), SUM(amount)
+SELECT {", ".join(f"g{n}" for n in range(6))}, {KEYS}, SUM(n), COUNT(member_id), SUM(amount), 0
 FROM (
     SELECT {", ".join(f"GROUPING({key}) AS g{n}" for n, key in enumerate(KEYS.split(", ")))},
-           {KEYS}, COUNT(*) AS n, SUM(approved_amount) AS amount
+           {KEYS}, member_id, COUNT(*) AS n, SUM(approved_amount) AS amount
     FROM ({PAID_SQL}) AS paid
     GROUP BY GROUPING SETS (
         (counted, support_type), (counted, category), (counted, fund_id), (counted, month),
@@ -347,7 +366,12 @@ def _tally_grouping_sets(
     by_child: dict[int, Tally] = {}
     for row in rows:
         grouped_out, values = row[:6], row[6:12]
-        tally = Tally(cases=int(row[12]), people=int(row[13]), amount=int(row[14] or 0))
+        tally = Tally(
+            cases=int(row[12]),
+            people=int(row[13]),
+            amount=int(row[14] or 0),
+            children=int(row[15]),
+        )
         if not grouped_out[5]:  # by child unit
             if values[5] is not None:
                 by_child[values[5]] = tally if people_by_breakdown else _no_people(tally)
@@ -382,6 +406,40 @@ def _pass_memory():
                 cursor.execute("SELECT set_config('work_mem', %s, true)", [before])
 
 
+def _organisations(year: int, base: Basis, previous_base: Basis) -> Row:
+    """The support paid to organisations and groups in ``year`` and the year before, in the
+    units each year covers: records, distinct organisations and amounts, one grouped query."""
+
+    def period(first: int, units) -> Q:
+        return Q(
+            paid_on__gte=datetime.date(first, 1, 1),
+            paid_on__lt=datetime.date(first + 1, 1, 1),
+            unit_id__in=units,
+        )
+
+    now, before = period(year, base.units), period(year - 1, previous_base.units)
+    row = (
+        Case.objects.filter(status=CaseStatus.PAID, organisation__isnull=False)
+        .filter(now | before)
+        .aggregate(
+            cases=Count("pk", filter=now),
+            organisations=Count("organisation_id", filter=now, distinct=True),
+            amount=Sum("approved_amount", filter=now),
+            prev_cases=Count("pk", filter=before),
+            prev_amount=Sum("approved_amount", filter=before),
+        )
+    )
+    return Row(
+        key="organisations",
+        label="",
+        cases=row["cases"],
+        people=row["organisations"],
+        amount=int(row["amount"] or 0),
+        prev_cases=row["prev_cases"],
+        prev_amount=int(row["prev_amount"] or 0),
+    )
+
+
 def _no_people(tally: Tally) -> Tally:
     return Tally(cases=tally.cases, amount=tally.amount)
 
@@ -399,6 +457,7 @@ def _rows(current: dict, previous: dict, labels: dict) -> list[Row]:
                 amount=now.amount,
                 prev_cases=before.cases,
                 prev_amount=before.amount,
+                children=now.children,
             )
         )
     return sorted(rows, key=lambda row: (-row.amount, row.label))
@@ -701,4 +760,5 @@ def annual_figures(union: Unit, year: int, user=None, *, summary: bool = False) 
         contributions=[] if summary else _contributions(year, base, previous_base),
         campaigns=[] if summary else _campaigns(year, base, previous_base),
         shelters=None if summary else _shelters(year, base, previous_base),
+        organisations=None if summary else _organisations(year, base, previous_base),
     )

@@ -82,12 +82,7 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
         }
     by_type = {row.key: row for row in figures.by_type}
     parts = [
-        _("%(count)s %(what)s worth %(amount)s")
-        % {
-            "count": number(row.cases),
-            "what": _lowered(str(SupportType(key).label)),
-            "amount": short_dong(row.amount),
-        }
+        _part(key, row)
         for key, row in ((key, by_type.get(key)) for key in SPOKEN_ORDER)
         if row is not None and row.cases
     ]
@@ -102,6 +97,7 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
     ]
     if funds:
         paragraphs.append(_("By fund: %(funds)s.") % {"funds": "; ".join(funds)})
+    paragraphs.extend(_organisations(figures))
     if has_children and figures.by_child:
         top = figures.by_child[0]
         if top.amount:
@@ -177,6 +173,57 @@ def shelters(figures: AnnualFigures) -> list[str]:
 
 def _lowered(label: str) -> str:
     return label[:1].lower() + label[1:]
+
+
+def _part(key: str, row) -> str:
+    """One kind of support in the year's list: visits by their turns and people (many bring
+    no money), a child's support by the children it went to, the rest by count and amount."""
+    values = {
+        "count": number(row.cases),
+        "what": _lowered(str(SupportType(key).label)),
+        "amount": short_dong(row.amount),
+        "people": number(row.people),
+        "children": number(row.children),
+    }
+    if key == SupportType.VISIT:
+        if row.amount:
+            return _("visits to %(people)s members and workers in %(count)s turns, %(amount)s") % (
+                values
+            )
+        return _("visits to %(people)s members and workers in %(count)s turns") % values
+    # Past records may not say which child: then only the children named are told.
+    named = row.children and row.children < row.cases
+    if key == SupportType.SAVINGS_BOOK and named:
+        return _("%(count)s savings books, %(amount)s (%(children)s children named)") % values
+    if key == SupportType.SAVINGS_BOOK and row.children:
+        return _("%(count)s savings books for %(children)s children, %(amount)s") % values
+    if key == SupportType.SCHOLARSHIP and named:
+        return _("%(count)s scholarships, %(amount)s (%(children)s children named)") % values
+    if key == SupportType.SCHOLARSHIP and row.children:
+        return _("%(count)s scholarships for %(children)s children, %(amount)s") % values
+    return _("%(count)s %(what)s worth %(amount)s") % values
+
+
+def _organisations(figures: AnnualFigures) -> list[str]:
+    """The support given to organisations and groups, which the people supported leave out;
+    nothing when there was none in the year."""
+    row = figures.organisations
+    if row is None or not row.cases:
+        return []
+    return [
+        ngettext(
+            "Besides the people, the unions supported %(count)s organisation or group with "
+            "%(amount)s in %(turns)s records.",
+            "Besides the people, the unions supported %(count)s organisations and groups with "
+            "%(amount)s in %(turns)s records.",
+            row.people,
+        )
+        % {
+            "count": number(row.people),
+            "amount": short_dong(row.amount),
+            "turns": number(row.cases),
+        }
+    ]
 
 
 def _programs(figures: AnnualFigures) -> list[str]:

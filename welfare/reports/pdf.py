@@ -373,12 +373,18 @@ def signed(value: int, money: bool = False) -> str:
     return ("+" if value > 0 else MINUS if value < 0 else "") + text
 
 
-def table(rows: list[Row], *, total: bool = True) -> dict:
+def table(rows: list[Row], *, total: bool = True, children: bool = False) -> dict:
     """A breakdown as formatted cells: turns and amounts in the year and the year before, and
-    the change."""
+    the change; with ``children``, the children the year's records went to (savings books,
+    scholarships; blank on the other rows)."""
     lines = [
         {
             "label": row.label,
+            "children": (
+                number(row.children)
+                if row.key in (SupportType.SAVINGS_BOOK, SupportType.SCHOLARSHIP)
+                else ""
+            ),
             "cases": number(row.cases),
             "amount": dong(row.amount),
             "prev_cases": number(row.prev_cases),
@@ -387,7 +393,7 @@ def table(rows: list[Row], *, total: bool = True) -> dict:
         }
         for row in rows
     ]
-    result: dict[str, Any] = {"rows": lines, "total": None}
+    result: dict[str, Any] = {"rows": lines, "total": None, "with_children": children}
     if total and rows:
         now, before = sum(r.amount for r in rows), sum(r.prev_amount for r in rows)
         result["total"] = {
@@ -398,6 +404,29 @@ def table(rows: list[Row], *, total: bool = True) -> dict:
             "change": change_of(now, before),
         }
     return result
+
+
+def organisation_lines(row: Row | None) -> list[tuple[str, str, str, str, str]]:
+    """The totals' lines of the support given to organisations and groups: part of the turns
+    and the amount above, none of the people."""
+    if row is None or not (row.cases or row.prev_cases):
+        return []
+    return [
+        (
+            _("of which records for organisations and groups"),
+            number(row.cases),
+            number(row.prev_cases),
+            signed(row.cases - row.prev_cases),
+            change_of(row.cases, row.prev_cases),
+        ),
+        (
+            _("of which amount given to organisations and groups"),
+            dong(row.amount),
+            dong(row.prev_amount),
+            signed(row.amount - row.prev_amount, money=True),
+            change_of(row.amount, row.prev_amount),
+        ),
+    ]
 
 
 def loan_measures(loans: Loans) -> list[tuple[str, str, str, str]]:
@@ -547,13 +576,14 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
                 signed(totals.amount - prev.amount, money=True),
                 change_of(totals.amount, prev.amount),
             ),
+            *organisation_lines(figures.organisations),
         ],
         "total_amount": dong(totals.amount),
         "by_type": table(figures.by_type),
         "by_category": table(figures.by_category),
         "by_fund": table(figures.by_fund),
         "by_child": table(figures.by_child),
-        "highlighted": table(figures.highlighted, total=False),
+        "highlighted": table(figures.highlighted, total=False, children=True),
         "programs": table(figures.programs),
         "loans": figures.loans if figures.loans and figures.loans.any else None,
         "loan_measures": loan_measures(figures.loans) if figures.loans else [],

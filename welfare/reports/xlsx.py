@@ -13,6 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from common.exports import text_not_formulas
 
+from ..cases.models import SupportType
 from .figures import AnnualFigures, Row
 from .pdf import in_vietnamese
 
@@ -47,7 +48,14 @@ def build_workbook(figures: AnnualFigures) -> Workbook:
         (_("By fund"), _("Fund"), figures.by_fund),
         (_("By unit"), _("Unit"), figures.by_child),
     ):
-        _breakdown(workbook.create_sheet(title), name_header, rows, year, prev)
+        _breakdown(
+            workbook.create_sheet(title),
+            name_header,
+            rows,
+            year,
+            prev,
+            children=rows is figures.by_type,
+        )
     _months(workbook.create_sheet(_("By month")), figures)
     _organisation(workbook.create_sheet(_("Organisation")), figures)
     _breakdown(workbook.create_sheet(_("Programs")), _("Program"), figures.programs, year, prev)
@@ -114,12 +122,28 @@ def _summary(sheet: Worksheet, figures: AnnualFigures) -> None:
         ],
     )
     totals, before = figures.totals, figures.prev_totals
-    for label, now, then in (
+    lines = [
         (_("Cases supported"), totals.cases, before.cases),
         (_("People supported"), totals.people, before.people),
         (_("Support turns"), totals.turns, before.turns),
         (_("Total amount (đồng)"), totals.amount, before.amount),
-    ):
+    ]
+    organisations = figures.organisations
+    if organisations is not None and (organisations.cases or organisations.prev_cases):
+        # Part of the turns and the amount above, none of the people.
+        lines += [
+            (
+                _("of which records for organisations and groups"),
+                organisations.cases,
+                organisations.prev_cases,
+            ),
+            (
+                _("of which amount given to organisations and groups (đồng)"),
+                organisations.amount,
+                organisations.prev_amount,
+            ),
+        ]
+    for label, now, then in lines:
         sheet.append([label, now, then, now - then, _percent(now, then)])
         sheet.cell(sheet.max_row, 5).number_format = PERCENT
     _finish(sheet, [34, 16, 16, 18, 12])
@@ -136,8 +160,23 @@ def _summary(sheet: Worksheet, figures: AnnualFigures) -> None:
     sheet.cell(sheet.max_row, 2).number_format = "DD/MM/YYYY"
 
 
-def _breakdown(sheet: Worksheet, name_header: str, rows: list[Row], year: int, prev: int) -> None:
+# The support types whose records name the child they went to.
+FOR_A_CHILD = (SupportType.SAVINGS_BOOK, SupportType.SCHOLARSHIP)
+
+
+def _breakdown(
+    sheet: Worksheet,
+    name_header: str,
+    rows: list[Row],
+    year: int,
+    prev: int,
+    *,
+    children: bool = False,
+) -> None:
+    """A breakdown's sheet; with ``children``, a last column of the children the year's
+    savings books and scholarships went to."""
     turns, people, amount = _("Turns"), _("People"), _("Amount (đồng)")
+    extra = [f"{_('Children supported')} {year}"] if children else []
     _header(
         sheet,
         [
@@ -150,6 +189,7 @@ def _breakdown(sheet: Worksheet, name_header: str, rows: list[Row], year: int, p
             f"{amount} {prev}",
             _("Increase or decrease"),
             _("Increase or decrease") + " (%)",
+            *extra,
         ],
     )
     for number, row in enumerate(rows, start=1):
@@ -164,6 +204,7 @@ def _breakdown(sheet: Worksheet, name_header: str, rows: list[Row], year: int, p
                 row.prev_amount,
                 row.change,
                 _percent(row.amount, row.prev_amount),
+                *([row.children if row.key in FOR_A_CHILD else None] if children else []),
             ]
         )
         sheet.cell(sheet.max_row, 9).number_format = PERCENT
@@ -185,7 +226,7 @@ def _breakdown(sheet: Worksheet, name_header: str, rows: list[Row], year: int, p
     sheet.cell(sheet.max_row, 9).number_format = PERCENT
     for cell in sheet["A"][1:]:
         cell.alignment = Alignment(horizontal="center")
-    _finish(sheet, [6, 36, 11, 11, 18, 11, 18, 18, 11], total=True)
+    _finish(sheet, [6, 36, 11, 11, 18, 11, 18, 18, 11, *([11] if children else [])], total=True)
 
 
 def _months(sheet: Worksheet, figures: AnnualFigures) -> None:

@@ -39,6 +39,7 @@ def union_amount(case: Case) -> int:
 def may_keep(user, case: Case) -> bool:
     return (
         case.support_type == SupportType.SHELTER
+        and case.member_id is not None  # a member's house, not an organisation's
         and case.status != CaseStatus.REJECTED
         and can(user, Capability.OPEN_CASES, case.unit)
     )
@@ -46,7 +47,7 @@ def may_keep(user, case: Case) -> bool:
 
 def _authorize(by, case: Case) -> None:
     authorize_write(by, Capability.OPEN_CASES, case.unit)
-    if case.support_type != SupportType.SHELTER:
+    if case.support_type != SupportType.SHELTER or case.member_id is None:
         raise PermissionDenied
     if case.status == CaseStatus.REJECTED:
         raise ValidationError(_("The case was rejected: its shelter is no longer kept."))
