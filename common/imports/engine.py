@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -88,6 +89,7 @@ class Preview:
     update: list[dict] = field(default_factory=list)
     unchanged: int = 0
     refused: list[Refusal] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # shown beside the counts
 
 
 class Schema:
@@ -112,6 +114,19 @@ class Schema:
     def visible_jobs(self, user):
         """The jobs of this kind that ``user`` may see."""
         raise NotImplementedError
+
+    def option_fields(self) -> dict[str, forms.Field]:
+        """Questions the import page asks beside the file; their answers reach ``check`` and
+        ``write`` as ``job.options``."""
+        return {}
+
+    def clean_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The answers as JSON, checked again here as the view is not the only caller."""
+        cleaned: dict[str, Any] = {}
+        for name, form_field in self.option_fields().items():
+            value = form_field.clean(options.get(name))
+            cleaned[name] = value.isoformat() if isinstance(value, datetime.date) else value
+        return cleaned
 
     def required_keys(self, unit) -> set[str]:
         return {column.key for column in self.columns if column.required}
@@ -254,12 +269,13 @@ def check_upload(upload) -> None:
         )
 
 
-def start_import(*, kind: str, unit, upload, by) -> ImportJob:
+def start_import(*, kind: str, unit, upload, by, options: dict | None = None) -> ImportJob:
     """Keep the uploaded file and check it: at once for a small file, by Celery otherwise."""
     schema = schema_for(kind)
     if not schema.may_import(by, unit):
         raise PermissionDenied
     check_upload(upload)
+    options = schema.clean_options(options or {})
     if not unit.is_active:
         raise ValidationError(
             _("%(unit)s is closed: nothing can be imported into it.") % {"unit": unit.name}
@@ -271,6 +287,7 @@ def start_import(*, kind: str, unit, upload, by) -> ImportJob:
         language=translation.get_language() or settings.LANGUAGE_CODE,
         token=secrets.token_hex(16),
         original_name=Path(upload.name).name[:255],
+        options=options,
     )
     job.file.save(f"source{Path(upload.name).suffix.lower()}", upload, save=False)
     job.save()
@@ -365,6 +382,7 @@ def run_preview(job_id: int) -> None:
         unchanged=preview.unchanged,
         refused=len(preview.refused),
         refused_sample=[refusal.as_json() for refusal in preview.refused[:REFUSED_SHOWN]],
+        notes=preview.notes,
         plan=plan_name,
         refused_file=refused_name,
         previewed_at=timezone.now(),
