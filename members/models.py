@@ -96,8 +96,11 @@ class Member(models.Model):
     )
     # Stored, not derived, so lists filter on it and the constraint below ties it to the
     # missing number: such a person is matched by normalised name and date of birth instead.
+    # A database default too: the seed and the bench write members as raw rows.
     unidentified = models.BooleanField(
-        _("no ID number (informal or seasonal worker)"), default=False, db_index=True
+        _("no ID number (informal or seasonal worker)"),
+        default=False,
+        db_default=False,
     )
     kind = models.CharField(
         _("membership"), max_length=8, choices=MemberKind.choices, default=MemberKind.MEMBER
@@ -153,6 +156,11 @@ class Member(models.Model):
             # Keyset pagination of the other sorts of the member list.
             models.Index(fields=["date_of_birth", "id"], name="member_birth_order"),
             models.Index(JOINED_KEY, "id", name="member_joined_order"),
+            # The few unidentified workers, by unit: the list's filter and the imports'
+            # matching read only them.
+            models.Index(
+                fields=["unit"], condition=Q(unidentified=True), name="member_unidentified"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -71,7 +71,8 @@ def member_errors(
                     _(
                         "Give the ID number. A non-member worker without one (informal, "
                         "seasonal) is recorded with “no ID number” ticked."
-                    )
+                    ),
+                    code="required",
                 ),
             )
         )
