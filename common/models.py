@@ -51,6 +51,12 @@ class ImportJob(models.Model):
     token = models.CharField(max_length=32, unique=True, editable=False)
     file = models.FileField(upload_to=import_upload_path, blank=True)
     original_name = models.CharField(_("file"), max_length=255)
+    # What the import page asked beside the file (its schema's ``option_fields``), as JSON:
+    # the preview and the write read the same values.
+    options = models.JSONField(default=dict, blank=True)
+    # What the preview says beside its counts ("12 people have no date joined"), in the job's
+    # language, written once by the preview.
+    notes = models.JSONField(default=list, blank=True)
     plan = models.FileField(blank=True)
     refused_file = models.FileField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)

@@ -26,7 +26,7 @@ class MemberAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("personal ID number (CCCD)"), ordering="national_id")
     def masked_national_id(self, member: Member) -> str:
-        return masked(member.national_id)
+        return masked(member.national_id or "")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)

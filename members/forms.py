@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import django_filters
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import HTML, Column, Div, Fieldset, Layout, Row, Submit
 from django import forms
 from django.contrib.postgres.search import TrigramSimilarity
 from django.core.exceptions import ValidationError
@@ -14,13 +14,13 @@ from django.utils.translation import gettext_lazy as _
 
 from common.forms import DateInput
 from unions.forms import ReorganiseForm
-from unions.models import Unit, UnitKind
+from unions.models import PATH_SEPARATOR, Unit, UnitKind
 from unions.scope import Capability
 from unions.widgets import UnitSearchField, UnitSearchSelect
 
 from .models import ENDED_STATUSES, JOINED_KEY, Dependant, Member, MemberKind, MemberStatus, Sex
 from .national_id import clean_national_id
-from .search import name_words, uses_trigram_index
+from .search import name_words, normalise, uses_trigram_index
 from .validation import check_birth_date, member_errors, tidy_name
 
 
@@ -46,7 +46,10 @@ class NationalIdField(forms.CharField):
     go before the length is checked."""
 
     def to_python(self, value):
-        return clean_national_id(super().to_python(value))
+        number = super().to_python(value)
+        if not number:
+            return number  # None for the nullable model field: an unidentified worker
+        return clean_national_id(number) or self.empty_value
 
     def widget_attrs(self, widget):
         attrs = super().widget_attrs(widget)
@@ -62,6 +65,7 @@ class MemberForm(forms.ModelForm):
             "sex",
             "date_of_birth",
             "national_id",
+            "unidentified",
             "phone",
             "address",
             "unit",
@@ -86,6 +90,7 @@ class MemberForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         if self.instance.pk:
             # The unit changes only by a transfer, which keeps the history.
             del self.fields["unit"]
@@ -96,6 +101,18 @@ class MemberForm(forms.ModelForm):
                 self.fields["unit"].initial = units[0].pk
             self.fields["status"].choices = [(MemberStatus.ACTIVE, MemberStatus.ACTIVE.label)]
             del self.fields["left_on"]  # a new member is active
+        self.fields["unidentified"].label = _("No ID number (informal or seasonal worker)")
+        self.fields["unidentified"].help_text = _(
+            "Only for a non-member worker: then name, date of birth and unit are what identify "
+            "them."
+        )
+        # Asked only when the person looks like one already recorded (see clean).
+        self.fields["same_person_checked"] = forms.BooleanField(
+            required=False,
+            label=_("I checked: this is a different person, record them anyway"),
+        )
+        self.probable_duplicates: list[Member] = []
+        self.duplicates_elsewhere = 0
         if "left_on" in self.fields:
             self.fields["left_on"].help_text = _(
                 "Required when the status is left, transferred out or deceased."
@@ -112,6 +129,7 @@ class MemberForm(forms.ModelForm):
                     Column("date_of_birth"),
                 ),
                 Row(Column("national_id"), Column("phone"), Column("occupation")),
+                "unidentified",
                 "address",
             ),
             Fieldset(
@@ -156,14 +174,66 @@ class MemberForm(forms.ModelForm):
             joined_on=data.get("joined_on"),
             kind=data.get("kind"),
             union_card_number=data.get("union_card_number"),
+            unidentified=bool(data.get("unidentified")),
         ):
             self.add_error(field, error)
+        identity = {"full_name", "date_of_birth", "unidentified"}
+        changed = not self.instance.pk or identity & set(self.changed_data)
+        if data.get("unidentified") and changed and not self.errors:
+            self._warn_of_duplicates(data)
         leaving = "left_on" in self.fields and data.get("status") in ENDED_STATUSES
         if leaving and not data.get("left_on") and "left_on" not in self.errors:
             self.add_error(
                 "left_on", _("Give the date the person left, was transferred out or died.")
             )
         return data
+
+    def _warn_of_duplicates(self, data) -> None:
+        """Without a number, the same worker is easily recorded twice: one with the same
+        normalised name and date of birth in the province must be confirmed as another person.
+        Those in the user's scope are named; the others only counted."""
+        unit = data.get("unit") or self.instance.unit
+        province = unit.path.split(PATH_SEPARATOR)[0] + PATH_SEPARATOR
+        found = (
+            Member.objects.filter(
+                search_name=normalise(data["full_name"]),
+                date_of_birth=data["date_of_birth"],
+                unit__path__startswith=province,
+            )
+            .exclude(pk=self.instance.pk)
+            .select_related("unit")
+            .order_by("pk")
+        )
+        self.probable_duplicates = list(
+            found.filter(pk__in=Member.objects.visible_to(self.user).values("pk"))[
+                :DUPLICATES_SHOWN
+            ]
+        )
+        self.duplicates_elsewhere = found.exclude(
+            pk__in=Member.objects.visible_to(self.user).values("pk")
+        ).count()
+        if not (self.probable_duplicates or self.duplicates_elsewhere):
+            return
+        self.helper.layout.insert(
+            0,
+            Div(
+                HTML('{% include "members/probable_duplicates.html" %}'),
+                "same_person_checked",
+                css_class="alert alert-warning",
+            ),
+        )
+        if not data.get("same_person_checked"):
+            self.add_error(
+                "same_person_checked",
+                _(
+                    "A person with the same name and date of birth is already recorded in "
+                    "the province: open their record instead, or tick this box if this is "
+                    "someone else."
+                ),
+            )
+
+
+DUPLICATES_SHOWN = 10
 
 
 class DependantForm(forms.ModelForm):
@@ -245,6 +315,13 @@ class MemberFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         choices=MemberKind.choices, label=_("Membership"), empty_label=_("All")
     )
+    # Workers recorded without a number, for the officer to come back and complete.
+    identified = django_filters.ChoiceFilter(
+        choices=[("no", _("No ID number yet")), ("yes", _("With an ID number"))],
+        method="filter_identified",
+        label=_("ID number"),
+        empty_label=_("All"),
+    )
     sort = django_filters.ChoiceFilter(
         choices=[
             ("name", _("Name A-Z")),
@@ -280,6 +357,9 @@ class MemberFilter(django_filters.FilterSet):
     def filter_unit(self, queryset, name, unit: Unit):
         """A unit filter reaches the unit's whole subtree."""
         return queryset.filter(unit__in=Unit.objects.ids_in_subtree_of(unit))
+
+    def filter_identified(self, queryset, name, value):
+        return queryset.filter(unidentified=value == "no")
 
     def keep_order(self, queryset, name, value):
         return queryset  # applied by qs, after every filter

@@ -8,12 +8,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
+from common.forms import DateInput
 from common.imports.cells import (
     CellError,
     cell_text,
@@ -186,6 +188,19 @@ class MemberSchema(UnitImportSchema):
             width=20,
         ),
         Column(
+            "unidentified",
+            "Không có CCCD",
+            (
+                "khong co cccd",
+                "khong cccd",
+                "khong co so dinh danh",
+                "chua co cccd",
+                "no id number",
+            ),
+            width=14,
+            choices=("x",),
+        ),
+        Column(
             "union_card_number",
             "Số thẻ đoàn viên",
             ("so the doan vien", "so the", "the doan vien", "ma the", "union card"),
@@ -286,7 +301,30 @@ class MemberSchema(UnitImportSchema):
             "• A person already registered in your unions (same CCCD) is updated, not "
             "added twice; empty cells leave their data as it is."
         ),
+        gettext_lazy(
+            "• A non-member worker without a CCCD (informal, seasonal): leave the CCCD empty "
+            "and put x in “Không có CCCD”. They are recognised again by name and date of "
+            "birth at the same grassroots union."
+        ),
+        gettext_lazy(
+            "• Date joined: when it is empty, the date given on the import page counts "
+            "(“members since”), or today when none is given there."
+        ),
     )
+
+    def option_fields(self) -> dict[str, forms.Field]:
+        return {
+            "joined_on": forms.DateField(
+                label=gettext_lazy("Members since (when the list gives no date joined the union)"),
+                help_text=gettext_lazy(
+                    "For example 01/01/2020 for a list of people who were members at least "
+                    "since then. The list's own “Ngày vào công đoàn” wins where it is filled."
+                ),
+                required=False,
+                widget=DateInput(),
+                validators=[_not_in_future],
+            )
+        }
 
     def required_keys(self, unit: Unit) -> set[str]:
         keys = super().required_keys(unit)
@@ -318,11 +356,17 @@ class MemberSchema(UnitImportSchema):
         progress(0.9)
         preview = Preview()
         scope = scope_paths(job.created_by, self.capability)
+        since = job.options.get("joined_on")
+        since = since and datetime.date.fromisoformat(since)
+        dated_by_page = undated = 0
         for row, fields, provided, errors in parsed:
-            person = existing["people"].get(fields.get("national_id"))
+            if fields.get("unidentified"):
+                person = self._unidentified_match(table, fields, existing, errors)
+            else:
+                person = existing["people"].get(fields.get("national_id"))
             card = fields.get("union_card_number")
             holder = existing["cards"].get(card) if card else None
-            if not errors and holder is not None and holder != fields["national_id"]:
+            if not errors and holder is not None and holder != _identity(fields, person):
                 errors.append(
                     (
                         table.label("union_card_number"),
@@ -348,6 +392,22 @@ class MemberSchema(UnitImportSchema):
                             % {"unit": person["unit__name"]},
                         )
                     )
+            if person is None and not errors and fields["joined_on"] is None:
+                if since and fields["left_on"] and fields["left_on"] < since:
+                    errors.append(
+                        (
+                            table.label("left_on"),
+                            _(
+                                "The date left is before the “members since” date of this "
+                                "import: give the date joined."
+                            ),
+                        )
+                    )
+                elif since:
+                    fields["joined_on"] = since
+                    dated_by_page += 1
+                else:
+                    undated += 1
             if errors:
                 preview.refused.append(refuse(table, row, errors))
             elif person is None:
@@ -384,8 +444,48 @@ class MemberSchema(UnitImportSchema):
                     preview.update.append({"id": person["pk"], "line": row.line, **changes})
                 else:
                     preview.unchanged += 1
+        if dated_by_page:
+            preview.notes.append(
+                ngettext(
+                    "%(count)s new person has no date joined in the list: a member since "
+                    "%(date)s, the date given on the import page.",
+                    "%(count)s new people have no date joined in the list: members since "
+                    "%(date)s, the date given on the import page.",
+                    dated_by_page,
+                )
+                % {"count": dated_by_page, "date": since.strftime("%d/%m/%Y")}
+            )
+        if undated:
+            preview.notes.append(
+                ngettext(
+                    "%(count)s new person has no date joined: a member from today. Give the "
+                    "date on their page, or import again with “members since”.",
+                    "%(count)s new people have no date joined: members from today. Give the "
+                    "date on their pages, or import again with “members since”.",
+                    undated,
+                )
+                % {"count": undated}
+            )
         progress(1.0)
         return preview
+
+    def _unidentified_match(self, table: Table, fields: dict, existing: dict, errors: list):
+        """The unidentified worker of the row's unit with its normalised name and date of
+        birth: so importing the list again creates nobody twice."""
+        key = _unidentified_key(fields)
+        found = existing["unidentified"].get(key, [])
+        if len(found) > 1 and not errors:
+            errors.append(
+                (
+                    table.label("full_name"),
+                    _(
+                        "Several workers without a CCCD at this union have this name and date "
+                        "of birth: update them on their pages."
+                    ),
+                )
+            )
+            return None
+        return found[0] if found else None
 
     def _parse(self, table: Table, row: Row, target: Unit, grassroots: dict, today):
         """The row's fields, which optional ones the file gave, and its errors."""
@@ -412,9 +512,16 @@ class MemberSchema(UnitImportSchema):
         fields["full_name"] = read("full_name", person_name)
         if not fields["full_name"]:
             missing("full_name")
-        national_id = fields["national_id"] = read("national_id", national_id_from)
-        if not national_id:
-            missing("national_id")
+        national_id = fields["national_id"] = read("national_id", national_id_from) or None
+        unidentified = fields["unidentified"] = bool(read("unidentified", yes_no_from))
+        if not national_id and not unidentified:
+            missing(
+                "national_id",
+                _(
+                    "Missing: write the CCCD. For a non-member worker without one, put x in "
+                    "the column “Không có CCCD”."
+                ),
+            )
         birth = read("date_of_birth", date_from)
         if birth is None:
             missing("date_of_birth")
@@ -449,7 +556,8 @@ class MemberSchema(UnitImportSchema):
         if joined is not None:
             provided.add("joined_on")
         kind = read("kind", kind_from)
-        fields["kind"] = kind or MemberKind.MEMBER
+        # Only a non-member worker goes without a number: the mark says which one the row is.
+        fields["kind"] = kind or (MemberKind.WORKER if unidentified else MemberKind.MEMBER)
         if kind is not None:
             provided.add("kind")
         for key in ("policy_family", "poor_household"):
@@ -487,8 +595,11 @@ class MemberSchema(UnitImportSchema):
             joined_on=joined,
             kind=fields["kind"],
             union_card_number=fields["union_card_number"],
+            unidentified=unidentified,
             today=today,
         ):
+            if field_name == "national_id" and not national_id and not unidentified:
+                continue  # already said, with the column to mark
             errors.append((table.label(field_name), problem.messages[0]))
         return fields, provided, errors
 
@@ -531,7 +642,23 @@ class MemberSchema(UnitImportSchema):
         refused and name it."""
         first_id: dict[str, int] = {}
         first_card: dict[str, int] = {}
+        first_unidentified: dict[tuple, int] = {}
         for row, fields, _provided, errors in parsed:
+            if fields.get("unidentified") and fields["date_of_birth"] and fields["full_name"]:
+                key = _unidentified_key(fields)
+                if key in first_unidentified:
+                    errors.append(
+                        (
+                            table.label("full_name"),
+                            _(
+                                "The same name and date of birth without a CCCD are already "
+                                "on line %(line)s of this file."
+                            )
+                            % {"line": first_unidentified[key]},
+                        )
+                    )
+                else:
+                    first_unidentified[key] = row.line
             national_id = fields.get("national_id")
             if national_id:
                 if national_id in first_id:
@@ -580,14 +707,29 @@ class MemberSchema(UnitImportSchema):
             person["national_id"]: person
             for person in matching(Member.objects.values(*columns), "national_id", sorted(ids))
         }
-        holders = dict(
-            matching(
-                Member.objects.values_list("union_card_number", "national_id"),
+        holders = {
+            card: national_id or f"#{pk}"
+            for card, national_id, pk in matching(
+                Member.objects.values_list("union_card_number", "national_id", "pk"),
                 "union_card_number",
                 sorted(cards),
             )
-        )
-        return {"people": people, "cards": holders}
+        }
+        names = {
+            normalise(fields["full_name"])
+            for _r, fields, _p, _e in parsed
+            if fields.get("unidentified") and fields["full_name"]
+        }
+        unidentified: dict[tuple, list[dict]] = {}
+        if names:
+            for person in matching(
+                Member.objects.filter(unidentified=True).values(*columns, "search_name"),
+                "search_name",
+                sorted(names),
+            ):
+                key = (person["unit_id"], person["search_name"], person["date_of_birth"])
+                unidentified.setdefault(key, []).append(person)
+        return {"people": people, "cards": holders, "unidentified": unidentified}
 
     @staticmethod
     def _new(fields: dict, line: int) -> dict:
@@ -600,8 +742,10 @@ class MemberSchema(UnitImportSchema):
         creates, updates = plan["create"], plan["update"]
         total = max(1, len(creates) + len(updates))
         reason = f"import #{job.pk}"
-        new_ids = [row["national_id"] for row in creates]
+        new_ids = [row["national_id"] for row in creates if row["national_id"]]
         if next(matching(Member.objects.values_list("pk"), "national_id", new_ids), None):
+            raise StaleImport(stale_message())
+        if self._unidentified_taken(creates):
             raise StaleImport(stale_message())
         now = timezone.now()
         today = timezone.localdate()
@@ -647,12 +791,36 @@ class MemberSchema(UnitImportSchema):
         refresh_member_counts(touched)
 
     @staticmethod
+    def _unidentified_taken(creates: list[dict]) -> bool:
+        """Whether one of the new unidentified workers was recorded since the preview."""
+        keys = {
+            (
+                row["unit_id"],
+                normalise(row["full_name"]),
+                _decode("date_of_birth", row["date_of_birth"]),
+            )
+            for row in creates
+            if row.get("unidentified")
+        }
+        if not keys:
+            return False
+        recorded = matching(
+            Member.objects.filter(unidentified=True).values_list(
+                "unit_id", "search_name", "date_of_birth"
+            ),
+            "search_name",
+            sorted({name for _unit, name, _birth in keys}),
+        )
+        return any(tuple(found) in keys for found in recorded)
+
+    @staticmethod
     def _create(rows: list[dict], *, by, reason: str, now, today) -> None:
         """New members with their history row and first membership: plain rows, COPY on
         PostgreSQL (the ids come from the sequence first), bulk inserts elsewhere."""
         members = []
         for row in rows:
             values = {name: _decode(name, row[name]) for name in (*UPDATABLE, "national_id")}
+            values["unidentified"] = bool(row.get("unidentified"))
             values["kind"] = str(values["kind"])
             values["sex"] = str(values["sex"])
             members.append(
@@ -707,6 +875,22 @@ class MemberSchema(UnitImportSchema):
                 for member in members
             ],
         )
+
+
+def _unidentified_key(fields: dict) -> tuple:
+    return (fields["unit_id"], normalise(fields["full_name"]), fields["date_of_birth"])
+
+
+def _identity(fields: dict, person: dict | None) -> str | None:
+    """Who a row is, as the union card holders are keyed: the number, else the record."""
+    if fields.get("national_id"):
+        return fields["national_id"]
+    return f"#{person['pk']}" if person else None
+
+
+def _not_in_future(value: datetime.date | None) -> None:
+    if value and value > timezone.localdate():
+        raise ValidationError(_("The date joined cannot be in the future."))
 
 
 _DATE_FIELDS = {"date_of_birth", "joined_on", "paid_on", "left_on"}

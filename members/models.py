@@ -52,6 +52,16 @@ class MemberQuerySet(models.QuerySet["Member"]):
     def visible_to(self, user, capability: Capability = Capability.VIEW) -> MemberQuerySet:
         return self.filter(unit_id__in=visible_unit_ids(user, capability))
 
+    def same_person(self, member: Member) -> MemberQuerySet:
+        """The records of one person: by ID number, or by normalised name and date of birth
+        (how an unidentified worker is recognised, and a person listed twice by mistake)."""
+        match = Q(search_name=member.search_name, date_of_birth=member.date_of_birth)
+        if member.national_id:  # an empty number matches nobody: it is not an identity
+            match |= Q(national_id=member.national_id)
+        if member.pk:
+            match |= Q(pk=member.pk)
+        return self.filter(match)
+
     def search(self, text: str) -> MemberQuerySet:
         """Match a name with or without diacritics, a national ID, or a union card number."""
         text = text.strip()
@@ -74,11 +84,23 @@ class Member(models.Model):
     sort_name = models.CharField(max_length=160, editable=False, default="")
     sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices)
     date_of_birth = models.DateField(_("date of birth"))
+    # Empty only for an unidentified worker (seasonal, informal: no card to copy the number
+    # from); unique among the filled ones, as NULLs never collide.
     national_id = models.CharField(
         _("personal ID number (CCCD)"),
         max_length=12,
         unique=True,
+        null=True,
+        blank=True,
         help_text=_("12 digits on the citizen ID card; 9 digits for an old ID card."),
+    )
+    # Stored, not derived, so lists filter on it and the constraint below ties it to the
+    # missing number: such a person is matched by normalised name and date of birth instead.
+    # A database default too: the seed and the bench write members as raw rows.
+    unidentified = models.BooleanField(
+        _("no ID number (informal or seasonal worker)"),
+        default=False,
+        db_default=False,
     )
     kind = models.CharField(
         _("membership"), max_length=8, choices=MemberKind.choices, default=MemberKind.MEMBER
@@ -120,6 +142,12 @@ class Member(models.Model):
                 condition=Q(national_id__regex=r"^([0-9]{9}|[0-9]{12})$"),
                 name="national_id_digits",
             ),
+            # Only a non-member worker may lack the number, and then says so.
+            models.CheckConstraint(
+                condition=Q(unidentified=False, national_id__isnull=False)
+                | Q(unidentified=True, national_id__isnull=True, kind="worker"),
+                name="national_id_or_unidentified_worker",
+            ),
         ]
         indexes = [
             models.Index(fields=["unit", "status"]),
@@ -128,6 +156,11 @@ class Member(models.Model):
             # Keyset pagination of the other sorts of the member list.
             models.Index(fields=["date_of_birth", "id"], name="member_birth_order"),
             models.Index(JOINED_KEY, "id", name="member_joined_order"),
+            # The few unidentified workers, by unit: the list's filter and the imports'
+            # matching read only them.
+            models.Index(
+                fields=["unit"], condition=Q(unidentified=True), name="member_unidentified"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -121,3 +121,8 @@ def masked(value: str) -> str:
         return ""
     shown = 4 if len(value) > 4 else 0
     return MASK * (len(value) - shown) + value[len(value) - shown :]
+
+
+def masked_or_missing(value: str | None) -> str:
+    """The masked number, or what to say of an unidentified worker's missing one."""
+    return masked(value) if value else _("No ID number yet")

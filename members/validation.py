@@ -40,10 +40,42 @@ def member_errors(
     joined_on: datetime.date | None,
     kind: str | None,
     union_card_number: str | None,
+    unidentified: bool = False,
     today: datetime.date | None = None,
 ) -> list[tuple[str, ValidationError]]:
     """The rules across fields, as (field name, error) pairs: an empty list when all hold."""
     errors: list[tuple[str, ValidationError]] = []
+    if unidentified and kind != MemberKind.WORKER:
+        errors.append(
+            (
+                "unidentified",
+                ValidationError(
+                    _("Only a non-member worker can be recorded without an ID number.")
+                ),
+            )
+        )
+    elif unidentified and national_id:
+        errors.append(
+            (
+                "national_id",
+                ValidationError(
+                    _("An ID number is given: untick “no ID number”, or leave the number empty.")
+                ),
+            )
+        )
+    elif not unidentified and not national_id:
+        errors.append(
+            (
+                "national_id",
+                ValidationError(
+                    _(
+                        "Give the ID number. A non-member worker without one (informal, "
+                        "seasonal) is recorded with “no ID number” ticked."
+                    ),
+                    code="required",
+                ),
+            )
+        )
     if national_id:
         try:
             validate_national_id(national_id, date_of_birth=date_of_birth, sex=sex)

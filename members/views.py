@@ -20,7 +20,7 @@ from . import services
 from .access_log import record_member_access
 from .forms import DependantForm, MemberFilter, MemberForm, TransferForm
 from .models import Member, MemberAccess
-from .national_id import masked
+from .national_id import masked_or_missing
 
 
 def _filtered_members(request: HttpRequest) -> MemberFilter:
@@ -28,7 +28,7 @@ def _filtered_members(request: HttpRequest) -> MemberFilter:
     return MemberFilter(request.GET or None, queryset=members, user=request.user)
 
 
-ID_NUMBER: Column[Member] = Column(_lazy("ID number"), lambda m: masked(m.national_id))
+ID_NUMBER: Column[Member] = Column(_lazy("ID number"), lambda m: masked_or_missing(m.national_id))
 MEMBER_COLUMNS: list[Column[Member]] = [
     Column(_lazy("Full name"), lambda m: m.full_name),
     Column(_lazy("Sex"), lambda m: m.get_sex_display()),
@@ -49,7 +49,9 @@ MEMBER_COLUMNS: list[Column[Member]] = [
 
 # The same columns with the full ID number, for ``?ids=full``.
 FULL_ID_COLUMNS: list[Column[Member]] = [
-    Column(ID_NUMBER.header, lambda m: m.national_id) if column is ID_NUMBER else column
+    Column(ID_NUMBER.header, lambda m: m.national_id or masked_or_missing(None))
+    if column is ID_NUMBER
+    else column
     for column in MEMBER_COLUMNS
 ]
 

@@ -101,6 +101,15 @@ class ImportForm(forms.Form):
         cast(UnitChoiceField, self.fields["unit"]).queryset = units
         self.fields["unit"].widget.search = {"for": capability, "active": "1"}
         self.fields["unit"].initial = only_unit_held(user, capability)
+        self.option_names = list(pages.schema.option_fields())
+        self.fields.update(pages.schema.option_fields())
+
+    @property
+    def options(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in self.option_names}
+
+    def option_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.option_names]
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -127,6 +136,7 @@ def job_list(request: HttpRequest, pages: ImportPages) -> HttpResponse:
                 unit=form.cleaned_data["unit"],
                 upload=form.cleaned_data["file"],
                 by=request.user,
+                options=form.options,
             )
         except ValidationError as error:
             apply_service_errors(form, error)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -92,6 +93,7 @@ class Preview:
     # What the file names that the portal lacks and the user may add before importing
     # (the past-support import's missing funds), shown on the job's page.
     missing_funds: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # shown beside the counts
 
 
 class Schema:
@@ -116,6 +118,19 @@ class Schema:
     def visible_jobs(self, user):
         """The jobs of this kind that ``user`` may see."""
         raise NotImplementedError
+
+    def option_fields(self) -> dict[str, forms.Field]:
+        """Questions the import page asks beside the file; their answers reach ``check`` and
+        ``write`` as ``job.options``."""
+        return {}
+
+    def clean_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The answers as JSON, checked again here as the view is not the only caller."""
+        cleaned: dict[str, Any] = {}
+        for name, form_field in self.option_fields().items():
+            value = form_field.clean(options.get(name))
+            cleaned[name] = value.isoformat() if isinstance(value, datetime.date) else value
+        return cleaned
 
     def required_keys(self, unit) -> set[str]:
         return {column.key for column in self.columns if column.required}
@@ -258,12 +273,15 @@ def check_upload(upload) -> None:
         )
 
 
-def start_import(*, kind: str, unit, upload, by, target_id: int | None = None) -> ImportJob:
+def start_import(
+    *, kind: str, unit, upload, by, options: dict | None = None, target_id: int | None = None
+) -> ImportJob:
     """Keep the uploaded file and check it: at once for a small file, by Celery otherwise."""
     schema = schema_for(kind)
     if not schema.may_import(by, unit):
         raise PermissionDenied
     check_upload(upload)
+    options = schema.clean_options(options or {})
     if not unit.is_active:
         raise ValidationError(
             _("%(unit)s is closed: nothing can be imported into it.") % {"unit": unit.name}
@@ -276,6 +294,7 @@ def start_import(*, kind: str, unit, upload, by, target_id: int | None = None) -
         token=secrets.token_hex(16),
         target_id=target_id,
         original_name=display_name(upload.name),
+        options=options,
     )
     job.file.save(f"source{Path(upload.name).suffix.lower()}", upload, save=False)
     job.save()
@@ -366,6 +385,7 @@ def run_preview(job_id: int) -> None:
         refused=len(preview.refused),
         refused_sample=[refusal.as_json() for refusal in preview.refused[:REFUSED_SHOWN]],
         missing_funds=preview.missing_funds,
+        notes=preview.notes,
         plan=plan_name,
         refused_file=refused_name,
         previewed_at=timezone.now(),

@@ -800,6 +800,7 @@ def test_the_template_has_the_vietnamese_headers_and_imports_as_it_is(client_for
             "Nam",
             "08/08/1988",
             cccd(181, birth),
+            "",  # Không có CCCD
             "",
             "",
             "",

@@ -149,3 +149,37 @@ def test_the_check_is_one_query_on_the_persons_records_then_their_cases(
         assert len(earlier_support(member)) == 1
     sql = captured.captured_queries[0]["sql"]
     assert '"member_id" IN (SELECT' in sql
+
+
+def test_an_unidentified_worker_supported_at_one_union_is_found_at_another(world, funds):
+    # Recorded without an ID number at B1, supported there; listed again at A1 (with diacritics
+    # written differently) where a case is opened for them.
+    at_b1 = MemberFactory(
+        full_name="Lò Văn Thắng",
+        date_of_birth=datetime.date(1996, 8, 20),
+        national_id=None,
+        unidentified=True,
+        kind="worker",
+        unit=world.b1,
+    )
+    case = past_case(world, funds, at_b1, days=60)
+    at_a1 = MemberFactory(
+        full_name="LO VAN THANG",
+        date_of_birth=datetime.date(1996, 8, 20),
+        national_id=None,
+        unidentified=True,
+        kind="worker",
+        unit=world.a1,
+    )
+    assert found(at_a1) == [case.pk]
+
+
+def test_unidentified_workers_are_not_one_person_for_lacking_a_number(world, funds):
+    first = MemberFactory(
+        full_name="Lò Văn Thắng", national_id=None, unidentified=True, kind="worker", unit=world.b1
+    )
+    past_case(world, funds, first)
+    other = MemberFactory(
+        full_name="Vàng A Páo", national_id=None, unidentified=True, kind="worker", unit=world.a1
+    )
+    assert found(other) == []

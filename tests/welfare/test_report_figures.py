@@ -11,6 +11,7 @@ from members.models import Member, MemberStatus
 from members.services import create_member, update_member
 from unions.models import Role, Unit
 from unions.tree import move_unit
+from welfare.models import Case
 from welfare.reports.figures import annual_figures
 
 from ..factories import MemberFactory, make_user, system_user
@@ -101,7 +102,9 @@ def test_union_founded_later_uses_todays_subtree(world, records):
 
 
 def test_figures_run_a_fixed_number_of_queries(world, records, django_assert_max_num_queries):
-    with django_assert_max_num_queries(30):
+    # the breakdowns, organisation, programs, loans, contributions, campaigns, shelters, the
+    # support to organisations and the people without a membership: none per record
+    with django_assert_max_num_queries(31):
         annual_figures(world.province, 2026)
 
 
@@ -182,8 +185,9 @@ def test_query_count_does_not_grow_with_records(
 
     # one pass a year on PostgreSQL, one query per breakdown elsewhere; then the programs
     # (one query), the loans (one a year), the campaigns (one query, beside the
-    # contributions by fund) and the support to organisations (one query)
-    limit = 23 if connection.vendor == "postgresql" else 35
+    # contributions by fund), the support to organisations (one query) and the people
+    # supported without a membership (one a year)
+    limit = 25 if connection.vendor == "postgresql" else 37
     with django_assert_max_num_queries(limit) as captured:
         annual_figures(world.province, 2026, user=world.users["province"])
     before = len(captured)
@@ -306,3 +310,45 @@ def test_contributions_by_fund_for_the_year_and_the_year_before(world, funds):
     commune = {row.label for row in annual_figures(world.commune_a, 2026).contributions}
     assert commune == {"Quỹ phúc lợi Công đoàn phường A", "Quỹ CĐCS Công ty A1"}
     assert annual_figures(world.province, 2026, summary=True).contributions == []
+
+
+def test_people_supported_without_a_membership_that_year_are_counted(world, records, funds):
+    """By hand, in P: 2026 supports An (member since 2010), Sơn (member since 2010) and
+    three more: Phan Văn Lộc, who left A1 on 30/06/2025 and is paid twice in 2026; Mùa A
+    Chư, a worker listed only at Q1 (outside P); Đinh Thị Lan, who joined A1 on 01/11/2026
+    and was paid in February (a member at some day of the year, so not counted).  2025:
+    Bình (member) and Mùa A Chư.  So 2 people in 2026 and 1 in 2025."""
+    from .conftest import paid_case
+
+    by = world.users["grassroots"]
+    loc = MemberFactory(
+        full_name="Phan Văn Lộc",
+        unit=world.a1,
+        status=MemberStatus.LEFT,
+        joined_on=datetime.date(2015, 1, 1),
+        left_on=datetime.date(2025, 6, 30),
+    )
+    chu = MemberFactory(full_name="Mùa A Chư", unit=world.q1, kind="worker")
+    lan = MemberFactory(
+        full_name="Đinh Thị Lan", unit=world.a1, joined_on=datetime.date(2026, 11, 1)
+    )
+    paid = [
+        paid_case(member, funds.social, 1_000_000, on, by=by)
+        for member, on in (
+            (loc, datetime.date(2026, 2, 15)),
+            (loc, datetime.date(2026, 2, 16)),
+            (chu, datetime.date(2026, 2, 17)),
+            (lan, datetime.date(2026, 2, 18)),
+            (chu, datetime.date(2025, 3, 1)),
+        )
+    ]
+    Case.objects.filter(pk__in=[case.pk for case in paid]).update(unit=world.a1)
+    figures = annual_figures(world.province, 2026)
+    assert figures.totals.people == 5
+    assert figures.totals.people_without_membership == 2
+    assert figures.prev_totals.people == 2
+    assert figures.prev_totals.people_without_membership == 1
+    # Commune B's report covers none of these.
+    assert annual_figures(world.commune_b, 2026).totals.people_without_membership == 0
+    # The dashboard's summary leaves it out.
+    assert annual_figures(world.province, 2026, summary=True).totals.people_without_membership == 0

@@ -412,3 +412,38 @@ def test_a_long_table_breaks_across_pages_with_its_header_repeated(world, record
     # every row is there once, in order
     order = [page_of(f"Công đoàn cơ sở số {n:02d}", start) for n in range(1, 61)]
     assert order == sorted(order)
+
+
+def test_people_supported_without_a_membership_are_said_in_the_pdf_and_workbook(
+    world, records, funds, tmp_path
+):
+    from members.models import MemberStatus
+
+    from ..factories import MemberFactory
+    from .conftest import paid_case
+
+    assert "danh sách đoàn viên năm đó" not in narrative(annual_figures(world.province, 2026))
+    gone = MemberFactory(
+        full_name="Phan Văn Lộc",
+        unit=world.a1,
+        status=MemberStatus.LEFT,
+        joined_on=datetime.date(2015, 1, 1),
+        left_on=datetime.date(2025, 6, 30),
+    )
+    paid_case(
+        gone, funds.social, 1_000_000, datetime.date(2026, 3, 2), by=world.users["grassroots"]
+    )
+    figures = annual_figures(world.province, 2026)
+    story = narrative(figures)
+    assert "Trong đó 1 người không có trong danh sách đoàn viên năm đó." in story.split("\n\n")[0]
+    pdf = render(tmp_path, figures)
+    assert flat(story.split("\n\n")[0]) in pdf.text
+    # The row under "People supported", unnumbered (its label wraps in the narrow column).
+    assert vi("of whom not in the member list that year") in pdf.text
+    row = line_with(pdf.layout, "+1", "mới")
+    assert row.split()[:3] == ["1", "0", "+1"]
+    assert line_with(pdf.layout, "Số lượt hỗ trợ").split()[0] == "3"
+    summary = load_workbook(io.BytesIO(render_xlsx(figures))).worksheets[0]
+    by_label = {row[0]: row[1:3] for row in rows_of(summary)}
+    assert by_label[vi("of whom not in the member list that year")] == (1, 0)
+    assert by_label[vi("People supported")] == (3, 1)

@@ -65,3 +65,16 @@ def test_the_member_page_offers_it_to_administrators_only(client_for, world):
     page = reverse("members:detail", args=[world.member_a1.pk])
     assert url(world.member_a1) in client_for("admin").get(page).content.decode()
     assert url(world.member_a1) not in client_for("grassroots").get(page).content.decode()
+
+
+def test_the_archive_of_a_worker_without_an_id_number_says_so(client_for, world):
+    from ..factories import MemberFactory
+
+    worker = MemberFactory(
+        full_name="Lò Văn Thắng", national_id=None, unidentified=True, kind="worker", unit=world.a1
+    )
+    response = client_for("admin").post(url(worker))
+    assert response.status_code == 200
+    record = json.loads(zipfile.ZipFile(io.BytesIO(response.content)).read("member.json"))
+    assert (record["member"]["national_id"], record["member"]["unidentified"]) == (None, True)
+    assert record["member"]["full_name"] == "Lò Văn Thắng"

@@ -758,3 +758,50 @@ def test_a_past_year_from_the_sheets_gives_a_report_that_agrees_with_them(world,
     assert "thăm hỏi 2 đoàn viên, người lao động với 2 lượt" in text
     assert "trao 1 sổ tiết kiệm cho 1 cháu, trị giá 5 triệu đồng" in text
     assert "hỗ trợ 2 tổ chức, tập thể với 18 triệu đồng (3 lượt)" in text
+
+
+def unidentified_worker(unit, name="Lò Văn Thắng"):
+    return MemberFactory(
+        full_name=name,
+        date_of_birth=datetime.date(1996, 8, 20),
+        national_id=None,
+        unidentified=True,
+        kind="worker",
+        unit=unit,
+        joined_on=datetime.date(2020, 1, 1),
+    )
+
+
+def test_a_row_without_a_cccd_names_an_unidentified_worker_by_name_and_birth(world, funds):
+    worker = unidentified_worker(world.a1)
+    row = record(worker, id="", name="LO VAN THANG")
+    job = preview(world, xlsx([row]))
+    assert (job.to_create, job.refused) == (1, 0), job.refused_sample
+    confirm(world, job)
+    case = Case.objects.get(member=worker)
+    assert (case.status, case.approved_amount) == (CaseStatus.PAID, 2_000_000)
+    # imported again: the same record is there
+    assert preview(world, xlsx([row])).unchanged == 1
+
+
+def test_a_row_without_a_cccd_is_refused_when_no_or_several_workers_match(world, funds):
+    unidentified_worker(world.a1, name="Vàng A Páo")
+    unidentified_worker(world.a2, name="Vàng A Páo")
+    # Identified people are not matched by name: only a worker recorded without a number is.
+    identified = MemberFactory(unit=world.a1, full_name="Bùi Thị Hạnh")
+    outside = unidentified_worker(world.q1, name="Sùng A Lử")  # another province's worker
+    rows = [
+        record(identified, id=""),
+        record(outside, id="", unit="P-A-1"),
+        record(identified, id="", birth="20/08/1996", unit="P-A-1"),
+        ["", "Vàng A Páo", "20/08/1996", "P-A-1", *record(identified)[4:]],
+        ["", "", "", "P-A-1", *record(identified)[4:]],
+    ]
+    with translation.override("vi"):
+        job = preview(world, xlsx(rows))
+    assert (job.to_create, job.refused) == (0, 5)
+    found = reasons(job)
+    assert "không có người lao động nào" in found[2][0][1]
+    assert "không có người lao động nào" in found[3][0][1]
+    assert "nhiều người lao động" in found[5][0][1]
+    assert found[6][0][0] == "Số định danh cá nhân (CCCD)"

@@ -33,11 +33,8 @@ def earlier_support(member: Member, *, exclude_case: Case | None = None) -> list
     # The person's records first (one per union they were listed at): a BitmapOr of the member
     # indexes, then their cases by ``member_id``.  ORing the member's fields across the join to
     # the cases instead reads every case.
-    same_person = Member.objects.filter(
-        Q(pk=member.pk)
-        | Q(national_id=member.national_id)
-        | Q(search_name=member.search_name, date_of_birth=member.date_of_birth)
-    ).values("pk")
+    # An unidentified worker has no number: only the name and birth date find them.
+    same_person = Member.objects.same_person(member).values("pk")
     cases = (
         Case.objects.filter(member_id__in=same_person, unit__path__startswith=province)
         .filter(status__in=[CaseStatus.APPROVED, CaseStatus.PAID, CaseStatus.SUBMITTED])

@@ -244,6 +244,10 @@ class SupportSchema(UnitImportSchema):
             "CCCD); name and date of birth, when given, must match."
         ),
         gettext_lazy(
+            "• A worker recorded without a CCCD: leave the CCCD empty and give the full name "
+            "and date of birth, as in the member list."
+        ),
+        gettext_lazy(
             "• Grassroots union code: the union the support was given at; only needed when "
             "importing into a union with several unions under it."
         ),
@@ -292,11 +296,14 @@ class SupportSchema(UnitImportSchema):
         tree = _Tree(target)
         categories = _words_for(Category, CATEGORY_WORDS)
         support_types = _words_for(SupportType, SUPPORT_WORDS)
-        people = self._people(table)
+        people, namesakes = self._people(table)
         scope = scope_paths(job.created_by, self.capability)
         today = timezone.localdate()
-        memberships = _memberships({person["pk"] for person in people.values()})
-        children = _dependants({person["pk"] for person in people.values()})
+        known = {person["pk"] for person in people.values()} | {
+            person["pk"] for found in namesakes.values() for person in found
+        }
+        memberships = _memberships(known)
+        children = _dependants(known)
         organisations = _organisations(tree.codes.values())
         organisation_kinds = _words_for(OrganisationKind, ORGANISATION_WORDS)
         parsed: list[tuple[Row, dict, list]] = []
@@ -306,7 +313,14 @@ class SupportSchema(UnitImportSchema):
             record = self._parse(
                 table, row, errors, categories, support_types, organisation_kinds, today
             )
-            record["member_id"] = self._person(table, row, record, people, scope, errors)
+            if record["national_id"]:
+                record["member_id"] = self._person(table, row, record, people, scope, errors)
+            elif record["organisation"]:
+                record["member_id"] = None
+            else:
+                record["member_id"] = self._unidentified_person(
+                    table, record, namesakes, scope, errors
+                )
             record["dependant_id"] = _child(table, record, children, errors)
             unit = tree.unit(table, row, errors)
             record["unit_id"] = unit
@@ -418,19 +432,27 @@ class SupportSchema(UnitImportSchema):
                         ),
                     )
                 )
-        elif not record["national_id"] and "national_id" not in unreadable:
+        record["child"] = person_name_or_blank(cell_text(table.value(row, "child")))
+        record["full_name"] = read("full_name", person_name)
+        record["date_of_birth"] = read("date_of_birth", date_from)
+        # Without a number, the name and birth date name a worker recorded without one.
+        named = record["full_name"] and record["date_of_birth"]
+        if (
+            not record["national_id"]
+            and not record["organisation"]
+            and not named
+            and "national_id" not in unreadable
+        ):
             errors.append(
                 (
                     table.label("national_id"),
                     _(
-                        "Missing: write the person's CCCD, or the name of the organisation "
-                        "in “Tổ chức nhận hỗ trợ”."
+                        "Missing: the person's CCCD (for a worker recorded without one, the "
+                        "full name and date of birth), or the name of the organisation in "
+                        "“Tổ chức nhận hỗ trợ”."
                     ),
                 )
             )
-        record["child"] = person_name_or_blank(cell_text(table.value(row, "child")))
-        record["full_name"] = read("full_name", person_name)
-        record["date_of_birth"] = read("date_of_birth", date_from)
         paid_on = read("paid_on", date_from)
         if paid_on is None:
             missing("paid_on")
@@ -475,18 +497,62 @@ class SupportSchema(UnitImportSchema):
         record["from_above"] = normalise(cell_text(table.value(row, "from_above"))) in YES
         return record
 
-    def _people(self, table: Table) -> dict[str, dict]:
-        ids = set()
+    def _people(self, table: Table) -> tuple[dict[str, dict], dict[tuple, list[dict]]]:
+        """The people the file names by CCCD, and the unidentified workers it may name by
+        normalised name and date of birth (rows without a CCCD)."""
+        ids, names = set(), set()
         for row in table.rows:
             try:
-                ids.add(national_id_from(table.value(row, "national_id")))
+                number = national_id_from(table.value(row, "national_id"))
             except CellError:
                 continue
+            if number:
+                ids.add(number)
+            else:
+                names.add(normalise(cell_text(table.value(row, "full_name"))))
         columns = ("pk", "national_id", "full_name", "search_name", "date_of_birth", "unit__path")
-        return {
+        people = {
             person["national_id"]: person
             for person in matching(Member.objects.values(*columns), "national_id", sorted(ids))
         }
+        namesakes: dict[tuple, list[dict]] = {}
+        unidentified = Member.objects.filter(unidentified=True).values(*columns)
+        for person in matching(unidentified, "search_name", sorted(names - {""})):
+            key = (person["search_name"], person["date_of_birth"])
+            namesakes.setdefault(key, []).append(person)
+        return people, namesakes
+
+    def _unidentified_person(self, table, record, namesakes, scope, errors) -> int | None:
+        """The one worker without an ID number in the user's scope with the row's name and
+        date of birth; none or several is a refusal, never a guess."""
+        name, birth = record["full_name"], record["date_of_birth"]
+        if not (name and birth):
+            return None
+        found = [
+            person
+            for person in namesakes.get((normalise(name), birth), [])
+            if any(person["unit__path"].startswith(path) for path in scope)
+        ]
+        if len(found) != 1:
+            errors.append(
+                (
+                    table.label("full_name"),
+                    _(
+                        "No CCCD is given, and no worker recorded without one in your unions "
+                        "has this name and date of birth: give the CCCD, or add the worker to "
+                        "the members first."
+                    )
+                    if not found
+                    else _(
+                        "No CCCD is given, and several workers recorded without one in your "
+                        "unions have this name and date of birth: record this support on the "
+                        "right person's page."
+                    ),
+                )
+            )
+            return None
+        record.pop("full_name"), record.pop("date_of_birth")
+        return found[0]["pk"]
 
     def _person(self, table, row, record, people, scope, errors) -> int | None:
         national_id = record["national_id"]

@@ -16,7 +16,18 @@ from typing import Any, SupportsInt, cast
 
 from django.db import connection, transaction
 from django.db.models import Case as DjangoCase
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, ExtractMonth
 from django.utils import timezone
 
@@ -67,6 +78,9 @@ class Totals:
     people: int = 0
     turns: int = 0
     amount: int = 0
+    # Of ``people``, those with no membership of the units covered on any day of the year
+    # (support to someone the organisation section does not count); 0 in a summary.
+    people_without_membership: int = 0
 
 
 @dataclass
@@ -719,6 +733,21 @@ def _organisation(base: Basis, year: int) -> Organisation:
     )
 
 
+def _people_without_membership(base: Basis, year: int) -> int:
+    """The people paid support in ``year`` in the units covered who were on no member list of
+    those units that year: no membership there overlapping 1 January to ``as_of`` (a
+    membership ends the day its ``valid_to`` says).  One query, whatever the number of people."""
+    in_the_year = Membership.objects.filter(
+        member_id=OuterRef("member_id"), unit_id__in=base.units, valid_from__lte=base.as_of
+    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=datetime.date(year, 1, 1)))
+    found = (
+        _paid(year, base.units)
+        .filter(~Exists(in_the_year))
+        .aggregate(people=Count("member_id", distinct=True))
+    )
+    return int(found["people"])
+
+
 def annual_figures(union: Unit, year: int, user=None, *, summary: bool = False) -> AnnualFigures:
     """Every figure of the report for ``union`` and ``year``; ``user`` limits it to their scope.
     A ``summary`` (the dashboard's) leaves out what it does not show: the membership counts
@@ -737,14 +766,18 @@ def annual_figures(union: Unit, year: int, user=None, *, summary: bool = False) 
     )
     by_type = _rows(now.by["support_type"], before.by["support_type"], type_labels)
     highlighted_keys = {row.key: row for row in by_type}
+    totals, prev_totals = _totals(now.total), _totals(before.total)
+    if not summary:
+        totals.people_without_membership = _people_without_membership(base, year)
+        prev_totals.people_without_membership = _people_without_membership(previous_base, year - 1)
     return AnnualFigures(
         union=union,
         year=year,
         as_of=base.as_of,
         tree_of_the_year=base.tree_of_the_year,
         organisation=None if summary else _organisation(base, year),
-        totals=_totals(now.total),
-        prev_totals=_totals(before.total),
+        totals=totals,
+        prev_totals=prev_totals,
         by_type=by_type,
         by_category=_rows(now.by["category"], before.by["category"], dict(Category.choices)),
         by_fund=_rows(now.by["fund_id"], before.by["fund_id"], fund_labels),

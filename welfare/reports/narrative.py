@@ -63,6 +63,14 @@ def _paragraphs(figures: AnnualFigures) -> list[str]:
             "amount": short_dong(totals.amount),
         }
     ]
+    if totals.people_without_membership:
+        # Said beside the people counted, so the support and the member list never disagree
+        # unspoken (people supported after leaving, or listed without a membership).
+        paragraphs[0] += " " + ngettext(
+            "Of them, %(count)s person was not in the member list of that year.",
+            "Of them, %(count)s people were not in the member list of that year.",
+            totals.people_without_membership,
+        ) % {"count": number(totals.people_without_membership)}
     if previous.amount:
         change = totals.amount - previous.amount
         if in_progress:  # so far this year, against the whole of the year before

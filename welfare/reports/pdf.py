@@ -578,6 +578,18 @@ def context(figures: AnnualFigures, *, narrative: str, report) -> dict:
             ),
             *organisation_lines(figures.organisations),
         ],
+        # Under "People supported", unnumbered: those of them on no member list that year.
+        "without_membership": (
+            (
+                _("of whom not in the member list that year"),
+                number(totals.people_without_membership),
+                number(prev.people_without_membership),
+                signed(totals.people_without_membership - prev.people_without_membership),
+                change_of(totals.people_without_membership, prev.people_without_membership),
+            )
+            if totals.people_without_membership or prev.people_without_membership
+            else None
+        ),
         "total_amount": dong(totals.amount),
         "by_type": table(figures.by_type),
         "by_category": table(figures.by_category),

@@ -122,9 +122,11 @@ def _summary(sheet: Worksheet, figures: AnnualFigures) -> None:
         ],
     )
     totals, before = figures.totals, figures.prev_totals
+    outside = (totals.people_without_membership, before.people_without_membership)
     lines = [
         (_("Cases supported"), totals.cases, before.cases),
         (_("People supported"), totals.people, before.people),
+        *([(_("of whom not in the member list that year"), *outside)] if any(outside) else []),
         (_("Support turns"), totals.turns, before.turns),
         (_("Total amount (đồng)"), totals.amount, before.amount),
     ]

@@ -2,7 +2,7 @@
 ``members`` never imports ``welfare`` and the cases need nothing from the loans' code."""
 
 from django import template
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
 from members.models import Member
@@ -37,7 +37,9 @@ def outstanding_loans(member: Member | None):
     that warning shows support from outside the reader's scope, by its amount only)."""
     if not isinstance(member, Member):
         return {"outstanding": None}
-    found = Loan.objects.filter(
-        member__national_id=member.national_id, status=LoanStatus.CURRENT
-    ).aggregate(count=Count("pk"), amount=Coalesce(Sum("outstanding"), 0))
+    # The same person's loans at other unions, by their number; an unidentified worker's own.
+    person = Q(member__national_id=member.national_id) if member.national_id else Q(member=member)
+    found = Loan.objects.filter(person, status=LoanStatus.CURRENT).aggregate(
+        count=Count("pk"), amount=Coalesce(Sum("outstanding"), 0)
+    )
     return {"outstanding": found if found["count"] else None}

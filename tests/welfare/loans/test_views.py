@@ -158,3 +158,21 @@ def test_case_page_warns_of_an_outstanding_loan(world, make_loan, client_for):
     make_loan()
     body = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
     assert 'id="outstanding-loan"' in body and "12.000.000" in body
+
+
+def test_a_loan_of_one_worker_without_an_id_number_is_not_another_ones(
+    world, make_loan, client_for
+):
+    from ...factories import MemberFactory
+
+    def unidentified(name):
+        return MemberFactory(
+            full_name=name, national_id=None, unidentified=True, kind="worker", unit=world.a1
+        )
+
+    borrower, other = unidentified("Lò Văn Thắng"), unidentified("Vàng A Páo")
+    make_loan(member=borrower)
+    client = client_for("grassroots")
+    for member, warned in ((borrower, True), (other, False)):
+        body = client.get(reverse("cases:create"), {"member": member.pk}).content.decode()
+        assert ('id="outstanding-loan"' in body) is warned
