@@ -112,6 +112,9 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
         conn_max_age=envint("DB_CONN_MAX_AGE", 60),
+        # A kept connection the database dropped (a restart, pg_terminate_backend, a failover)
+        # is found dead before the request uses it and replaced, rather than failing it.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
