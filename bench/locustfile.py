@@ -14,9 +14,11 @@ Who does what (the demo seed's accounts, see README "Demo logins"):
 - ``treasurer-ward`` and ``treasurer`` pay what their union approved;
 - ``leader`` reads the dashboard and asks for annual reports (queued to Celery).
 
-Reviewers and treasurers logged in under one account share the waiting cases by case id
-(``id % count == index``), so two of them never race for the same decision: a lost race would
-be refused, rightly, and counted as a failure.
+Each user starts with its role's own work (so that even a 20-second run makes every kind of
+write), then picks weighted tasks with 0.5-2 s between them.  Reviewers and treasurers logged
+in under one account share the waiting cases by case id (``id % count == index``), so two of
+them never race for the same decision: a lost race would be refused, rightly, and counted as
+a failure.
 
 The plan (accounts, password, the funds the cases ask) comes as JSON in ``LOAD_PLAN``.
 """
@@ -139,6 +141,12 @@ class PortalUser(HttpUser):
         ) as response:
             if response.status_code != 302:
                 response.failure(f"login of {self.username} refused ({response.status_code})")
+                return
+        self.start_the_day()
+
+    def start_the_day(self) -> None:
+        """Each role's own work first, then the weighted mix: a short run still makes every
+        kind of write."""
 
     # --- reading -------------------------------------------------------------------------
 
@@ -197,10 +205,15 @@ class Officer(PortalUser):
     weight = 6
 
     def on_start(self) -> None:
-        super().on_start()
         self.drafts: list[int] = []
+        self.members: list[str] = []
+        super().on_start()
+
+    def start_the_day(self) -> None:
         page = self.client.get("/members/", name="member list")
         self.members = MEMBER_LINK.findall(page.text)
+        self.open_case()
+        self.submit_case()
 
     @task(2)
     def member_list(self) -> None:
@@ -263,6 +276,9 @@ class WardReviewer(PortalUser):
     username = "commune"
     fixed_count = max(1, USERS // 12)
 
+    def start_the_day(self) -> None:
+        self.review()
+
     @task(5)
     def review(self) -> None:
         for pk in self.mine_waiting()[:3]:
@@ -279,6 +295,9 @@ class ProvinceApprover(PortalUser):
     username = "province"
     fixed_count = max(1, USERS // 12)
 
+    def start_the_day(self) -> None:
+        self.approve()
+
     @task(5)
     def approve(self) -> None:
         for pk in self.mine_waiting()[:3]:
@@ -293,6 +312,9 @@ class WardTreasurer(PortalUser):
     username = "treasurer-ward"
     fixed_count = max(1, USERS // 25)
 
+    def start_the_day(self) -> None:
+        self.pay()
+
     @task(5)
     def pay(self) -> None:
         for pk in self.mine_waiting()[:3]:
@@ -306,6 +328,9 @@ class ProvinceTreasurer(WardTreasurer):
 class Leader(PortalUser):
     username = "leader"
     fixed_count = max(1, USERS // 25)
+
+    def start_the_day(self) -> None:
+        self.request_report()
 
     @task(2)
     def dashboard(self) -> None:
