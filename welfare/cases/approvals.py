@@ -43,7 +43,14 @@ def get_case_for_user(user, pk) -> Case:
 
 
 def _lock(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("fund", "unit").get(pk=case.pk)
+    """The case and its fund, not the union joined for reading: a union row locked FOR UPDATE
+    blocks every insert that refers to it (the foreign-key check takes KEY SHARE), and a case
+    opened at the union while this one was paid deadlocked with the payment."""
+    return (
+        Case.objects.select_for_update(of=("self", "fund"))
+        .select_related("fund", "unit")
+        .get(pk=case.pk)
+    )
 
 
 def _record(case: Case, action: str, unit: Unit | int, by, amount=None, comment="") -> None:
