@@ -1,6 +1,6 @@
-"""A Celery worker killed with SIGKILL in the middle of a report (the OOM killer, a container
-stopped hard): the task's message was never acknowledged (``acks_late``), Redis gives it back
-once ``CELERY_VISIBILITY_TIMEOUT`` has passed, and the next worker builds the report, once."""
+"""A Celery worker killed with SIGKILL in the middle of a report or an import (the OOM killer, a
+container stopped hard): the task's message was never acknowledged (``acks_late``), Redis gives
+it back once ``CELERY_VISIBILITY_TIMEOUT`` has passed, and the next worker does the work, once."""
 
 from __future__ import annotations
 
@@ -16,8 +16,13 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from common.imports import engine
+from common.models import ImportJob
+from members.models import Member
 from welfare.reports.build import request_report
 from welfare.reports.models import Report
+
+from ..members.test_imports import person, upload, xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
 VISIBILITY_TIMEOUT = 3  # seconds: the killed task's message comes back soon
@@ -60,13 +65,24 @@ def stop(worker: subprocess.Popen) -> None:
             worker.wait(timeout=10)
 
 
-def wait_for(report: Report, statuses: set[str], log: Path, seconds: int = 240) -> None:
+def wait_for(row: Report | ImportJob, statuses: set[str], log: Path, seconds: int = 240) -> None:
     for _ in range(seconds * 20):
-        report.refresh_from_db()
-        if report.status in statuses:
+        row.refresh_from_db()
+        if row.status in statuses:
             return
         time.sleep(0.05)
-    pytest.fail(f"report stayed {report.status}; worker log:\n{log.read_text()[-4000:]}")
+    pytest.fail(f"{row} stayed {row.status}; worker log:\n{log.read_text()[-4000:]}")
+
+
+def nothing_left_in(queue: str) -> bool:
+    """No message of the queue waits, nor is held unacknowledged by a worker."""
+    from portal.celery import app
+
+    with app.connection_for_write() as conn:
+        client = conn.default_channel.client
+        return client.llen(queue) == 0 and not [
+            m for m in client.hvals("unacked") if queue.encode() in m
+        ]
 
 
 @pytest.mark.celery
@@ -106,7 +122,53 @@ def test_a_report_whose_worker_was_killed_is_built_once_by_the_next_worker(
     stem = f"{world.province.code}-2026-{report.pk}"
     assert built == [f"{stem}.pdf", f"{stem}.xlsx"]
     # The message was acknowledged once done: nothing waits in the queue to build it again.
-    with app.connection_for_write() as conn:
-        client = conn.default_channel.client
-        assert client.llen(queue) == 0
-        assert not [m for m in client.hvals("unacked") if queue.encode() in m]
+    assert nothing_left_in(queue)
+
+
+ROWS = 5000  # past engine.INLINE_ROWS: checked and written by the worker
+
+
+@pytest.mark.celery
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_import_whose_worker_was_killed_while_writing_is_written_once(world, tmp_path):
+    from portal.celery import app
+
+    queue = f"test-kill-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "worker.log"
+    app.conf.task_default_queue = queue
+    first = start_worker(queue, log)
+    second = None
+    officer = world.users["grassroots"]
+    before = Member.objects.count()
+    try:
+        job = engine.start_import(
+            kind=ImportJob.Kind.MEMBERS,
+            unit=world.a1,
+            upload=upload(xlsx([person(n) for n in range(1, ROWS + 1)])),
+            by=officer,
+        )
+        wait_for(job, {"previewed", "failed"}, log)
+        assert (job.status, job.to_create) == ("previewed", ROWS), job.error
+        engine.confirm_import(job=job, by=officer)
+        wait_for(job, {"writing", "done", "failed"}, log)
+        os.killpg(first.pid, signal.SIGKILL)  # the worker and its pool child, mid-write
+        first.wait(timeout=30)
+        job.refresh_from_db()
+        assert job.status == "writing", "the import ended before the worker was killed"
+        assert Member.objects.count() == before  # the killed write left nothing half done
+
+        second = start_worker(queue, log)
+        wait_for(job, {"done", "failed"}, log)
+    finally:
+        app.conf.task_default_queue = "celery"
+        for worker in (first, second):
+            if worker is not None:
+                stop(worker)
+
+    assert job.status == "done", job.error
+    assert Member.objects.count() == before + ROWS
+    assert Member.objects.filter(unit=world.a1).values("national_id").distinct().count() == (
+        Member.objects.filter(unit=world.a1).count()
+    )
+    assert nothing_left_in(queue)
