@@ -370,7 +370,14 @@ def _drop_queue(queue: str) -> None:
 
     try:
         with app.connection_for_write() as conn:
-            conn.default_channel.queue_delete(queue)
+            # By its keys: kombu's queue_delete only forgets the queues this connection declared.
+            client = conn.default_channel.client
+            client.delete(queue, f"_kombu.binding_permanent.{queue}")
+            suffix = b"\x06\x16" + queue.encode()
+            for key in client.scan_iter("_kombu.binding.*"):
+                stale = [m for m in client.smembers(key) if m.endswith(suffix)]
+                if stale:
+                    client.srem(key, *stale)
     except Exception as error:  # a broker that went away meanwhile leaves a key behind
         print(f"could not remove the queue {queue}: {error}")
 
