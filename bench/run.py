@@ -140,16 +140,30 @@ def percentile(values: list[float], share: float) -> float:
 class Server:
     """gunicorn on a free loopback port, stopped by its own process id."""
 
-    def __init__(self, workers: int, log: Path):
+    def __init__(
+        self,
+        workers: int,
+        log: Path,
+        *,
+        port: int = 0,
+        env: dict[str, str] | None = None,
+        count_queries: bool = True,
+    ):
         self.workers = workers
         self.log = log
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = port
+        if not port:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = probe.getsockname()[1]
+        # bench/load.py: its own environment for the server, without the query-count headers.
+        self.env = dict(os.environ, **(env or {}))
+        if count_queries:
+            self.env["BENCH_COUNT_QUERIES"] = "1"
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
-        env = dict(os.environ, BENCH_COUNT_QUERIES="1")
+        env = self.env
         gunicorn = Path(sys.executable).parent / "gunicorn"
         command = [
             str(gunicorn), "portal.wsgi:application", "--bind", f"127.0.0.1:{self.port}",

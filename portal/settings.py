@@ -112,6 +112,9 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
         conn_max_age=envint("DB_CONN_MAX_AGE", 60),
+        # A kept connection the database dropped (a restart, pg_terminate_backend, a failover)
+        # is found dead before the request uses it and replaced, rather than failing it.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -193,6 +196,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # Without Redis (the demo) Celery uses kombu's filesystem broker, which needs no server.
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_TASK_ACKS_LATE = False
+# One deployment's workers, or a load run's server, may keep to a queue of their own.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A request that queues work never waits long on a broker that is down: a short connection
 # timeout and one quick retry, then the row waits for welfare.tasks.requeue_waiting.

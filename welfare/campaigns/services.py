@@ -175,7 +175,10 @@ def update_campaign(
     """Change a campaign's name, purpose, target, period and units. Its union and fund stay:
     its contributions are in that fund's ledger. A period no longer holds a contribution
     already recorded outside it, nor may a unit stop collecting once it has collected."""
-    campaign = Campaign.objects.select_for_update().select_related("unit").get(pk=campaign.pk)
+    # Not the union it reads: a union locked FOR UPDATE blocks every insert referring to it.
+    campaign = (
+        Campaign.objects.select_for_update(of=("self",)).select_related("unit").get(pk=campaign.pk)
+    )
     _check_runs_campaigns(by, campaign.unit)
     units = list(units)
     _check(

@@ -50,7 +50,14 @@ def get_case_for_user(user, pk) -> Case:
 
 
 def _lock(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("fund", "unit").get(pk=case.pk)
+    """The case and its fund, not the union joined for reading: a union row locked FOR UPDATE
+    blocks every insert that refers to it (the foreign-key check takes KEY SHARE), and a case
+    opened at the union while this one was paid deadlocked with the payment."""
+    return (
+        Case.objects.select_for_update(of=("self", "fund"))
+        .select_related("fund", "unit")
+        .get(pk=case.pk)
+    )
 
 
 # The support given for a member's child: the child is named on the record.

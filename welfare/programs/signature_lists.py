@@ -369,7 +369,12 @@ def attach_signed_list(*, batch: Batch, upload: UploadedFile, by: ActingUser) ->
     """Keep the signed scan (a real PDF, JPEG or PNG of 10 MB at most, checked by its content
     as case evidence is) on an approved or paid batch."""
     actor = require_actor(by)
-    batch = Batch.objects.select_for_update().select_related("fund__unit", "unit").get(pk=batch.pk)
+    # Not the unions it reads: a union locked FOR UPDATE blocks every insert referring to it.
+    batch = (
+        Batch.objects.select_for_update(of=("self",))
+        .select_related("fund__unit", "unit")
+        .get(pk=batch.pk)
+    )
     if not may_attach_signed(actor, batch):
         if batch.status not in PRINTABLE and (
             can(actor, Capability.PAY, batch.fund.unit)

@@ -61,7 +61,10 @@ def request_report(*, union: Unit, year: int, by: User) -> tuple[Report, bool]:
 @transaction.atomic
 def rebuild_with_narrative(*, report: Report, text: str, by: User) -> Report:
     """Build the PDF again with the leader's own narrative."""
-    report = Report.objects.select_for_update().select_related("union").get(pk=report.pk)
+    # Not the union it reads: a union locked FOR UPDATE blocks every insert referring to it.
+    report = (
+        Report.objects.select_for_update(of=("self",)).select_related("union").get(pk=report.pk)
+    )
     authorize_write(by, Capability.WRITE_REPORTS, report.union)
     if report.is_active:
         raise ValidationError(_("This report is being built; wait until it is ready."))
