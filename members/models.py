@@ -103,9 +103,10 @@ class Member(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Set while the person's request to restrict the processing of their data stands
-    # (members/privacy.py): no new case is opened for them.
+    # (members/privacy.py): no new case is opened for them.  A database default too, for the
+    # plain rows the import and the scale seed write.
     processing_restricted = models.BooleanField(
-        _("processing restricted"), default=False, editable=False
+        _("processing restricted"), default=False, db_default=False, editable=False
     )
 
     history = HistoricalRecords(excluded_fields=["search_name", "sort_name", "updated_at"])
