@@ -169,12 +169,26 @@ def _keep_restriction(member: Member) -> None:
     member.processing_restricted = restricted
 
 
+def check_not_restricted(member: Member) -> None:
+    """Refuse to build anything new on the data of a person who asked to restrict its
+    processing, while the restriction stands: a case, a loan (welfare calls it)."""
+    if Member.objects.filter(pk=member.pk, processing_restricted=True).exists():
+        raise ValidationError(
+            _(
+                "%(name)s asked to restrict the processing of their personal data: no new "
+                "case or loan can be opened for them while the restriction stands."
+            )
+            % {"name": member.full_name}
+        )
+
+
 @transaction.atomic
 def receive_request(
     *, member: Member, kind: str, received_on: datetime.date, details: str, by: User
 ) -> SubjectRequest:
     """Record a request as received, with its deadlines.  A request to restrict processing
-    restricts it at once: no new case is opened for the person while it stands."""
+    restricts it at once: no new case or loan is opened for the person, and no program batch
+    lists them, while it stands."""
     member = Member.objects.select_for_update().select_related("unit").get(pk=member.pk)
     authorize_write(by, Capability.MANAGE_USERS, member.unit)
     if kind not in SubjectRequest.Kind.values:

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from members import privacy
@@ -271,3 +272,18 @@ def test_overdue_requests(world, settings):
     acknowledged.refresh_from_db()
     assert late.overdue and unacknowledged.overdue
     assert not acknowledged.overdue and not fresh.overdue
+
+
+def test_the_member_list_finds_who_has_no_standing_basis(client_for, world, today):
+    officer = world.users["province"]
+    a1, b1 = world.member_a1, world.member_b1
+    privacy.record_consent(member=a1, basis=LegalBasis.CONSENT, given_on=today, by=officer)
+    privacy.record_consent(member=b1, basis=LegalBasis.CONSENT, given_on=today, by=officer)
+    privacy.withdraw_consent(member=b1, withdrawn_on=today, by=officer)
+    response = client_for("province").get(reverse("members:list"), {"consent": "none"})
+    listed = {member.pk for member in response.context["page"].object_list}
+    assert b1.pk in listed  # withdrawn
+    assert a1.pk not in listed  # consent stands
+    privacy.record_consent(member=b1, basis=LegalBasis.UNION_DUTIES, given_on=today, by=officer)
+    response = client_for("province").get(reverse("members:list"), {"consent": "none"})
+    assert not {member.pk for member in response.context["page"].object_list} & {a1.pk, b1.pk}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import zipfile
@@ -9,7 +10,8 @@ import zipfile
 import pytest
 from django.urls import reverse
 
-from members.models import MemberAccess
+from members import privacy
+from members.models import LegalBasis, MemberAccess, SubjectRequest
 
 from .conftest import PDF
 from .loans.builders import build_loan
@@ -65,3 +67,23 @@ def test_the_member_page_offers_it_to_administrators_only(client_for, world):
     page = reverse("members:detail", args=[world.member_a1.pk])
     assert url(world.member_a1) in client_for("admin").get(page).content.decode()
     assert url(world.member_a1) not in client_for("grassroots").get(page).content.decode()
+
+
+def test_the_archive_holds_the_legal_basis_and_the_requests(client_for, world):
+    member, today = world.member_a1, datetime.date.today()
+    privacy.record_consent(
+        member=member, basis=LegalBasis.CONSENT, given_on=today, by=world.users["grassroots"]
+    )
+    privacy.receive_request(
+        member=member,
+        kind=SubjectRequest.Kind.ACCESS,
+        received_on=today,
+        details="Xin bản sao",
+        by=world.users["admin"],
+    )
+    bundle = zipfile.ZipFile(io.BytesIO(client_for("admin").post(url(member)).content))
+    record = json.loads(bundle.read("member.json"))
+    [basis] = record["legal_basis"]
+    assert (basis["basis"], basis["recorded_by__username"]) == ("consent", "grassroots")
+    [request] = record["requests"]
+    assert (request["kind"], request["details"]) == ("access", "Xin bản sao")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.money import format_dong
-from members.models import Member
+from members import privacy
 from unions.models import Unit
 from unions.scope import Capability, can, units_held
 from welfare.funds.ledger import lock_fund, post_entry
@@ -81,19 +81,6 @@ def check_fund_usable(fund: Fund, unit: Unit) -> None:
         raise ValidationError({"fund": _("Choose a fund of this union or of a union above it.")})
 
 
-def check_not_restricted(member) -> None:
-    """The person asked to restrict the processing of their data (members/privacy.py): while
-    it stands, nothing new is built on it."""
-    if Member.objects.filter(pk=member.pk, processing_restricted=True).exists():
-        raise ValidationError(
-            _(
-                "%(name)s asked to restrict the processing of their personal data: no new "
-                "case can be opened for them while the restriction stands."
-            )
-            % {"name": member.full_name}
-        )
-
-
 # --- writes --------------------------------------------------------------------------------
 
 
@@ -103,7 +90,7 @@ def create_case(*, case: Case, by) -> Case:
         raise PermissionDenied
     if not case.member.unit.path.startswith(case.unit.path):
         raise ValidationError({"member": _("The person does not belong to this union.")})
-    check_not_restricted(case.member)
+    privacy.check_not_restricted(case.member)
     check_fund_usable(case.fund, case.unit)
     case.created_by = by
     case.status = CaseStatus.DRAFT
