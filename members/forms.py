@@ -7,7 +7,7 @@ from django import forms
 from django.contrib.postgres.search import TrigramSimilarity
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import FloatField, QuerySet
+from django.db.models import Exists, FloatField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +18,17 @@ from unions.models import PATH_SEPARATOR, Unit, UnitKind
 from unions.scope import Capability
 from unions.widgets import UnitSearchField, UnitSearchSelect
 
-from .models import ENDED_STATUSES, JOINED_KEY, Dependant, Member, MemberKind, MemberStatus, Sex
+from .models import (
+    ENDED_STATUSES,
+    JOINED_KEY,
+    Consent,
+    Dependant,
+    LegalBasis,
+    Member,
+    MemberKind,
+    MemberStatus,
+    Sex,
+)
 from .national_id import clean_national_id
 from .search import name_words, normalise, uses_trigram_index
 from .validation import check_birth_date, member_errors, tidy_name
@@ -266,6 +276,9 @@ class TransferForm(ReorganiseForm):
         self.order_fields(self.field_order)
 
 
+# The member list's filter value for "no legal basis recorded, or consent withdrawn".
+NO_BASIS = "none"
+
 # Each sort is a keyset ordering (see common.keyset) served by an index: member_name_order,
 # member_birth_order and member_joined_order. There is no "by unit" sort: ordering by the unit's
 # name needs the join before the limit, which no index of the member table can serve, and the
@@ -322,6 +335,12 @@ class MemberFilter(django_filters.FilterSet):
         label=_("ID number"),
         empty_label=_("All"),
     )
+    consent = django_filters.ChoiceFilter(
+        choices=[(NO_BASIS, _("None recorded or consent withdrawn"))],
+        method="filter_consent",
+        label=_("Legal basis"),
+        empty_label=_("All"),
+    )
     sort = django_filters.ChoiceFilter(
         choices=[
             ("name", _("Name A-Z")),
@@ -337,7 +356,7 @@ class MemberFilter(django_filters.FilterSet):
 
     class Meta:
         model = Member
-        fields = ["q", "unit", "status", "sex", "kind"]
+        fields = ["q", "unit", "status", "sex", "kind", "consent"]
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -360,6 +379,17 @@ class MemberFilter(django_filters.FilterSet):
 
     def filter_identified(self, queryset, name, value):
         return queryset.filter(unidentified=value == "no")
+
+    def filter_consent(self, queryset, name, value):
+        """The people whose newest consent record is not a standing basis (none, or a
+        withdrawal): one probe of the index consent_newest per person read."""
+        newest = (
+            Consent.objects.filter(member=OuterRef(OuterRef("pk")))
+            .order_by("-recorded_at", "-id")
+            .values("pk")[:1]
+        )
+        standing = Consent.objects.filter(pk=Subquery(newest), withdrawn_on__isnull=True)
+        return queryset.filter(~Exists(standing))
 
     def keep_order(self, queryset, name, value):
         return queryset  # applied by qs, after every filter
@@ -414,3 +444,22 @@ class MemberFilter(django_filters.FilterSet):
         if "-joined_key" in ordering:
             queryset = queryset.annotate(joined_key=JOINED_KEY)
         return queryset.order_by(*ordering)
+
+
+# The consent form's choice that records a withdrawal rather than a basis.
+WITHDRAWN = "withdrawn"
+
+
+class ConsentForm(forms.Form):
+    """The legal basis or consent recorded on the member's page, or its withdrawal."""
+
+    basis = forms.ChoiceField(label=_("Legal basis"))
+    given_on = forms.DateField(label=_("Date"), widget=DateInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["basis"].choices = [
+            *LegalBasis.choices,
+            (WITHDRAWN, _("The person withdrew their consent")),
+        ]
+        self.fields["given_on"].initial = timezone.localdate()

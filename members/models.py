@@ -9,6 +9,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -123,6 +124,12 @@ class Member(models.Model):
     poor_household = models.BooleanField(_("poor household"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set while the person's request to restrict the processing of their data stands
+    # (members/privacy.py): no new case is opened for them.  A database default too, for the
+    # plain rows the import and the scale seed write.
+    processing_restricted = models.BooleanField(
+        _("processing restricted"), default=False, db_default=False, editable=False
+    )
 
     history = HistoricalRecords(excluded_fields=["search_name", "sort_name", "updated_at"])
     objects = MemberQuerySet.as_manager()
@@ -307,3 +314,167 @@ class MemberAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.what} {self.at:%d/%m/%Y %H:%M}"
+
+
+class LegalBasis(models.TextChoices):
+    """Why the union may process a member's personal data (Law 91/2025/QH15 on Personal Data
+    Protection: consent, or one of the cases it allows without consent)."""
+
+    CONSENT = "consent", _("Consent of the data subject")
+    UNION_DUTIES = "union_duties", _("Performance of the union's duties under the Trade Union Law")
+    LEGAL_OBLIGATION = "legal_obligation", _("A legal obligation")
+    VITAL_INTERESTS = "vital_interests", _("Protection of the life or health of the person")
+
+
+class ConsentQuerySet(models.QuerySet["Consent"]):
+    def newest_first(self) -> ConsentQuerySet:
+        return self.order_by("-recorded_at", "-id")
+
+
+class Consent(models.Model):
+    """The legal basis on which a member's data is processed, as recorded on a day: the newest
+    row of a member is the one that stands.  Never edited: a withdrawal of consent is a row of
+    its own, carrying the consent it withdraws (basis, notice version, day given) and the day
+    it was withdrawn (members/privacy.py)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents")
+    basis = models.CharField(_("legal basis"), max_length=20, choices=LegalBasis.choices)
+    # PERSONAL_DATA_NOTICE_VERSION when recorded: which notice the person was given.
+    notice_version = models.CharField(_("notice version"), max_length=16)
+    given_on = models.DateField(_("date given"))
+    withdrawn_on = models.DateField(_("date withdrawn"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(withdrawn_on__isnull=True)
+                | Q(basis="consent", withdrawn_on__gte=models.F("given_on")),
+                name="consent_withdrawal_after_consent",
+            ),
+        ]
+        indexes = [models.Index(fields=["member", "-recorded_at", "-id"], name="consent_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.basis} {self.given_on}"
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_on is not None
+
+
+class SubjectRequestQuerySet(models.QuerySet["SubjectRequest"]):
+    def visible_to(self, user) -> SubjectRequestQuerySet:
+        """The requests of the members of the units the user manages users in: an
+        administrator's work, like the access log."""
+        return self.filter(member__unit_id__in=visible_unit_ids(user, Capability.MANAGE_USERS))
+
+    def open(self) -> SubjectRequestQuerySet:
+        return self.filter(status__in=SubjectRequest.OPEN)
+
+    def overdue(self, today: datetime.date) -> SubjectRequestQuerySet:
+        """Open past the day to complete it, or not acknowledged past the day to do that."""
+        return self.open().filter(
+            Q(complete_by__lt=today)
+            | Q(status=SubjectRequest.Status.RECEIVED, acknowledge_by__lt=today)
+        )
+
+
+class SubjectRequest(models.Model):
+    """A person's request about their personal data (Law 91/2025/QH15, Decree 356/2025/NĐ-CP):
+    what they asked, when, and how the union answered it within the law's deadlines, which are
+    computed once on receipt (members/privacy.py) so that lists sort and filter on them."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", _("Access to their data")
+        CORRECT = "correct", _("Correction of their data")
+        RESTRICT = "restrict", _("Restriction of processing")
+        WITHDRAW = "withdraw", _("Withdrawal of consent")
+        DELETE = "delete", _("Deletion of their data")
+        OBJECT = "object", _("Objection to processing")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        COMPLETED = "completed", _("Completed")
+        REFUSED = "refused", _("Refused")
+
+    OPEN = (Status.RECEIVED, Status.ACKNOWLEDGED)
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="subject_requests")
+    kind = models.CharField(_("request"), max_length=16, choices=Kind.choices)
+    received_on = models.DateField(_("date received"))
+    details = models.TextField(_("what the person asked"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED
+    )
+    acknowledge_by = models.DateField(_("acknowledge by"))
+    complete_by = models.DateField(_("complete by"))
+    acknowledged_on = models.DateField(_("date acknowledged"), null=True, blank=True)
+    # The day it was completed or refused.
+    completed_on = models.DateField(_("date closed"), null=True, blank=True)
+    # What was done (completed) or why not (refused: required).
+    outcome = models.TextField(_("outcome"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = SubjectRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("data-subject request")
+        verbose_name_plural = _("data-subject requests")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(acknowledged_on__isnull=True)
+                | Q(acknowledged_on__gte=models.F("received_on")),
+                name="subject_request_acknowledged_after_receipt",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="received", acknowledged_on__isnull=True, completed_on=None)
+                | Q(status="acknowledged", acknowledged_on__isnull=False, completed_on=None)
+                | Q(
+                    status__in=["completed", "refused"],
+                    completed_on__isnull=False,
+                    acknowledged_on__isnull=False,
+                    completed_on__gte=models.F("acknowledged_on"),
+                ),
+                name="subject_request_closed_with_its_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="refused") | ~Q(outcome=""),
+                name="subject_request_refused_with_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "complete_by", "id"], name="subject_request_due"),
+            models.Index(fields=["-received_on", "-id"], name="subject_request_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.kind} {self.received_on}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+    @property
+    def acknowledgment_overdue(self) -> bool:
+        return self.status == self.Status.RECEIVED and self.acknowledge_by < timezone.localdate()
+
+    @property
+    def overdue(self) -> bool:
+        """Open past a deadline, as ``SubjectRequestQuerySet.overdue`` finds it."""
+        late = self.complete_by < timezone.localdate()
+        return self.is_open and (late or self.acknowledgment_overdue)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/reveal-id/", views.member_reveal_id, name="reveal_id"),
     path("<int:pk>/edit/", views.member_edit, name="edit"),
     path("<int:pk>/transfer/", views.member_transfer, name="transfer"),
+    path("<int:pk>/consent/", views.member_consent, name="consent"),
     path("<int:pk>/children/new/", views.dependant_create, name="dependant_create"),
     path("children/<int:pk>/edit/", views.dependant_edit, name="dependant_edit"),
     path("children/<int:pk>/delete/", views.dependant_delete, name="dependant_delete"),

@@ -16,10 +16,10 @@ from common.keyset import KeysetPaginator, capped_count
 from unions.history import recent_changes
 from unions.scope import Capability, can, can_anywhere, visible_unit_ids
 
-from . import services
+from . import privacy, services
 from .access_log import record_member_access
-from .forms import DependantForm, MemberFilter, MemberForm, TransferForm
-from .models import Member, MemberAccess
+from .forms import WITHDRAWN, ConsentForm, DependantForm, MemberFilter, MemberForm, TransferForm
+from .models import Member, MemberAccess, SubjectRequest
 from .national_id import masked_or_missing
 
 
@@ -144,7 +144,14 @@ def member_reveal_id(request: HttpRequest, pk: int) -> HttpResponse:
     return _member_page(request, member, revealed=True)
 
 
-def _member_page(request: HttpRequest, member: Member, *, revealed: bool) -> HttpResponse:
+def _member_page(
+    request: HttpRequest,
+    member: Member,
+    *,
+    revealed: bool,
+    consent_form: ConsentForm | None = None,
+) -> HttpResponse:
+    manages = can(request.user, Capability.MANAGE_USERS, member.unit)
     return render(
         request,
         "members/member_detail.html",
@@ -152,13 +159,43 @@ def _member_page(request: HttpRequest, member: Member, *, revealed: bool) -> Htt
             "member": member,
             "revealed": revealed,
             "can_edit": can(request.user, Capability.EDIT_MEMBERS, member.unit),
-            "can_export_subject": can(request.user, Capability.MANAGE_USERS, member.unit),
+            "can_export_subject": manages,
+            "consent": privacy.current_consent(member),
+            "consent_form": consent_form or ConsentForm(),
+            "open_requests": (
+                member.subject_requests.filter(status__in=SubjectRequest.OPEN).order_by(
+                    "complete_by", "pk"
+                )
+                if manages
+                else []
+            ),
             "can_open_case": can(request.user, Capability.OPEN_CASES, member.unit),
             "memberships": member.memberships.select_related("unit", "by"),
             "dependants": member.dependants.all(),
             "changes": recent_changes(member.history),
         },
     )
+
+
+@require_POST
+def member_consent(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Record the legal basis the member's data is processed on, their consent, or its
+    withdrawal; a refused form is shown again on the member's page."""
+    member = services.get_member_for_user(request.user, pk, write=True)
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        basis, day = form.cleaned_data["basis"], form.cleaned_data["given_on"]
+        try:
+            if basis == WITHDRAWN:
+                privacy.withdraw_consent(member=member, withdrawn_on=day, by=request.user)
+            else:
+                privacy.record_consent(member=member, basis=basis, given_on=day, by=request.user)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("The legal basis was recorded."))
+            return redirect("members:detail", pk=member.pk)
+    return _member_page(request, member, revealed=False, consent_form=form)
 
 
 def member_create(request: AuthenticatedHttpRequest) -> HttpResponse:

@@ -185,6 +185,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 IMAGE_MAX_PIXELS = envint("IMAGE_MAX_PIXELS", 50_000_000)
 # How long the access log keeps who read a case file or a member's personal data (days).
 PERSONAL_DATA_LOG_DAYS = envint("PERSONAL_DATA_LOG_DAYS", 5 * 365 + 1)
+# The version of the personal-data notice (templates/welfare/privacy/notice.html) a consent
+# recorded today refers to: change it with the notice's text.
+PERSONAL_DATA_NOTICE_VERSION = os.environ.get("PERSONAL_DATA_NOTICE_VERSION", "2026-01")
+# Public holidays (ISO dates, comma-separated) that a data-subject request's deadline in
+# working days skips besides Saturdays and Sundays; empty by default.
+PERSONAL_DATA_HOLIDAYS = envlist("PERSONAL_DATA_HOLIDAYS")
 
 # Widgets render with the project's templates too (templates/django/forms/: the empty choice).
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"

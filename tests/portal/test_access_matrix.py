@@ -48,6 +48,7 @@ from ..access import (
 )
 from ..common.access_notices import ENTRIES as NOTICE_ENTRIES
 from ..members.access_imports import ENTRIES as IMPORT_ENTRIES
+from ..members.access_privacy import ENTRIES as PRIVACY_ENTRIES
 from ..unions.access_second_factor import ENTRIES as SECOND_FACTOR_ENTRIES
 from ..unions.access_tree import ENTRIES as TREE_ENTRIES
 from ..welfare.access_cases import build_case
@@ -192,6 +193,7 @@ MATRIX: dict[str, Entry] = {
     ),
     **WELFARE_ENTRIES,
     **IMPORT_ENTRIES,
+    **PRIVACY_ENTRIES,
     **TREE_ENTRIES,
     **NOTICE_ENTRIES,
     **SECOND_FACTOR_ENTRIES,

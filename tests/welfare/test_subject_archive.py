@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import zipfile
@@ -9,7 +10,8 @@ import zipfile
 import pytest
 from django.urls import reverse
 
-from members.models import MemberAccess
+from members import privacy
+from members.models import LegalBasis, MemberAccess, SubjectRequest
 
 from .conftest import PDF
 from .loans.builders import build_loan
@@ -78,3 +80,23 @@ def test_the_archive_of_a_worker_without_an_id_number_says_so(client_for, world)
     record = json.loads(zipfile.ZipFile(io.BytesIO(response.content)).read("member.json"))
     assert (record["member"]["national_id"], record["member"]["unidentified"]) == (None, True)
     assert record["member"]["full_name"] == "Lò Văn Thắng"
+
+
+def test_the_archive_holds_the_legal_basis_and_the_requests(client_for, world):
+    member, today = world.member_a1, datetime.date.today()
+    privacy.record_consent(
+        member=member, basis=LegalBasis.CONSENT, given_on=today, by=world.users["grassroots"]
+    )
+    privacy.receive_request(
+        member=member,
+        kind=SubjectRequest.Kind.ACCESS,
+        received_on=today,
+        details="Xin bản sao",
+        by=world.users["admin"],
+    )
+    bundle = zipfile.ZipFile(io.BytesIO(client_for("admin").post(url(member)).content))
+    record = json.loads(bundle.read("member.json"))
+    [basis] = record["legal_basis"]
+    assert (basis["basis"], basis["recorded_by__username"]) == ("consent", "grassroots")
+    [request] = record["requests"]
+    assert (request["kind"], request["details"]) == ("access", "Xin bản sao")

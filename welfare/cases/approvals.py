@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from common.money import format_dong
 from common.text import normalise
+from members import privacy
 from unions.models import Unit
 from unions.scope import Capability, can, units_held
 from welfare.funds.ledger import lock_fund, post_entry
@@ -164,6 +165,8 @@ def create_case(*, case: Case, by) -> Case:
     if not can(by, Capability.OPEN_CASES, case.unit):
         raise PermissionDenied
     check_beneficiary(case)
+    if case.member is not None:
+        privacy.check_not_restricted(case.member)
     check_amount(case.support_type, case.requested_amount, "requested_amount")
     check_fund_usable(case.fund, case.unit)
     case.created_by = by

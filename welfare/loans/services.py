@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.money import format_dong
+from members import privacy
 from members.models import Member
 from unions.models import Unit
 from unions.scope import (
@@ -150,6 +151,7 @@ def apply_for_loan(
     member = Member.objects.select_related("unit").get(pk=member.pk)
     if not member.unit.path.startswith(unit.path):
         raise ValidationError({"member": _("The person does not belong to this union.")})
+    privacy.check_not_restricted(member)
     product = LoanProduct.objects.select_related("fund").get(pk=product.pk)
     if not product.is_active or not product.fund.is_active:
         raise ValidationError({"product": _("This loan product is closed.")})

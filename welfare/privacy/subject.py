@@ -26,7 +26,8 @@ from ..loans.models import Instalment, Loan, LoanEvent, Repayment
 
 README = """Dữ liệu cá nhân của {name}, do {by} xuất ngày {at}.
 
-member.json        thông tin đoàn viên, quá trình sinh hoạt, con
+member.json        thông tin đoàn viên, quá trình sinh hoạt, con, căn cứ xử lý dữ liệu
+                   (sự đồng ý), các yêu cầu về dữ liệu cá nhân
 cases.json         hồ sơ hỗ trợ (kể cả hỗ trợ theo chương trình), diễn biến, chi trả
 evidence/          các tệp minh chứng của từng hồ sơ
 loans.json         khoản vay, lịch trả nợ, các lần trả, diễn biến
@@ -64,6 +65,25 @@ def archive(*, member: Member, by: ActingUser) -> bytes:
             ),
             "dependants": _rows(
                 member.dependants.all(), "full_name", "sex", "date_of_birth", "relationship", "note"
+            ),
+            "legal_basis": _rows(
+                member.consents.order_by("recorded_at", "id"),
+                "basis",
+                "notice_version",
+                "given_on",
+                "withdrawn_on",
+                "recorded_by__username",
+                "recorded_at",
+            ),
+            "requests": _rows(
+                member.subject_requests.order_by("received_on", "id"),
+                "kind",
+                "received_on",
+                "details",
+                "status",
+                "acknowledged_on",
+                "completed_on",
+                "outcome",
             ),
         },
         "cases.json": [

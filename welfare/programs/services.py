@@ -372,9 +372,12 @@ def batch_total(batch: Batch) -> tuple[int, int]:
 
 
 def candidates(batch: Batch) -> QuerySet[Member]:
-    """The people a batch may list: active, in the batch's unit's subtree, not listed yet."""
+    """The people a batch may list: active, in the batch's unit's subtree, not listed yet, and
+    not restricting the processing of their data (members/privacy.py)."""
     return Member.objects.filter(
-        unit__path__startswith=batch.unit.path, status=MemberStatus.ACTIVE
+        unit__path__startswith=batch.unit.path,
+        status=MemberStatus.ACTIVE,
+        processing_restricted=False,
     ).exclude(pk__in=BatchLine.objects.filter(batch=batch).values("member_id"))
 
 
