@@ -33,9 +33,11 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from pytest_django.live_server_helper import LiveServer
 
+from common.imports.engine import schema_for
 from common.imports.workbooks import refused_workbook
 from common.models import ImportJob
-from members.models import Dependant, Member
+from members import privacy
+from members.models import Dependant, Member, SubjectRequest
 from seed.demo_members import DEMO_PASSWORD, GRASSROOTS_ACCOUNT_UNIT, PROVINCE_CODE
 from unions.models import Unit, UnitKind
 from unions.scope import Capability, holds_at
@@ -45,6 +47,7 @@ from welfare.cases import rules as case_rules
 from welfare.loans import rules as loan_rules
 from welfare.models import Batch, Case, Fund, FundKind, Loan, Report
 from welfare.reports.build import run_build
+from welfare.shelters.services import may_keep as may_keep_shelter
 
 from ..portal.test_access_matrix import MATRIX
 from .conftest import CHROMIUM_ARGS, watch_csp
@@ -100,6 +103,11 @@ NOT_PAGES = {
     "contribution_imports:template",
     "contribution_imports:status",
     "contribution_imports:refused",
+    "batch_imports:template",
+    "batch_imports:status",
+    "batch_imports:refused",
+    "batch_imports:list",  # sends back to the programs
+    "privacy:notice",  # a PDF
 }
 
 # Pages for people who are not logged in; the login page first.
@@ -174,6 +182,19 @@ def demo(django_db_setup, django_db_blocker, tmp_path_factory):
             _waiting_import(kind, grassroots, officer)
         province = Unit.objects.get(code=PROVINCE_CODE)
         _waiting_import(ImportJob.Kind.CONTRIBUTIONS, province, users["treasurer"])
+        batch = Batch.objects.filter(unit=grassroots).order_by("pk").first()
+        if batch is not None:  # a list for the union's batch, checked
+            job = _waiting_import(ImportJob.Kind.BATCH, grassroots, officer)
+            job.target_id = batch.pk
+            job.save(update_fields=["target_id"])
+        # A person's request to see what is held about them, waiting for an answer.
+        privacy.receive_request(
+            member=Member.objects.filter(unit=grassroots).order_by("pk").first(),
+            kind=SubjectRequest.Kind.ACCESS,
+            received_on=timezone.localdate(),
+            details="Xin bản sao toàn bộ thông tin cá nhân đang được lưu.",
+            by=users["admin"],
+        )
         reset_link = reverse(
             "password_reset_confirm",
             args=[urlsafe_base64_encode(force_bytes(officer.pk)), "no-such-token"],
@@ -223,6 +244,15 @@ def _extra_pages(user, reset_link: str) -> dict[str, str]:
         if may_record(user, campaign):
             pages["campaigns:contribute"] = reverse("campaigns:contribute", args=[campaign.pk])
             break
+    for case in Case.objects.visible_to(user).filter(support_type="shelter").select_related("unit"):
+        if may_keep_shelter(user, case):
+            pages["shelters:edit"] = reverse("shelters:edit", args=[case.pk])
+            break
+    # A batch's imported list waiting for confirmation: its page is reached from the upload.
+    batch_jobs = schema_for(ImportJob.Kind.BATCH).visible_jobs(user)
+    job = batch_jobs.filter(kind=ImportJob.Kind.BATCH).first()
+    if job is not None:
+        pages["batch_imports:detail"] = reverse("batch_imports:detail", args=[job.pk])
     for batch in Batch.objects.visible_to(user).filter(status__in=["draft", "returned"]):
         if "edit" in case_rules.allowed_actions(user, batch):
             pages["programs:batch_people"] = reverse("programs:batch_people", args=[batch.pk])
