@@ -185,9 +185,9 @@ def test_query_count_does_not_grow_with_records(
 
     # one pass a year on PostgreSQL, one query per breakdown elsewhere; then the programs
     # (one query), the loans (one a year), the campaigns (one query, beside the
-    # contributions by fund), the support to organisations (one query) and the people
-    # supported without a membership (one a year)
-    limit = 25 if connection.vendor == "postgresql" else 37
+    # contributions by fund), the shelters (one query), the support to organisations (one
+    # query) and the people supported without a membership (one a year)
+    limit = 26 if connection.vendor == "postgresql" else 37
     with django_assert_max_num_queries(limit) as captured:
         annual_figures(world.province, 2026, user=world.users["province"])
     before = len(captured)
