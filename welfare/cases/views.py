@@ -276,12 +276,7 @@ def _organisation_case(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
-                messages.success(
-                    request,
-                    _("The case was saved as a draft. Submit it when the evidence is complete."),
-                )
-                _told_lost(request, form)
-                return redirect("cases:detail", pk=case.pk)
+                return _saved_as_draft(request, form, case)
         _keep_for_reshow(form)
     return render(
         request,
@@ -326,6 +321,15 @@ def _told_lost(request: HttpRequest, form: KeepsEvidence) -> None:
         messages.warning(request, _lost_message(form.lost))
 
 
+def _saved_as_draft(request: HttpRequest, form, case: Case) -> HttpResponse:
+    """After a new case is saved: say so, say which kept files were lost, open it."""
+    messages.success(
+        request, _("The case was saved as a draft. Submit it when the evidence is complete.")
+    )
+    _told_lost(request, form)
+    return redirect("cases:detail", pk=case.pk)
+
+
 def case_create(request: HttpRequest) -> HttpResponse:
     if not can_anywhere(request.user, Capability.OPEN_CASES):
         raise PermissionDenied
@@ -362,12 +366,7 @@ def case_create(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
-                messages.success(
-                    request,
-                    _("The case was saved as a draft. Submit it when the evidence is complete."),
-                )
-                _told_lost(request, form)
-                return redirect("cases:detail", pk=case.pk)
+                return _saved_as_draft(request, form, case)
         _keep_for_reshow(form)
     return render(
         request,
