@@ -218,6 +218,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, int | str]
 if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600),
+        # How often a worker looks for messages a killed worker never acknowledged (those
+        # older than the visibility timeout go back to their queue): one sweep a minute.
+        "unacked_restore_interval": envint("CELERY_RESTORE_INTERVAL", 60),
+        "unacked_restore_throttle": 1,
         "socket_connect_timeout": envint("CELERY_BROKER_TIMEOUT", 2),
         "socket_timeout": 5,
     }

@@ -25,7 +25,11 @@ from welfare.reports.models import Report
 from ..members.test_imports import person, upload, xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
-VISIBILITY_TIMEOUT = 3  # seconds: the killed task's message comes back soon
+# The killed task's message comes back soon, yet only once: the timeout stays longer than any
+# task here runs, or a worker would give a message back while another still works on it (a
+# second copy, as in production with a timeout shorter than the longest task).
+VISIBILITY_TIMEOUT = 20  # seconds
+RESTORE_INTERVAL = 1  # seconds between a worker's sweeps for unacknowledged messages
 
 
 def database_url() -> str:
@@ -44,6 +48,7 @@ def start_worker(queue: str, log: Path) -> subprocess.Popen:
         DATABASE_URL=database_url(),
         CELERY_QUEUE=queue,
         CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
+        CELERY_RESTORE_INTERVAL=str(RESTORE_INTERVAL),
         MEDIA_ROOT=str(settings.MEDIA_ROOT),
     )
     return subprocess.Popen(
