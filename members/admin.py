@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from common.admin import RecordAdmin
+
 from .access_log import record_member_access
-from .models import Dependant, Member, MemberAccess, Membership
+from .models import Consent, Dependant, Member, MemberAccess, Membership, SubjectRequest
 from .national_id import masked
 
 
@@ -46,3 +48,33 @@ class MemberAdmin(SimpleHistoryAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["member", "unit", "valid_from", "valid_to", "reason"]
     raw_id_fields = ["member", "unit", "by"]
+
+
+@admin.register(Consent)
+class ConsentAdmin(RecordAdmin):
+    """The legal basis and consents as recorded on the member's page (a withdrawal is a record
+    of its own): read here, recorded only there."""
+
+    list_display = ["member", "basis", "notice_version", "given_on", "withdrawn_on", "recorded_by"]
+    list_filter = ["basis", "notice_version"]
+    search_fields = ["member__full_name"]
+    raw_id_fields = ["member", "recorded_by"]
+
+
+@admin.register(SubjectRequest)
+class SubjectRequestAdmin(RecordAdmin):
+    """Data-subject requests with their deadlines; answered on the portal's request page."""
+
+    list_display = [
+        "member",
+        "kind",
+        "status",
+        "received_on",
+        "acknowledge_by",
+        "complete_by",
+        "completed_on",
+        "lifted_on",
+    ]
+    list_filter = ["kind", "status"]
+    search_fields = ["member__full_name"]
+    raw_id_fields = ["member", "recorded_by", "closed_by", "lifted_by"]

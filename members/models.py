@@ -429,6 +429,13 @@ class SubjectRequest(models.Model):
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A restriction carried out stands until it is lifted (the person asks, or its ground ends):
+    # recorded beside the request, which keeps what was done.
+    lifted_on = models.DateField(_("restriction lifted on"), null=True, blank=True)
+    lift_reason = models.TextField(_("why the restriction was lifted"), blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     objects = SubjectRequestQuerySet.as_manager()
 
@@ -456,6 +463,17 @@ class SubjectRequest(models.Model):
                 condition=~Q(status="refused") | ~Q(outcome=""),
                 name="subject_request_refused_with_reason",
             ),
+            models.CheckConstraint(
+                condition=Q(lifted_on__isnull=True)
+                | Q(
+                    kind="restrict",
+                    status="completed",
+                    lifted_on__gte=models.F("completed_on"),
+                    lifted_by__isnull=False,
+                )
+                & ~Q(lift_reason=""),
+                name="subject_request_lifted_restriction_with_reason",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "complete_by", "id"], name="subject_request_due"),
@@ -468,6 +486,15 @@ class SubjectRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
+
+    @property
+    def may_be_lifted(self) -> bool:
+        """A restriction carried out and not yet lifted."""
+        return (
+            self.kind == self.Kind.RESTRICT
+            and self.status == self.Status.COMPLETED
+            and self.lifted_on is None
+        )
 
     @property
     def acknowledgment_overdue(self) -> bool:

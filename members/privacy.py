@@ -159,9 +159,10 @@ def _dated(day: datetime.date, after: datetime.date, field: str) -> None:
 
 
 def _keep_restriction(member: Member) -> None:
-    """Processing stays restricted while a request to restrict it has not been refused."""
+    """Processing stays restricted while a request to restrict it has been neither refused
+    nor, once carried out, lifted."""
     restricted = (
-        member.subject_requests.filter(kind=SubjectRequest.Kind.RESTRICT)
+        member.subject_requests.filter(kind=SubjectRequest.Kind.RESTRICT, lifted_on=None)
         .exclude(status=SubjectRequest.Status.REFUSED)
         .exists()
     )
@@ -278,3 +279,36 @@ def refuse_request(
     if request.kind == SubjectRequest.Kind.RESTRICT:
         _keep_restriction(request.member)
     return request
+
+
+@transaction.atomic
+def lift_restriction(
+    *, request: SubjectRequest, on: datetime.date, reason: str, by: User
+) -> SubjectRequest:
+    """Lift a restriction of processing that was carried out: the person asked for it, or the
+    ground for it ended.  The request keeps what was done; the lifting is recorded beside it,
+    and new cases, loans and batches may name the person again unless another restriction
+    stands."""
+    locked = (
+        SubjectRequest.objects.select_for_update().select_related("member__unit").get(pk=request.pk)
+    )
+    authorize_write(by, Capability.MANAGE_USERS, locked.member.unit)
+    if not locked.may_be_lifted:
+        raise ValidationError(_("Only a restriction that was carried out can be lifted, once."))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the restriction is lifted.")})
+    _not_future(on, "on")
+    assert locked.completed_on is not None
+    if on < locked.completed_on:
+        raise ValidationError(
+            {
+                "on": _("The restriction was carried out on %(date)s.")
+                % {"date": locked.completed_on.strftime("%d/%m/%Y")}
+            }
+        )
+    locked.lifted_on = on
+    locked.lift_reason = reason.strip()
+    locked.lifted_by = by
+    locked.save(update_fields=["lifted_on", "lift_reason", "lifted_by"])
+    _keep_restriction(locked.member)
+    return locked

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from common.admin import RecordAdmin
+
 from .models import Placement, RoleAssignment, SecondFactorEvent, Unit, UnitEvent
 
 
@@ -33,19 +35,10 @@ class RoleAssignmentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(SecondFactorEvent)
-class SecondFactorEventAdmin(admin.ModelAdmin):
+class SecondFactorEventAdmin(RecordAdmin):
     """The record of set-ups, renewals, recovery codes used and resets: read, never edited."""
 
     list_display = ["user", "action", "by", "at"]
     list_filter = ["action"]
     search_fields = ["user__username"]
     raw_id_fields = ["user", "by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

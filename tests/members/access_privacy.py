@@ -27,6 +27,27 @@ def request_args(world, role, inside):
     return [found]
 
 
+def restriction_args(world, role, inside):
+    """A restriction carried out for A1's member (outside: Q1's)."""
+    member = world.member_a1 if inside else world.member_q1
+    found = privacy.receive_request(
+        member=member,
+        kind=SubjectRequest.Kind.RESTRICT,
+        received_on=timezone.localdate(),
+        details="Hạn chế xử lý",
+        by=system_user(),
+    )
+    privacy.complete_request(
+        request=found, on=timezone.localdate(), outcome="Đã hạn chế", by=system_user()
+    )
+    return [found]
+
+
+def lifted(found, client) -> dict:
+    found.refresh_from_db()
+    return {"lifted": found.lifted_on is not None}
+
+
 def consents_recorded(member, client) -> dict:
     return {"consents": member.consents.count()}
 
@@ -64,5 +85,12 @@ ENTRIES = {
         method="post",
         data=lambda world, obj: {"action": "acknowledge", "on": _today(world, obj)},
         effect=Effect(request_status, done={"admin": {"status": "acknowledged"}}),
+    ),
+    "privacy:request_lift": Entry(
+        inside={role: (302 if role == "admin" else 403) for role in ROLES},
+        args=restriction_args,
+        method="post",
+        data=lambda world, obj: {"on": _today(world, obj), "reason": "Đề nghị bỏ hạn chế"},
+        effect=Effect(lifted, done={"admin": {"lifted": True}}),
     ),
 }

@@ -113,3 +113,39 @@ def test_the_django_admin_masks_the_list_and_records_who_opened_a_member(client,
     assert page.status_code == 200
     access = MemberAccess.objects.get(member=member, user=root)
     assert (access.what, access.detail) == (MemberAccess.What.EDIT, "django-admin")
+
+
+def test_the_django_admin_shows_consents_and_requests_and_changes_none(client, world):
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from members import privacy
+    from members.models import LegalBasis, SubjectRequest
+
+    today = timezone.localdate()
+    member = world.member_a1
+    consent = privacy.record_consent(
+        member=member, basis=LegalBasis.CONSENT, given_on=today, by=world.users["grassroots"]
+    )
+    found = privacy.receive_request(
+        member=member,
+        kind=SubjectRequest.Kind.RESTRICT,
+        received_on=today,
+        details="Hạn chế xử lý",
+        by=world.users["admin"],
+    )
+    root = get_user_model().objects.create_superuser("root", "root@example.vn", "x-pass-123")
+    client.force_login(root)
+    for name, record in (("consent", consent), ("subjectrequest", found)):
+        listing = client.get(reverse(f"admin:members_{name}_changelist"))
+        assert listing.status_code == 200 and member.full_name in listing.content.decode()
+        url = reverse(f"admin:members_{name}_change", args=[record.pk])
+        assert client.get(url).status_code == 200  # shown, read only
+        assert client.post(url, {}).status_code == 403
+        assert client.get(reverse(f"admin:members_{name}_add")).status_code == 403
+        assert client.post(reverse(f"admin:members_{name}_delete", args=[record.pk]), {
+            "post": "yes"
+        }).status_code == 403  # fmt: skip
+    found.refresh_from_db()
+    assert found.status == SubjectRequest.Status.RECEIVED
+    assert member.consents.count() == 1

@@ -248,6 +248,104 @@ def test_a_completed_restriction_stays(world):
     assert member.processing_restricted
 
 
+def _restricted(world):
+    found = receive(world, kind=Kind.RESTRICT)
+    privacy.complete_request(
+        request=found, on=timezone.localdate(), outcome="Đã hạn chế", by=world.users["admin"]
+    )
+    return found
+
+
+def test_lifting_a_carried_out_restriction_records_it_and_ends_it(world):
+    member, today = world.member_a1, timezone.localdate()
+    found = _restricted(world)
+    lifted = privacy.lift_restriction(
+        request=found, on=today, reason="Người lao động đề nghị bỏ hạn chế", by=world.users["admin"]
+    )
+    member.refresh_from_db()
+    assert not member.processing_restricted
+    assert (lifted.lifted_on, lifted.lifted_by, lifted.lift_reason) == (
+        today,
+        world.users["admin"],
+        "Người lao động đề nghị bỏ hạn chế",
+    )
+    # What was done stays as it was recorded.
+    assert (lifted.status, lifted.outcome) == (Status.COMPLETED, "Đã hạn chế")
+
+
+def test_another_standing_restriction_keeps_processing_restricted(world):
+    member = world.member_a1
+    first = _restricted(world)
+    receive(world, kind=Kind.RESTRICT)  # a second one, still open
+    privacy.lift_restriction(
+        request=first, on=timezone.localdate(), reason="Hết căn cứ", by=world.users["admin"]
+    )
+    member.refresh_from_db()
+    assert member.processing_restricted
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ("open", "Only a restriction that was carried out can be lifted, once."),
+        ("lifted", "Only a restriction that was carried out can be lifted, once."),
+        ("other kind", "Only a restriction that was carried out can be lifted, once."),
+    ],
+)
+def test_only_a_restriction_carried_out_and_standing_can_be_lifted(world, state, message):
+    today = timezone.localdate()
+    if state == "open":
+        found = receive(world, kind=Kind.RESTRICT)
+    elif state == "other kind":
+        found = receive(world, kind=Kind.CORRECT)
+        privacy.complete_request(request=found, on=today, outcome="", by=world.users["admin"])
+    else:
+        found = _restricted(world)
+        privacy.lift_restriction(request=found, on=today, reason="x", by=world.users["admin"])
+    with pytest.raises(ValidationError) as refused:
+        privacy.lift_restriction(request=found, on=today, reason="y", by=world.users["admin"])
+    assert refused.value.messages == [message]
+
+
+def test_a_lifting_needs_a_reason_a_date_not_before_it_was_carried_out_and_an_administrator(
+    world,
+):
+    today = timezone.localdate()
+    found = _restricted(world)
+    with pytest.raises(ValidationError) as refused:
+        privacy.lift_restriction(request=found, on=today, reason="  ", by=world.users["admin"])
+    assert refused.value.message_dict == {"reason": ["Say why the restriction is lifted."]}
+    with pytest.raises(ValidationError) as refused:
+        privacy.lift_restriction(
+            request=found,
+            on=today - datetime.timedelta(days=1),
+            reason="x",
+            by=world.users["admin"],
+        )
+    assert list(refused.value.message_dict) == ["on"]
+    with pytest.raises(ValidationError):
+        privacy.lift_restriction(
+            request=found,
+            on=today + datetime.timedelta(days=1),
+            reason="x",
+            by=world.users["admin"],
+        )
+    with pytest.raises(PermissionDenied):
+        privacy.lift_restriction(request=found, on=today, reason="x", by=world.users["province"])
+    found.refresh_from_db()
+    assert found.lifted_on is None
+    world.member_a1.refresh_from_db()
+    assert world.member_a1.processing_restricted
+
+
+def test_the_database_refuses_a_lifting_without_its_reason(world):
+    found = _restricted(world)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SubjectRequest.objects.filter(pk=found.pk).update(
+            lifted_on=timezone.localdate(), lifted_by=world.users["admin"], lift_reason=""
+        )
+
+
 def test_completing_a_withdrawal_withdraws_the_consent(world):
     member, today = world.member_a1, timezone.localdate()
     privacy.record_consent(

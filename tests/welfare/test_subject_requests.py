@@ -251,3 +251,31 @@ def test_a_restricted_person_gets_no_new_loan(world):
     with pytest.raises(ValidationError):
         build_loan(world, state="applied")
     assert not Loan.objects.exists()
+
+
+def test_lifting_a_restriction_from_its_page_opens_cases_again(client_for, world, funds):
+    found = receive(world, kind=Kind.RESTRICT)
+    client = client_for("admin")
+    today = timezone.localdate().isoformat()
+    client.post(
+        reverse("privacy:request_answer", args=[found.pk]),
+        {"action": "complete", "on": today, "outcome": "Đã hạn chế"},
+    )
+    page = client.get(reverse("privacy:request", args=[found.pk])).content.decode()
+    assert 'id="lift"' in page
+    url = reverse("privacy:request_lift", args=[found.pk])
+    response = client.post(url, {"on": today, "reason": ""})
+    assert response.status_code == 200
+    assert told("This field is required.") in response.content.decode()
+    response = client.post(url, {"on": today, "reason": "Người lao động đề nghị bỏ hạn chế"})
+    assert response.status_code == 302
+    page = client.get(reverse("privacy:request", args=[found.pk])).content.decode()
+    assert 'id="request-lifted"' in page and 'id="lift"' not in page
+    assert "Người lao động đề nghị bỏ hạn chế" in page
+    member_page = client_for("grassroots").get(reverse("members:detail", args=[world.member_a1.pk]))
+    assert 'id="processing-restricted"' not in member_page.content.decode()
+    response = client_for("grassroots").post(
+        reverse("cases:create") + f"?member={world.member_a1.pk}", case_data(funds.social)
+    )
+    assert response.status_code == 302
+    assert Case.objects.filter(member=world.member_a1).exists()

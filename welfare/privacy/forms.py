@@ -80,6 +80,21 @@ class AnswerForm(forms.Form):
         self.fields["on"].initial = timezone.localdate()
 
 
+class LiftForm(forms.Form):
+    """Lifting a restriction that was carried out: when, and why."""
+
+    on = forms.DateField(label=_("Date"), widget=DateInput)
+    reason = forms.CharField(
+        label=_("Why the restriction is lifted"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For example: the person asked for it to be lifted, on what date and how."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["on"].initial = timezone.localdate()
+
+
 class SubjectRequestFilter(forms.Form):
     """What the administrator narrows the requests to; open requests by default."""
 

@@ -23,7 +23,13 @@ from members.services import get_member_for_user
 from unions.scope import Capability, authorize, can_anywhere
 
 from . import access_log, subject
-from .forms import AccessLogFilter, AnswerForm, SubjectRequestFilter, SubjectRequestForm
+from .forms import (
+    AccessLogFilter,
+    AnswerForm,
+    LiftForm,
+    SubjectRequestFilter,
+    SubjectRequestForm,
+)
 from .notice import render_notice
 
 
@@ -181,11 +187,23 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _request_page(request, found, AnswerForm(request=found) if found.is_open else None)
 
 
-def _request_page(request: HttpRequest, found: SubjectRequest, form: AnswerForm | None):
+def _request_page(
+    request: HttpRequest,
+    found: SubjectRequest,
+    form: AnswerForm | None,
+    lift_form: LiftForm | None = None,
+):
+    if lift_form is None and found.may_be_lifted:
+        lift_form = LiftForm()
     return render(
         request,
         "welfare/privacy/request_detail.html",
-        {"subject_request": found, "form": form, "today": timezone.localdate()},
+        {
+            "subject_request": found,
+            "form": form,
+            "lift_form": lift_form,
+            "today": timezone.localdate(),
+        },
     )
 
 
@@ -216,3 +234,24 @@ def request_answer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The answer was recorded."))
             return redirect("privacy:request", pk=found.pk)
     return _request_page(request, found, form)
+
+
+@require_POST
+def request_lift(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Lift a restriction of processing that was carried out; a refusal is shown on its page."""
+    found = privacy.get_request_for_user(request.user, pk)
+    form = LiftForm(request.POST)
+    if form.is_valid():
+        try:
+            privacy.lift_restriction(
+                request=found,
+                on=form.cleaned_data["on"],
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("The restriction was lifted."))
+            return redirect("privacy:request", pk=found.pk)
+    return _request_page(request, found, None, form)
