@@ -253,13 +253,38 @@ def display_name(name: str | None, *, fallback: str = "tep") -> str:
 SANDBOX_POLICY = "sandbox; default-src 'none'"
 
 
-def uploaded_file_response(handle, *, name: str, content_type: str) -> FileResponse:
-    """A file a user uploaded, served only as a download: the portal offers no inline preview,
-    so no uploaded byte is ever a page of the portal's origin."""
+PREVIEWABLE = frozenset({"application/pdf", "image/jpeg", "image/png"})
+# A preview is a document of its own: no script, no request anywhere, no frame around it.  A
+# PDF keeps the browser's viewer (a sandboxed PDF is not shown), and passed the upload checks
+# that refuse scripts and attachments in it; an image is sandboxed as well.
+PREVIEW_POLICY = "default-src 'none'; img-src 'self'; frame-ancestors 'none'"
+
+
+def may_preview(request, content_type: str) -> bool:
+    """Shown in the browser rather than downloaded: asked for on purpose (``?xem=1``), an image
+    or a PDF, and from one of the portal's own pages (the browser's ``Sec-Fetch-Site``), so a
+    link elsewhere, a typed address or another site still gets a download."""
+    return (
+        request.GET.get("xem") == "1"
+        and content_type in PREVIEWABLE
+        and request.headers.get("Sec-Fetch-Site") == "same-origin"
+    )
+
+
+def uploaded_file_response(
+    handle, *, name: str, content_type: str, preview: bool = False
+) -> FileResponse:
+    """A file a user uploaded, as a download; as a preview only when ``may_preview`` allowed
+    it.  Either way nothing uploaded runs as a page of the portal's origin."""
     response = FileResponse(
-        handle, as_attachment=True, filename=display_name(name), content_type=content_type
+        handle, as_attachment=not preview, filename=display_name(name), content_type=content_type
     )
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = SANDBOX_POLICY
+    if not preview:
+        response["Content-Security-Policy"] = SANDBOX_POLICY
+    elif content_type == "application/pdf":
+        response["Content-Security-Policy"] = PREVIEW_POLICY
+    else:
+        response["Content-Security-Policy"] = f"sandbox; {PREVIEW_POLICY}"
     patch_cache_control(response, private=True, no_store=True)
     return response

@@ -125,7 +125,7 @@ def test_officer_opens_a_draft_with_evidence_and_an_amount_with_dots(client_for,
     assert case.created_by == world.users["grassroots"]
     assert case.requested_amount == 1_500_000
     assert sorted(case.evidence.values_list("original_name", flat=True)) == [
-        "giay-xac-nhan.pdf",
+        "phieu-ra-vien.pdf",
         "ho-so-benh-an.pdf",
     ]
     assert events(case) == [Action.CREATED]
@@ -477,8 +477,8 @@ def upload(name: str, content: bytes, content_type: str = "application/pdf"):
 @pytest.mark.parametrize(
     "bad",
     [
-        upload("giay-xac-nhan.pdf", b"this is not a pdf at all, only text"),
-        upload("giay-xac-nhan.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 64),  # .exe
+        upload("phieu-ra-vien.pdf", b"this is not a pdf at all, only text"),
+        upload("phieu-ra-vien.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 64),  # .exe
     ],
     ids=["garbage", "exe-renamed-pdf"],
 )
@@ -487,7 +487,7 @@ def test_a_file_that_is_not_a_pdf_jpeg_or_png_is_refused(client_for, world, make
     response = client_for("grassroots").post(url("evidence_add", case.pk), {"files": bad})
     assert response.status_code == 200
     assert response.context["forms"]["evidence"].errors["files"] == [
-        gettext_vi("%(name)s is not a PDF, JPEG or PNG file.", name="giay-xac-nhan.pdf")
+        gettext_vi("%(name)s is not a PDF, JPEG or PNG file.", name="phieu-ra-vien.pdf")
     ]
     assert case.evidence.count() == 1  # only the one make_case attached
 
@@ -530,6 +530,51 @@ def test_evidence_is_added_to_a_draft_and_downloaded_inside_scope(client_for, wo
     # Never a page of the portal's origin, even if a browser rendered it.
     assert download["Content-Security-Policy"] == "sandbox; default-src 'none'"
     assert "no-store" in download["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "shown"),
+    [
+        ({"HTTP_SEC_FETCH_SITE": "same-origin"}, True),  # the "view" link of the case page
+        ({"HTTP_SEC_FETCH_SITE": "cross-site"}, False),  # a link on another site
+        ({"HTTP_SEC_FETCH_SITE": "none"}, False),  # an address typed or bookmarked
+        ({}, False),  # a client that says nothing
+    ],
+)
+def test_an_image_is_previewed_only_from_the_portals_own_pages(
+    client_for, world, make_case, headers, shown
+):
+    case = make_case("draft")
+    client = client_for("grassroots")
+    client.post(url("evidence_add", case.pk), {"files": upload("giay.png", PNG, "image/png")})
+    evidence = case.evidence.get(original_name="giay.png")
+    page = client.get(url("detail", case.pk)).content.decode()
+    assert f'href="{url("evidence", evidence.pk)}?xem=1"' in page
+    response = client.get(url("evidence", evidence.pk), {"xem": "1"}, **headers)
+    assert response.status_code == 200
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("inline;" if shown else "attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    policy = response["Content-Security-Policy"]
+    assert policy.startswith("sandbox;") and "default-src 'none'" in policy
+    # A preview is an access to the file like a download.
+    assert case.accesses.filter(what="evidence", evidence_name="giay.png").count() == 1
+
+
+def test_a_pdf_preview_keeps_the_viewer_and_frames_nothing(client_for, world, make_case):
+    case = make_case("draft")
+    client = client_for("grassroots")
+    pdf = upload("phieu-ra-vien.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    client.post(url("evidence_add", case.pk), {"files": pdf})
+    evidence = case.evidence.get(original_name="phieu-ra-vien.pdf")
+    response = client.get(
+        url("evidence", evidence.pk), {"xem": "1"}, HTTP_SEC_FETCH_SITE="same-origin"
+    )
+    assert response["Content-Disposition"].startswith("inline;")
+    assert response["Content-Security-Policy"] == (
+        "default-src 'none'; img-src 'self'; frame-ancestors 'none'"
+    )
+    assert response["X-Frame-Options"] == "DENY"
 
 
 def test_a_pdf_carrying_javascript_is_refused_with_a_vietnamese_reason(

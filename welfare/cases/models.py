@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from common.text import normalise
+from common.uploads import PREVIEWABLE
 from members.models import Dependant, Member
 from unions.models import Unit
 from unions.scope import visible_unit_ids
@@ -292,6 +293,10 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+    @property
+    def previewable(self) -> bool:
+        return self.content_type in PREVIEWABLE
 
 
 def pending_path(instance: PendingUpload, filename: str) -> str:

@@ -688,7 +688,8 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
-    """An evidence file, only for users whose scope covers its case; never shown inline."""
+    """An evidence file, only for users whose scope covers its case: a download, or an image
+    or PDF previewed from the case page (``uploads.may_preview``)."""
     evidence = get_object_or_404(
         Evidence.objects.filter(case__in=Case.objects.visible_to(request.user)).select_related(
             "case"
@@ -703,5 +704,8 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
         case=evidence.case, by=request.user, what=CaseAccess.What.EVIDENCE, evidence=evidence
     )
     return uploads.uploaded_file_response(
-        handle, name=evidence.original_name, content_type=evidence.content_type
+        handle,
+        name=evidence.original_name,
+        content_type=evidence.content_type,
+        preview=uploads.may_preview(request, evidence.content_type),
     )

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from seed.demo_campaigns import build_campaigns_demo
 from seed.demo_loans import build_loans_demo
 from seed.demo_members import build_demo
+from seed.demo_privacy import build_privacy_demo
 from seed.demo_second_factor import ensure_demo_second_factor
 from seed.demo_shelters import build_shelters_demo
 from seed.demo_welfare import build_welfare_demo
@@ -30,4 +31,5 @@ class Command(BaseCommand):
         build_shelters_demo(stdout)
         build_loans_demo(stdout)
         build_campaigns_demo(stdout)
+        build_privacy_demo(stdout)
         ensure_demo_second_factor(stdout)
