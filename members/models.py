@@ -337,7 +337,9 @@ class Consent(models.Model):
     its own, carrying the consent it withdraws (basis, notice version, day given) and the day
     it was withdrawn (members/privacy.py)."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents")
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="consents", verbose_name=_("data subject")
+    )
     basis = models.CharField(_("legal basis"), max_length=20, choices=LegalBasis.choices)
     # PERSONAL_DATA_NOTICE_VERSION when recorded: which notice the person was given.
     notice_version = models.CharField(_("notice version"), max_length=16)
@@ -408,7 +410,12 @@ class SubjectRequest(models.Model):
 
     OPEN = (Status.RECEIVED, Status.ACKNOWLEDGED)
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="subject_requests")
+    member = models.ForeignKey(
+        Member,
+        on_delete=models.CASCADE,
+        related_name="subject_requests",
+        verbose_name=_("data subject"),
+    )
     kind = models.CharField(_("request"), max_length=16, choices=Kind.choices)
     received_on = models.DateField(_("date received"))
     details = models.TextField(_("what the person asked"), blank=True)
