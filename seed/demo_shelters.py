@@ -1,9 +1,9 @@
 """The demo's union shelters: every shelter case the demo paid gets its shelter record (a new
 build or a repair, the estimated cost, an enterprise's, the commune's and the family's money),
 recorded by the province's caseworker (the demo login ``province``) through the shelter
-services; the older ones were handed
-over, with a photo, the latest are under construction.  Run once: shelters already recorded are
-left as they are."""
+services; the older ones were handed over, with a photo, the latest are under construction,
+and this year's Mái ấm Công đoàn program has one in each stage (approved, building, handed
+over).  Shelters already recorded are left as they are."""
 
 from __future__ import annotations
 
@@ -57,14 +57,18 @@ def build_shelters_demo(stdout=None) -> int:
         .select_related("unit")
         .order_by("paid_on", "pk")
     )
-    if not cases or Shelter.objects.exists():
+    if not cases:
         return 0
     _say(stdout, "Recording the demo's union shelters...")
     today = timezone.localdate()
     by = get_user_model().objects.get(username="province")
     with _no_mail(), transaction.atomic():
         for number, case in enumerate(cases):
-            _record(case, number, today, by)
+            shelter = _record(case, number, by)
+            if case.program_id is None:
+                _advance_by_date(shelter, case, number, today, by)
+            else:
+                _advance_in_program(shelter, case, number, by)
     _say(stdout, f"{len(cases)} shelters.")
     return len(cases)
 
@@ -76,7 +80,7 @@ def _province_path() -> str:
     return province.path if province else "-"
 
 
-def _record(case: Case, number: int, today: datetime.date, by) -> None:
+def _record(case: Case, number: int, by) -> Shelter:
     union = case.approved_amount or case.requested_amount
     repair = number % 3 == 2
     others = [
@@ -85,13 +89,17 @@ def _record(case: Case, number: int, today: datetime.date, by) -> None:
         services.Contribution(ContributorKind.FAMILY, "", union // 4),
     ]
     cost = union + sum(other.amount for other in others) + (0 if repair else 10_000_000)
-    shelter = services.record_shelter(
+    return services.record_shelter(
         case=case,
         work=Work.REPAIR if repair else Work.BUILD,
         estimated_cost=cost,
         contributors=others,
         by=by,
     )
+
+
+def _advance_by_date(shelter: Shelter, case: Case, number: int, today, by) -> None:
+    """A shelter of past years: building two weeks after approval, handed over 75 days on."""
     approved = case.approved_on or case.paid_on or today
     started = min(approved + datetime.timedelta(days=14), today)
     services.advance_shelter(shelter=shelter, progress=Progress.BUILDING, on=started, by=by)
@@ -99,4 +107,18 @@ def _record(case: Case, number: int, today: datetime.date, by) -> None:
     if handed <= today:
         services.advance_shelter(
             shelter=shelter, progress=Progress.HANDED_OVER, on=handed, photo=_photo(number), by=by
+        )
+
+
+def _advance_in_program(shelter: Shelter, case: Case, number: int, by) -> None:
+    """A shelter of this year's program, approved lately: in turn left approved, building, or
+    handed over, so the program page shows every stage."""
+    stage = number % 3
+    if stage == 0:
+        return
+    on = case.approved_on or timezone.localdate()
+    services.advance_shelter(shelter=shelter, progress=Progress.BUILDING, on=on, by=by)
+    if stage == 2:
+        services.advance_shelter(
+            shelter=shelter, progress=Progress.HANDED_OVER, on=on, photo=_photo(number), by=by
         )

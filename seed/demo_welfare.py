@@ -1148,6 +1148,11 @@ TET_UNITS = [
     ("LS-TP-MTDT", PAID),  # under Công đoàn phường Lương Văn Tri, paid
 ]
 
+# Mái ấm Công đoàn: unions with poor households, each batch paid.
+SHELTER_UNITS = [("LS-LB-THAN", PAID), ("LS-HL-MAY", PAID), ("LS-TP-DL", PAID)]
+# Học bổng Nguyễn Đức Cảnh: unions with members' children of school age.
+SCHOLARSHIP_UNITS = [("LS-HL-MAY", PAID), ("LS-CLA-XMDB", AT_PROVINCE), ("LS-LB-NDND", DRAFT)]
+
 
 class TetProgram:
     """Tết Sum vầy of this year on the province's social fund, through the real services."""
@@ -1191,6 +1196,55 @@ class TetProgram:
             )
             self.drive(participant, state)
         self.ward_gifts(year)
+        self.shelters(year)
+        self.scholarships(year)
+
+    def shelters(self, year: int) -> None:
+        """Mái ấm Công đoàn of this year on the province's shelter fund: two poor households in
+        each of three unions, approved and paid; their shelters are recorded and taken forward
+        by ``seed.demo_shelters``, one in each stage at every union."""
+        program = programs.create_program(
+            unit=self.builder.province,
+            name=f"Mái ấm Công đoàn {year}",
+            support_type=SupportType.SHELTER,
+            category=Category.HOUSING,
+            fund=self.builder.funds[SHELTER],
+            year=year,
+            budget=400_000_000,
+            by=self.accounts["province"],
+        )
+        for code, state in SHELTER_UNITS:
+            participant = programs.add_participant(
+                program=program,
+                unit=self.builder.units[code],
+                quota_people=2,
+                quota_amount=100_000_000,
+                by=self.accounts["province"],
+            )
+            self.drive(participant, state, poor_only=2, amount=50_000_000, take_out=0)
+
+    def scholarships(self, year: int) -> None:
+        """Học bổng Nguyễn Đức Cảnh of this year on the social fund, for members' children of
+        school age: paid at one union, waiting for the province at another, a draft at a third."""
+        program = programs.create_program(
+            unit=self.builder.province,
+            name=f"Học bổng Nguyễn Đức Cảnh {year}",
+            support_type=SupportType.SCHOLARSHIP,
+            category=Category.OTHER,
+            fund=self.builder.funds[SOCIAL],
+            year=year,
+            budget=60_000_000,
+            levels=[
+                ("Con đoàn viên", Applies.EVERYONE, 1_000_000),
+                ("Con đoàn viên hộ nghèo", Applies.POOR, 2_000_000),
+            ],
+            by=self.accounts["province"],
+        )
+        for code, state in SCHOLARSHIP_UNITS:
+            participant = programs.add_participant(
+                program=program, unit=self.builder.units[code], by=self.accounts["province"]
+            )
+            self.drive(participant, state, school_age=True, take_out=0)
 
     def ward_gifts(self, year: int) -> None:
         """The ward union's own Tết gifts to three needy people of the grassroots account's
@@ -1230,11 +1284,33 @@ class TetProgram:
             receipt_reference=f"PC-{self.rng.randint(100, 999)}/{year}",
         )
 
-    def drive(self, participant, state: str) -> None:
+    def drive(
+        self,
+        participant,
+        state: str,
+        *,
+        poor_only: int = 0,
+        school_age: bool = False,
+        amount: int | None = None,
+        take_out: int = 1,
+    ) -> None:
+        """Build the participant's batch (everyone the batch may list; or the first
+        ``poor_only`` poor households; or the members with a child of school age) and take it
+        as far as ``state``, through the services."""
         unit = participant.unit
         officer = self.acting(unit, "open", Role.OFFICER)
         batch = programs.start_batch(participant=participant, by=officer)
-        programs.add_people(batch=batch, members=programs.candidates(batch), by=officer)
+        people = programs.candidates(batch)
+        if poor_only:
+            poor = people.filter(poor_household=True).order_by("pk").values_list("pk", flat=True)
+            people = people.filter(pk__in=list(poor[:poor_only]))
+        if school_age:
+            year = participant.program.year
+            people = people.filter(
+                dependants__date_of_birth__gte=datetime.date(year - 18, 1, 1),
+                dependants__date_of_birth__lte=datetime.date(year - 6, 12, 31),
+            ).distinct()
+        programs.add_people(batch=batch, members=people, amount=amount, by=officer)
         if state == DRAFT:
             return
         batch = programs.submit_batch(batch=batch, by=officer)
@@ -1245,12 +1321,12 @@ class TetProgram:
             batch = programs.endorse_batch(batch=batch, by=reviewer)
         if state == AT_PROVINCE:
             return
-        lines = list(BatchLine.objects.filter(batch=batch).order_by("pk")[:1])
-        take_out = {line.pk: "Đã nhận quà Tết của công ty" for line in lines}
-        batch = programs.approve_batch(batch=batch, by=self.accounts["province"], take_out=take_out)
+        lines = list(BatchLine.objects.filter(batch=batch).order_by("pk")[:take_out])
+        taken = {line.pk: "Đã nhận quà Tết của công ty" for line in lines}
+        batch = programs.approve_batch(batch=batch, by=self.accounts["province"], take_out=taken)
         if state == APPROVED:
             return
-        unpaid = BatchLine.objects.filter(batch=batch, status="listed").order_by("-pk")[:1]
+        unpaid = BatchLine.objects.filter(batch=batch, status="listed").order_by("-pk")[:take_out]
         programs.record_batch_payment(
             batch=batch,
             by=self.accounts["treasurer"],

@@ -41,7 +41,7 @@ from welfare.models import (
     Payment,
     SupportType,
 )
-from welfare.programs.models import Batch, Program
+from welfare.programs.models import Batch, BatchLine, Program
 
 Action = CaseEvent.Action
 REORGANISED = datetime.date(2025, 7, 1)
@@ -436,3 +436,41 @@ def test_the_demo_year_holds_an_organisation_a_visit_without_money_and_a_child(s
         .count()
         == 0
     )
+
+
+def test_the_shelter_and_scholarship_programs_are_there_with_every_stage(seeded):
+    from welfare.models import SupportType
+    from welfare.programs.services import get_program_for_user
+    from welfare.shelters.models import Progress, Shelter
+
+    year = timezone.localdate().year
+    shelters = Program.objects.get(name=f"Mái ấm Công đoàn {year}")
+    assert shelters.support_type == SupportType.SHELTER
+    stages = Shelter.objects.filter(case__program=shelters).values_list("progress", flat=True)
+    assert set(stages) == set(Progress.values)
+    handed = Shelter.objects.filter(case__program=shelters, progress=Progress.HANDED_OVER)
+    assert all(shelter.handover_photo_id for shelter in handed)
+    scholarships = Program.objects.get(name=f"Học bổng Nguyễn Đức Cảnh {year}")
+    assert {b.status for b in scholarships.batches.all()} == {"draft", "submitted", "paid"}
+    # everyone listed has a child of school age in the program's year
+    for line in BatchLine.objects.filter(batch__participant__program=scholarships):
+        assert line.member.dependants.filter(
+            date_of_birth__year__gte=year - 18, date_of_birth__year__lte=year - 6
+        ).exists()
+    for account in ("province", "leader", "treasurer"):
+        for program in (shelters, scholarships):
+            assert get_program_for_user(user(account), program.pk) == program
+
+
+def test_the_demo_has_legal_bases_and_a_request_of_each_state(seeded):
+    from members.models import Consent, SubjectRequest
+
+    requests = SubjectRequest.objects.all()
+    assert set(requests.values_list("status", flat=True)) == {
+        "acknowledged",
+        "received",
+        "completed",
+    }
+    assert requests.get(kind=SubjectRequest.Kind.RESTRICT).member.processing_restricted
+    assert SubjectRequest.objects.visible_to(user("admin")).count() == 3
+    assert Consent.objects.count() > 10
