@@ -3,8 +3,9 @@
 The principal is split into equal parts rounded down to the đồng; what the rounding leaves goes
 to the last instalment, so the instalments always sum exactly to the principal. Interest, when
 the rate is not 0, is charged on the principal still owed during each period (declining
-balance), rounded half up to the đồng. Due dates fall on the disbursement's day of the month,
-or the month's last day when it is shorter.
+balance), rounded half up to the đồng. A period that has begun owes its whole interest; principal
+paid before a period begins lowers the interest of the periods still to come (``reprice``). Due
+dates fall on the disbursement's day of the month, or the month's last day when it is shorter.
 """
 
 from __future__ import annotations
@@ -77,3 +78,22 @@ def build(
         )
         owed -= share
     return rows
+
+
+def period_begun(due_on: datetime.date, frequency: str, on: datetime.date) -> bool:
+    """Whether the period that ends on ``due_on`` has begun by ``on``; it began one period
+    before (a day or two sooner where the month's end clipped the due day)."""
+    return add_months(due_on, -MONTHS_PER_PERIOD[frequency]) <= on
+
+
+def reprice(later: list, *, annual_rate: Decimal, frequency: str) -> None:
+    """The interest of instalments whose periods have not begun, again on the principal still
+    owed at each one's start (its own and the later instalments' unpaid principal), never below
+    what was paid on it. Without early principal this gives back the schedule's own figures."""
+    if not annual_rate:
+        return
+    step = MONTHS_PER_PERIOD[frequency]
+    owed = sum(row.principal - row.principal_paid for row in later)
+    for row in later:
+        row.interest = max(row.interest_paid, interest_for(owed, annual_rate, step))
+        owed -= row.principal - row.principal_paid

@@ -300,9 +300,22 @@ def current_instalments(loan: Loan):
     return loan.instalments.filter(version=loan.schedule_version)
 
 
-def still_owed(loan: Loan) -> int:
-    """Principal and interest not yet paid on the current schedule."""
-    return sum(i.remaining for i in current_instalments(loan).filter(settled_on__isnull=True))
+def _payable(instalments, loan: Loan, on: datetime.date) -> int:
+    """What settles the loan on ``on``: the unpaid principal, and the interest of the periods
+    begun by then (the later periods' interest is not owed once their principal is paid)."""
+    frequency = loan.product.frequency
+    return sum(
+        i.remaining
+        if schedule.period_begun(i.due_on, frequency, on)
+        else i.principal - i.principal_paid
+        for i in instalments
+    )
+
+
+def still_owed(loan: Loan, on: datetime.date | None = None) -> int:
+    """What pays the loan off on ``on`` (today by default)."""
+    unsettled = current_instalments(loan).filter(settled_on__isnull=True)
+    return _payable(list(unsettled), loan, on or timezone.localdate())
 
 
 @transaction.atomic
@@ -317,7 +330,9 @@ def record_repayment(
 ) -> Repayment:
     """Money paid back: it settles the oldest instalments first, interest before principal, so
     a partial payment leaves the rest of an instalment owed and a larger one pays several
-    instalments or the whole loan early. It returns to the ledger once."""
+    instalments or the whole loan early. Paid ahead of a period, it goes to principal, and the
+    periods to come are charged interest on what is then still owed (``schedule.reprice``). It
+    returns to the ledger once."""
     loan = _lock(loan)
     _sent_before(loan, by, submission)
     rules.decide(by, loan, "repay").enforce()
@@ -331,7 +346,8 @@ def record_repayment(
         .select_for_update()
         .order_by("number")
     )
-    total = sum(instalment.remaining for instalment in owed)
+    frequency = loan.product.frequency
+    total = _payable(owed, loan, paid_on)
     if amount > total:
         raise ValidationError(
             {
@@ -351,23 +367,27 @@ def record_repayment(
         submission=submission,
     )
     left, principal_part, interest_part = amount, 0, 0
-    touched = []
+    later = []
     for instalment in owed:
-        if not left:
-            break
-        interest = min(left, instalment.interest - instalment.interest_paid)
+        begun = schedule.period_begun(instalment.due_on, frequency, paid_on)
+        if not begun:
+            later.append(instalment)
+        interest = min(left, instalment.interest - instalment.interest_paid) if begun else 0
         left -= interest
         principal = min(left, instalment.principal - instalment.principal_paid)
         left -= principal
         instalment.interest_paid += interest
         instalment.principal_paid += principal
-        if instalment.remaining == 0:
-            instalment.settled_on = paid_on
-        touched.append(instalment)
         principal_part += principal
         interest_part += interest
-    # One UPDATE for the instalments paid, however many a payment settles.
-    Instalment.objects.bulk_update(touched, ["interest_paid", "principal_paid", "settled_on"])
+    schedule.reprice(later, annual_rate=loan.product.annual_rate, frequency=frequency)
+    for instalment in owed:
+        if instalment.remaining == 0:
+            instalment.settled_on = paid_on
+    # One UPDATE for the instalments of the schedule, however many a payment settles.
+    Instalment.objects.bulk_update(
+        owed, ["interest", "interest_paid", "principal_paid", "settled_on"]
+    )
     repayment = Repayment.objects.create(
         loan=loan,
         kind=RepaymentKind.REPAYMENT,

@@ -128,6 +128,57 @@ def test_interest_is_paid_before_principal(world, make_loan):
     assert (loan.interest_paid, loan.outstanding) == (100_000, 9_950_000)
 
 
+# 10,000,000 over 10 months at 12 % a year, disbursed on 10/01/2025: 1,000,000 of principal a
+# month, and 1 % a month of what is still owed (100,000; 90,000; ... 10,000).
+AHEAD = datetime.date(2025, 2, 5)  # the first period has begun, the second has not
+
+
+def test_paying_off_early_at_a_rate_owes_only_the_periods_begun(world, make_loan):
+    loan = make_loan(rate="12", principal=10_000_000, term_months=10)
+    assert services.still_owed(loan, AHEAD) == 1_100_000 + 9_000_000
+    with pytest.raises(ValidationError):
+        _repay(world, loan, 10_100_001, on=AHEAD)
+    repayment = _repay(world, loan, 10_100_000, on=AHEAD)
+    assert (repayment.principal, repayment.interest) == (10_000_000, 100_000)
+    loan.refresh_from_db()
+    assert (loan.status, loan.outstanding, loan.interest_paid) == (
+        LoanStatus.CLOSED,
+        0,
+        100_000,
+    )
+    assert not loan.instalments.filter(settled_on__isnull=True).exists()
+    assert sum(i.interest for i in loan.instalments.all()) == 100_000
+    assert _fund(loan).balance == 1_000_000_000 - 10_000_000 + 10_100_000
+
+
+def test_principal_paid_ahead_at_a_rate_lowers_the_interest_to_come(world, make_loan):
+    loan = make_loan(rate="12", principal=10_000_000, term_months=10)
+    repayment = _repay(world, loan, 1_100_000 + 2_000_000, on=AHEAD)
+    assert (repayment.principal, repayment.interest) == (3_000_000, 100_000)
+    rows = list(loan.instalments.order_by("number"))
+    assert rows[0].settled_on == AHEAD
+    # Instalments 2 and 3 have their principal; periods 2 to 4 run on 7,000,000 still owed.
+    assert [(r.principal_paid, r.interest) for r in rows[1:4]] == [
+        (1_000_000, 70_000), (1_000_000, 70_000), (0, 70_000)
+    ]  # fmt: skip
+    assert sum(r.interest for r in rows[1:]) == 420_000  # 450,000 on the schedule as built
+    assert services.still_owed(loan, AHEAD) == 7_000_000
+    # When its due date comes, the second instalment owes its period's interest alone.
+    second = datetime.date(2025, 3, 10)
+    assert services.still_owed(loan, second) == 7_000_000 + 70_000 + 70_000
+    _repay(world, loan, 70_000, on=second)
+    rows[1].refresh_from_db()
+    assert rows[1].settled_on == second
+
+
+def test_a_payment_on_time_at_a_rate_leaves_the_schedule_as_built(world, make_loan):
+    loan = make_loan(rate="12", principal=10_000_000, term_months=10)
+    before = [(i.principal, i.interest) for i in loan.instalments.order_by("number")]
+    _repay(world, loan, 1_100_000, on=datetime.date(2025, 2, 10))
+    after = [(i.principal, i.interest) for i in loan.instalments.order_by("number")]
+    assert after == before
+
+
 def test_the_same_form_sent_twice_records_once(world, make_loan):
     loan = make_loan()
     token = "a" * 32
