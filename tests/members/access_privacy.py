@@ -14,29 +14,25 @@ from ..factories import system_user
 EDITORS = ("admin", "province", "commune", "grassroots")
 
 
-def request_args(world, role, inside):
-    """A request to correct, received today from A1's member (outside: Q1's)."""
+def _received(world, inside, kind, details):
     member = world.member_a1 if inside else world.member_q1
-    found = privacy.receive_request(
+    return privacy.receive_request(
         member=member,
-        kind=SubjectRequest.Kind.CORRECT,
+        kind=kind,
         received_on=timezone.localdate(),
-        details="Ngày sinh sai",
+        details=details,
         by=system_user(),
     )
-    return [found]
+
+
+def request_args(world, role, inside):
+    """A request to correct, received today from A1's member (outside: Q1's)."""
+    return [_received(world, inside, SubjectRequest.Kind.CORRECT, "Ngày sinh sai")]
 
 
 def restriction_args(world, role, inside):
     """A restriction carried out for A1's member (outside: Q1's)."""
-    member = world.member_a1 if inside else world.member_q1
-    found = privacy.receive_request(
-        member=member,
-        kind=SubjectRequest.Kind.RESTRICT,
-        received_on=timezone.localdate(),
-        details="Hạn chế xử lý",
-        by=system_user(),
-    )
+    found = _received(world, inside, SubjectRequest.Kind.RESTRICT, "Hạn chế xử lý")
     privacy.complete_request(
         request=found, on=timezone.localdate(), outcome="Đã hạn chế", by=system_user()
     )
