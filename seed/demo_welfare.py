@@ -1133,10 +1133,12 @@ class LiveCases:
 
 # The units taking part (those of the ward union of the `commune` account, and one of the next
 # ward's), and how far each one's batch has gone: every demo account finds one waiting for it.
-DRAFT, AT_COMMUNE, AT_PROVINCE, APPROVED, PAID = (
+DRAFT, AT_COMMUNE, RETURNED, AT_PROVINCE, REJECTED, APPROVED, PAID = (
     "draft",
     "at_commune",
+    "returned",
     "at_province",
+    "rejected",
     "approved",
     "paid",
 )
@@ -1146,6 +1148,8 @@ TET_UNITS = [
     ("LS-TP-THDK", AT_PROVINCE),  # the `province` account approves it
     ("LS-TP-STB", APPROVED),  # the `treasurer` account pays it
     ("LS-TP-MTDT", PAID),  # under Công đoàn phường Lương Văn Tri, paid
+    ("LS-TP-THLVT", RETURNED),  # sent back by its ward union for changes
+    ("LS-TP-KSMT", REJECTED),  # refused by the province
 ]
 
 # Mái ấm Công đoàn: unions with poor households, each batch paid.
@@ -1318,8 +1322,22 @@ class TetProgram:
             return
         if batch.current_unit is not None and batch.current_unit_id != batch.fund.unit_id:
             reviewer = self.acting(batch.current_unit, "review", Role.STAFF)
+            if state == RETURNED:
+                programs.return_batch(
+                    batch=batch,
+                    by=reviewer,
+                    comment="Đề nghị bổ sung các gia đình chính sách còn thiếu trong danh sách.",
+                )
+                return
             batch = programs.endorse_batch(batch=batch, by=reviewer)
         if state == AT_PROVINCE:
+            return
+        if state == REJECTED:
+            programs.reject_batch(
+                batch=batch,
+                by=self.accounts["province"],
+                comment="Đơn vị đã tự tổ chức tặng quà Tết cho toàn bộ người lao động.",
+            )
             return
         lines = list(BatchLine.objects.filter(batch=batch).order_by("pk")[:take_out])
         taken = {line.pk: "Đã nhận quà Tết của công ty" for line in lines}

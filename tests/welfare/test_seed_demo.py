@@ -358,7 +358,14 @@ def test_the_readme_lists_every_treasurer_login_of_the_demo(seeded):
 def test_the_tet_program_has_a_batch_waiting_for_each_demo_account(seeded):
     program = Program.objects.get(name=f"Tết Sum vầy {timezone.localdate().year}")
     batches = {batch.unit.code: batch for batch in program.batches.select_related("unit")}
-    assert {b.status for b in batches.values()} == {"draft", "submitted", "approved", "paid"}
+    assert {b.status for b in batches.values()} == {
+        "draft",
+        "submitted",
+        "returned",
+        "rejected",
+        "approved",
+        "paid",
+    }
     waiting = {
         "grassroots": {"edit", "submit"},
         "commune": {"endorse", "return", "reject"},
