@@ -459,11 +459,12 @@ def test_the_shelter_and_scholarship_programs_are_there_with_every_stage(seeded)
     assert all(shelter.handover_photo_id for shelter in handed)
     scholarships = Program.objects.get(name=f"Học bổng Nguyễn Đức Cảnh {year}")
     assert {b.status for b in scholarships.batches.all()} == {"draft", "submitted", "paid"}
-    # everyone listed has a child of school age in the program's year
+    # each line is for a child of school age in the program's year, and its record names it
     for line in BatchLine.objects.filter(batch__participant__program=scholarships):
-        assert line.member.dependants.filter(
-            date_of_birth__year__gte=year - 18, date_of_birth__year__lte=year - 6
-        ).exists()
+        assert line.dependant.member_id == line.member_id
+        assert year - 18 <= line.dependant.date_of_birth.year <= year - 6
+    paid = Case.objects.filter(program=scholarships, status=CaseStatus.PAID)
+    assert paid.exists() and not paid.filter(dependant__isnull=True).exists()
     for account in ("province", "leader", "treasurer"):
         for program in (shelters, scholarships):
             assert get_program_for_user(user(account), program.pk) == program

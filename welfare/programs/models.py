@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Member
+from members.models import Dependant, Member
 from unions.models import Unit
 from unions.scope import visible_unit_ids
 from welfare.cases.models import CaseEvent, CaseStatus, Category, SupportType
@@ -191,6 +191,10 @@ class BatchLine(models.Model):
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="lines")
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    # A savings book or a scholarship is for one of the member's children (a line each).
+    dependant = models.ForeignKey(
+        Dependant, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # The person's union when listed: their support record is made there.
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
     level = models.CharField(max_length=100, blank=True)
@@ -202,7 +206,16 @@ class BatchLine(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["batch", "member"], name="one_line_per_person"),
+            models.UniqueConstraint(
+                fields=["batch", "member"],
+                condition=Q(dependant__isnull=True),
+                name="one_line_per_person",
+            ),
+            models.UniqueConstraint(
+                fields=["batch", "dependant"],
+                condition=Q(dependant__isnull=False),
+                name="one_line_per_child",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="line_amount_positive"),
         ]
         indexes = [models.Index(fields=["batch", "status"])]

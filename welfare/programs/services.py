@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -24,12 +24,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.money import format_dong
-from members.models import Member, MemberKind, MemberStatus
+from members.models import Dependant, Member, MemberKind, MemberStatus
 from unions.models import PATH_SEPARATOR, Unit, UnitKind
 from unions.scope import ActingUser, Capability, authorize_write, can, require_actor
 from welfare.cases import rules
-from welfare.cases.approvals import check_fund_usable, next_level
-from welfare.cases.models import Case, CaseEvent, CaseStatus
+from welfare.cases.approvals import FOR_A_CHILD, check_fund_usable, next_level
+from welfare.cases.models import Case, CaseEvent, CaseStatus, SupportType
 from welfare.funds.ledger import AlreadyRecorded, lock_fund, post_entry
 from welfare.funds.models import EntryKind, Fund
 
@@ -381,6 +381,41 @@ def candidates(batch: Batch) -> QuerySet[Member]:
     ).exclude(pk__in=BatchLine.objects.filter(batch=batch).values("member_id"))
 
 
+def _chunks(rows: Iterator, size: int) -> Iterator[list]:
+    chunk: list = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def children_listed(program: Program, member_ids) -> dict[int, list[int]]:
+    """For a savings book or scholarship program, the children each member's lines are for:
+    dependants under 18 in the program's year, and for a scholarship of school age (6 to 18)
+    at some time in it."""
+    born_after = datetime.date(program.year - 18, 1, 1)
+    born_by = datetime.date(
+        program.year - 6 if program.support_type == SupportType.SCHOLARSHIP else program.year,
+        12,
+        31,
+    )
+    children: dict[int, list[int]] = defaultdict(list)
+    for member_id, pk in (
+        Dependant.objects.filter(
+            member_id__in=member_ids,
+            date_of_birth__gte=born_after,
+            date_of_birth__lte=born_by,
+        )
+        .order_by("member_id", "date_of_birth", "pk")
+        .values_list("member_id", "pk")
+    ):
+        children[member_id].append(pk)
+    return dict(children)
+
+
 @transaction.atomic
 def add_people(
     *,
@@ -392,7 +427,8 @@ def add_people(
 ) -> int:
     """List the people of ``members`` (those the batch may list) at ``amount``, at their own
     amount in ``amounts`` (member id -> đồng, an imported list's), or at the program's standard
-    amount for each; returns how many were listed."""
+    amount for each; returns how many lines were listed.  A savings book or scholarship program
+    lists each member's children instead (``children_listed``), a line each."""
     batch = _lock(batch, by)
     rules.decide(by, batch, "edit").enforce()
     amounts = amounts or {}
@@ -405,25 +441,30 @@ def add_people(
         .values_list("pk", "unit_id", "kind", "poor_household", "policy_family")
     )
     lines = []
-    for pk, unit_id, kind, poor, policy in rows.iterator(chunk_size=BULK):
-        standard = standard_amount(levels, kind=kind, poor=poor, policy=policy)
-        if pk in amounts:
-            standard = Standard(standard.label if standard else "", amounts[pk])
-        elif amount is not None:
-            standard = Standard("", amount)
-        elif standard is None:
-            raise ValidationError(
-                {"amount": _("The program has no standard amount: give the amount per person.")}
+    for_children = batch.program.support_type in FOR_A_CHILD
+    for chunk in _chunks(rows.iterator(chunk_size=BULK), BULK):
+        children = children_listed(batch.program, [row[0] for row in chunk]) if for_children else {}
+        for pk, unit_id, kind, poor, policy in chunk:
+            standard = standard_amount(levels, kind=kind, poor=poor, policy=policy)
+            if pk in amounts:
+                standard = Standard(standard.label if standard else "", amounts[pk])
+            elif amount is not None:
+                standard = Standard("", amount)
+            elif standard is None:
+                raise ValidationError(
+                    {"amount": _("The program has no standard amount: give the amount per person.")}
+                )
+            lines.extend(
+                BatchLine(
+                    batch=batch,
+                    member_id=pk,
+                    dependant_id=child,
+                    unit_id=unit_id,
+                    level=standard.label,
+                    amount=standard.amount,
+                )
+                for child in (children.get(pk, []) if for_children else [None])
             )
-        lines.append(
-            BatchLine(
-                batch=batch,
-                member_id=pk,
-                unit_id=unit_id,
-                level=standard.label,
-                amount=standard.amount,
-            )
-        )
     BatchLine.objects.bulk_create(lines, batch_size=BULK)
     if lines:
         _record(
@@ -597,12 +638,13 @@ def approve_batch(
             approved_on=today,
             created_by_id=batch.created_by_id,
             submitted_at=batch.submitted_at,
+            dependant_id=dependant_id,
             program=program,
             batch=batch,
             batch_line_id=pk,
         )
-        for pk, unit_id, member_id, amount in kept.values_list(
-            "pk", "unit_id", "member_id", "amount"
+        for pk, unit_id, member_id, dependant_id, amount in kept.values_list(
+            "pk", "unit_id", "member_id", "dependant_id", "amount"
         ).iterator(chunk_size=BULK)
     ]
     Case.objects.bulk_create(records, batch_size=BULK)

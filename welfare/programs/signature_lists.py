@@ -124,15 +124,24 @@ def signing_lines(batch: Batch):
     status = LineStatus.PAID if batch.status == CaseStatus.PAID else LineStatus.LISTED
     return (
         BatchLine.objects.filter(batch=batch, status=status)
-        .order_by("member__sort_name", "member__full_name", "pk")
-        .values_list("member__full_name", "member__union_card_number", "amount")
+        .order_by("member__sort_name", "member__full_name", "dependant__date_of_birth", "pk")
+        .values_list(
+            "member__full_name", "member__union_card_number", "amount", "dependant__full_name"
+        )
     )
 
 
 def _rows(batch: Batch) -> list[Row]:
+    """A child's savings book or scholarship is signed for by the member, the child named."""
     return [
-        Row(number=n, name=name, card=card, amount=amount, figures=format_number(amount))
-        for n, (name, card, amount) in enumerate(signing_lines(batch).iterator(), start=1)
+        Row(
+            number=n,
+            name=f"{name} ({_('child')}: {child})" if child else name,
+            card=card,
+            amount=amount,
+            figures=format_number(amount),
+        )
+        for n, (name, card, amount, child) in enumerate(signing_lines(batch).iterator(), start=1)
     ]
 
 

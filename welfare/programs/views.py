@@ -278,7 +278,7 @@ def _batch_page(request: HttpRequest, batch: Batch, bound: dict | None = None) -
     actions = rules.allowed_actions(request.user, batch)
     lines = (
         BatchLine.objects.filter(batch=batch)
-        .select_related("member", "unit")
+        .select_related("member", "unit", "dependant")
         .order_by("unit__path", "member__search_name", "pk")
     )
     page = Paginator(lines, LINES_PER_PAGE).get_page(request.GET.get("page"))

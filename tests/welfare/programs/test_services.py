@@ -260,3 +260,100 @@ def test_a_refusal_speaks_of_the_batch_not_of_a_case(world, make_batch):
     with translation.override("en"):
         english = str(rules.decide(world.users["grassroots"], batch, "submit").reason)
     assert "batch" in english and "case" not in english
+
+
+# --- savings books and scholarships: a line for each child --------------------------------------
+
+
+@pytest.fixture
+def scholarship(world, funds):
+    program = services.create_program(
+        unit=world.province,
+        name=f"Học bổng Nguyễn Đức Cảnh {YEAR}",
+        support_type=SupportType.SCHOLARSHIP,
+        fund=funds.social,
+        year=YEAR,
+        budget=10_000_000,
+        by=world.users["province"],
+    )
+    services.add_participant(program=program, unit=world.a1, by=world.users["province"])
+    return program
+
+
+def _children(member, born_years):
+    from members.models import Dependant
+
+    Dependant.objects.filter(member=member).delete()
+    return [
+        Dependant.objects.create(
+            member=member, full_name=f"Con {n}", sex="female", date_of_birth=datetime.date(y, 3, 1)
+        )
+        for n, y in enumerate(born_years)
+    ]
+
+
+def test_a_scholarship_lists_each_child_of_school_age_and_its_record_names_the_child(
+    world, scholarship, people
+):
+    from members.models import Member
+
+    # 18, 6, 5 and 19 in the program's year: the first two are of school age.
+    eighteen, six, _five, _nineteen = _children(
+        people[0], [YEAR - 18, YEAR - 6, YEAR - 5, YEAR - 19]
+    )
+    _children(people[1], [YEAR - 4])  # no child of school age: not listed
+    officer = world.users["grassroots"]
+    batch = services.start_batch(
+        participant=Participant.objects.get(program=scholarship, unit=world.a1), by=officer
+    )
+    listed = services.add_people(
+        batch=batch,
+        members=Member.objects.filter(pk__in=[people[0].pk, people[1].pk]),
+        amount=1_500_000,
+        by=officer,
+    )
+    assert listed == 2
+    lines = BatchLine.objects.filter(batch=batch).order_by("dependant__date_of_birth")
+    assert [(line.member_id, line.dependant_id) for line in lines] == [
+        (people[0].pk, eighteen.pk),
+        (people[0].pk, six.pk),
+    ]
+    # Listing the member again adds no child twice.
+    again = services.add_people(
+        batch=batch, members=Member.objects.filter(pk=people[0].pk), amount=1_500_000, by=officer
+    )
+    assert again == 0
+    batch = services.submit_batch(batch=batch, by=officer)
+    batch = services.endorse_batch(batch=batch, by=world.users["commune"])
+    services.approve_batch(batch=batch, by=world.users["province"])
+    records = Case.objects.filter(batch=batch).order_by("dependant__date_of_birth")
+    assert [(c.member_id, c.dependant_id) for c in records] == [
+        (people[0].pk, eighteen.pk),
+        (people[0].pk, six.pk),
+    ]
+    # The member signs for each child on the signature list, the child named.
+    from welfare.programs import signature_lists
+
+    batch.refresh_from_db()
+    names = [row.name for row in signature_lists._rows(batch)]
+    assert names == [f"{people[0].full_name} (con: Con 0)", f"{people[0].full_name} (con: Con 1)"]
+
+
+def test_the_database_keeps_one_line_per_child_and_per_person(world, scholarship, make_batch):
+    from django.db import IntegrityError, transaction
+
+    [child] = _children(world.member_a1, [YEAR - 10])
+    batch = services.start_batch(
+        participant=Participant.objects.get(program=scholarship, unit=world.a1),
+        by=world.users["grassroots"],
+    )
+    BatchLine.objects.create(
+        batch=batch, member=world.member_a1, dependant=child, unit=world.a1, amount=1
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BatchLine.objects.create(
+            batch=batch, member=world.member_a1, dependant=child, unit=world.a1, amount=1
+        )
+    tet = make_batch()  # lists A1's member without a child
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BatchLine.objects.create(batch=tet, member=world.member_a1, unit=world.a1, amount=1)
