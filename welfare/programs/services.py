@@ -440,7 +440,7 @@ def add_people(
         .order_by("unit__path", "search_name", "pk")
         .values_list("pk", "unit_id", "kind", "poor_household", "policy_family")
     )
-    lines = []
+    lines: list[BatchLine] = []
     for_children = batch.program.support_type in FOR_A_CHILD
     for chunk in _chunks(rows.iterator(chunk_size=BULK), BULK):
         children = children_listed(batch.program, [row[0] for row in chunk]) if for_children else {}
@@ -454,6 +454,8 @@ def add_people(
                 raise ValidationError(
                     {"amount": _("The program has no standard amount: give the amount per person.")}
                 )
+            # One line for the member, or one for each of their children listed.
+            beneficiaries: list[int | None] = [*children.get(pk, [])] if for_children else [None]
             lines.extend(
                 BatchLine(
                     batch=batch,
@@ -463,7 +465,7 @@ def add_people(
                     level=standard.label,
                     amount=standard.amount,
                 )
-                for child in (children.get(pk, []) if for_children else [None])
+                for child in beneficiaries
             )
     BatchLine.objects.bulk_create(lines, batch_size=BULK)
     if lines:
