@@ -1349,7 +1349,7 @@ class TetProgram:
             batch=batch,
             by=self.accounts["treasurer"],
             paid_on=self.builder.today,
-            receipt_reference=f"PC-TET-{self.rng.randint(100, 999)}/{self.builder.today.year}",
+            receipt_reference=f"PC-{self.rng.randint(100, 999)}/{self.builder.today.year}",
             unpaid={line.pk: Unpaid.MOVED_AWAY for line in unpaid},
         )
 

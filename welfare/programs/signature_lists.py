@@ -72,6 +72,9 @@ class Row:
     card: str
     amount: int
     figures: str  # "1.000.000": formatted once here, not by a filter per cell
+    # A savings book's or scholarship's child, named under the member who signs for them: two
+    # small lines that keep the row's fixed height.
+    child: str = ""
 
     @property
     def long(self) -> bool:
@@ -136,10 +139,11 @@ def _rows(batch: Batch) -> list[Row]:
     return [
         Row(
             number=n,
-            name=f"{name} ({_('child')}: {child})" if child else name,
+            name=name,
             card=card,
             amount=amount,
             figures=format_number(amount),
+            child=child or "",
         )
         for n, (name, card, amount, child) in enumerate(signing_lines(batch).iterator(), start=1)
     ]

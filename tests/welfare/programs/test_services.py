@@ -335,8 +335,8 @@ def test_a_scholarship_lists_each_child_of_school_age_and_its_record_names_the_c
     from welfare.programs import signature_lists
 
     batch.refresh_from_db()
-    names = [row.name for row in signature_lists._rows(batch)]
-    assert names == [f"{people[0].full_name} (con: Con 0)", f"{people[0].full_name} (con: Con 1)"]
+    rows = [(row.name, row.child) for row in signature_lists._rows(batch)]
+    assert rows == [(people[0].full_name, "Con 0"), (people[0].full_name, "Con 1")]
 
 
 def test_the_database_keeps_one_line_per_child_and_per_person(world, scholarship, make_batch):
