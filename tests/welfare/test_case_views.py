@@ -125,7 +125,7 @@ def test_officer_opens_a_draft_with_evidence_and_an_amount_with_dots(client_for,
     assert case.created_by == world.users["grassroots"]
     assert case.requested_amount == 1_500_000
     assert sorted(case.evidence.values_list("original_name", flat=True)) == [
-        "phieu-ra-vien.pdf",
+        "giay-xac-nhan.pdf",
         "ho-so-benh-an.pdf",
     ]
     assert events(case) == [Action.CREATED]
@@ -477,8 +477,8 @@ def upload(name: str, content: bytes, content_type: str = "application/pdf"):
 @pytest.mark.parametrize(
     "bad",
     [
-        upload("phieu-ra-vien.pdf", b"this is not a pdf at all, only text"),
-        upload("phieu-ra-vien.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 64),  # .exe
+        upload("giay-xac-nhan.pdf", b"this is not a pdf at all, only text"),
+        upload("giay-xac-nhan.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 64),  # .exe
     ],
     ids=["garbage", "exe-renamed-pdf"],
 )
@@ -487,7 +487,7 @@ def test_a_file_that_is_not_a_pdf_jpeg_or_png_is_refused(client_for, world, make
     response = client_for("grassroots").post(url("evidence_add", case.pk), {"files": bad})
     assert response.status_code == 200
     assert response.context["forms"]["evidence"].errors["files"] == [
-        gettext_vi("%(name)s is not a PDF, JPEG or PNG file.", name="phieu-ra-vien.pdf")
+        gettext_vi("%(name)s is not a PDF, JPEG or PNG file.", name="giay-xac-nhan.pdf")
     ]
     assert case.evidence.count() == 1  # only the one make_case attached
 
