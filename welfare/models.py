@@ -53,7 +53,7 @@ from .programs.models import (
     SignedList,
     Unpaid,
 )
-from .reports.models import Report, ReportQuerySet
+from .reports.models import Breakdown, Report, ReportQuerySet, SupportTally
 from .shelters.models import ContributorKind, Progress, Shelter, ShelterContributor, Work
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "BatchEvent",
     "BatchLine",
     "BeneficiaryOrganisation",
+    "Breakdown",
     "Campaign",
     "CampaignQuerySet",
     "Case",
@@ -103,6 +104,7 @@ __all__ = [
     "ShelterContributor",
     "SignatureList",
     "SignedList",
+    "SupportTally",
     "SupportType",
     "Unpaid",
     "Work",
