@@ -263,6 +263,53 @@ class TestSeedScale:
             not Case.objects.exclude(status=CaseStatus.PAID).filter(payment__isnull=False).exists()
         )
 
+    def test_loans_have_schedules_repayments_and_their_entries(self, db_seeded):
+        from welfare.loans.models import Instalment, Loan, LoanStatus, Repayment
+
+        loans = Loan.objects.all()
+        assert loans.count() == MEMBERS // 25
+        assert (
+            not loans.annotate(scheduled=Sum("instalments__principal"))
+            .exclude(scheduled=F("principal"))
+            .exists()
+        )
+        repaid = dict(
+            Repayment.objects.values("loan")
+            .annotate(total=Sum("amount"))
+            .values_list("loan", "total")
+        )
+        for loan in loans:
+            assert loan.principal_paid == repaid.get(loan.pk, 0)
+            assert loan.outstanding == loan.principal - loan.principal_paid
+            assert (loan.status == LoanStatus.CLOSED) == (loan.outstanding == 0)
+        assert not Repayment.objects.exclude(ledger_entry__amount=F("amount")).exists()
+        assert not Repayment.objects.exclude(ledger_entry__kind=EntryKind.LOAN_REPAYMENT).exists()
+        out = LedgerEntry.objects.filter(kind=EntryKind.LOAN_OUT).aggregate(total=Sum("amount"))
+        assert -out["total"] == loans.aggregate(total=Sum("principal"))["total"]
+        today = timezone.localdate()
+        unsettled = Instalment.objects.filter(settled_on__isnull=True)
+        assert not unsettled.filter(overdue_after__lt=today, marked_overdue_on=None).exists()
+        assert Instalment.objects.filter(marked_overdue_on__isnull=False).exists()
+
+    def test_contributions_are_entries_of_their_campaigns_funds(self, db_seeded):
+        from welfare.campaigns.models import Campaign, Contribution
+
+        contributions = Contribution.objects.all()
+        assert contributions.count() >= MEMBERS * 0.4 * 0.9
+        assert not contributions.exclude(entry__amount=F("amount")).exists()
+        assert not contributions.exclude(entry__fund=F("campaign__fund")).exists()
+        assert not contributions.exclude(entry__kind=EntryKind.CONTRIBUTION).exists()
+        assert not contributions.filter(received_on__lt=F("campaign__starts_on")).exists()
+        assert not contributions.filter(received_on__gt=F("campaign__ends_on")).exists()
+        assert Campaign.objects.exclude(unit=Unit.objects.get(parent=None)).exists()
+
+    def test_the_tallies_are_the_records(self, db_seeded):
+        from welfare.reports import tallies
+
+        assert tallies.years()
+        for year in tallies.years():
+            assert tallies.differences(year) == {}
+
     def test_timelines(self, db_seeded):
         Action = CaseEvent.Action
         actions = dict(CaseEvent.objects.values_list("action").annotate(n=Count("pk")).order_by())
