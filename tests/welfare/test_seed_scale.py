@@ -67,11 +67,24 @@ def test_the_benchmark_runs_on_a_small_seed(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads((tmp_path / "smoke.json").read_text())
     pages = {page["name"]: page for page in report["pages"]}
-    for name in ("home (province)", "member list, page 1", "member page", "union tree"):
+    for name in (
+        "home (province)",
+        "member list, page 1",
+        "member page",
+        "union tree",
+        "dashboard figures (commune leader)",
+        "loan portfolio",
+        "campaign page",
+    ):
         assert pages[name]["status"] == "ok", pages[name]
         assert pages[name]["queries"] > 0
     assert pages["admin: member changelist, page 1"]["status"] == "ok"
-    assert report["aggregates"]["queries"] > 0
+    measured = {agg["name"]: agg for agg in report["aggregates"]}
+    year = timezone.localdate().year
+    for union in ("province", "commune"):
+        for what in ("annual report aggregates", "dashboard summary"):
+            for when in (year, 2024):
+                assert measured[f"{what}, {union}, {when}"]["queries"] > 0
     assert (tmp_path / "smoke.md").read_text().startswith("# Benchmark smoke")
 
 
