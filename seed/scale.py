@@ -109,11 +109,13 @@ from welfare.models import (
     LoanStatus,
     Payment,
     PaymentMethod,
+    RaisedYear,
     Repayment,
     SupportTally,
     SupportType,
 )
 from welfare.reports.tallies import rebuild as rebuild_tallies
+from welfare.reports.tallies import rebuild_raised
 
 ORIGIN = datetime.date(1995, 1, 1)  # the province, its districts and sectors
 CHANGE_REASON = "Dữ liệu quy mô"
@@ -752,8 +754,9 @@ class ScaleBuilder:
                     )
             self.loader.reset_sequences()
             rows = rebuild_tallies()
-            self.loader.models.add(SupportTally)
-            self.phase("tallies", f"{rows:,} rows of yearly support tallies")
+            raised = rebuild_raised()
+            self.loader.models |= {SupportTally, RaisedYear}
+            self.phase("tallies", f"{rows:,} rows of support paid, {raised:,} of money raised")
         if self.loader.postgres:
             # VACUUM sets the visibility map (index-only scans) as autovacuum would in time;
             # inside a caller's transaction (a test) only ANALYZE can run.
@@ -1849,7 +1852,7 @@ class ScaleBuilder:
 
     def build_campaigns(self, tree: Tree, members: Members, funds: Funds, per_fund, keeper):
         """The province's three campaigns a year and, since the reorganisation, one a year
-        at a tenth of the commune unions: about 0.4 contributions per member, each a
+        at a tenth of the commune unions: about 0.41 contributions per member, each a
         ``contribution`` entry of its campaign's fund.  The contributions are returned to
         be written once their entries have ids."""
         rng, today = self.rng, self.today
@@ -1880,7 +1883,7 @@ class ScaleBuilder:
         by_unit: dict[int, list[int]] = defaultdict(list)
         for position in members.active:
             by_unit[members.unit[position]].append(position)
-        total = max(1, round(self.size.members * 0.4))
+        total = max(1, round(self.size.members * 0.41))
         weights = sum(run[5] for run in runs) or 1
         contributions: list[list] = []
         ids = itertools.count(self.loader.ids(Contribution, 0).start)

@@ -30,6 +30,7 @@ from .funds.models import (
     LedgerEntry,
     LedgerEntryQuerySet,
     LedgerMonth,
+    RaisedYear,
 )
 from .loans.models import (
     Instalment,
@@ -97,6 +98,7 @@ __all__ = [
     "PendingUpload",
     "Program",
     "Progress",
+    "RaisedYear",
     "Repayment",
     "Report",
     "ReportQuerySet",

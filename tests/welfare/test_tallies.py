@@ -36,9 +36,11 @@ YEAR = TODAY.year
 
 
 def assert_tallies_match() -> None:
-    """Every year's tallies are what its paid records say, row by row."""
+    """Every year's tallies are what its paid records say, row by row, and the money raised
+    what the ledgers say."""
     for year in tallies.years():
         assert tallies.differences(year) == {}, year
+    assert tallies.raised_differences() == {}
 
 
 def total(unit, year=YEAR) -> tuple[int, int, int]:
@@ -248,3 +250,75 @@ def test_rebuild_writes_the_same_rows_and_check_finds_a_wrong_one(world, records
         call_command("rebuild_tallies", "--check")
     call_command("rebuild_tallies", str(YEAR))
     assert_tallies_match()
+
+
+@pytest.mark.postgres
+def test_postgresql_counts_the_records_as_python_does(world, records, funds):
+    child = DependantFactory(member=world.member_b1, full_name="Đặng Minh Khoa")
+    paid_case(
+        world.member_b1,
+        funds.social,
+        3_000_000,
+        datetime.date(YEAR, 5, 1),
+        SupportType.SCHOLARSHIP,
+        by=world.users["grassroots"],
+        dependant=child,
+    )
+    for year in tallies.years():
+        assert tallies._compute_in_postgresql(year) == tallies._compute_in_python(year), year
+
+
+# --- money raised ---------------------------------------------------------------------------
+
+
+def test_contributions_and_their_reversals_are_counted_by_fund_and_campaign(world, funds):
+    from welfare.campaigns import services as campaigns
+    from welfare.funds.ledger import record_contribution, reverse_entry
+    from welfare.models import DonorKind, RaisedYear
+
+    treasurer = world.users["treasurer"]
+    drive = campaigns.create_campaign(
+        unit=world.province,
+        name="Ủng hộ đồng bào bị lũ lụt",
+        fund=funds.social,
+        target=10_000_000,
+        starts_on=datetime.date(YEAR, 1, 1),
+        ends_on=datetime.date(YEAR, 12, 31),
+        by=world.users["province"],
+    )
+    for number, amount in enumerate((1_000_000, 2_000_000, 4_000_000)):
+        given = campaigns.record_campaign_contribution(
+            campaign=drive,
+            amount=amount,
+            donor_kind=DonorKind.ENTERPRISE,
+            donor_name="Công ty TNHH Minh Phát",
+            received_on=TODAY,
+            receipt_number=f"BN-{number}",
+            collected_by=world.a1,
+            by=treasurer,
+        )
+    reverse_entry(entry=given.entry, occurred_on=TODAY, reason="nhầm", by=treasurer)
+    record_contribution(
+        fund=funds.commune,
+        amount=5_000_000,
+        occurred_on=TODAY,
+        source="—",
+        by=world.users["commune_treasurer"],
+    )
+    kept = {
+        (row.fund_id, row.campaign_id): (row.entries, row.amount)
+        for row in RaisedYear.objects.filter(year=YEAR)
+    }
+    assert kept == {
+        (funds.social.pk, drive.pk): (2, 3_000_000),
+        (funds.commune.pk, None): (1, 5_000_000),
+    }
+    assert_tallies_match()
+    for union in (world.province, world.commune_a):
+        base, previous = figures.basis(union, YEAR), figures.basis(union, YEAR - 1)
+        assert figures._contributions(YEAR, base, previous) == figures._contributions_in_ledger(
+            YEAR, base, previous
+        )
+        assert figures._campaigns(YEAR, base, previous) == figures._campaigns_in_ledger(
+            YEAR, base, previous
+        )

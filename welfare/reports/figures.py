@@ -40,7 +40,16 @@ from unions.scope import visible_unit_ids
 
 from ..loans.models import Loan
 from ..loans.portfolio import YearFigures, year_figures
-from ..models import Case, CaseStatus, Category, EntryKind, Fund, LedgerEntry, SupportType
+from ..models import (
+    Case,
+    CaseStatus,
+    Category,
+    EntryKind,
+    Fund,
+    LedgerEntry,
+    RaisedYear,
+    SupportType,
+)
 from ..shelters.models import Shelter, ShelterContributor, Work
 from .models import Breakdown, SupportTally
 from .tallies import year_end
@@ -671,7 +680,55 @@ def _raised(
     return sorted(result, key=lambda row: (-row.amount, -row.prev_amount, row.label))
 
 
+def _raised_from_tallies(
+    year: int, base: Basis, previous_base: Basis, *, by_campaign: bool
+) -> list[Row]:
+    """``_raised`` read from ``RaisedYear``: a row per fund and year (or campaign and year) of
+    the funds of the units each year covers, in one grouped query."""
+    now = Q(year=year, fund__unit_id__in=base.units)
+    before = Q(year=year - 1, fund__unit_id__in=previous_base.units)
+    rows = RaisedYear.objects.filter(now | before)
+    key, label = ("campaign_id", "campaign__name") if by_campaign else ("fund_id", "fund__name")
+    if by_campaign:
+        rows = rows.filter(campaign__isnull=False)
+    grouped = (
+        rows.values(key, label)
+        .annotate(
+            net_entries=Sum("entries", filter=now),
+            money=Sum("amount", filter=now),
+            prev_entries=Sum("entries", filter=before),
+            prev_money=Sum("amount", filter=before),
+        )
+        .order_by()
+    )
+    result = [
+        Row(
+            key=row[key],
+            label=row[label],
+            cases=int(row["net_entries"] or 0),
+            amount=int(row["money"] or 0),
+            prev_cases=int(row["prev_entries"] or 0),
+            prev_amount=int(row["prev_money"] or 0),
+        )
+        for row in grouped
+    ]
+    return sorted(result, key=lambda row: (-row.amount, -row.prev_amount, row.label))
+
+
 def _contributions(year: int, base: Basis, previous_base: Basis) -> list[Row]:
+    """Money contributed in ``year`` and the year before to the funds of the units each year
+    covers, by fund, from the yearly tallies the ledger keeps (``_contributions_in_ledger``
+    counts the same from the entries)."""
+    return _raised_from_tallies(year, base, previous_base, by_campaign=False)
+
+
+def _campaigns(year: int, base: Basis, previous_base: Basis) -> list[Row]:
+    """The money of ``_contributions`` that was raised for a campaign, by campaign, from the
+    yearly tallies (``_campaigns_in_ledger`` counts the same from the entries)."""
+    return _raised_from_tallies(year, base, previous_base, by_campaign=True)
+
+
+def _contributions_in_ledger(year: int, base: Basis, previous_base: Basis) -> list[Row]:
     """Money contributed in ``year`` and the year before to the funds of the units each year
     covers, by fund.  Allocations are left out: they move money between funds, they do not
     raise it."""
@@ -685,7 +742,7 @@ def _contributions(year: int, base: Basis, previous_base: Basis) -> list[Row]:
     )
 
 
-def _campaigns(year: int, base: Basis, previous_base: Basis) -> list[Row]:
+def _campaigns_in_ledger(year: int, base: Basis, previous_base: Basis) -> list[Row]:
     """The money of ``_contributions`` that was raised for a campaign, by campaign."""
     return _raised(
         given=Q(kind=EntryKind.CONTRIBUTION, contribution__isnull=False),

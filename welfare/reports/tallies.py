@@ -1,5 +1,6 @@
-"""The yearly tallies of support paid (``SupportTally``): kept by the services that pay,
-rebuilt from the records, and checked against them.
+"""The yearly tallies of support paid (``SupportTally``) and of money raised
+(``RaisedYear``): kept by the services that pay and by the ledger, rebuilt from the records,
+and checked against them.
 
 Each paid record counts in the year it was paid, at every unit on its unit's path in the tree
 as it stood at the end of that year (``figures.year_end``): the whole-subtree rows of the
@@ -19,13 +20,17 @@ from __future__ import annotations
 import datetime
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 
 from unions.models import PATH_SEPARATOR, Placement
 
 from ..cases.models import Case, CaseStatus
+from ..funds.models import EntryKind, LedgerEntry, RaisedYear
 from .models import Breakdown, SupportTally
 
 # The columns of a paid record the tallies are made of, in this order.
@@ -97,7 +102,76 @@ def _paid_rows(year: int, **filters) -> Iterator[tuple]:
 
 
 def compute(year: int) -> dict[Key, Figures]:
-    """Every tally row of ``year`` computed from the paid records."""
+    """Every tally row of ``year`` computed from the paid records: on PostgreSQL by one
+    grouped query, elsewhere in Python."""
+    if connection.vendor == "postgresql":
+        return _compute_in_postgresql(year)
+    return _compute_in_python(year)
+
+
+# Each paid record of the year joined to every unit on its path (the map comes as two
+# arrays), grouped by every breakdown at once; the own rows by the record's unit.
+COMPUTE_SQL = """
+WITH paid AS (
+    SELECT unit_id, member_id, dependant_id, support_type, category, fund_id,
+           EXTRACT(MONTH FROM paid_on)::integer AS month, COALESCE(approved_amount, 0) AS amount
+    FROM {case} WHERE status = %s AND paid_on >= %s AND paid_on < %s
+)
+SELECT FALSE, node_id, GROUPING(support_type), GROUPING(category), GROUPING(fund_id),
+       GROUPING(month), support_type, category, fund_id, month,
+       COUNT(*), COUNT(DISTINCT member_id), COUNT(DISTINCT dependant_id), SUM(amount)
+FROM paid JOIN unnest(%s::bigint[], %s::bigint[]) AS path (unit_id, node_id) USING (unit_id)
+GROUP BY GROUPING SETS (
+    (node_id), (node_id, support_type), (node_id, category), (node_id, fund_id),
+    (node_id, month)
+)
+UNION ALL
+SELECT TRUE, unit_id, 1, 1, 1, 1, NULL, NULL, NULL, NULL,
+       COUNT(*), COUNT(DISTINCT member_id), COUNT(DISTINCT dependant_id), SUM(amount)
+FROM paid GROUP BY unit_id
+"""
+
+
+def _compute_in_postgresql(year: int) -> dict[Key, Figures]:
+    units: list[int] = []
+    nodes: list[int] = []
+    for unit_id, path in unit_paths(year).items():
+        for node in path:
+            units.append(unit_id)
+            nodes.append(node)
+    sql = COMPUTE_SQL.format(case=connection.ops.quote_name(Case._meta.db_table))
+    params: list[Any] = [
+        CaseStatus.PAID,
+        datetime.date(year, 1, 1),
+        datetime.date(year + 1, 1, 1),
+        units,
+        nodes,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    computed: dict[Key, Figures] = {}
+    for own, node, *row in rows:
+        grouped_out, (support_type, category, fund_id, month) = row[:4], row[4:8]
+        cases, people, children, amount = (int(value or 0) for value in row[8:])
+        key: tuple[str, str]
+        if own:
+            key = (Breakdown.OWN, "")
+        elif not grouped_out[0]:
+            key = (Breakdown.TYPE, support_type or "")
+        elif not grouped_out[1]:
+            key = (Breakdown.CATEGORY, category or "")
+        elif not grouped_out[2]:
+            key = (Breakdown.FUND, "" if fund_id is None else str(fund_id))
+        elif not grouped_out[3]:
+            key = (Breakdown.MONTH, str(month))
+        else:
+            key = (Breakdown.TOTAL, "")
+        computed[(node, *key)] = (cases, people, children, amount)
+    return computed
+
+
+def _compute_in_python(year: int) -> dict[Key, Figures]:
     paths = unit_paths(year)
     counts: dict[Key, list[int]] = defaultdict(lambda: [0, 0])
     people: dict[Key, set[int]] = defaultdict(set)
@@ -264,3 +338,66 @@ def _add(year: int, deltas: dict[Key, Figures]) -> None:
             params += [year, unit_id, str(breakdown), key, *figures]
         with connection.cursor() as cursor:
             cursor.execute(UPSERT_SQL.format(table=table, values=values), params)
+
+
+# --------------------------------------------------------------------------------------------
+# Money raised: contributions by fund and campaign (``RaisedYear``, kept by ``post_entry``)
+# --------------------------------------------------------------------------------------------
+
+RaisedKey = tuple[int, int, int | None]  # (year, fund, campaign)
+
+
+def compute_raised() -> dict[RaisedKey, tuple[int, int]]:
+    """Every ``RaisedYear`` row from the ledger: (entries less reversals, net amount)."""
+    given = Q(kind=EntryKind.CONTRIBUTION)
+    taken_back = Q(kind=EntryKind.CORRECTION, reverses__kind=EntryKind.CONTRIBUTION)
+    rows = (
+        LedgerEntry.objects.filter(given | taken_back)
+        .annotate(
+            year=ExtractYear("occurred_on"),
+            campaign=Coalesce("contribution__campaign_id", "reverses__contribution__campaign_id"),
+        )
+        .values("year", "fund_id", "campaign")
+        .annotate(
+            given=Count("pk", filter=given),
+            taken_back=Count("pk", filter=taken_back),
+            money=Sum("amount"),
+        )
+        .order_by()
+    )
+    return {
+        (row["year"], row["fund_id"], row["campaign"]): (
+            row["given"] - row["taken_back"],
+            int(row["money"] or 0),
+        )
+        for row in rows
+    }
+
+
+def stored_raised() -> dict[RaisedKey, tuple[int, int]]:
+    return {
+        (year, fund_id, campaign_id): (entries, amount)
+        for year, fund_id, campaign_id, entries, amount in RaisedYear.objects.values_list(
+            "year", "fund_id", "campaign_id", "entries", "amount"
+        )
+    }
+
+
+def raised_differences() -> dict[RaisedKey, tuple[tuple[int, int] | None, ...]]:
+    kept, computed = stored_raised(), compute_raised()
+    return {
+        key: (kept.get(key), computed.get(key))
+        for key in set(kept) | set(computed)
+        if kept.get(key) != computed.get(key)
+    }
+
+
+@transaction.atomic
+def rebuild_raised() -> int:
+    RaisedYear.objects.all().delete()
+    rows = [
+        RaisedYear(year=year, fund_id=fund_id, campaign_id=campaign, entries=entries, amount=amount)
+        for (year, fund_id, campaign), (entries, amount) in compute_raised().items()
+    ]
+    RaisedYear.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
