@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Collection
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, SupportsInt, cast
 
@@ -950,7 +950,9 @@ def annual_figures(union: Unit, year: int, user=None, *, summary: bool = False) 
     base = basis(union, year, user)
     previous_base = basis(union, year - 1, user)
     # The year before is counted in its own tree, but its child-unit column follows this year's.
-    with _pass_memory():
+    # The sorts of a pass over the records need more memory; the tallies need none.
+    memory = nullcontext() if base.whole and previous_base.whole else _pass_memory()
+    with memory:
         shown = SUMMARY_BREAKDOWNS if summary else BREAKDOWNS
         now = year_tally(year, base, base, people_by_breakdown=not summary, breakdowns=shown)
         before = year_tally(
