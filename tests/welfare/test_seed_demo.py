@@ -436,3 +436,12 @@ def test_the_demo_year_holds_an_organisation_a_visit_without_money_and_a_child(s
         .count()
         == 0
     )
+
+
+def test_the_tallies_are_the_records(seeded):
+    from welfare.reports import tallies
+
+    assert tallies.years()
+    for year in tallies.years():
+        assert tallies.differences(year) == {}, year
+    assert tallies.raised_differences() == {}
