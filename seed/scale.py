@@ -42,6 +42,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.color import no_style
@@ -86,20 +87,35 @@ from unions.models import (
     UnitKind,
     UnitStatus,
 )
+from welfare.loans import schedule
+from welfare.loans.models import Frequency, RepaymentKind
 from welfare.models import (
+    Campaign,
     Case,
     CaseEvent,
     CaseStatus,
     Category,
+    Contribution,
+    DonorKind,
     EntryKind,
     Fund,
     FundKind,
+    Instalment,
     LedgerEntry,
     LedgerMonth,
+    Loan,
+    LoanEvent,
+    LoanProduct,
+    LoanStatus,
     Payment,
     PaymentMethod,
+    RaisedYear,
+    Repayment,
+    SupportTally,
     SupportType,
 )
+from welfare.reports.tallies import rebuild as rebuild_tallies
+from welfare.reports.tallies import rebuild_raised
 
 ORIGIN = datetime.date(1995, 1, 1)  # the province, its districts and sectors
 CHANGE_REASON = "Dữ liệu quy mô"
@@ -283,7 +299,45 @@ BIG_MODELS = [
     CaseEvent,
     LedgerEntry,
     Payment,
+    Loan,
+    Instalment,
+    LoanEvent,
+    Repayment,
+    Contribution,
 ]
+
+LOAN_PURPOSES = [
+    "Chăn nuôi lợn, gà cải thiện thu nhập",
+    "Sửa chữa nhà ở",
+    "Mở cửa hàng tạp hóa nhỏ",
+    "Mua xe máy để đi làm",
+    "Trồng rau sạch, cây ăn quả",
+    "Học nghề cho con",
+]
+# Each year's campaigns of the province: name, fund, first and last day (month, day).
+PROVINCE_CAMPAIGNS = [
+    ("Tháng Công nhân {year}", "social", (5, 1), (5, 31)),
+    ("Mái ấm Công đoàn {year}", "shelter", (3, 1), (9, 30)),
+    ("Tết Sum vầy {year}: chung tay vì đoàn viên khó khăn", "social", (11, 15), (12, 31)),
+]
+COMMUNE_CAMPAIGN = "Ủng hộ đoàn viên bị thiệt hại do thiên tai {year}"
+ENTERPRISE_DONORS = [
+    "Công ty TNHH May mặc Phú Thịnh",
+    "Công ty Cổ phần Xi măng Đồng Bành",
+    "Ngân hàng TMCP Công Thương - Chi nhánh tỉnh",
+    "Công ty TNHH Điện tử Hòa Bình",
+    "Hợp tác xã Nông nghiệp Thành Công",
+]
+
+
+class _Linked:
+    """A row that names the ledger entry it was posted with: the entry's id is filled in at
+    ``slot`` when the ledger is numbered."""
+
+    __slots__ = ("row", "slot")
+
+    def __init__(self, row: list, slot: int):
+        self.row, self.slot = row, slot
 
 
 class Loader:
@@ -699,6 +753,10 @@ class ScaleBuilder:
                         + "; ".join(f"{sql[:70]}... {t:.1f} s" for t, sql in slowest[:3]),
                     )
             self.loader.reset_sequences()
+            rows = rebuild_tallies()
+            raised = rebuild_raised()
+            self.loader.models |= {SupportTally, RaisedYear}
+            self.phase("tallies", f"{rows:,} rows of support paid, {raised:,} of money raised")
         if self.loader.postgres:
             # VACUUM sets the visibility map (index-only scans) as autovacuum would in time;
             # inside a caller's transaction (a test) only ANALYZE can run.
@@ -1283,7 +1341,7 @@ class ScaleBuilder:
                 f"({', '.join(f'{n:,} {k}' for k, n in states.most_common())}), "
                 f"{len(cases) / (time.perf_counter() - started):,.0f} cases/s",
             )
-        self.build_ledger(tree, funds)
+        self.build_ledger(tree, members, funds)
 
     def _case(
         self,
@@ -1479,7 +1537,7 @@ class ScaleBuilder:
 
     # --- ledgers ----------------------------------------------------------------------------
 
-    def build_ledger(self, tree: Tree, funds: Funds) -> None:
+    def build_ledger(self, tree: Tree, members: Members, funds: Funds) -> None:
         """Every fund's entries in date order with running balances, topped up by contributions
         (or allocations from the province) so that no balance ever goes below what is owed."""
         rng, today = self.rng, self.today
@@ -1495,6 +1553,9 @@ class ScaleBuilder:
 
         def keeper(info: FundInfo) -> int:
             return tree.treasurer.get(info.unit, province_treasurer)
+
+        linked = self.build_loans(tree, members, funds, per_fund)
+        linked += self.build_campaigns(tree, members, funds, per_fund, keeper)
 
         def period_start(day: datetime.date, months: int) -> datetime.date:
             return datetime.date(day.year, (day.month - 1) // months * months + 1, 1)
@@ -1552,15 +1613,8 @@ class ScaleBuilder:
                 supply(info.id, info, 1, (1.0, 1.25))
             elif info.id == funds.shelter:
                 supply(info.id, info, 3, (1.0, 1.3))
-            else:  # the loan fund: yearly contributions (loans come with a later feature)
-                for year in self.years:
-                    day = max(datetime.date(year, 3, 1), info.opened_on)
-                    if day <= today:
-                        self._inflow(
-                            per_fund, funds, tree, info.id, info, day,
-                            _round_up(self.size.members * rng.uniform(2_000, 5_000)),
-                            province_treasurer,
-                        )  # fmt: skip
+            else:  # the loan fund: a yearly contribution sized on the year's lending
+                supply(info.id, info, 12, (0.6, 0.8))
             if info.unit != tree.province:
                 settle(info.id, info)
         for info in order:
@@ -1598,7 +1652,9 @@ class ScaleBuilder:
             ledger_rows.append(
                 (pk, fund, e[2], e[3], balances[fund], day, e[4], e[5], e[6], None, e[7], e[8])
             )
-            if e[9] is not None:
+            if isinstance(e[9], _Linked):
+                e[9].row[e[9].slot] = pk
+            elif e[9] is not None:
                 method, receipt, name = e[9]
                 payments.append(
                     (next(payment_ids), e[6], fund, -e[3], day, method, receipt, name, pk, e[7],
@@ -1627,6 +1683,8 @@ class ScaleBuilder:
                 )
             ),
         )  # fmt: skip
+        for model, columns, rows in linked:
+            self.loader.write(model, columns, (tuple(row) for row in rows))
         updates = [
             (balances[pk], funds.reserved[pk], money_in[pk], money_out[pk], entry_count[pk], pk)
             for pk in funds.info
@@ -1642,6 +1700,249 @@ class ScaleBuilder:
             "funds and ledgers",
             f"{len(funds.info):,} funds, {len(ledger_rows):,} entries, {len(payments):,} payments",
         )
+
+    # --- loans and campaigns ----------------------------------------------------------------
+
+    def build_loans(self, tree: Tree, members: Members, funds: Funds, per_fund) -> list:
+        """About one loan for 25 members from the province's loan fund, disbursed over the
+        years with their schedules; most repaid on time (monthly or each quarter), some
+        early, some falling behind (their instalments marked overdue as the daily task
+        would).  The loan fund's entries go to ``per_fund``; the repayments are returned to
+        be written once their entries have ids."""
+        rng, today = self.rng, self.today
+        count = max(1, self.size.members // 25)
+        treasurer, reviewer = tree.province_treasurers[0], tree.province_staff[0]
+        (product,) = self.loader.ids(LoanProduct, 1)
+        self.loader.write(
+            LoanProduct,
+            ["id", "fund_id", "name", "annual_rate", "max_principal", "term_months",
+             "frequency", "grace_days", "is_active", "created_at"],
+            [(product, funds.loan, "Cho vay vốn CNVCLĐ nghèo", Decimal(0), 50_000_000, 36,
+              Frequency.MONTHLY, 10, True, _at(self.first_day, 8 * 3600))],
+        )  # fmt: skip
+        grace = datetime.timedelta(days=10)
+        loans, instalments, events, repayments = [], [], [], []
+        instalment_ids = itertools.count(self.loader.ids(Instalment, 0).start)
+        event_ids = itertools.count(self.loader.ids(LoanEvent, 0).start)
+        repayment_ids = itertools.count(self.loader.ids(Repayment, 0).start)
+        last_day = today - datetime.timedelta(days=20)
+        for pk in self.loader.ids(Loan, count):
+            position = _choice(rng, members.active)
+            g = tree.grassroots[members.unit[position]]
+            member, name = members.ids[position], members.names[position]
+            start = max(self.first_day, g.start)
+            disbursed_on = _random_date(rng, start, max(start, last_day))
+            term = _choice(rng, (12, 24, 36))
+            principal = _randint(rng, 5, 50) * 1_000_000
+            rows = schedule.build(
+                principal=principal, term_months=term, frequency=Frequency.MONTHLY,
+                annual_rate=Decimal(0), start=disbursed_on,
+            )  # fmt: skip
+            behaviour = rng.random()
+            every = 1 if rng.random() < 0.6 else 3
+            stops_after = _randint(rng, 1, len(rows)) if behaviour < 0.12 else len(rows)
+            early = _randint(rng, 2, len(rows)) if behaviour > 0.92 else 0
+            applied = _at(disbursed_on - datetime.timedelta(days=_randint(rng, 5, 20)), 9 * 3600)
+            loan_events = [
+                ("applied", g.officer, None, applied.date(), applied),
+                ("confirmed", g.chair or g.officer, None, applied.date(), applied),
+                ("approved", reviewer, principal, disbursed_on, _at(disbursed_on, 8 * 3600)),
+                ("disbursed", treasurer, principal, disbursed_on, _at(disbursed_on, 10 * 3600)),
+            ]
+            receipt = f"PC-VAY-{pk}"
+            per_fund[funds.loan].append(
+                (disbursed_on, 1, EntryKind.LOAN_OUT, -principal,
+                 f"Cho vay {name} (khoản vay số {pk})", receipt, None, treasurer,
+                 _at(disbursed_on, 10 * 3600), None)
+            )  # fmt: skip
+            paid = [0] * len(rows)
+            settled: list[datetime.date | None] = [None] * len(rows)
+            pending: list[int] = []
+            for index, row in enumerate(rows):
+                if index >= stops_after:
+                    break
+                pending.append(index)
+                last = index == len(rows) - 1
+                if not (early and index + 1 == early) and (index + 1) % every and not last:
+                    continue
+                if early and index + 1 == early:
+                    pending = list(range(pending[0], len(rows)))
+                day = row.due_on + datetime.timedelta(days=_randint(rng, -5, 3))
+                day = max(day, disbursed_on + datetime.timedelta(days=1))
+                if day > today:
+                    break
+                amount = sum(rows[i].principal for i in pending)
+                for i in pending:
+                    paid[i], settled[i] = rows[i].principal, day
+                moment = _at(day, _working_time(rng))
+                repayment = [
+                    next(repayment_ids), pk, RepaymentKind.REPAYMENT, amount, amount, 0, day,
+                    f"PT-VAY-{pk}-{index + 1}", None, treasurer, moment,
+                ]  # fmt: skip
+                repayments.append(repayment)
+                per_fund[funds.loan].append(
+                    (day, 0, EntryKind.LOAN_REPAYMENT, amount,
+                     f"Trả nợ vay của {name} (khoản vay số {pk})", repayment[7], None,
+                     treasurer, moment, _Linked(repayment, 8))
+                )  # fmt: skip
+                loan_events.append(("repaid", treasurer, amount, day, moment))
+                pending = []
+                if early and index + 1 == early:
+                    break
+            repaid = sum(paid)
+            closed = repaid == principal
+            if closed:
+                day = max(d for d in settled if d is not None)
+                loan_events.append(("closed", treasurer, None, day, _at(day, 16 * 3600)))
+            for index, row in enumerate(rows):
+                overdue_after = row.due_on + grace
+                marked = None
+                if settled[index] is None and overdue_after < today:
+                    marked = overdue_after + datetime.timedelta(days=1)
+                    loan_events.append(
+                        ("overdue", None, row.principal, marked, _at(marked, 2 * 3600))
+                    )
+                instalments.append(
+                    (next(instalment_ids), pk, 1, row.number, row.due_on, overdue_after,
+                     row.principal, 0, paid[index], 0, settled[index], marked)
+                )  # fmt: skip
+            loans.append(
+                (pk, product, funds.loan, g.id, member, _choice(rng, LOAN_PURPOSES), principal,
+                 term, "", LoanStatus.CLOSED if closed else LoanStatus.CURRENT, disbursed_on, 1,
+                 principal - repaid, repaid, 0, 0, 0, g.officer, applied)
+            )  # fmt: skip
+            events.extend(
+                (next(event_ids), pk, action, actor, amount, "", on, at)
+                for action, actor, amount, on, at in loan_events
+            )
+        for model, rows_written in ((Instalment, instalments), (LoanEvent, events)):
+            self.loader.ids(model, len(rows_written))
+        self.loader.ids(Repayment, len(repayments))
+        self.loader.write(
+            Loan,
+            ["id", "product_id", "fund_id", "unit_id", "member_id", "purpose", "principal",
+             "term_months", "guarantor", "status", "disbursed_on", "schedule_version",
+             "outstanding", "principal_paid", "interest_paid", "written_off", "recovered",
+             "created_by_id", "created_at"],
+            loans,
+        )  # fmt: skip
+        self.loader.write(
+            Instalment,
+            ["id", "loan_id", "version", "number", "due_on", "overdue_after", "principal",
+             "interest", "principal_paid", "interest_paid", "settled_on", "marked_overdue_on"],
+            instalments,
+        )  # fmt: skip
+        self.loader.write(
+            LoanEvent, ["id", "loan_id", "action", "actor_id", "amount", "comment", "on", "at"],
+            events,
+        )  # fmt: skip
+        self.phase(
+            "loans",
+            f"{len(loans):,} loans, {len(instalments):,} instalments, "
+            f"{len(repayments):,} repayments",
+        )
+        return [
+            (
+                Repayment,
+                ["id", "loan_id", "kind", "amount", "principal", "interest", "paid_on",
+                 "receipt_reference", "ledger_entry_id", "by_id", "recorded_at"],
+                repayments,
+            )
+        ]  # fmt: skip
+
+    def build_campaigns(self, tree: Tree, members: Members, funds: Funds, per_fund, keeper):
+        """The province's three campaigns a year and, since the reorganisation, one a year
+        at a tenth of the commune unions: about 0.41 contributions per member, each a
+        ``contribution`` entry of its campaign's fund.  The contributions are returned to
+        be written once their entries have ids."""
+        rng, today = self.rng, self.today
+        campaigns: list[tuple] = []
+        # (campaign id, fund, unit, first day, last day, name, weight, grassroots indexes)
+        runs: list[tuple] = []
+        everywhere = list(range(len(tree.grassroots)))
+        below: dict[int, list[int]] = defaultdict(list)
+        for g in tree.grassroots:
+            below[g.after].append(g.index)
+        communes = [pk for pk in tree.communes if below.get(pk)][::10]
+        for year in self.years:
+            for name, fund, first, last in PROVINCE_CAMPAIGNS:
+                starts_on = max(datetime.date(year, *first), self.first_day)
+                if starts_on > today:
+                    continue
+                ends_on = datetime.date(year, *last)
+                fund_id = funds.social if fund == "social" else funds.shelter
+                runs.append((tree.province, fund_id, starts_on, ends_on,
+                             name.format(year=year), 8.0, everywhere))  # fmt: skip
+            for commune in communes:
+                starts_on = datetime.date(year, 9, 1)
+                if starts_on <= REORGANISED_ON or starts_on > today:
+                    continue
+                runs.append((commune, funds.of_unit[commune], starts_on,
+                             datetime.date(year, 10, 31), COMMUNE_CAMPAIGN.format(year=year),
+                             0.1, below[commune]))  # fmt: skip
+        by_unit: dict[int, list[int]] = defaultdict(list)
+        for position in members.active:
+            by_unit[members.unit[position]].append(position)
+        total = max(1, round(self.size.members * 0.41))
+        weights = sum(run[5] for run in runs) or 1
+        contributions: list[list] = []
+        ids = itertools.count(self.loader.ids(Contribution, 0).start)
+        for campaign, run in zip(self.loader.ids(Campaign, len(runs)), runs, strict=True):
+            unit, fund, starts_on, ends_on, name, weight, units = run
+            info = funds.info[fund]
+            recorder = keeper(info)
+            count = max(1, round(total * weight / weights))
+            raised = 0
+            for number in range(1, count + 1):
+                kind = rng.random()
+                g = tree.grassroots[_choice(rng, units)]
+                member = donor_unit = None
+                if kind < 0.75 and by_unit.get(g.index):
+                    position = _choice(rng, by_unit[g.index])
+                    donor = (DonorKind.MEMBER, members.names[position])
+                    member = members.ids[position]
+                    amount = _randint(rng, 1, 20) * 50_000
+                elif kind < 0.9:
+                    donor, donor_unit = (DonorKind.UNIT, g.name), g.id
+                    amount = _randint(rng, 1, 20) * 500_000
+                else:
+                    donor = (DonorKind.ENTERPRISE, _choice(rng, ENTERPRISE_DONORS))
+                    amount = _randint(rng, 1, 50) * 1_000_000
+                day = _random_date(rng, starts_on, min(ends_on, today))
+                moment = _at(day, _working_time(rng))
+                receipt = f"BN{number:06d}"
+                row = [next(ids), campaign, donor[0], donor[1], member, donor_unit, amount, day,
+                       receipt, g.id, None, "", recorder, moment]  # fmt: skip
+                contributions.append(row)
+                per_fund[fund].append(
+                    (day, 0, EntryKind.CONTRIBUTION, amount,
+                     f"Đóng góp {name}: {donor[1]}"[:255], receipt, None, recorder, moment,
+                     _Linked(row, 10))
+                )  # fmt: skip
+                raised += amount
+            campaigns.append(
+                (campaign, unit, name, "", _round_up(raised * rng.uniform(0.8, 1.3)), fund,
+                 starts_on, ends_on, False, recorder, _at(starts_on, 8 * 3600))
+            )  # fmt: skip
+        self.loader.ids(Contribution, len(contributions))
+        self.loader.write(
+            Campaign,
+            ["id", "unit_id", "name", "purpose", "target", "fund_id", "starts_on", "ends_on",
+             "has_units", "created_by_id", "created_at"],
+            campaigns,
+        )  # fmt: skip
+        self.phase(
+            "campaigns", f"{len(campaigns):,} campaigns, {len(contributions):,} contributions"
+        )
+        return [
+            (
+                Contribution,
+                ["id", "campaign_id", "donor_kind", "donor_name", "member_id", "donor_unit_id",
+                 "amount", "received_on", "receipt_number", "collected_by_id", "entry_id",
+                 "row_key", "recorded_by_id", "recorded_at"],
+                contributions,
+            )
+        ]  # fmt: skip
 
     def _inflow_entries(self, funds, tree, fund, info, day, amount, by, per_fund) -> list[tuple]:
         """The entries that bring ``amount`` into ``fund`` on ``day``: an allocation from the

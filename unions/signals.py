@@ -12,3 +12,7 @@ unit_closing = Signal()
 
 # Sent when ``unit`` has been merged into ``successor`` on ``effective_on`` by ``by``.
 unit_merged = Signal()
+
+# Sent when units moved under another parent from ``effective_on`` (a move, or a merge that
+# hands its child units on): the tree of every year read on or after that day changed.
+tree_changed = Signal()

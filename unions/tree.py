@@ -31,7 +31,7 @@ from .models import (
     UnitStatus,
 )
 from .scope import ActingUser, Capability, authorize_write, require_actor, scope_paths, scope_q
-from .signals import unit_closing, unit_merged
+from .signals import tree_changed, unit_closing, unit_merged
 
 
 def _child_path(parent: Unit | None, unit_id: int) -> str:
@@ -209,6 +209,7 @@ def move_unit(
         note=note,
         by=by,
     )
+    tree_changed.send(Unit, effective_on=effective_on)
     unit.refresh_from_db()
     return unit
 
@@ -273,6 +274,8 @@ def merge_unit(
             note=note,
             by=by,
         )
+    if children:
+        tree_changed.send(Unit, effective_on=effective_on)
     unit.refresh_from_db()
     unit.status = UnitStatus.MERGED
     unit.closed_on = effective_on

@@ -8,7 +8,7 @@ from unions.models import Role, Unit
 from unions.scope import grants
 
 from .reports import charts
-from .reports.figures import AnnualFigures, annual_figures
+from .reports.figures import AnnualFigures, Row, annual_figures
 
 DASHBOARD_ROLES = {Role.LEADER, Role.PROVINCE_STAFF}
 
@@ -29,8 +29,24 @@ def dashboard(user) -> dict | None:
     figures: AnnualFigures = annual_figures(
         union, timezone.localdate().year, user=user, summary=True
     )
+    # The table lists the child units the chart names; a city's province has hundreds more,
+    # summed on one line (a row each made the fragment half a megabyte).
+    ranked = sorted(figures.by_child, key=lambda row: (-row.amount, -row.prev_amount, row.label))
+    shown, rest = ranked[: charts.TOP_CHILDREN], ranked[charts.TOP_CHILDREN :]
+    others = None
+    if rest:
+        others = Row(
+            key=None,
+            label="",
+            cases=sum(row.cases for row in rest),
+            amount=sum(row.amount for row in rest),
+            prev_amount=sum(row.prev_amount for row in rest),
+        )
     return {
         "figures": figures,
+        "child_rows": shown,
+        "other_children": others,
+        "other_children_count": len(rest),
         "month_chart": charts.month_chart(figures),
         "type_chart": charts.type_chart(figures),
         "child_chart": charts.child_chart(figures),

@@ -30,6 +30,7 @@ from .funds.models import (
     LedgerEntry,
     LedgerEntryQuerySet,
     LedgerMonth,
+    RaisedYear,
 )
 from .loans.models import (
     Instalment,
@@ -53,7 +54,7 @@ from .programs.models import (
     SignedList,
     Unpaid,
 )
-from .reports.models import Report, ReportQuerySet
+from .reports.models import Breakdown, Report, ReportQuerySet, SupportTally
 from .shelters.models import ContributorKind, Progress, Shelter, ShelterContributor, Work
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "BatchEvent",
     "BatchLine",
     "BeneficiaryOrganisation",
+    "Breakdown",
     "Campaign",
     "CampaignQuerySet",
     "Case",
@@ -96,6 +98,7 @@ __all__ = [
     "PendingUpload",
     "Program",
     "Progress",
+    "RaisedYear",
     "Repayment",
     "Report",
     "ReportQuerySet",
@@ -103,6 +106,7 @@ __all__ = [
     "ShelterContributor",
     "SignatureList",
     "SignedList",
+    "SupportTally",
     "SupportType",
     "Unpaid",
     "Work",

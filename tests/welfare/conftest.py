@@ -17,6 +17,7 @@ from welfare.funds.ledger import open_fund
 from welfare.models import Case, CaseStatus, Category, FundKind, SupportType
 from welfare.programs import services as programs
 from welfare.programs.models import Applies, Participant
+from welfare.reports import tallies
 
 from ..factories import MemberFactory, make_user
 
@@ -143,10 +144,12 @@ def make_case(world, funds):
 
 
 def paid_case(member, fund, amount, paid_on, support_type=SupportType.GRANT, **extra):
-    """A paid case written directly: the figures only read what the money path left behind."""
-    return Case.objects.create(
+    """A paid case written directly, counted in the tallies as the money path counts it: the
+    figures only read what the money path left behind."""
+    case = Case.objects.create(
         unit=member.unit,
         member=member,
+        dependant=extra.get("dependant"),
         category=extra.get("category", Category.ILLNESS),
         circumstances="—",
         support_type=support_type,
@@ -158,6 +161,8 @@ def paid_case(member, fund, amount, paid_on, support_type=SupportType.GRANT, **e
         paid_on=paid_on,
         created_by=extra["by"],
     )
+    tallies.count_paid([case.pk])
+    return case
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from welfare.models import (
     SupportType,
 )
 from welfare.reports import figures as report_figures
+from welfare.reports import tallies
 from welfare.reports.figures import annual_figures
 from welfare.reports.narrative import narrative
 from welfare.reports.pdf import context as pdf_context
@@ -42,7 +43,7 @@ def organisation(unit, name="Bệnh viện Đa khoa tỉnh P", kind=Organisation
 
 
 def paid_to_organisation(org, fund, amount, paid_on, by, support_type=SupportType.GRANT):
-    return Case.objects.create(
+    case = Case.objects.create(
         unit=org.unit,
         organisation=org,
         category=Category.EPIDEMIC,
@@ -56,6 +57,8 @@ def paid_to_organisation(org, fund, amount, paid_on, by, support_type=SupportTyp
         paid_on=paid_on,
         created_by=by,
     )
+    tallies.count_paid([case.pk])
+    return case
 
 
 @pytest.fixture
@@ -72,10 +75,15 @@ def mixed_year(world, funds):
     paid_case(a1, funds.social, 0, datetime.date(YEAR, 3, 2), SupportType.VISIT, by=by)
     paid_case(b1, funds.social, 0, datetime.date(YEAR, 4, 2), SupportType.VISIT, by=by)
     for child in (first, second):
-        case = paid_case(
-            a1, funds.social, 3_000_000, datetime.date(YEAR, 5, 1), SupportType.SAVINGS_BOOK, by=by
+        paid_case(
+            a1,
+            funds.social,
+            3_000_000,
+            datetime.date(YEAR, 5, 1),
+            SupportType.SAVINGS_BOOK,
+            by=by,
+            dependant=child,
         )
-        Case.objects.filter(pk=case.pk).update(dependant=child)
     hospital = organisation(world.a1)
     checkpoint = organisation(
         world.province, "Chốt kiểm dịch cửa khẩu", kind=OrganisationKind.CHECKPOINT

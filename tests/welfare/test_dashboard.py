@@ -33,6 +33,21 @@ def test_leader_home_loads_this_year_with_charts_and_child_units(client_for, wor
     assert rows == {world.commune_a.name: 4_000_000, world.commune_b.name: 1_500_000}
 
 
+def test_the_child_units_beyond_the_charts_share_one_line(
+    client_for, world, this_year_paid, monkeypatch
+):
+    from welfare.reports import charts
+
+    monkeypatch.setattr(charts, "TOP_CHILDREN", 1)
+    response = client_for("leader").get(reverse("dashboard"))
+    dashboard = response.context["dashboard"]
+    assert [row.label for row in dashboard["child_rows"]] == [world.commune_a.name]
+    assert dashboard["other_children"].amount == 1_500_000
+    assert dashboard["other_children_count"] == 1
+    assert world.commune_b.name not in response.text.split('id="child-units"')[1]
+    assert "1.500.000 ₫" in response.text
+
+
 def test_dashboard_figures_link_to_the_records_behind_them(client_for, world, this_year_paid):
     client = client_for("leader")
     year = datetime.date.today().year

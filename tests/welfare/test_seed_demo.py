@@ -482,3 +482,12 @@ def test_the_demo_has_legal_bases_and_a_request_of_each_state(seeded):
     assert requests.get(kind=SubjectRequest.Kind.RESTRICT).member.processing_restricted
     assert SubjectRequest.objects.visible_to(user("admin")).count() == 3
     assert Consent.objects.count() > 10
+
+
+def test_the_tallies_are_the_records(seeded):
+    from welfare.reports import tallies
+
+    assert tallies.years()
+    for year in tallies.years():
+        assert tallies.differences(year) == {}, year
+    assert tallies.raised_differences() == {}

@@ -67,11 +67,24 @@ def test_the_benchmark_runs_on_a_small_seed(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads((tmp_path / "smoke.json").read_text())
     pages = {page["name"]: page for page in report["pages"]}
-    for name in ("home (province)", "member list, page 1", "member page", "union tree"):
+    for name in (
+        "home (province)",
+        "member list, page 1",
+        "member page",
+        "union tree",
+        "dashboard figures (commune leader)",
+        "loan portfolio",
+        "campaign page",
+    ):
         assert pages[name]["status"] == "ok", pages[name]
         assert pages[name]["queries"] > 0
     assert pages["admin: member changelist, page 1"]["status"] == "ok"
-    assert report["aggregates"]["queries"] > 0
+    measured = {agg["name"]: agg for agg in report["aggregates"]}
+    year = timezone.localdate().year
+    for union in ("province", "commune"):
+        for what in ("annual report aggregates", "dashboard summary"):
+            for when in (year, 2024):
+                assert measured[f"{what}, {union}, {when}"]["queries"] > 0
     assert (tmp_path / "smoke.md").read_text().startswith("# Benchmark smoke")
 
 
@@ -262,6 +275,53 @@ class TestSeedScale:
         assert (
             not Case.objects.exclude(status=CaseStatus.PAID).filter(payment__isnull=False).exists()
         )
+
+    def test_loans_have_schedules_repayments_and_their_entries(self, db_seeded):
+        from welfare.loans.models import Instalment, Loan, LoanStatus, Repayment
+
+        loans = Loan.objects.all()
+        assert loans.count() == MEMBERS // 25
+        assert (
+            not loans.annotate(scheduled=Sum("instalments__principal"))
+            .exclude(scheduled=F("principal"))
+            .exists()
+        )
+        repaid = dict(
+            Repayment.objects.values("loan")
+            .annotate(total=Sum("amount"))
+            .values_list("loan", "total")
+        )
+        for loan in loans:
+            assert loan.principal_paid == repaid.get(loan.pk, 0)
+            assert loan.outstanding == loan.principal - loan.principal_paid
+            assert (loan.status == LoanStatus.CLOSED) == (loan.outstanding == 0)
+        assert not Repayment.objects.exclude(ledger_entry__amount=F("amount")).exists()
+        assert not Repayment.objects.exclude(ledger_entry__kind=EntryKind.LOAN_REPAYMENT).exists()
+        out = LedgerEntry.objects.filter(kind=EntryKind.LOAN_OUT).aggregate(total=Sum("amount"))
+        assert -out["total"] == loans.aggregate(total=Sum("principal"))["total"]
+        today = timezone.localdate()
+        unsettled = Instalment.objects.filter(settled_on__isnull=True)
+        assert not unsettled.filter(overdue_after__lt=today, marked_overdue_on=None).exists()
+        assert Instalment.objects.filter(marked_overdue_on__isnull=False).exists()
+
+    def test_contributions_are_entries_of_their_campaigns_funds(self, db_seeded):
+        from welfare.campaigns.models import Campaign, Contribution
+
+        contributions = Contribution.objects.all()
+        assert contributions.count() >= MEMBERS * 0.4 * 0.9
+        assert not contributions.exclude(entry__amount=F("amount")).exists()
+        assert not contributions.exclude(entry__fund=F("campaign__fund")).exists()
+        assert not contributions.exclude(entry__kind=EntryKind.CONTRIBUTION).exists()
+        assert not contributions.filter(received_on__lt=F("campaign__starts_on")).exists()
+        assert not contributions.filter(received_on__gt=F("campaign__ends_on")).exists()
+        assert Campaign.objects.exclude(unit=Unit.objects.get(parent=None)).exists()
+
+    def test_the_tallies_are_the_records(self, db_seeded):
+        from welfare.reports import tallies
+
+        assert tallies.years()
+        for year in tallies.years():
+            assert tallies.differences(year) == {}
 
     def test_timelines(self, db_seeded):
         Action = CaseEvent.Action

@@ -303,6 +303,7 @@ def record_campaign_contribution(
         )[:255],
         by=require_actor(by),
         submission=submission,
+        campaign_id=campaign.pk,
     )
     return Contribution.objects.create(
         campaign=campaign,

@@ -24,6 +24,7 @@ from unions.models import Unit
 from unions.scope import Capability, can, units_held
 from welfare.funds.ledger import lock_fund, post_entry
 from welfare.funds.models import EntryKind, Fund
+from welfare.reports import tallies
 
 from . import notices, rules
 from .evidence import add_evidence
@@ -333,6 +334,7 @@ def _approve_without_money(case: Case, *, by, comment: str) -> Case:
     case.paid_on = today
     case.current_unit = None
     case.save()
+    tallies.count_paid([case.pk])
     _record(case, Action.APPROVED, level, by, 0, comment)
     _record(
         case,
@@ -391,6 +393,7 @@ def record_payment(
     case.status = CaseStatus.PAID
     case.paid_on = paid_on
     case.save(update_fields=["status", "paid_on", "updated_at"])
+    tallies.count_paid([case.pk])
     _record(case, Action.PAID, fund.unit_id, by, amount, receipt_reference)
     notices.case_paid(case, payment, by=by)
     return payment

@@ -27,7 +27,7 @@ from common.money import format_dong
 from unions.models import Unit
 from unions.scope import ActingUser, Capability, authorize_write, can, holds_at
 
-from .models import EntryKind, Fund, LedgerEntry, LedgerMonth
+from .models import EntryKind, Fund, LedgerEntry, LedgerMonth, RaisedYear
 
 if TYPE_CHECKING:
     from welfare.cases.models import Case
@@ -81,6 +81,7 @@ def post_entry(
     case: Case | None = None,
     reverses: LedgerEntry | None = None,
     submission: str = "",
+    campaign_id: int | None = None,
 ) -> LedgerEntry:
     """Append an entry to a fund that the caller has locked (``lock_fund``) in this transaction.
 
@@ -129,7 +130,34 @@ def post_entry(
     # Saved together: the caller may have changed the reservation in the same step.
     fund.save(update_fields=["balance", "reserved", "money_in", "money_out", "entry_count"])
     _add_to_month(entry)
+    if kind == EntryKind.CONTRIBUTION:
+        _add_to_raised(entry, 1, campaign_id)
+    elif reverses is not None and reverses.kind == EntryKind.CONTRIBUTION:
+        campaign = (
+            LedgerEntry.objects.filter(pk=reverses.pk)
+            .values_list("contribution__campaign_id", flat=True)
+            .first()
+        )
+        _add_to_raised(entry, -1, campaign)
     return entry
+
+
+def _add_to_raised(entry: LedgerEntry, entries: int, campaign_id: int | None) -> None:
+    """Count a contribution (1) or its reversal (-1) in its fund's year (the fund is locked)."""
+    year = entry.occurred_on.year
+    counted = RaisedYear.objects.filter(fund_id=entry.fund_id, year=year)
+    if campaign_id is None:
+        counted = counted.filter(campaign__isnull=True)
+    else:
+        counted = counted.filter(campaign_id=campaign_id)
+    if not counted.update(entries=F("entries") + entries, amount=F("amount") + entry.amount):
+        RaisedYear.objects.create(
+            fund_id=entry.fund_id,
+            year=year,
+            campaign_id=campaign_id,
+            entries=entries,
+            amount=entry.amount,
+        )
 
 
 def _add_to_month(entry: LedgerEntry) -> None:
@@ -305,7 +333,9 @@ def record_contribution(
     by: User,
     description: str = "",
     submission: str = "",
+    campaign_id: int | None = None,
 ) -> LedgerEntry:
+    """A contribution to ``fund``, for a campaign when ``campaign_id`` names one."""
     authorize_treasurer(by, fund)
     if amount <= 0:
         raise ValidationError({"amount": _("A contribution must be a positive amount.")})
@@ -319,6 +349,7 @@ def record_contribution(
         description=description,
         by=by,
         submission=submission,
+        campaign_id=campaign_id,
     )
 
 

@@ -211,3 +211,35 @@ class LedgerMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.fund_id} {self.month:%m/%Y} {self.kind}"
+
+
+class RaisedYear(models.Model):
+    """The money contributed to a fund in one year, for one campaign (none: contributions
+    outside campaigns): the contributions less those reversed (``entries``) and their amount
+    net of the reversals, a reversal counting in the year it is dated.  Kept by
+    ``ledger.post_entry`` under the fund's lock; rebuilt by ``manage.py rebuild_tallies``."""
+
+    year = models.PositiveSmallIntegerField()
+    fund = models.ForeignKey(Fund, on_delete=models.CASCADE, related_name="raised_years")
+    campaign = models.ForeignKey(
+        "welfare.Campaign", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    entries = models.IntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "fund", "campaign"],
+                condition=Q(campaign__isnull=False),
+                name="one_raised_year_per_campaign",
+            ),
+            models.UniqueConstraint(
+                fields=["year", "fund"],
+                condition=Q(campaign__isnull=True),
+                name="one_raised_year_outside_campaigns",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fund_id} {self.year} {self.campaign_id or '-'}"

@@ -50,6 +50,7 @@ from welfare.cases.models import (
     SupportType,
 )
 from welfare.funds.models import EntryKind, Fund, LedgerEntry
+from welfare.reports import tallies
 
 # What the column "Cấp trên hỗ trợ" holds when an upper level gave the support.
 YES = {"x", "co", "yes", "1", "dung", "cap tren"}
@@ -673,6 +674,7 @@ class SupportSchema(UnitImportSchema):
                     for case, row in zip(cases, batch, strict=True)
                 ],
             )
+            tallies.count_paid(case["id"] for case in cases)
             done += len(batch)
             progress(done / max(1, len(rows)))
 

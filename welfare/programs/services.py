@@ -32,6 +32,7 @@ from welfare.cases.approvals import FOR_A_CHILD, check_fund_usable, next_level
 from welfare.cases.models import Case, CaseEvent, CaseStatus, SupportType
 from welfare.funds.ledger import AlreadyRecorded, lock_fund, post_entry
 from welfare.funds.models import EntryKind, Fund
+from welfare.reports import tallies
 
 from .models import (
     Applies,
@@ -754,9 +755,10 @@ def record_batch_payment(
         )
         not_paid.update(status=CaseStatus.REJECTED, updated_at=timezone.now())
     lines.update(status=LineStatus.PAID)  # the listed lines left
-    Case.objects.filter(batch=batch, status=CaseStatus.APPROVED).update(
-        status=CaseStatus.PAID, paid_on=paid_on, updated_at=timezone.now()
-    )
+    paying = Case.objects.filter(batch=batch, status=CaseStatus.APPROVED)
+    paid_ids = list(paying.values_list("pk", flat=True))
+    paying.update(status=CaseStatus.PAID, paid_on=paid_on, updated_at=timezone.now())
+    tallies.count_paid(paid_ids)
     _record_on_cases(batch, Action.PAID, fund.unit_id, actor, receipt_reference)
     batch.status = CaseStatus.PAID
     batch.paid_on = paid_on

@@ -10,15 +10,18 @@ in the year it was paid.
 from __future__ import annotations
 
 import datetime
-from contextlib import contextmanager
+from collections.abc import Collection
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, SupportsInt, cast
 
 from django.db import connection, transaction
-from django.db.models import Case as DjangoCase
 from django.db.models import (
+    BigIntegerField,
+    BooleanField,
     Count,
     Exists,
+    ExpressionWrapper,
     IntegerField,
     OuterRef,
     Q,
@@ -28,8 +31,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, ExtractMonth
-from django.utils import timezone
+from django.db.models import Case as DjangoCase
+from django.db.models.functions import Cast, Coalesce, ExtractMonth
 
 from members.models import ENDED_STATUSES, Member, MemberKind, Membership
 from unions.models import PATH_SEPARATOR, Placement, Unit, UnitKind
@@ -37,8 +40,19 @@ from unions.scope import visible_unit_ids
 
 from ..loans.models import Loan
 from ..loans.portfolio import YearFigures, year_figures
-from ..models import Case, CaseStatus, Category, EntryKind, Fund, LedgerEntry, SupportType
+from ..models import (
+    Case,
+    CaseStatus,
+    Category,
+    EntryKind,
+    Fund,
+    LedgerEntry,
+    RaisedYear,
+    SupportType,
+)
 from ..shelters.models import Shelter, ShelterContributor, Work
+from .models import Breakdown, SupportTally
+from .tallies import year_end
 
 # Support types reported on their own lines ("four union houses with 120 million đồng ...").
 HIGHLIGHTED = [
@@ -165,11 +179,6 @@ class Loans:
         return self.now.any or self.before.any
 
 
-def year_end(year: int) -> datetime.date:
-    """The day the year's tree is read on: 31 December, or today for the year in progress."""
-    return min(datetime.date(year, 12, 31), timezone.localdate())
-
-
 @dataclass
 class Basis:
     """Which units a report covers and which child unit each of them rolls up to."""
@@ -179,29 +188,53 @@ class Basis:
     units: QuerySet  # of unit ids, used as a subquery
     child_of: dict[int, int]  # every unit covered (and visible) -> the child unit it rolls up to
     children: dict[int, str]
+    union_id: int = 0
+    # The union's whole subtree of the year, all of it visible: what its tallies count.
+    whole: bool = False
 
 
 def basis(union: Unit, year: int, user=None) -> Basis:
     as_of = year_end(year)
     own = Placement.objects.on(as_of).filter(unit=union).first()
     if own is not None:
-        placements = Placement.objects.on(as_of).filter(path__startswith=own.path)
-        pairs: QuerySet[Any, tuple[int, str]] = placements.values_list("unit_id", "path")
-        prefix = own.path
+        placements: QuerySet = Placement.objects.on(as_of).filter(path__startswith=own.path)
+        field, prefix = "unit_id", own.path
         units = Unit.objects.filter(pk__in=placements.values("unit_id"))
     else:
-        units = Unit.objects.in_subtree_of(union)
-        pairs = units.values_list("pk", "path")
-        prefix = union.path
+        placements = units = Unit.objects.in_subtree_of(union)
+        field, prefix = "pk", union.path
+    # Each unit with whether the user sees it, in the one query: a subtree the user sees
+    # whole is what the union's tallies count.
+    visible: Any = Value(True)
     if user is not None:
         units = units.filter(pk__in=visible_unit_ids(user))
-        pairs = pairs.filter(**{"unit_id__in" if own else "pk__in": visible_unit_ids(user)})
+        visible = ExpressionWrapper(
+            Q(**{f"{field}__in": visible_unit_ids(user)}), output_field=BooleanField()
+        )
+    pairs = placements.annotate(visible=visible).values_list(field, "path", "visible")
     child_of = {}
-    for unit_id, path in pairs:
+    whole = own is not None
+    for unit_id, path, seen in pairs:
+        if not seen:
+            whole = False
+            continue
         rest = path[len(prefix) :].split(PATH_SEPARATOR)
         child_of[unit_id] = int(rest[0]) if rest[0] else union.pk
-    children = dict(Unit.objects.filter(pk__in=set(child_of.values())).values_list("pk", "name"))
-    return Basis(as_of, own is not None, units.values("pk"), child_of, children)
+    # The child units' names: the union's children in that tree (a subquery, not their ids).
+    below = (
+        Placement.objects.on(as_of).filter(parent=union).values("unit_id")
+        if own is not None
+        else Unit.objects.filter(parent=union).values("pk")
+    )
+    rolled_up_to = set(child_of.values())
+    children = {
+        pk: name
+        for pk, name in Unit.objects.filter(Q(pk=union.pk) | Q(pk__in=below)).values_list(
+            "pk", "name"
+        )
+        if pk in rolled_up_to
+    }
+    return Basis(as_of, own is not None, units.values("pk"), child_of, children, union.pk, whole)
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,6 +243,8 @@ def basis(union: Unit, year: int, user=None) -> Basis:
 
 # The breakdowns of one year's support, each keyed by a column of the paid cases.
 BREAKDOWNS = ("support_type", "category", "fund_id", "month")
+# Those the dashboard shows (a city's province has thousands of funds).
+SUMMARY_BREAKDOWNS = ("support_type", "month")
 
 
 @dataclass
@@ -230,18 +265,111 @@ class YearTally:
 
 
 def year_tally(
-    year: int, counted: Basis, children: Basis, people_by_breakdown: bool = True
+    year: int,
+    counted: Basis,
+    children: Basis,
+    people_by_breakdown: bool = True,
+    breakdowns: Collection[str] = BREAKDOWNS,
 ) -> YearTally:
     """The support paid in ``year`` in the units of ``counted``, broken down by type, category,
     fund and month, and by child unit over the units of ``children`` (the report's own year,
     which for the year before may differ from ``counted``).  Distinct people are counted in
     the total, and in every breakdown only if ``people_by_breakdown`` (0 otherwise).
 
-    On PostgreSQL one pass over the year's paid cases (``GROUPING SETS``); elsewhere one
-    ``GROUP BY`` query per breakdown.  People are counted exactly, never added up."""
+    When ``counted`` is a union's whole subtree of the year, from the tallies kept by the
+    services that pay (``tallies.py``): a few dozen rows, and the own rows of the child
+    units' units.  Otherwise (a subtree cut by the requester's scope, a union that did not
+    exist that year) from the records: on PostgreSQL one pass over the year's paid cases
+    (``GROUPING SETS``); elsewhere one ``GROUP BY`` query per breakdown.  People are counted
+    exactly, never added up.  ``breakdowns`` may leave some out where they cost (the tallies
+    read only those)."""
+    if counted.whole:
+        return _tally_from_tallies(year, counted, children, people_by_breakdown, breakdowns)
     if connection.vendor == "postgresql":
         return _tally_grouping_sets(year, counted.child_of, children.child_of, people_by_breakdown)
     return _tally_by_queries(year, counted, children, people_by_breakdown)
+
+
+# The breakdowns of ``YearTally.by`` and the tally rows they read, with each key's type.
+TALLIED = {
+    "support_type": (Breakdown.TYPE, str),
+    "category": (Breakdown.CATEGORY, str),
+    "fund_id": (Breakdown.FUND, int),
+    "month": (Breakdown.MONTH, int),
+}
+
+
+def _tally_from_tallies(
+    year: int,
+    counted: Basis,
+    children: Basis,
+    people_by_breakdown: bool,
+    breakdowns: Collection[str] = BREAKDOWNS,
+) -> YearTally:
+    """``year_tally`` for a union's whole subtree of the year, read from ``SupportTally`` in
+    one query: the union's rows, and the rows of its child-unit column.
+
+    That column reads the child units' whole-subtree rows when ``children`` puts every unit
+    of ``counted`` under the same child unit (this year's own column, or the year before in
+    an unchanged tree; units added since then, outside that year's tree, by their own rows).
+    Otherwise it adds up the own rows of the units of ``children`` by child unit: cases and
+    money only, as people are never added up (the year before's column does not show them)."""
+    union_id = counted.union_id
+    mapped = children.child_of
+    same_tree = children is counted or all(
+        mapped.get(unit_id) == child for unit_id, child in counted.child_of.items()
+    )
+    fields = ("unit_id", "breakdown", "key", "cases", "people", "children", "amount")
+    tallies = SupportTally.objects.filter(year=year, cases__gt=0)
+    # Index scans joined by UNION ALL: an OR of them would read the whole year.
+    left_out = [TALLIED[name][0] for name in set(BREAKDOWNS) - set(breakdowns)]
+    parts = [tallies.filter(unit_id=union_id).exclude(breakdown__in=left_out)]
+    if same_tree:
+        # The union's children in the year's tree (a subquery, not their ids); a unit put
+        # under the union since then counts by the own rows of its units.
+        below = Placement.objects.on(counted.as_of).filter(parent_id=union_id)
+        parts.append(tallies.filter(unit_id__in=below.values("unit_id"), breakdown=Breakdown.TOTAL))
+        added = set(mapped) - set(counted.child_of)
+        if added:
+            parts.append(tallies.filter(unit_id__in=added, breakdown=Breakdown.OWN))
+    else:
+        assert not people_by_breakdown
+        parts.append(
+            tallies.filter(breakdown=Breakdown.OWN, unit_id__in=children.units).exclude(
+                unit_id=union_id
+            )
+        )
+    first, *others = (part.values_list(*fields) for part in parts)
+    named = {breakdown: (name, kind) for name, (breakdown, kind) in TALLIED.items()}
+    total = Tally()
+    by: dict[str, dict[object, Tally]] = {key: {} for key in BREAKDOWNS}
+    by_child: dict[int, Tally] = {}
+    for unit_id, breakdown, key, cases, people, dependants, amount in first.union(
+        *others, all=True
+    ):
+        own = breakdown == Breakdown.OWN
+        if people_by_breakdown:
+            tally = Tally(cases=cases, people=people, amount=amount, children=dependants)
+        else:
+            tally = Tally(cases=cases, amount=amount)
+        if unit_id == union_id and not own:
+            if breakdown == Breakdown.TOTAL:
+                total = Tally(cases=cases, people=people, amount=amount, children=tally.children)
+            else:
+                name, kind = named[breakdown]
+                by[name][kind(key) if key else None] = tally
+        else:
+            # A child unit's subtree, or the own records of a unit: the union, a unit added
+            # since, every unit when the tree changed.  Rows only add up to one child unit
+            # where people are not shown.
+            child = unit_id if breakdown == Breakdown.TOTAL else mapped.get(unit_id)
+            if child is not None:
+                rolled = by_child.setdefault(child, Tally())
+                rolled.cases += tally.cases
+                rolled.people += tally.people
+                rolled.amount += tally.amount
+                rolled.children += tally.children
+    return YearTally(total=total, by=by, by_child=by_child)
 
 
 def _paid(year: int, units) -> QuerySet:
@@ -552,7 +680,55 @@ def _raised(
     return sorted(result, key=lambda row: (-row.amount, -row.prev_amount, row.label))
 
 
+def _raised_from_tallies(
+    year: int, base: Basis, previous_base: Basis, *, by_campaign: bool
+) -> list[Row]:
+    """``_raised`` read from ``RaisedYear``: a row per fund and year (or campaign and year) of
+    the funds of the units each year covers, in one grouped query."""
+    now = Q(year=year, fund__unit_id__in=base.units)
+    before = Q(year=year - 1, fund__unit_id__in=previous_base.units)
+    rows = RaisedYear.objects.filter(now | before)
+    key, label = ("campaign_id", "campaign__name") if by_campaign else ("fund_id", "fund__name")
+    if by_campaign:
+        rows = rows.filter(campaign__isnull=False)
+    grouped = (
+        rows.values(key, label)
+        .annotate(
+            net_entries=Sum("entries", filter=now),
+            money=Sum("amount", filter=now),
+            prev_entries=Sum("entries", filter=before),
+            prev_money=Sum("amount", filter=before),
+        )
+        .order_by()
+    )
+    result = [
+        Row(
+            key=row[key],
+            label=row[label],
+            cases=int(row["net_entries"] or 0),
+            amount=int(row["money"] or 0),
+            prev_cases=int(row["prev_entries"] or 0),
+            prev_amount=int(row["prev_money"] or 0),
+        )
+        for row in grouped
+    ]
+    return sorted(result, key=lambda row: (-row.amount, -row.prev_amount, row.label))
+
+
 def _contributions(year: int, base: Basis, previous_base: Basis) -> list[Row]:
+    """Money contributed in ``year`` and the year before to the funds of the units each year
+    covers, by fund, from the yearly tallies the ledger keeps (``_contributions_in_ledger``
+    counts the same from the entries)."""
+    return _raised_from_tallies(year, base, previous_base, by_campaign=False)
+
+
+def _campaigns(year: int, base: Basis, previous_base: Basis) -> list[Row]:
+    """The money of ``_contributions`` that was raised for a campaign, by campaign, from the
+    yearly tallies (``_campaigns_in_ledger`` counts the same from the entries)."""
+    return _raised_from_tallies(year, base, previous_base, by_campaign=True)
+
+
+def _contributions_in_ledger(year: int, base: Basis, previous_base: Basis) -> list[Row]:
     """Money contributed in ``year`` and the year before to the funds of the units each year
     covers, by fund.  Allocations are left out: they move money between funds, they do not
     raise it."""
@@ -566,7 +742,7 @@ def _contributions(year: int, base: Basis, previous_base: Basis) -> list[Row]:
     )
 
 
-def _campaigns(year: int, base: Basis, previous_base: Basis) -> list[Row]:
+def _campaigns_in_ledger(year: int, base: Basis, previous_base: Basis) -> list[Row]:
     """The money of ``_contributions`` that was raised for a campaign, by campaign."""
     return _raised(
         given=Q(kind=EntryKind.CONTRIBUTION, contribution__isnull=False),
@@ -748,21 +924,45 @@ def _people_without_membership(base: Basis, year: int) -> int:
     return int(found["people"])
 
 
+def _fund_labels(union: Unit, *years: tuple[int, Basis], now: YearTally, before: YearTally):
+    """The names of the funds the breakdown by fund names: looked up by a subquery of the
+    tallies' fund rows when both years were read from them (a city has thousands of funds)."""
+    ids = (set(now.by["fund_id"]) | set(before.by["fund_id"])) - {None}
+    funds = Fund.objects.order_by()
+    if all(counted.whole for _year, counted in years):
+        tallied = Q()
+        for year, _counted in years:
+            tallied |= Q(year=year)
+        keys = SupportTally.objects.filter(
+            tallied, unit=union, breakdown=Breakdown.FUND, cases__gt=0
+        ).exclude(key="")
+        funds = funds.filter(pk__in=keys.values(as_id=Cast("key", BigIntegerField())))
+    else:
+        funds = funds.filter(pk__in=ids)
+    return {pk: name for pk, name in funds.values_list("pk", "name") if pk in ids}
+
+
 def annual_figures(union: Unit, year: int, user=None, *, summary: bool = False) -> AnnualFigures:
     """Every figure of the report for ``union`` and ``year``; ``user`` limits it to their scope.
     A ``summary`` (the dashboard's) leaves out what it does not show: the membership counts
-    (``organisation`` is None) and the people of each breakdown row (0; the totals have them)."""
+    (``organisation`` is None), the breakdowns by category and fund (empty) and the people of
+    each breakdown row (0; the totals have them)."""
     base = basis(union, year, user)
     previous_base = basis(union, year - 1, user)
     # The year before is counted in its own tree, but its child-unit column follows this year's.
-    with _pass_memory():
-        now = year_tally(year, base, base, people_by_breakdown=not summary)
-        before = year_tally(year - 1, previous_base, base, people_by_breakdown=False)
+    # The sorts of a pass over the records need more memory; the tallies need none.
+    memory = nullcontext() if base.whole and previous_base.whole else _pass_memory()
+    with memory:
+        shown = SUMMARY_BREAKDOWNS if summary else BREAKDOWNS
+        now = year_tally(year, base, base, people_by_breakdown=not summary, breakdowns=shown)
+        before = year_tally(
+            year - 1, previous_base, base, people_by_breakdown=False, breakdowns=shown
+        )
     type_labels = dict(SupportType.choices)
-    fund_labels = dict(
-        Fund.objects.filter(
-            pk__in=(set(now.by["fund_id"]) | set(before.by["fund_id"])) - {None}
-        ).values_list("pk", "name")
+    fund_labels = (
+        {}
+        if summary
+        else _fund_labels(union, (year, base), (year - 1, previous_base), now=now, before=before)
     )
     by_type = _rows(now.by["support_type"], before.by["support_type"], type_labels)
     highlighted_keys = {row.key: row for row in by_type}
@@ -779,8 +979,10 @@ def annual_figures(union: Unit, year: int, user=None, *, summary: bool = False) 
         totals=totals,
         prev_totals=prev_totals,
         by_type=by_type,
-        by_category=_rows(now.by["category"], before.by["category"], dict(Category.choices)),
-        by_fund=_rows(now.by["fund_id"], before.by["fund_id"], fund_labels),
+        by_category=[]
+        if summary
+        else _rows(now.by["category"], before.by["category"], dict(Category.choices)),
+        by_fund=[] if summary else _rows(now.by["fund_id"], before.by["fund_id"], fund_labels),
         by_child=_by_child(now, before, base),
         by_month=_by_month(now),
         prev_by_month=_by_month(before),

@@ -71,3 +71,45 @@ class Report(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+
+class Breakdown(models.TextChoices):
+    """How a ``SupportTally`` row cuts a year's support at its unit."""
+
+    TOTAL = "total", _("whole subtree")
+    OWN = "own", _("the unit's own records")
+    TYPE = "type", _("support type")
+    CATEGORY = "category", _("hardship category")
+    FUND = "fund", _("fund")
+    MONTH = "month", _("month paid")
+
+
+class SupportTally(models.Model):
+    """The support paid in a year under a unit, as the tree stood at the end of that year: one
+    row per breakdown key (``key`` is empty for the total and the unit's own records).
+
+    Kept by every service that marks records paid, in its transaction and after the fund's
+    lock (``welfare/reports/tallies.py``), and rebuilt from the records by
+    ``manage.py rebuild_tallies`` and after a reorganisation.  ``people`` and ``children`` are
+    distinct members and dependants under the unit: exact, never added up across rows."""
+
+    year = models.PositiveSmallIntegerField()
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    breakdown = models.CharField(max_length=8, choices=Breakdown.choices)
+    key = models.CharField(max_length=32, blank=True)
+    cases = models.PositiveIntegerField(default=0)
+    people = models.PositiveIntegerField(default=0)
+    children = models.PositiveIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "unit", "breakdown", "key"], name="support_tally_key"
+            ),
+        ]
+        # The own rows of a year, rolled up by child unit when the tree changed.
+        indexes = [models.Index(fields=["year", "breakdown", "unit"], name="support_tally_cut")]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.unit_id} {self.breakdown} {self.key}"

@@ -12,6 +12,7 @@ from seed.demo_privacy import build_privacy_demo
 from seed.demo_second_factor import ensure_demo_second_factor
 from seed.demo_shelters import build_shelters_demo
 from seed.demo_welfare import build_welfare_demo
+from welfare.reports import tallies
 
 
 class Command(BaseCommand):
@@ -32,4 +33,7 @@ class Command(BaseCommand):
         build_loans_demo(stdout)
         build_campaigns_demo(stdout)
         build_privacy_demo(stdout)
+        # The past years' records are written in bulk: count the tallies from the records.
+        tallies.rebuild()
+        tallies.rebuild_raised()
         ensure_demo_second_factor(stdout)

@@ -1,0 +1,403 @@
+"""The yearly tallies of support paid (``SupportTally``) and of money raised
+(``RaisedYear``): kept by the services that pay and by the ledger, rebuilt from the records,
+and checked against them.
+
+Each paid record counts in the year it was paid, at every unit on its unit's path in the tree
+as it stood at the end of that year (``figures.year_end``): the whole-subtree rows of the
+record's unit and of each unit above it, by total, support type, category, fund and month, and
+the record's own unit's ``own`` row.  A report over a union's subtree of that year then reads
+a few dozen rows instead of every record of the year.
+
+Distinct people (and children) stay exact without a row per person: when records are paid,
+their members' other paid records of the year are read (a member has a handful), and a
+person adds one to a row only if none of their other records already counts there.  The
+row locks taken by adding the records first make a concurrent payment of the same person
+wait, and then see the other's records, so two payments never both count the person.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce, ExtractYear
+from django.utils import timezone
+
+from unions.models import PATH_SEPARATOR, Placement
+
+from ..cases.models import Case, CaseStatus
+from ..funds.models import EntryKind, LedgerEntry, RaisedYear
+from .models import Breakdown, SupportTally
+
+# The columns of a paid record the tallies are made of, in this order.
+COLUMNS = (
+    "pk",
+    "unit_id",
+    "member_id",
+    "dependant_id",
+    "support_type",
+    "category",
+    "fund_id",
+    "paid_on",
+    "approved_amount",
+)
+
+Key = tuple[int, str, str]  # (unit, breakdown, key)
+Figures = tuple[int, int, int, int]  # cases, people, children, amount
+
+
+def year_end(year: int) -> datetime.date:
+    """The day the year's tree is read on: 31 December, or today for the year in progress."""
+    return min(datetime.date(year, 12, 31), timezone.localdate())
+
+
+def _year(year: int) -> dict:
+    return {"paid_on__gte": datetime.date(year, 1, 1), "paid_on__lt": datetime.date(year + 1, 1, 1)}
+
+
+def unit_paths(year: int, unit_ids: Iterable[int] | None = None) -> dict[int, tuple[int, ...]]:
+    """Each unit's path (the units above it and itself) in the tree at the end of ``year``;
+    a unit that did not stand in the tree then has none."""
+    placements = Placement.objects.on(year_end(year))
+    if unit_ids is not None:
+        placements = placements.filter(unit_id__in=set(unit_ids))
+    return {
+        unit_id: tuple(int(part) for part in path.split(PATH_SEPARATOR) if part)
+        for unit_id, path in placements.values_list("unit_id", "path")
+    }
+
+
+def _keys(row: tuple, path: tuple[int, ...]) -> Iterator[Key]:
+    """The tally rows one record counts in."""
+    _pk, unit_id, _member, _dependant, support_type, category, fund_id, paid_on, _amount = row
+    yield (unit_id, Breakdown.OWN, "")
+    cuts = (
+        (Breakdown.TOTAL, ""),
+        (Breakdown.TYPE, support_type or ""),
+        (Breakdown.CATEGORY, category or ""),
+        (Breakdown.FUND, "" if fund_id is None else str(fund_id)),
+        (Breakdown.MONTH, str(paid_on.month)),
+    )
+    for node in path:
+        for breakdown, key in cuts:
+            yield (node, breakdown, key)
+
+
+def _paid_rows(year: int, **filters) -> Iterator[tuple]:
+    return (
+        Case.objects.filter(status=CaseStatus.PAID, **_year(year), **filters)
+        .order_by()
+        .values_list(*COLUMNS)
+        .iterator(chunk_size=20_000)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Computed from the records: the rebuild and the check
+# --------------------------------------------------------------------------------------------
+
+
+def compute(year: int) -> dict[Key, Figures]:
+    """Every tally row of ``year`` computed from the paid records: on PostgreSQL by one
+    grouped query, elsewhere in Python."""
+    if connection.vendor == "postgresql":
+        return _compute_in_postgresql(year)
+    return _compute_in_python(year)
+
+
+# Each paid record of the year joined to every unit on its path (the map comes as two
+# arrays), grouped by every breakdown at once; the own rows by the record's unit.
+COMPUTE_SQL = """
+WITH paid AS (
+    SELECT unit_id, member_id, dependant_id, support_type, category, fund_id,
+           EXTRACT(MONTH FROM paid_on)::integer AS month, COALESCE(approved_amount, 0) AS amount
+    FROM {case} WHERE status = %s AND paid_on >= %s AND paid_on < %s
+)
+SELECT FALSE, node_id, GROUPING(support_type), GROUPING(category), GROUPING(fund_id),
+       GROUPING(month), support_type, category, fund_id, month,
+       COUNT(*), COUNT(DISTINCT member_id), COUNT(DISTINCT dependant_id), SUM(amount)
+FROM paid JOIN unnest(%s::bigint[], %s::bigint[]) AS path (unit_id, node_id) USING (unit_id)
+GROUP BY GROUPING SETS (
+    (node_id), (node_id, support_type), (node_id, category), (node_id, fund_id),
+    (node_id, month)
+)
+UNION ALL
+SELECT TRUE, unit_id, 1, 1, 1, 1, NULL, NULL, NULL, NULL,
+       COUNT(*), COUNT(DISTINCT member_id), COUNT(DISTINCT dependant_id), SUM(amount)
+FROM paid GROUP BY unit_id
+"""
+
+
+def _compute_in_postgresql(year: int) -> dict[Key, Figures]:
+    units: list[int] = []
+    nodes: list[int] = []
+    for unit_id, path in unit_paths(year).items():
+        for node in path:
+            units.append(unit_id)
+            nodes.append(node)
+    sql = COMPUTE_SQL.format(case=connection.ops.quote_name(Case._meta.db_table))
+    params: list[Any] = [
+        CaseStatus.PAID,
+        datetime.date(year, 1, 1),
+        datetime.date(year + 1, 1, 1),
+        units,
+        nodes,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    computed: dict[Key, Figures] = {}
+    for own, node, *row in rows:
+        grouped_out, (support_type, category, fund_id, month) = row[:4], row[4:8]
+        cases, people, children, amount = (int(value or 0) for value in row[8:])
+        key: tuple[str, str]
+        if own:
+            key = (Breakdown.OWN, "")
+        elif not grouped_out[0]:
+            key = (Breakdown.TYPE, support_type or "")
+        elif not grouped_out[1]:
+            key = (Breakdown.CATEGORY, category or "")
+        elif not grouped_out[2]:
+            key = (Breakdown.FUND, "" if fund_id is None else str(fund_id))
+        elif not grouped_out[3]:
+            key = (Breakdown.MONTH, str(month))
+        else:
+            key = (Breakdown.TOTAL, "")
+        computed[(node, *key)] = (cases, people, children, amount)
+    return computed
+
+
+def _compute_in_python(year: int) -> dict[Key, Figures]:
+    paths = unit_paths(year)
+    counts: dict[Key, list[int]] = defaultdict(lambda: [0, 0])
+    people: dict[Key, set[int]] = defaultdict(set)
+    children: dict[Key, set[int]] = defaultdict(set)
+    for row in _paid_rows(year):
+        path = paths.get(row[1], ())
+        member_id, dependant_id, amount = row[2], row[3], row[8] or 0
+        for key in _keys(row, path):
+            figures = counts[key]
+            figures[0] += 1
+            figures[1] += amount
+            if member_id is not None:
+                people[key].add(member_id)
+            if dependant_id is not None:
+                children[key].add(dependant_id)
+    return {
+        key: (cases, len(people.get(key, ())), len(children.get(key, ())), amount)
+        for key, (cases, amount) in counts.items()
+    }
+
+
+def stored(year: int) -> dict[Key, Figures]:
+    rows = SupportTally.objects.filter(year=year).values_list(
+        "unit_id", "breakdown", "key", "cases", "people", "children", "amount"
+    )
+    return {
+        (unit_id, breakdown, key): (cases, people, children, amount)
+        for unit_id, breakdown, key, cases, people, children, amount in rows
+        if cases
+    }
+
+
+def years() -> set[int]:
+    """The years that have paid records or tallies."""
+    paid = Case.objects.filter(status=CaseStatus.PAID).dates("paid_on", "year")
+    kept = SupportTally.objects.values_list("year", flat=True).distinct()
+    return {day.year for day in paid} | set(kept)
+
+
+def differences(year: int) -> dict[Key, tuple[Figures | None, Figures | None]]:
+    """The rows where the tallies of ``year`` and its records disagree: (kept, computed)."""
+    kept, computed = stored(year), compute(year)
+    return {
+        key: (kept.get(key), computed.get(key))
+        for key in set(kept) | set(computed)
+        if kept.get(key) != computed.get(key)
+    }
+
+
+@transaction.atomic
+def rebuild(only: Iterable[int] | None = None) -> int:
+    """Count the years again from their records (all of them, or ``only`` those); returns
+    the number of rows written.  Run again, it writes the same rows."""
+    written = 0
+    for year in sorted(years() if only is None else set(only)):
+        SupportTally.objects.filter(year=year).delete()
+        rows = [
+            SupportTally(
+                year=year,
+                unit_id=unit_id,
+                breakdown=breakdown,
+                key=key,
+                cases=cases,
+                people=people,
+                children=children,
+                amount=amount,
+            )
+            for (unit_id, breakdown, key), (cases, people, children, amount) in compute(
+                year
+            ).items()
+        ]
+        SupportTally.objects.bulk_create(rows, batch_size=5000)
+        written += len(rows)
+    return written
+
+
+def recount_after_reorganisation(sender, *, effective_on: datetime.date, **kwargs) -> None:
+    """``unions.signals.tree_changed``: every year whose tree is read on or after
+    ``effective_on`` is counted again, in the reorganisation's transaction (a reorganisation
+    is rare; the years before it are untouched)."""
+    rebuild(range(effective_on.year, timezone.localdate().year + 1))
+
+
+# --------------------------------------------------------------------------------------------
+# Kept by the services that pay
+# --------------------------------------------------------------------------------------------
+
+
+def count_paid(case_ids: Iterable[int]) -> None:
+    """Add records just marked paid to the tallies of the year each was paid in.  Called by
+    the paying service in its transaction, after the fund's lock."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return
+    by_year: dict[int, list[tuple]] = defaultdict(list)
+    for row in Case.objects.filter(pk__in=ids, status=CaseStatus.PAID).values_list(*COLUMNS):
+        by_year[row[7].year].append(row)
+    for year, rows in sorted(by_year.items()):
+        _count_year(year, rows, ids)
+
+
+def _count_year(year: int, rows: list[tuple], ids: list[int]) -> None:
+    paths = unit_paths(year, {row[1] for row in rows})
+    counts: Counter[Key] = Counter()
+    amounts: Counter[Key] = Counter()
+    for row in rows:
+        for key in _keys(row, paths.get(row[1], ())):
+            counts[key] += 1
+            amounts[key] += row[8] or 0
+    # Adding the records first locks their rows, so that what follows sees the other
+    # payments of the same rows committed.
+    _add(year, {key: (counts[key], 0, 0, amounts[key]) for key in counts})
+    members = {row[2] for row in rows} - {None}
+    earlier: list[tuple] = []
+    if members:
+        new_ids = set(ids)
+        earlier = [row for row in _paid_rows(year, member_id__in=members) if row[0] not in new_ids]
+    paths |= unit_paths(year, {row[1] for row in earlier} - set(paths))
+    seen_people: set[tuple[Key, int]] = set()
+    seen_children: set[tuple[Key, int]] = set()
+    people: Counter[Key] = Counter()
+    children: Counter[Key] = Counter()
+    for is_new, group in ((False, earlier), (True, rows)):
+        for row in group:
+            member_id, dependant_id = row[2], row[3]
+            for key in _keys(row, paths.get(row[1], ())):
+                if member_id is not None and (key, member_id) not in seen_people:
+                    seen_people.add((key, member_id))
+                    people[key] += is_new
+                if dependant_id is not None and (key, dependant_id) not in seen_children:
+                    seen_children.add((key, dependant_id))
+                    children[key] += is_new
+    _add(
+        year,
+        {
+            key: (0, people[key], children[key], 0)
+            for key in set(people) | set(children)
+            if people[key] or children[key]
+        },
+    )
+
+
+UPSERT_SQL = """
+INSERT INTO {table} (year, unit_id, breakdown, "key", cases, people, children, amount)
+VALUES {values}
+ON CONFLICT (year, unit_id, breakdown, "key") DO UPDATE SET
+    cases = {table}.cases + excluded.cases,
+    people = {table}.people + excluded.people,
+    children = {table}.children + excluded.children,
+    amount = {table}.amount + excluded.amount
+"""
+
+
+def _add(year: int, deltas: dict[Key, Figures]) -> None:
+    """Add to the rows of ``year``, creating those that are missing, in the order of their
+    keys (so that two payments lock shared rows in the same order)."""
+    items = sorted(deltas.items())
+    table = connection.ops.quote_name(SupportTally._meta.db_table)
+    for start in range(0, len(items), 500):
+        chunk = items[start : start + 500]
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+        params: list = []
+        for (unit_id, breakdown, key), figures in chunk:
+            params += [year, unit_id, str(breakdown), key, *figures]
+        with connection.cursor() as cursor:
+            cursor.execute(UPSERT_SQL.format(table=table, values=values), params)
+
+
+# --------------------------------------------------------------------------------------------
+# Money raised: contributions by fund and campaign (``RaisedYear``, kept by ``post_entry``)
+# --------------------------------------------------------------------------------------------
+
+RaisedKey = tuple[int, int, int | None]  # (year, fund, campaign)
+
+
+def compute_raised() -> dict[RaisedKey, tuple[int, int]]:
+    """Every ``RaisedYear`` row from the ledger: (entries less reversals, net amount)."""
+    given = Q(kind=EntryKind.CONTRIBUTION)
+    taken_back = Q(kind=EntryKind.CORRECTION, reverses__kind=EntryKind.CONTRIBUTION)
+    rows = (
+        LedgerEntry.objects.filter(given | taken_back)
+        .annotate(
+            year=ExtractYear("occurred_on"),
+            campaign=Coalesce("contribution__campaign_id", "reverses__contribution__campaign_id"),
+        )
+        .values("year", "fund_id", "campaign")
+        .annotate(
+            given=Count("pk", filter=given),
+            taken_back=Count("pk", filter=taken_back),
+            money=Sum("amount"),
+        )
+        .order_by()
+    )
+    return {
+        (row["year"], row["fund_id"], row["campaign"]): (
+            row["given"] - row["taken_back"],
+            int(row["money"] or 0),
+        )
+        for row in rows
+    }
+
+
+def stored_raised() -> dict[RaisedKey, tuple[int, int]]:
+    return {
+        (year, fund_id, campaign_id): (entries, amount)
+        for year, fund_id, campaign_id, entries, amount in RaisedYear.objects.values_list(
+            "year", "fund_id", "campaign_id", "entries", "amount"
+        )
+    }
+
+
+def raised_differences() -> dict[RaisedKey, tuple[tuple[int, int] | None, ...]]:
+    kept, computed = stored_raised(), compute_raised()
+    return {
+        key: (kept.get(key), computed.get(key))
+        for key in set(kept) | set(computed)
+        if kept.get(key) != computed.get(key)
+    }
+
+
+@transaction.atomic
+def rebuild_raised() -> int:
+    RaisedYear.objects.all().delete()
+    rows = [
+        RaisedYear(year=year, fund_id=fund_id, campaign_id=campaign, entries=entries, amount=amount)
+        for (year, fund_id, campaign), (entries, amount) in compute_raised().items()
+    ]
+    RaisedYear.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
