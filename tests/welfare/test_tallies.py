@@ -322,3 +322,23 @@ def test_contributions_and_their_reversals_are_counted_by_fund_and_campaign(worl
         assert figures._campaigns(YEAR, base, previous) == figures._campaigns_in_ledger(
             YEAR, base, previous
         )
+
+
+def test_a_database_migrated_with_records_and_no_tallies_gets_them_after_migrate(world, records):
+    from welfare.apps import count_missing_tallies
+
+    kept = {year: tallies.stored(year) for year in tallies.years()}
+    assert kept
+    SupportTally.objects.all().delete()
+    count_missing_tallies(using="default")
+    assert {year: tallies.stored(year) for year in tallies.years()} == kept
+    assert_tallies_match()
+    # With tallies there, nothing is counted again.
+    SupportTally.objects.filter(year=YEAR, unit=world.province, breakdown=Breakdown.TOTAL).update(
+        people=99
+    )
+    count_missing_tallies(using="default")
+    assert (
+        SupportTally.objects.get(year=YEAR, unit=world.province, breakdown=Breakdown.TOTAL).people
+        == 99
+    )
