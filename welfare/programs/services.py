@@ -17,12 +17,24 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Count,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models import Case as DbCase
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common.bulk import insert_select
 from common.money import format_dong
 from members.models import Member, MemberKind, MemberStatus
 from unions.models import PATH_SEPARATOR, Unit, UnitKind
@@ -70,7 +82,8 @@ def get_batch_for_user(user: ActingUser, pk: int | str) -> Batch:
 
 
 def committed(program: Program) -> int:
-    """What the program's support records hold: approved and not yet paid, or paid."""
+    """What the program's support records hold: approved and not yet paid, or paid, added up
+    from the records (``Program.committed`` keeps the same figure as they change)."""
     total = Case.objects.filter(program=program, status__in=COMMITTED).aggregate(
         total=Coalesce(Sum("approved_amount"), 0)
     )["total"]
@@ -117,30 +130,26 @@ class Earlier:
 def earlier_support(batch: Batch) -> dict[int, list[Earlier]]:
     """Who in the batch already received (or was approved, or is proposed for) support of the
     program's type this year, from any program or case in the province: one query for the whole
-    batch, matching people by record or by national ID."""
+    batch.  A national ID belongs to one person's record only (it is unique), so the person's
+    record finds all their support."""
     program = batch.program
     year_start = datetime.date(program.year, 1, 1)
     province = batch.unit.path.split(PATH_SEPARATOR)[0] + PATH_SEPARATOR
     lines = BatchLine.objects.filter(batch=batch).exclude(status=LineStatus.TAKEN_OUT)
-    listed = BatchLine.objects.filter(
-        batch=batch, member__national_id=OuterRef("member__national_id")
-    ).values("member_id")[:1]
     on_date = Q(approved_on__year=program.year) | Q(
         approved_on__isnull=True, submitted_at__year=program.year
     )
     found = (
         Case.objects.filter(
-            Q(member_id__in=lines.values("member_id"))
-            | Q(member__national_id__in=lines.values("member__national_id")),
             on_date,
+            member_id__in=lines.values("member_id"),
             support_type=program.support_type,
             status__in=[CaseStatus.SUBMITTED, *COMMITTED],
             unit__path__startswith=province,
         )
         .exclude(batch=batch)
-        .annotate(line_member=Subquery(listed))
         .values_list(
-            "line_member",
+            "member_id",
             "member__full_name",
             "pk",
             "paid_on",
@@ -323,7 +332,7 @@ def start_batch(*, participant: Participant, by: ActingUser) -> Batch:
     """The participating unit's batch, opened by someone who opens cases there."""
     participant = Participant.objects.select_related("unit", "program").get(pk=participant.pk)
     authorize_write(by, Capability.OPEN_CASES, participant.unit)
-    existing = Batch.objects.filter(participant=participant).first()
+    existing = Batch.objects.filter(participant=participant).order_by("pk").first()
     if existing is not None:
         return existing
     batch = Batch.objects.create(
@@ -381,6 +390,47 @@ def candidates(batch: Batch) -> QuerySet[Member]:
     ).exclude(pk__in=BatchLine.objects.filter(batch=batch).values("member_id"))
 
 
+def eligible(levels: Sequence[Level]) -> Q:
+    """Who a program's standard amounts are for (a person fitting none of them has none)."""
+    condition = Q(pk__in=[])
+    for level in levels:
+        if level.applies_to == Applies.EVERYONE:
+            return Q()
+        condition |= FITS[Applies(level.applies_to)]
+    return condition
+
+
+FITS = {
+    Applies.MEMBER: Q(kind=MemberKind.MEMBER),
+    Applies.WORKER: Q(kind=MemberKind.WORKER),
+    Applies.POOR: Q(poor_household=True),
+    Applies.POLICY: Q(policy_family=True),
+}
+
+
+def standard_expressions(levels: Sequence[Level]) -> tuple[DbCase, DbCase]:
+    """``standard_amount`` as SQL over a person's row: the amount and the label of the highest
+    level that fits (the earliest of equal ones), NULL without one."""
+    ordered = sorted(levels, key=lambda lv: (-lv.amount, lv.pk or 0))
+
+    def fits(level: Level) -> Q:
+        if level.applies_to == Applies.EVERYONE:
+            return Q(pk__isnull=False)
+        return FITS[Applies(level.applies_to)]
+
+    amount = DbCase(
+        *(When(fits(lv), then=Value(lv.amount)) for lv in ordered),
+        default=None,
+        output_field=BigIntegerField(),
+    )
+    label = DbCase(
+        *(When(fits(lv), then=Value(lv.label)) for lv in ordered),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    return amount, label
+
+
 @transaction.atomic
 def add_people(
     *,
@@ -392,18 +442,61 @@ def add_people(
 ) -> int:
     """List the people of ``members`` (those the batch may list) at ``amount``, at their own
     amount in ``amounts`` (member id -> đồng, an imported list's), or at the program's standard
-    amount for each; returns how many were listed."""
+    amount for each; returns how many were listed.  Without ``amounts`` the lines are written
+    by one INSERT ... SELECT, however many people."""
     batch = _lock(batch, by)
     rules.decide(by, batch, "edit").enforce()
     amounts = amounts or {}
     if (amount is not None and amount <= 0) or any(value <= 0 for value in amounts.values()):
         raise ValidationError({"amount": _("The amount must be positive.")})
     levels = list(batch.program.levels.all())
-    rows = (
-        members.filter(pk__in=candidates(batch).values("pk"))
-        .order_by("unit__path", "search_name", "pk")
-        .values_list("pk", "unit_id", "kind", "poor_household", "policy_family")
+    chosen = members.filter(pk__in=candidates(batch).values("pk")).order_by(
+        "unit__path", "search_name", "pk"
     )
+    no_standard = ValidationError(
+        {"amount": _("The program has no standard amount: give the amount per person.")}
+    )
+    if amounts:
+        added = _add_each(batch, chosen, levels, amount, amounts, no_standard)
+    else:
+        if amount is None:
+            if chosen.exclude(eligible(levels)).exists():
+                raise no_standard
+            amount_of, label_of = standard_expressions(levels)
+        else:
+            amount_of, label_of = Value(amount), Value("")
+        added = insert_select(
+            BatchLine,
+            chosen,
+            {
+                "batch": batch.pk,
+                "member": F("pk"),
+                "unit": F("unit_id"),
+                "level": label_of,
+                "amount": amount_of,
+            },
+        )
+    if added:
+        _record(
+            batch,
+            Action.EDITED,
+            batch.unit_id,
+            by,
+            comment=_("%(n)s people added") % {"n": added},
+        )
+    return added
+
+
+def _add_each(
+    batch: Batch,
+    chosen: QuerySet[Member],
+    levels: list[Level],
+    amount: int | None,
+    amounts: dict[int, int],
+    no_standard: ValidationError,
+) -> int:
+    """The lines of people with amounts of their own, one by one."""
+    rows = chosen.values_list("pk", "unit_id", "kind", "poor_household", "policy_family")
     lines = []
     for pk, unit_id, kind, poor, policy in rows.iterator(chunk_size=BULK):
         standard = standard_amount(levels, kind=kind, poor=poor, policy=policy)
@@ -412,9 +505,7 @@ def add_people(
         elif amount is not None:
             standard = Standard("", amount)
         elif standard is None:
-            raise ValidationError(
-                {"amount": _("The program has no standard amount: give the amount per person.")}
-            )
+            raise no_standard
         lines.append(
             BatchLine(
                 batch=batch,
@@ -425,14 +516,6 @@ def add_people(
             )
         )
     BatchLine.objects.bulk_create(lines, batch_size=BULK)
-    if lines:
-        _record(
-            batch,
-            Action.EDITED,
-            batch.unit_id,
-            by,
-            comment=_("%(n)s people added") % {"n": len(lines)},
-        )
     return len(lines)
 
 
@@ -552,7 +635,9 @@ def approve_batch(
         raise ValidationError(_("Nobody is left in the batch: reject it instead."))
     program = batch.program
     fund = lock_fund(batch.fund_id)  # every batch and case of the fund waits here
-    remaining = program.budget - committed(program)
+    # Read under the fund's lock, which every change to it holds.
+    held = Program.objects.filter(pk=program.pk).values_list("committed", flat=True).get()
+    remaining = program.budget - held
     if total > remaining:
         raise ValidationError(
             _(
@@ -576,6 +661,7 @@ def approve_batch(
         )
     fund.reserved += total
     fund.save(update_fields=["reserved"])
+    Program.objects.filter(pk=program.pk).update(committed=F("committed") + total)
     reasons: dict[str, list[int]] = defaultdict(list)
     for pk, reason in take_out.items():
         reasons[reason.strip()].append(pk)
@@ -583,29 +669,27 @@ def approve_batch(
         lines.filter(pk__in=pks).update(status=LineStatus.TAKEN_OUT, reason=reason[:255])
     today = timezone.localdate()
     level = _waiting_at(batch)
-    records = [
-        Case(
-            unit_id=unit_id,
-            member_id=member_id,
-            category=program.category,
-            circumstances=program.name,
-            support_type=program.support_type,
-            requested_amount=amount,
-            approved_amount=amount,
-            fund_id=batch.fund_id,
-            status=CaseStatus.APPROVED,
-            approved_on=today,
-            created_by_id=batch.created_by_id,
-            submitted_at=batch.submitted_at,
-            program=program,
-            batch=batch,
-            batch_line_id=pk,
-        )
-        for pk, unit_id, member_id, amount in kept.values_list(
-            "pk", "unit_id", "member_id", "amount"
-        ).iterator(chunk_size=BULK)
-    ]
-    Case.objects.bulk_create(records, batch_size=BULK)
+    insert_select(
+        Case,
+        kept,
+        {
+            "unit": F("unit_id"),
+            "member": F("member_id"),
+            "category": program.category,
+            "circumstances": program.name,
+            "support_type": program.support_type,
+            "requested_amount": F("amount"),
+            "approved_amount": F("amount"),
+            "fund": batch.fund_id,
+            "status": CaseStatus.APPROVED,
+            "approved_on": today,
+            "created_by": batch.created_by_id,
+            "submitted_at": batch.submitted_at,
+            "program": program.pk,
+            "batch": batch.pk,
+            "batch_line": F("pk"),
+        },
+    )
     _record_on_cases(batch, Action.APPROVED, level.pk, actor, comment or program.name)
     batch.status = CaseStatus.APPROVED
     batch.approved_amount = total
@@ -617,22 +701,19 @@ def approve_batch(
 
 
 def _record_on_cases(batch: Batch, action: str, unit_id: int, actor, comment: str) -> None:
-    """The step on the timeline of each of the batch's records it reaches, in bulk."""
+    """The step on the timeline of each of the batch's records it reaches, in one statement."""
     status = CaseStatus.APPROVED if action == Action.APPROVED else CaseStatus.PAID
-    cases = Case.objects.filter(batch=batch, status=status).values_list("pk", "approved_amount")
-    CaseEvent.objects.bulk_create(
-        (
-            CaseEvent(
-                case_id=pk,
-                action=action,
-                unit_id=unit_id,
-                actor=actor,
-                amount=amount,
-                comment=comment,
-            )
-            for pk, amount in cases.iterator(chunk_size=BULK)
-        ),
-        batch_size=BULK,
+    insert_select(
+        CaseEvent,
+        Case.objects.filter(batch=batch, status=status).order_by("pk"),
+        {
+            "case": F("pk"),
+            "action": action,
+            "unit": unit_id,
+            "actor": actor.pk,
+            "amount": F("approved_amount"),
+            "comment": comment,
+        },
     )
 
 
@@ -672,6 +753,8 @@ def record_batch_payment(
     fund = lock_fund(batch.fund_id)
     fund.reserved -= approved
     program = batch.program
+    if paid != approved:  # the people not paid no longer hold the program's money
+        Program.objects.filter(pk=program.pk).update(committed=F("committed") - (approved - paid))
     entry = None
     if paid:
         people = lines.count() - len(unpaid)

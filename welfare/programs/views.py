@@ -34,7 +34,7 @@ from welfare.funds.ledger import AlreadyRecorded
 from welfare.reports.charts import UNITS, bar_chart
 from welfare.shelters.models import Progress, Shelter
 
-from . import services, signature_lists
+from . import run_views, services, signature_lists
 from .forms import (
     AddPeopleForm,
     BatchImportForm,
@@ -48,7 +48,7 @@ from .forms import (
     SignedListForm,
     parse_amount,
 )
-from .models import Batch, BatchLine, LineStatus, Participant, Program, Unpaid
+from .models import Batch, BatchLine, LineStatus, Participant, Program, ProgramRun, Unpaid
 
 # People shown on a page of a batch, and found at once by the people picker.
 LINES_PER_PAGE = 50
@@ -159,6 +159,8 @@ def _program_page(request: HttpRequest, program: Program, bound: dict | None = N
         **by_progress,
     )
     runs = can(request.user, Capability.OPEN_CASES, program.unit)
+    recent = list(ProgramRun.objects.visible_to(request.user).filter(program=program)[:4])
+    active = next((run for run in recent if run.is_active), None)
     bound = bound or {}
     context = {
         "program": program,
@@ -181,6 +183,9 @@ def _program_page(request: HttpRequest, program: Program, bound: dict | None = N
         "copy_form": (bound.get("copy") or CopyForm(initial={"year": program.year + 1}))
         if runs
         else None,
+        "active_run": active,
+        "recent_runs": recent,
+        "run_forms": [] if active else run_views.run_forms(request, program),
         **_shelters(request, program, totals),
     }
     return render(request, "welfare/programs/program_detail.html", context)
