@@ -20,7 +20,6 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, QuerySet, Sum
@@ -31,7 +30,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.dispatch import dispatch_on_commit
-from members.models import Member
 from unions.scope import (
     ActingUser,
     Capability,
@@ -45,7 +43,7 @@ from welfare.cases.models import CaseStatus
 from welfare.funds.ledger import AlreadyRecorded
 
 from . import services
-from .models import Batch, BatchLine, Level, LineStatus, Participant, Program, ProgramRun, RunIssue
+from .models import Batch, BatchLine, LineStatus, Participant, Program, ProgramRun, RunIssue
 
 Kind = ProgramRun.Kind
 
@@ -174,64 +172,89 @@ def _queue(run_id: int) -> None:
 class Outcome:
     # The batch the step changed (its people are counted with the chunk's), if it did.
     changed: Batch | None = None
-    # A note kept for the unit without refusing it (people with earlier support).
+    # People flagged by the check, and the note kept for their unit.
     people: int = 0
     note: str = ""
 
 
-def _build(run: ProgramRun, participant: Participant, batch, by, levels: list[Level]) -> Outcome:
-    if batch is None:
-        batch = services.start_batch(participant=participant, by=by)
-    members = Member.objects.filter(services.eligible(levels))
-    added = services.add_people(batch=batch, members=members, by=by)
-    return Outcome(changed=batch if added else None)
+Outcomes = dict[int, "Outcome | services.Refusal"]  # participant id -> what the step did
 
 
-def _check(run: ProgramRun, participant: Participant, batch, by, levels: list[Level]) -> Outcome:
-    found = services.earlier_support(batch)
-    if not found:
-        return Outcome()
-    return Outcome(
-        people=len(found),
-        note=_("%(n)s people of the batch already have support of the program's type this year.")
-        % {"n": len(found)},
-    )
+def _build(run: ProgramRun, participants: list[Participant], by) -> Outcomes:
+    built = services.build_batches(participants=participants, by=by)
+    return {
+        pk: result
+        if isinstance(result, Exception)
+        else Outcome(result.batch if result.added else None)
+        for pk, result in built.items()
+    }
 
 
-def _approve(run: ProgramRun, participant: Participant, batch, by, levels: list[Level]) -> Outcome:
-    return Outcome(changed=services.approve_batch(batch=batch, by=by))
-
-
-def _pay(run: ProgramRun, participant: Participant, batch, by, levels: list[Level]) -> Outcome:
-    assert run.paid_on is not None
-    try:
-        paid = services.record_batch_payment(
-            batch=batch,
-            by=by,
-            paid_on=run.paid_on,
-            receipt_reference=run.receipt_reference,
-            submission=f"program-run-{run.pk}-{participant.pk}",
+def _check(run: ProgramRun, participants: list[Participant], by) -> Outcomes:
+    flagged = services.earlier_support_counts([p.batch for p in participants])
+    outcomes: Outcomes = {}
+    for participant in participants:
+        people = flagged.get(participant.batch.pk, 0)
+        outcomes[participant.pk] = (
+            Outcome(
+                people=people,
+                note=_(
+                    "%(n)s people of the batch already have support of the program's type "
+                    "this year."
+                )
+                % {"n": people},
+            )
+            if people
+            else Outcome()
         )
-    except AlreadyRecorded:  # paid meanwhile, by hand: nothing more is recorded
-        return Outcome()
-    return Outcome(changed=paid)
+    return outcomes
 
+
+def _approve(run: ProgramRun, participants: list[Participant], by) -> Outcomes:
+    by_batch = {participant.batch.pk: participant.pk for participant in participants}
+    approved = services.approve_batches(batches=[p.batch for p in participants], by=by)
+    return {
+        by_batch[pk]: result if isinstance(result, Exception) else Outcome(result)
+        for pk, result in approved.items()
+    }
+
+
+def _pay(run: ProgramRun, participants: list[Participant], by) -> Outcomes:
+    assert run.paid_on is not None
+    by_batch = {participant.batch.pk: participant.pk for participant in participants}
+    paid = services.record_batches_paid(
+        batches=[p.batch for p in participants],
+        by=by,
+        paid_on=run.paid_on,
+        receipt_reference=run.receipt_reference,
+        # A worker killed after a chunk's commit resumes after it; within one, a batch's
+        # entry is posted once whatever happens.
+        submissions={pk: f"program-run-{run.pk}-{pk}" for pk in by_batch},
+    )
+    return {
+        by_batch[pk]: (
+            Outcome()  # paid meanwhile, by hand: nothing more is recorded
+            if isinstance(result, AlreadyRecorded)
+            else result
+            if isinstance(result, Exception)
+            else Outcome(result)
+        )
+        for pk, result in paid.items()
+    }
+
+
+STEPS: dict[str, Callable[[ProgramRun, list[Participant], object], Outcomes]] = {
+    Kind.BUILD: _build,
+    Kind.CHECK: _check,
+    Kind.APPROVE: _approve,
+    Kind.PAY: _pay,
+}
 
 # What a changed batch counts: its people listed (built, approved) or paid.
 COUNTED = {
     Kind.BUILD: LineStatus.LISTED,
     Kind.APPROVE: LineStatus.LISTED,
     Kind.PAY: LineStatus.PAID,
-}
-
-
-STEPS: dict[
-    str, Callable[[ProgramRun, Participant, Batch | None, object, list[Level]], Outcome]
-] = {
-    Kind.BUILD: _build,
-    Kind.CHECK: _check,
-    Kind.APPROVE: _approve,
-    Kind.PAY: _pay,
 }
 
 
@@ -251,8 +274,7 @@ def run_program_run(run_id: int) -> None:
     if not claimed:
         return
     run = ProgramRun.objects.select_related("program__fund", "requested_by").get(pk=run_id)
-    by = get_user_model().objects.get(pk=run.requested_by_id)  # its own grants cache
-    levels = list(run.program.levels.all())
+    by = run.requested_by
     try:
         ids = list(
             selection(run, by)
@@ -261,7 +283,7 @@ def run_program_run(run_id: int) -> None:
             .values_list("pk", flat=True)
         )
         for start in range(0, len(ids), CHUNK):
-            _chunk(run.pk, ids[start : start + CHUNK], by, levels)
+            _chunk(run.pk, ids[start : start + CHUNK])
     except Exception as error:
         ProgramRun.objects.filter(pk=run_id).update(
             status=ProgramRun.Status.FAILED, error=str(error)[:2000], finished_at=timezone.now()
@@ -273,38 +295,44 @@ def run_program_run(run_id: int) -> None:
 
 
 @transaction.atomic
-def _chunk(run_id: int, participant_ids: list[int], by, levels: list[Level]) -> None:
-    """Some units, each by its own service (whose transaction undoes a refused unit alone),
-    and the run's counts and resume point, all committed together."""
+def _chunk(run_id: int, participant_ids: list[int]) -> None:
+    """Some units, by the batch services (a refused unit has nothing written), and the run's
+    counts and resume point, all committed together."""
     # The run's row lock: a second worker on the same run waits here, then finds the units
     # done and passes over them.
-    run = ProgramRun.objects.select_for_update().select_related("program").get(pk=run_id)
+    run = (
+        ProgramRun.objects.select_for_update(of=("self",))
+        .select_related("program", "requested_by")
+        .get(pk=run_id)
+    )
     if run.status != ProgramRun.Status.RUNNING:
         return
-    participants = (
+    participants = list(
         Participant.objects.filter(pk__in=participant_ids, pk__gt=run.after_id)
-        .select_related("unit", "program", "batch")
+        .select_related("unit", "program__fund", "batch__program", "batch__unit")
         .order_by("pk")
     )
-    step = STEPS[run.kind]
+    if not participants:
+        return
+    outcomes = STEPS[run.kind](run, participants, run.requested_by)
     issues: list[RunIssue] = []
     changed: list[int] = []
     for participant in participants:
+        outcome = outcomes.get(participant.pk, Outcome())
         batch = getattr(participant, "batch", None)
-        try:
-            outcome = step(run, participant, batch, by, levels)
-        except Http404:  # out of the requester's scope since the run began: not counted
-            run.after_id = participant.pk
+        run.after_id = participant.pk
+        if isinstance(outcome, Http404):  # out of the requester's scope: not counted
             continue
-        except (ValidationError, PermissionDenied) as error:
+        run.units_done += 1
+        if isinstance(outcome, (PermissionDenied, ValidationError)):
             reason = (
-                " ".join(error.messages)
-                if isinstance(error, ValidationError)
+                " ".join(outcome.messages)
+                if isinstance(outcome, ValidationError)
                 else _("This unit's batch is not waiting for you to take this step.")
             )
-            outcome = Outcome()
             issues.append(RunIssue(run=run, unit=participant.unit, batch=batch, reason=reason))
             run.units_refused += 1
+            continue
         if outcome.note:
             issues.append(
                 RunIssue(
@@ -316,9 +344,7 @@ def _chunk(run_id: int, participant_ids: list[int], by, levels: list[Level]) -> 
                     reason=outcome.note,
                 )
             )
-        run.units_done += 1
         run.people += outcome.people
-        run.after_id = participant.pk
         if outcome.changed is not None:
             changed.append(outcome.changed.pk)
     if changed and run.kind in COUNTED:  # one query for the chunk's people and money
