@@ -149,6 +149,9 @@ class Batch(models.Model):
         Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     approved_amount = models.BigIntegerField(null=True, blank=True)
+    # Its support records holding money (approved, then paid), kept by approving and paying:
+    # the program page adds up thousands of batches, not every record.
+    records = models.PositiveIntegerField(default=0)
     approved_on = models.DateField(null=True, blank=True)
     paid_on = models.DateField(null=True, blank=True)
     paid_amount = models.BigIntegerField(null=True, blank=True)

@@ -792,12 +792,13 @@ def approve_batches(
     out = {pk for batch in waiting for pk in take_out.get(batch.pk, {})}
     listed = BatchLine.objects.filter(batch__in=waiting, status=LineStatus.LISTED).order_by()
     known = dict(listed.filter(pk__in=out).values_list("pk", "batch_id")) if out else {}
-    totals = dict(
-        listed.exclude(pk__in=out)
+    kept = {
+        batch_id: (int(total), people)
+        for batch_id, total, people in listed.exclude(pk__in=out)
         .values("batch_id")
-        .annotate(total=Sum("amount"))
-        .values_list("batch_id", "total")
-    )
+        .annotate(total=Sum("amount"), people=Count("pk"))
+        .values_list("batch_id", "total", "people")
+    }
     # Every batch and case of a fund waits here; several funds are locked in one order.
     funds = {pk: lock_fund(pk) for pk in sorted({batch.fund_id for batch in waiting})}
     programs = {batch.program_id for batch in waiting}
@@ -808,17 +809,18 @@ def approve_batches(
         refusal = _approval_refusal(
             batch,
             funds[batch.fund_id],
-            int(totals.get(batch.pk, 0)),
+            kept.get(batch.pk, (0, 0))[0],
             held[batch.program_id] + added[batch.program_id],
             {pk for pk in take_out.get(batch.pk, {}) if known.get(pk) != batch.pk},
         )
         if refusal is not None:
             outcomes[batch.pk] = refusal
             continue
-        total = int(totals[batch.pk])
+        total, people = kept[batch.pk]
         funds[batch.fund_id].reserved += total
         added[batch.program_id] += total
         batch.approved_amount = total
+        batch.records = people
         approved.append(batch)
     if not approved:
         return outcomes
@@ -882,7 +884,8 @@ def approve_batches(
         batch.updated_at = now
         outcomes[batch.pk] = batch
     Batch.objects.bulk_update(
-        approved, ["status", "approved_amount", "approved_on", "current_unit", "updated_at"]
+        approved,
+        ["status", "approved_amount", "records", "approved_on", "current_unit", "updated_at"],
     )
     BatchEvent.objects.bulk_create(events)
     return outcomes
@@ -1067,6 +1070,7 @@ def record_batches_paid(
                 continue
         released[batch.program_id] += approved - paid
         batch.paid_amount = paid
+        batch.records -= len(named)
         batch.payment_entry = entry
         paid_batches.append(batch)
     for fund in funds.values():
@@ -1104,7 +1108,15 @@ def record_batches_paid(
         outcomes[batch.pk] = batch
     Batch.objects.bulk_update(
         paid_batches,
-        ["status", "paid_on", "paid_amount", "receipt_reference", "payment_entry", "updated_at"],
+        [
+            "status",
+            "paid_on",
+            "paid_amount",
+            "records",
+            "receipt_reference",
+            "payment_entry",
+            "updated_at",
+        ],
     )
     BatchEvent.objects.bulk_create(events)
     return outcomes

@@ -93,71 +93,91 @@ def program_create(request: HttpRequest) -> HttpResponse:
     return render(request, "welfare/programs/program_form.html", {"form": form})
 
 
-def _unit_rows(request: HttpRequest, program: Program) -> list[dict]:
-    """Each participating unit in the reader's scope with its batch and its figures: three
-    queries however many units and people."""
-    participants = list(
+# Participating units shown on a page of the program's page.
+UNITS_PER_PAGE = 50
+
+
+def _unit_rows(request: HttpRequest, program: Program):
+    """A page of the participating units in the reader's scope, each with its batch and its
+    figures: three queries however many units and people."""
+    participants = (
         program.participants.filter(unit_id__in=visible_unit_ids(request.user))
         .select_related("unit", "batch")
-        .order_by("unit__path")
+        .order_by("unit__path", "pk")
     )
+    page = _units_page(participants, request.GET.get("page"))
+    shown = [participant.pk for participant in page]
     listed = {
         row["batch__participant_id"]: row
-        for row in BatchLine.objects.filter(batch__program=program)
+        for row in BatchLine.objects.filter(batch__participant_id__in=shown)
         .exclude(status=LineStatus.TAKEN_OUT)
+        .order_by()
         .values("batch__participant_id")
         .annotate(people=Count("pk"), amount=Coalesce(Sum("amount"), 0))
     }
-    records = {
-        row["batch__participant_id"]: row
-        for row in Case.objects.filter(program=program, status__in=services.COMMITTED)
-        .values("batch__participant_id")
-        .annotate(
-            approved=Coalesce(Sum("approved_amount"), 0),
-            paid=Coalesce(Sum("approved_amount", filter=Q(status=CaseStatus.PAID)), 0),
-            people=Count("member_id", distinct=True),
-            turns=Count("pk"),
-        )
-    }
     rows = []
-    for participant in participants:
+    for participant in page:
         batch = getattr(participant, "batch", None)
         lines = listed.get(participant.pk, {})
-        done = records.get(participant.pk, {})
+        status = batch.status if batch else None
+        # What the batch's records hold is kept on the batch; a person is once in a batch.
+        held = {
+            CaseStatus.APPROVED: batch.approved_amount if batch else 0,
+            CaseStatus.PAID: batch.paid_amount if batch else 0,
+        }.get(status, 0)
         rows.append(
             {
                 "participant": participant,
                 "batch": batch,
                 "listed": lines.get("people", 0),
                 "proposed": lines.get("amount", 0),
-                "approved": done.get("approved", 0),
-                "paid": done.get("paid", 0),
-                "people": done.get("people", 0),
-                "turns": done.get("turns", 0),
+                "approved": held or 0,
+                "paid": (batch.paid_amount or 0) if status == CaseStatus.PAID else 0,
+                "people": batch.records if batch else 0,
+                "turns": batch.records if batch else 0,
                 "may_build": batch is None and services.may_build(request.user, participant),
             }
         )
-    return rows
+    return page, rows
+
+
+def _units_page(participants, number: str | None):
+    """The page of units asked for; the first page of a program with no more units than a
+    page holds is read without counting them."""
+    if number in (None, "", "1"):
+        first = list(participants[: UNITS_PER_PAGE + 1])
+        if len(first) <= UNITS_PER_PAGE:
+            return Paginator(first, UNITS_PER_PAGE).get_page(1)
+        page = Paginator(participants, UNITS_PER_PAGE).get_page(1)
+        page.object_list = first[:UNITS_PER_PAGE]
+        return page
+    return Paginator(participants, UNITS_PER_PAGE).get_page(number)
+
+
+def _totals(program: Program) -> dict:
+    """The program's figures from its batches' own (one row a unit, not one a person): what
+    its records hold, what was paid, and its turns; a shelter program also counts its
+    shelters by progress, from its few records."""
+    if program.support_type == SupportType.SHELTER:
+        return Case.objects.filter(program=program, status__in=services.COMMITTED).aggregate(
+            approved=Coalesce(Sum("approved_amount"), 0),
+            paid=Coalesce(Sum("approved_amount", filter=Q(status=CaseStatus.PAID)), 0),
+            turns=Count("pk"),
+            **{
+                f"shelters_{value}": Count("shelter", filter=Q(shelter__progress=value))
+                for value in Progress.values
+            },
+        )
+    totals = Batch.objects.filter(program=program).aggregate(
+        paid=Coalesce(Sum("paid_amount", filter=Q(status=CaseStatus.PAID)), 0),
+        turns=Coalesce(Sum("records"), 0),
+    )
+    return {**totals, "approved": program.committed}
 
 
 def _program_page(request: HttpRequest, program: Program, bound: dict | None = None):
-    rows = _unit_rows(request, program)
-    # A shelter program counts its shelters by progress with the rest of its figures.
-    by_progress = (
-        {
-            f"shelters_{value}": Count("shelter", filter=Q(shelter__progress=value))
-            for value in Progress.values
-        }
-        if program.support_type == SupportType.SHELTER
-        else {}
-    )
-    totals = Case.objects.filter(program=program, status__in=services.COMMITTED).aggregate(
-        approved=Coalesce(Sum("approved_amount"), 0),
-        paid=Coalesce(Sum("approved_amount", filter=Q(status=CaseStatus.PAID)), 0),
-        people=Count("member_id", distinct=True),
-        turns=Count("pk"),
-        **by_progress,
-    )
+    page, rows = _unit_rows(request, program)
+    totals = _totals(program)
     runs = can(request.user, Capability.OPEN_CASES, program.unit)
     recent = list(ProgramRun.objects.visible_to(request.user).filter(program=program)[:4])
     active = next((run for run in recent if run.is_active), None)
@@ -166,6 +186,7 @@ def _program_page(request: HttpRequest, program: Program, bound: dict | None = N
         "program": program,
         "levels": program.levels.all(),
         "rows": rows,
+        "unit_page": page,
         "chart": bar_chart(
             [(row["participant"].unit.name, row["approved"]) for row in rows],
             _("Approved by unit"),

@@ -356,3 +356,38 @@ def test_without_the_right_the_step_is_403_and_outside_404(client_for, world, te
     assert client_for("grassroots").post(url, data).status_code == 403
     assert client_for("outsider").post(url, data).status_code == 404
     assert not ProgramRun.objects.exists()
+
+
+def test_the_programs_kept_figures_match_its_records(world, tet, people, hands, funds):
+    """What the program and each batch keep (for the budget check and the program page) is
+    what their records add up to, also after people taken out and people not paid."""
+    Program.objects.filter(pk=tet.pk).update(budget=10_000_000)
+    tet.refresh_from_db()
+    run(tet, "build", world.users["province"])
+    submit_all(tet, world, world.users["province"])
+    a1 = Batch.objects.get(program=tet, unit=world.a1)
+    taken = BatchLine.objects.get(batch=a1, member=people[1])
+    services.approve_batch(batch=a1, by=world.users["province2"], take_out={taken.pk: "Đã nghỉ"})
+    run(tet, "approve", world.users["province2"])  # B1's
+    unpaid = BatchLine.objects.get(batch=a1, member=people[2])
+    services.record_batch_payment(
+        batch=a1,
+        by=world.users["treasurer"],
+        paid_on=TODAY,
+        receipt_reference="PC-1",
+        unpaid={unpaid.pk: "moved_away"},
+    )
+    tet.refresh_from_db()
+    committed = Case.objects.filter(program=tet, status__in=services.COMMITTED)
+    # A1: 3.000.000 less 500.000 taken out and 500.000 not paid; B1: 500.000.
+    assert tet.committed == services.committed(tet) == 2_500_000
+    for batch in Batch.objects.filter(program=tet):
+        assert batch.records == committed.filter(batch=batch).count()
+    page = services_page_totals(tet)
+    assert page == {"approved": tet.committed, "paid": 2_000_000, "turns": committed.count()}
+
+
+def services_page_totals(program) -> dict:
+    from welfare.programs.views import _totals
+
+    return _totals(program)
