@@ -14,6 +14,7 @@ from common.forms import DateInput
 from members.models import MemberKind
 from unions.models import Unit
 from unions.scope import Capability, units_held
+from unions.widgets import UnitSearchField, UnitSearchSelect
 from welfare.cases.evidence import check_upload
 from welfare.cases.models import Category, SupportType
 from welfare.funds.forms import SUBMISSION_TOKEN, DongField
@@ -75,7 +76,8 @@ class ProgramForm(forms.Form):
 
 
 class ParticipantForm(forms.Form):
-    unit = forms.ModelChoiceField(label=_("Unit"), queryset=Unit.objects.none())
+    # A city's program may take any of thousands of units: chosen by typing.
+    unit = UnitSearchField(label=_("Unit"), queryset=Unit.objects.none(), widget=UnitSearchSelect)
     quota_people = forms.IntegerField(label=_("Quota (people)"), min_value=1, required=False)
     quota_amount = DongField(label=_("Quota (đồng)"), required=False)
 
