@@ -326,13 +326,17 @@ def main() -> None:
     program = fresh_program(args.units)
     print(f"program {program.pk}: {program.participants.count():,} units", flush=True)
     results = []
+    pages = []
     for step in ("build", "check", "submit", "approve", "pay"):
         result = spawn(step, program.pk)
         print(json.dumps(result), flush=True)
         results.append(result)
-    pages = measure_pages(program.pk, args.runs)
-    for page in pages:
-        print(json.dumps(page), flush=True)
+        if step in ("check", "pay"):  # the batches built and checked, then paid
+            state = "built" if step == "check" else "paid"
+            for page in measure_pages(program.pk, args.runs):
+                page["page"] = f"{page['page']}, {state}"
+                print(json.dumps(page), flush=True)
+                pages.append(page)
     print(report(args.label, results, pages, args.out))
 
 

@@ -41,7 +41,7 @@ def insert_select(
             if value is None and not field.null:
                 raise ValueError(f"{model.__name__}.{field.name} needs a value")
         if not isinstance(value, Combinable):
-            kind = field.target_field if field.is_relation else field
+            kind = getattr(field, "target_field", field) if field.is_relation else field
             value = Value(value, output_field=kind)
             if connection.vendor == "postgresql":
                 # Typed: an untyped parameter in a SELECT list is read as text.

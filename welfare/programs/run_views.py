@@ -26,7 +26,7 @@ def run_forms(request: HttpRequest, program) -> list[tuple[str, str, RunForm]]:
     for kind, label in ProgramRun.Kind.choices:
         if runs.may_run(request.user, program, kind):
             form_class = RunPaymentForm if kind == ProgramRun.Kind.PAY else RunForm
-            offered.append((kind, label, form_class(initial={"kind": kind}, prefix=kind)))
+            offered.append((kind, str(label), form_class(initial={"kind": kind}, prefix=kind)))
     return offered
 
 
@@ -41,7 +41,7 @@ def run_start(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("programs:detail", pk=program.pk)
     try:
         run = runs.start_run(

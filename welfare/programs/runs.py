@@ -310,7 +310,7 @@ def _refresh_statistics(run_id: int) -> None:
         Kind.BUILD: [BatchLine, Batch],
         Kind.APPROVE: [Case, CaseEvent, Batch],
         Kind.PAY: [Case, CaseEvent, BatchLine, Batch],
-    }.get(run.kind, [])
+    }.get(Kind(run.kind), [])
     with connection.cursor() as cursor:
         for model in written:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
@@ -370,9 +370,9 @@ def _chunk(run_id: int, participant_ids: list[int]) -> None:
         if outcome.changed is not None:
             changed.append(outcome.changed.pk)
     if changed and run.kind in COUNTED:  # one query for the chunk's people and money
-        row = BatchLine.objects.filter(batch_id__in=changed, status=COUNTED[run.kind]).aggregate(
-            people=Count("pk"), amount=Coalesce(Sum("amount"), 0)
-        )
+        row = BatchLine.objects.filter(
+            batch_id__in=changed, status=COUNTED[Kind(run.kind)]
+        ).aggregate(people=Count("pk"), amount=Coalesce(Sum("amount"), 0))
         run.people += row["people"]
         run.amount += row["amount"]
     RunIssue.objects.bulk_create(issues)

@@ -32,6 +32,7 @@ from django.db.models import (
     When,
 )
 from django.db.models import Case as DbCase
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -489,6 +490,8 @@ def add_people(
     no_standard = ValidationError(
         {"amount": _("The program has no standard amount: give the amount per person.")}
     )
+    amount_of: Combinable
+    label_of: Combinable
     if amounts:
         added = _add_each(batch, chosen, levels, amount, amounts, no_standard)
     else:
@@ -779,7 +782,7 @@ def approve_batches(
             authorize_write(by, Capability.VIEW, batch.unit)
             if batch.fund_id not in payable:  # one question per fund, not per batch
                 payable[batch.fund_id] = batch.fund.payable
-            batch.fund.has_treasurer = payable[batch.fund_id]
+            batch.fund.has_treasurer = payable[batch.fund_id]  # type: ignore[attr-defined]
             rules.decide(by, batch, "approve", steps[batch.pk]).enforce()
             if any(not reason.strip() for reason in take_out.get(batch.pk, {}).values()):
                 raise ValidationError({"take_out": _("Give the reason for each person taken out.")})
@@ -872,7 +875,7 @@ def approve_batches(
             BatchEvent(
                 batch=batch,
                 action=Action.APPROVED,
-                unit_id=batch.current_unit_id,
+                unit=_waiting_at(batch),
                 actor=actor,
                 amount=batch.approved_amount,
                 comment=comment,

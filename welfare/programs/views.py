@@ -119,22 +119,24 @@ def _unit_rows(request: HttpRequest, program: Program):
     for participant in page:
         batch = getattr(participant, "batch", None)
         lines = listed.get(participant.pk, {})
-        status = batch.status if batch else None
         # What the batch's records hold is kept on the batch; a person is once in a batch.
-        held = {
-            CaseStatus.APPROVED: batch.approved_amount if batch else 0,
-            CaseStatus.PAID: batch.paid_amount if batch else 0,
-        }.get(status, 0)
+        held = paid = records = 0
+        if batch is not None:
+            records = batch.records
+            if batch.status == CaseStatus.APPROVED:
+                held = batch.approved_amount or 0
+            elif batch.status == CaseStatus.PAID:
+                held = paid = batch.paid_amount or 0
         rows.append(
             {
                 "participant": participant,
                 "batch": batch,
                 "listed": lines.get("people", 0),
                 "proposed": lines.get("amount", 0),
-                "approved": held or 0,
-                "paid": (batch.paid_amount or 0) if status == CaseStatus.PAID else 0,
-                "people": batch.records if batch else 0,
-                "turns": batch.records if batch else 0,
+                "approved": held,
+                "paid": paid,
+                "people": records,
+                "turns": records,
                 "may_build": batch is None and services.may_build(request.user, participant),
             }
         )
