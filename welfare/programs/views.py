@@ -97,15 +97,24 @@ def program_create(request: HttpRequest) -> HttpResponse:
 UNITS_PER_PAGE = 50
 
 
-def _unit_rows(request: HttpRequest, program: Program):
-    """A page of the participating units in the reader's scope, each with its batch and its
-    figures: three queries however many units and people."""
+def _in_scope(request: HttpRequest, program: Program) -> Q:
+    """The participants the reader sees: every one for whoever sees the program's union,
+    whose subtree holds them all."""
+    if can(request.user, Capability.VIEW, program.unit):
+        return Q()
+    return Q(unit_id__in=visible_unit_ids(request.user))
+
+
+def _unit_rows(request: HttpRequest, program: Program, scope: Q, count: int | None):
+    """A page of the participating units in the reader's scope (``count`` of them, when
+    known), each with its batch and its figures: two queries however many units and
+    people."""
     participants = (
-        program.participants.filter(unit_id__in=visible_unit_ids(request.user))
+        program.participants.filter(scope)
         .select_related("unit", "batch")
         .order_by("unit__path", "pk")
     )
-    page = _units_page(participants, request.GET.get("page"))
+    page = _units_page(participants, request.GET.get("page"), count)
     shown = [participant.pk for participant in page]
     listed = {
         row["batch__participant_id"]: row
@@ -143,9 +152,19 @@ def _unit_rows(request: HttpRequest, program: Program):
     return page, rows
 
 
-def _units_page(participants, number: str | None):
-    """The page of units asked for; the first page of a program with no more units than a
-    page holds is read without counting them."""
+class _Counted(Paginator):
+    """A paginator told how many there are, counted with the program's figures."""
+
+    def __init__(self, object_list, per_page, count: int):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # Paginator.count is a cached property
+
+
+def _units_page(participants, number: str | None, count: int | None):
+    """The page of units asked for; without their count, the first page of a program with
+    no more units than a page holds is read without counting them."""
+    if count is not None:
+        return _Counted(participants, UNITS_PER_PAGE, count).get_page(number)
     if number in (None, "", "1"):
         first = list(participants[: UNITS_PER_PAGE + 1])
         if len(first) <= UNITS_PER_PAGE:
@@ -156,10 +175,11 @@ def _units_page(participants, number: str | None):
     return Paginator(participants, UNITS_PER_PAGE).get_page(number)
 
 
-def _totals(program: Program) -> dict:
+def _totals(program: Program, scope: Q) -> dict:
     """The program's figures from its batches' own (one row a unit, not one a person): what
-    its records hold, what was paid, and its turns; a shelter program also counts its
-    shelters by progress, from its few records."""
+    its records hold, what was paid, its turns, and how many of its units the reader sees
+    (``units``); a shelter program counts its shelters by progress instead, from its few
+    records."""
     if program.support_type == SupportType.SHELTER:
         return Case.objects.filter(program=program, status__in=services.COMMITTED).aggregate(
             approved=Coalesce(Sum("approved_amount"), 0),
@@ -170,16 +190,18 @@ def _totals(program: Program) -> dict:
                 for value in Progress.values
             },
         )
-    totals = Batch.objects.filter(program=program).aggregate(
-        paid=Coalesce(Sum("paid_amount", filter=Q(status=CaseStatus.PAID)), 0),
-        turns=Coalesce(Sum("records"), 0),
+    totals = Participant.objects.filter(program=program).aggregate(
+        units=Count("pk", filter=scope) if scope else Count("pk"),
+        paid=Coalesce(Sum("batch__paid_amount", filter=Q(batch__status=CaseStatus.PAID)), 0),
+        turns=Coalesce(Sum("batch__records"), 0),
     )
     return {**totals, "approved": program.committed}
 
 
 def _program_page(request: HttpRequest, program: Program, bound: dict | None = None):
-    page, rows = _unit_rows(request, program)
-    totals = _totals(program)
+    scope = _in_scope(request, program)
+    totals = _totals(program, scope)
+    page, rows = _unit_rows(request, program, scope, totals.get("units"))
     runs = can(request.user, Capability.OPEN_CASES, program.unit)
     recent = list(ProgramRun.objects.visible_to(request.user).filter(program=program)[:4])
     active = next((run for run in recent if run.is_active), None)
