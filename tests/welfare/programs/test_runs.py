@@ -392,3 +392,13 @@ def test_the_programs_kept_figures_match_its_records(client_for, world, tet, peo
     )
     rows = {row["participant"].unit_id: row for row in page.context["rows"]}
     assert (rows[world.a1.pk]["approved"], rows[world.a1.pk]["people"]) == (2_000_000, 3)
+
+
+def test_the_run_is_queued_once_committed_and_worked_by_the_task(
+    world, tet, people, hands, eager_celery, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = runs.start_run(program=tet, kind="build", by=world.users["province"])
+    job.refresh_from_db()
+    assert (job.status, job.units_done, job.people) == ("done", 2, 6)
+    assert job.dispatched_at is not None
