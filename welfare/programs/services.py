@@ -496,7 +496,8 @@ def add_people(
         added = _add_each(batch, chosen, levels, amount, amounts, no_standard)
     else:
         if amount is None:
-            if chosen.exclude(eligible(levels)).exists():
+            fits = eligible(levels)  # empty when a level is for everyone
+            if fits and chosen.exclude(fits).exists():
                 raise no_standard
             amount_of, label_of = standard_expressions(levels)
         else:

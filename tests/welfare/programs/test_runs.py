@@ -402,3 +402,32 @@ def test_the_run_is_queued_once_committed_and_worked_by_the_task(
     job.refresh_from_db()
     assert (job.status, job.units_done, job.people) == ("done", 2, 6)
     assert job.dispatched_at is not None
+
+
+def test_a_level_for_everyone_lists_everyone_by_hand_and_by_run(world, hands, funds):
+    program = services.create_program(
+        unit=world.province,
+        name="Quà cho mọi người",
+        support_type="tet_gift",
+        fund=funds.social,
+        year=TODAY.year,
+        budget=10_000_000,
+        levels=[("Mọi người", "everyone", 300_000), ("Hộ nghèo", "poor", 800_000)],
+        by=world.users["province"],
+    )
+    worker = MemberFactory(full_name="Người lao động", unit=world.a1, kind="worker")
+    poor = MemberFactory(full_name="Hộ nghèo", unit=world.b1, poor_household=True)
+    for unit in (world.a1, world.b1):
+        services.add_participant(program=program, unit=unit, by=world.users["province"])
+    a1 = services.start_batch(
+        participant=program.participants.get(unit=world.a1), by=world.users["grassroots"]
+    )
+    added = services.add_people(
+        batch=a1, members=services.candidates(a1), by=world.users["grassroots"]
+    )
+    assert added == 2
+    run(program, "build", world.users["province"])  # B1's batch, and nobody again at A1
+    assert lines(program) == {
+        "P-A-1": sorted([(world.member_a1.pk, 300_000), (worker.pk, 300_000)]),
+        "P-B-1": sorted([(world.member_b1.pk, 300_000), (poor.pk, 800_000)]),
+    }
