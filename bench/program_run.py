@@ -271,7 +271,8 @@ def report(label: str, results: list[dict], pages: list[dict], out: Path) -> str
         f"# Program-wide runs: {label} ({datetime.date.today():%Y-%m-%d}, {connection.vendor})",
         "",
         f"Each step in a process of its own, as a worker runs it; budgets {STEP_SECONDS} s and "
-        f"{STEP_MEMORY_MB} MB a step, a fixed number of queries per unit.",
+        f"{STEP_MEMORY_MB} MB a step, a fixed number of queries per unit. Load average at "
+        f"the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         "",
         "| step | units | refused | people | wall s | CPU s | peak RSS MB | queries | "
         "per unit | within budget |",
@@ -316,6 +317,17 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=0, help="the first N units only (0: all)")
     parser.add_argument("--runs", type=int, default=20, help="measured requests per page")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--steps",
+        default="build,check,submit,approve,pay",
+        help="the steps to take, in order (default all)",
+    )
+    parser.add_argument(
+        "--pages", type=int, metavar="PROGRAM", help="only measure the pages of this program"
+    )
+    parser.add_argument(
+        "--on", type=int, metavar="PROGRAM", help="go on with a program of an earlier run"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--program", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -323,11 +335,20 @@ def main() -> None:
         child(args)
         return
     setup_django()
-    program = fresh_program(args.units)
+    if args.pages:
+        pages = measure_pages(args.pages, args.runs)
+        print(report(args.label, [], pages, args.out))
+        return
+    if args.on:
+        from welfare.programs.models import Program
+
+        program = Program.objects.get(pk=args.on)
+    else:
+        program = fresh_program(args.units)
     print(f"program {program.pk}: {program.participants.count():,} units", flush=True)
     results = []
     pages = []
-    for step in ("build", "check", "submit", "approve", "pay"):
+    for step in args.steps.split(","):
         result = spawn(step, program.pk)
         print(json.dumps(result), flush=True)
         results.append(result)
