@@ -728,6 +728,10 @@ class ScaleBuilder:
         finally:
             gc.enable()
             gc.unfreeze()
+        programs = build_programs(self.today.year)
+        self.phase(
+            "programs", ", ".join(f"{p.name} ({p.participants.count():,} units)" for p in programs)
+        )
         self.report.rows = self.loader.rows
         self.say(f"Done in {time.perf_counter() - start:.1f} s.")
         for label, count in sorted(self.loader.rows.items()):
@@ -2057,3 +2061,80 @@ class Funds:
 def build_scale(size: Size, stdout=None) -> Report:
     """Fill an empty database; raises ValueError if it already has units."""
     return ScaleBuilder(size, stdout).build()
+
+
+# --- programs -------------------------------------------------------------------------------
+
+
+def build_programs(year: int | None = None) -> list:
+    """The province's programs of ``year`` (this year by default), unless there already: a Tết
+    program over every grassroots union (members 500.000 ₫, poor households and policy
+    families 1.000.000 ₫), a shelter program and a scholarship program over the commune and
+    industrial-zone unions.  No batch is built: that is the program-wide run's work
+    (welfare/programs/runs.py, measured by bench/program_run.py)."""
+    from welfare.cases.models import Category, SupportType
+    from welfare.funds.models import Fund, FundKind
+    from welfare.programs.models import Applies, Participant, Program
+    from welfare.programs.services import create_program
+
+    year = year or timezone.localdate().year
+    province = Unit.objects.filter(parent__isnull=True, kind=UnitKind.PROVINCE).order_by("pk")
+    top = province.first()
+    if top is None:
+        return []
+    by = get_user_model().objects.get(username="province")
+    social = Fund.objects.get(unit=top, kind=FundKind.SOCIAL)
+    shelter = Fund.objects.get(unit=top, kind=FundKind.SHELTER)
+    below = Unit.objects.filter(path__startswith=top.path, status=UnitStatus.ACTIVE)
+    specs = [
+        (
+            f"Tết Sum vầy {year}",
+            SupportType.TET_GIFT,
+            Category.OTHER,
+            social,
+            [
+                ("Đoàn viên công đoàn", Applies.MEMBER, 500_000),
+                ("Hộ nghèo", Applies.POOR, 1_000_000),
+                ("Gia đình chính sách", Applies.POLICY, 1_000_000),
+            ],
+            below.filter(kind=UnitKind.GRASSROOTS),
+        ),
+        (
+            f"Mái ấm Công đoàn {year}",
+            SupportType.SHELTER,
+            Category.HOUSING,
+            shelter,
+            [("Xây mới", Applies.POOR, 60_000_000)],
+            below.filter(kind__in=[UnitKind.COMMUNE, UnitKind.ZONE]),
+        ),
+        (
+            f"Học bổng Nguyễn Đức Cảnh {year}",
+            SupportType.SCHOLARSHIP,
+            Category.OTHER,
+            social,
+            [("Học bổng", Applies.EVERYONE, 1_000_000)],
+            below.filter(kind__in=[UnitKind.COMMUNE, UnitKind.ZONE]),
+        ),
+    ]
+    made = []
+    for name, support_type, category, fund, levels, units in specs:
+        if Program.objects.filter(unit=top, name=name).exists():
+            continue
+        unit_ids = list(units.values_list("pk", flat=True))
+        with transaction.atomic():
+            program = create_program(
+                unit=top,
+                name=name,
+                support_type=support_type,
+                category=category,
+                fund=fund,
+                year=year,
+                budget=max(1, len(unit_ids)) * 200 * max(a for _l, _f, a in levels),
+                levels=levels,
+                by=by,
+            )
+            Participant.objects.bulk_create(
+                (Participant(program=program, unit_id=pk) for pk in unit_ids), batch_size=2000
+            )
+        made.append(program)
+    return made

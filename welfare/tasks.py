@@ -5,6 +5,7 @@ from celery import shared_task
 from .cases.evidence import clean_pending_uploads as clean_pending
 from .loans.services import mark_overdue
 from .privacy.access_log import prune
+from .programs.runs import run_program_run
 from .programs.signature_lists import run_signature_list
 from .reports.build import run_build
 
@@ -19,6 +20,13 @@ def build_report(report_id: int) -> None:
 def build_signature_list(job_id: int) -> None:
     """Idempotent (the file replaced whole, the job marked ready last), hence acks_late."""
     run_signature_list(job_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_program_step(run_id: int) -> None:
+    """Resumable (each unit done once, under the run's lock, with its resume point), hence
+    acks_late: a killed worker's run is sent again and goes on after the last unit done."""
+    run_program_run(run_id)
 
 
 @shared_task
@@ -48,7 +56,7 @@ def requeue_waiting() -> int:
     from common.models import ImportJob
     from common.tasks import apply_import, preview_import
 
-    from .programs.models import SignatureList
+    from .programs.models import ProgramRun, SignatureList
     from .reports.models import Report
 
     return (
@@ -57,6 +65,7 @@ def requeue_waiting() -> int:
             build_signature_list,
             SignatureList.objects.filter(status=SignatureList.Status.QUEUED),
         )
+        + requeue(run_program_step, ProgramRun.objects.filter(status=ProgramRun.Status.QUEUED))
         + requeue(preview_import, ImportJob.objects.filter(status=ImportJob.Status.QUEUED))
         + requeue(apply_import, ImportJob.objects.filter(status=ImportJob.Status.CONFIRMED))
     )

@@ -92,6 +92,9 @@ NOT_PAGES = {
     # A signature list's page exists only once someone asks for one (a POST), which the demo
     # has not: it is the report's progress box and outcome card, looked at by hand.
     "programs:signature_list",
+    # The same for a step over every unit of a program (its page and its progress answer).
+    "programs:run",
+    "programs:run_status",
     "members:import_template",
     "members:import_status",
     "members:import_refused",

@@ -23,8 +23,10 @@ from welfare.programs import services
 from welfare.programs.models import (
     Batch,
     BatchLine,
+    Level,
     Participant,
     Program,
+    ProgramRun,
     SignatureList,
     SignedList,
 )
@@ -127,6 +129,34 @@ def signed_list_args(world, role, inside):
     scan.file.save("scan.pdf", ContentFile(PDF), save=False)
     scan.save()
     return [scan]
+
+
+def levelled_program_args(world, role, inside):
+    """The program with a standard amount: a build lists people at it."""
+    program = build_participant(world, inside).program
+    Level.objects.get_or_create(
+        program=program, label="Đoàn viên", defaults={"applies_to": "member", "amount": 500_000}
+    )
+    return [program]
+
+
+def run_args(world, role, inside):
+    """A finished build over the program (outside: over Q's), asked for by the system."""
+    program = build_participant(world, inside).program
+    return [
+        ProgramRun.objects.create(
+            program=program,
+            kind=ProgramRun.Kind.BUILD,
+            requested_by=system_user(),
+            status=ProgramRun.Status.DONE,
+            units_total=1,
+            units_done=1,
+        )
+    ]
+
+
+def runs_asked(program, client) -> dict:
+    return {"runs": list(ProgramRun.objects.filter(program=program).values_list("kind", flat=True))}
 
 
 def lists_asked(obj, client) -> dict:
@@ -333,6 +363,20 @@ ENTRIES: dict[str, Entry] = {
         args=approved_program_args,
         method="post",
         effect=Effect(lists_asked, done=each(AT_PROVINCE, lists=1)),
+    ),
+    # A step over every unit: whoever opens cases at the program's union or below builds
+    # (each run reaches their own units only, tests/welfare/programs/test_runs.py).
+    "programs:run_start": Entry(
+        inside=only(dict.fromkeys(OPENERS, 302)),
+        args=levelled_program_args,
+        method="post",
+        data=lambda world, program: {"kind": "build", "build-kind": "build", "build-confirm": "on"},
+        effect=Effect(runs_asked, done=each(OPENERS, runs=["build"])),
+    ),
+    # A run tells of every unit of the program: whoever sees the program's union reads it.
+    "programs:run": Entry(inside=only(dict.fromkeys(AT_PROVINCE, 200), default=404), args=run_args),
+    "programs:run_status": Entry(
+        inside=only(dict.fromkeys(AT_PROVINCE, 200), default=404), args=run_args
     ),
     "programs:signature_list": Entry(inside=ALL_OK, args=signature_list_args),
     "programs:signature_list_status": Entry(inside=ALL_OK, args=signature_list_args),

@@ -14,12 +14,13 @@ from common.forms import DateInput
 from members.models import MemberKind
 from unions.models import Unit
 from unions.scope import Capability, units_held
+from unions.widgets import UnitSearchField, UnitSearchSelect
 from welfare.cases.evidence import check_upload
 from welfare.cases.models import Category, SupportType
 from welfare.funds.forms import SUBMISSION_TOKEN, DongField
 from welfare.funds.models import Fund
 
-from .models import Applies, Program
+from .models import Applies, Program, ProgramRun
 
 LEVEL_ROWS = 3
 
@@ -75,7 +76,8 @@ class ProgramForm(forms.Form):
 
 
 class ParticipantForm(forms.Form):
-    unit = forms.ModelChoiceField(label=_("Unit"), queryset=Unit.objects.none())
+    # A city's program may take any of thousands of units: chosen by typing.
+    unit = UnitSearchField(label=_("Unit"), queryset=Unit.objects.none(), widget=UnitSearchSelect)
     quota_people = forms.IntegerField(label=_("Quota (people)"), min_value=1, required=False)
     quota_amount = DongField(label=_("Quota (đồng)"), required=False)
 
@@ -205,3 +207,27 @@ class SignedListForm(forms.Form):
         upload = self.cleaned_data["file"]
         check_upload(upload)
         return upload
+
+
+class RunForm(forms.Form):
+    """A step over every unit of a program: nothing runs without the box ticked."""
+
+    kind = forms.ChoiceField(choices=ProgramRun.Kind.choices, widget=forms.HiddenInput)
+    confirm = forms.BooleanField(
+        label=_("I have checked: take this step for every unit in my scope."), required=True
+    )
+
+
+class RunPaymentForm(RunForm):
+    """Records every approved batch paid on one date, under one voucher."""
+
+    paid_on = forms.DateField(label=_("Payment date"), widget=DateInput())
+    receipt_reference = forms.CharField(label=_("Voucher or transfer reference"), max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["paid_on"] = timezone.localdate()
+
+    def clean_receipt_reference(self) -> str:
+        return self.cleaned_data["receipt_reference"].strip()

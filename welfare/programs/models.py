@@ -49,6 +49,10 @@ class Program(models.Model):
     starts_on = models.DateField(_("from"), null=True, blank=True)
     ends_on = models.DateField(_("to"), null=True, blank=True)
     budget = models.BigIntegerField(_("budget (đồng)"))
+    # What its support records hold (approved and not yet paid, or paid), kept by approving
+    # and paying under the fund's lock: the budget check reads one row, not every record.
+    # ``services.committed`` adds it up from the records.
+    committed = models.BigIntegerField(default=0)
     copied_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -145,6 +149,9 @@ class Batch(models.Model):
         Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     approved_amount = models.BigIntegerField(null=True, blank=True)
+    # Its support records holding money (approved, then paid), kept by approving and paying:
+    # the program page adds up thousands of batches, not every record.
+    records = models.PositiveIntegerField(default=0)
     approved_on = models.DateField(null=True, blank=True)
     paid_on = models.DateField(null=True, blank=True)
     paid_amount = models.BigIntegerField(null=True, blank=True)
@@ -351,3 +358,108 @@ class BatchAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.what} {self.batch_id}"
+
+
+class ProgramRunQuerySet(models.QuerySet["ProgramRun"]):
+    def visible_to(self, user) -> ProgramRunQuerySet:
+        """A run is seen by whoever asked for it, and by whoever sees its program's union, whose
+        subtree holds every unit a run can reach: its counts never tell of units out of the
+        reader's scope."""
+        return self.filter(
+            Q(requested_by_id=getattr(user, "pk", None))
+            | Q(program__unit_id__in=visible_unit_ids(user))
+        )
+
+
+class ProgramRun(models.Model):
+    """One step taken over a whole program in the background: build every participating
+    unit's batch, check them all for earlier support, approve every batch waiting at the
+    approver's level, or record every approved batch paid.  It works unit by unit, each in a
+    short transaction that also moves ``after_unit``, so its progress shows as it goes and a
+    worker killed half-way resumes after the last unit it finished, never doing one twice."""
+
+    class Kind(models.TextChoices):
+        BUILD = "build", _("Build every unit's batch")
+        CHECK = "check", _("Check for earlier support")
+        APPROVE = "approve", _("Approve the waiting batches")
+        PAY = "pay", _("Record the approved batches paid")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(_("step"), max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # The payment's date and receipt, for a run that records payments.
+    paid_on = models.DateField(null=True, blank=True)
+    receipt_reference = models.CharField(max_length=64, blank=True)
+    units_total = models.PositiveIntegerField(default=0)
+    units_done = models.PositiveIntegerField(default=0)
+    units_refused = models.PositiveIntegerField(default=0)
+    # People listed, flagged, approved or paid, and their money, over the units done.
+    people = models.PositiveIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+    # The participant last finished (they are taken in id order): where a run resumes.
+    after_id = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ProgramRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["program", "status"])]
+        constraints = [
+            # One step at a time over a program: two runs would race for the same batches.
+            models.UniqueConstraint(
+                fields=["program"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_active_run_per_program",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} {self.kind}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def progress(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.units_total:
+            return 0
+        return min(99, 100 * self.units_done // self.units_total)
+
+
+class RunIssue(models.Model):
+    """A unit a run refused (over budget, not the approver's turn, ...) or flagged (people
+    with earlier support), and why, in the words the batch page would use."""
+
+    run = models.ForeignKey(ProgramRun, on_delete=models.CASCADE, related_name="issues")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    batch = models.ForeignKey(
+        Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    refused = models.BooleanField(default=True)
+    people = models.PositiveIntegerField(default=0)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.unit_id}"

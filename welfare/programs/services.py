@@ -14,15 +14,32 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models import Case as DbCase
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common.bulk import insert_select
 from common.money import format_dong
 from members.models import Dependant, Member, MemberKind, MemberStatus
 from unions.models import PATH_SEPARATOR, Unit, UnitKind
@@ -71,7 +88,8 @@ def get_batch_for_user(user: ActingUser, pk: int | str) -> Batch:
 
 
 def committed(program: Program) -> int:
-    """What the program's support records hold: approved and not yet paid, or paid."""
+    """What the program's support records hold: approved and not yet paid, or paid, added up
+    from the records (``Program.committed`` keeps the same figure as they change)."""
     total = Case.objects.filter(program=program, status__in=COMMITTED).aggregate(
         total=Coalesce(Sum("approved_amount"), 0)
     )["total"]
@@ -118,30 +136,17 @@ class Earlier:
 def earlier_support(batch: Batch) -> dict[int, list[Earlier]]:
     """Who in the batch already received (or was approved, or is proposed for) support of the
     program's type this year, from any program or case in the province: one query for the whole
-    batch, matching people by record or by national ID."""
+    batch.  A national ID belongs to one person's record only (it is unique), so the person's
+    record finds all their support."""
     program = batch.program
     year_start = datetime.date(program.year, 1, 1)
-    province = batch.unit.path.split(PATH_SEPARATOR)[0] + PATH_SEPARATOR
     lines = BatchLine.objects.filter(batch=batch).exclude(status=LineStatus.TAKEN_OUT)
-    listed = BatchLine.objects.filter(
-        batch=batch, member__national_id=OuterRef("member__national_id")
-    ).values("member_id")[:1]
-    on_date = Q(approved_on__year=program.year) | Q(
-        approved_on__isnull=True, submitted_at__year=program.year
-    )
     found = (
-        Case.objects.filter(
-            Q(member_id__in=lines.values("member_id"))
-            | Q(member__national_id__in=lines.values("member__national_id")),
-            on_date,
-            support_type=program.support_type,
-            status__in=[CaseStatus.SUBMITTED, *COMMITTED],
-            unit__path__startswith=province,
-        )
+        _earlier(batch)
+        .filter(member_id__in=lines.values("member_id"))
         .exclude(batch=batch)
-        .annotate(line_member=Subquery(listed))
         .values_list(
-            "line_member",
+            "member_id",
             "member__full_name",
             "pk",
             "paid_on",
@@ -186,6 +191,44 @@ def earlier_support(batch: Batch) -> dict[int, list[Earlier]]:
             )
         )
     return dict(by_member)
+
+
+def _earlier(batch: Batch) -> QuerySet[Case]:
+    """The support that counts as earlier for a batch's people: of the program's type, this
+    year, proposed, approved or paid, anywhere in the batch's province."""
+    program = batch.program
+    province = batch.unit.path.split(PATH_SEPARATOR)[0] + PATH_SEPARATOR
+    on_date = Q(approved_on__year=program.year) | Q(
+        approved_on__isnull=True, submitted_at__year=program.year
+    )
+    return Case.objects.filter(
+        on_date,
+        support_type=program.support_type,
+        status__in=[CaseStatus.SUBMITTED, *COMMITTED],
+        unit__path__startswith=province,
+    )
+
+
+def earlier_support_counts(batches: Sequence[Batch]) -> dict[int, int]:
+    """How many people of each batch ``earlier_support`` finds, for the batches of one
+    program (one province, one year and type) in one query."""
+    if not batches:
+        return {}
+    earlier = (
+        _earlier(batches[0])
+        .filter(member_id=OuterRef("member_id"))
+        .exclude(batch_id=OuterRef("batch_id"))
+    )
+    rows = (
+        BatchLine.objects.filter(batch__in=batches)
+        .exclude(status=LineStatus.TAKEN_OUT)
+        .filter(Exists(earlier))
+        .order_by()
+        .values("batch_id")
+        .annotate(people=Count("member_id", distinct=True))
+        .values_list("batch_id", "people")
+    )
+    return dict(rows)
 
 
 # --- programs ------------------------------------------------------------------------------
@@ -324,7 +367,7 @@ def start_batch(*, participant: Participant, by: ActingUser) -> Batch:
     """The participating unit's batch, opened by someone who opens cases there."""
     participant = Participant.objects.select_related("unit", "program").get(pk=participant.pk)
     authorize_write(by, Capability.OPEN_CASES, participant.unit)
-    existing = Batch.objects.filter(participant=participant).first()
+    existing = Batch.objects.filter(participant=participant).order_by("pk").first()
     if existing is not None:
         return existing
     batch = Batch.objects.create(
@@ -417,6 +460,47 @@ def children_listed(program: Program, member_ids) -> dict[int, list[int]]:
     return dict(children)
 
 
+def eligible(levels: Sequence[Level]) -> Q:
+    """Who a program's standard amounts are for (a person fitting none of them has none)."""
+    condition = Q(pk__in=[])
+    for level in levels:
+        if level.applies_to == Applies.EVERYONE:
+            return Q()
+        condition |= FITS[Applies(level.applies_to)]
+    return condition
+
+
+FITS = {
+    Applies.MEMBER: Q(kind=MemberKind.MEMBER),
+    Applies.WORKER: Q(kind=MemberKind.WORKER),
+    Applies.POOR: Q(poor_household=True),
+    Applies.POLICY: Q(policy_family=True),
+}
+
+
+def standard_expressions(levels: Sequence[Level]) -> tuple[DbCase, DbCase]:
+    """``standard_amount`` as SQL over a person's row: the amount and the label of the highest
+    level that fits (the earliest of equal ones), NULL without one."""
+    ordered = sorted(levels, key=lambda lv: (-lv.amount, lv.pk or 0))
+
+    def fits(level: Level) -> Q:
+        if level.applies_to == Applies.EVERYONE:
+            return Q(pk__isnull=False)
+        return FITS[Applies(level.applies_to)]
+
+    amount = DbCase(
+        *(When(fits(lv), then=Value(lv.amount)) for lv in ordered),
+        default=None,
+        output_field=BigIntegerField(),
+    )
+    label = DbCase(
+        *(When(fits(lv), then=Value(lv.label)) for lv in ordered),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    return amount, label
+
+
 @transaction.atomic
 def add_people(
     *,
@@ -428,19 +512,155 @@ def add_people(
 ) -> int:
     """List the people of ``members`` (those the batch may list) at ``amount``, at their own
     amount in ``amounts`` (member id -> đồng, an imported list's), or at the program's standard
-    amount for each; returns how many lines were listed.  A savings book or scholarship program
-    lists each member's children instead (``children_listed``), a line each."""
+    amount for each; returns how many lines were listed.  Without ``amounts`` the lines are
+    written by one INSERT ... SELECT, however many people.  A savings book or scholarship
+    program lists each member's children instead (``children_listed``), a line each."""
     batch = _lock(batch, by)
     rules.decide(by, batch, "edit").enforce()
     amounts = amounts or {}
     if (amount is not None and amount <= 0) or any(value <= 0 for value in amounts.values()):
         raise ValidationError({"amount": _("The amount must be positive.")})
     levels = list(batch.program.levels.all())
-    rows = (
-        members.filter(pk__in=candidates(batch).values("pk"))
-        .order_by("unit__path", "search_name", "pk")
-        .values_list("pk", "unit_id", "kind", "poor_household", "policy_family")
+    chosen = members.filter(pk__in=candidates(batch).values("pk")).order_by(
+        "unit__path", "search_name", "pk"
     )
+    no_standard = ValidationError(
+        {"amount": _("The program has no standard amount: give the amount per person.")}
+    )
+    amount_of: Combinable
+    label_of: Combinable
+    if amounts or batch.program.support_type in FOR_A_CHILD:
+        added = _add_each(batch, chosen, levels, amount, amounts, no_standard)
+    else:
+        if amount is None:
+            fits = eligible(levels)  # empty when a level is for everyone
+            if fits and chosen.exclude(fits).exists():
+                raise no_standard
+            amount_of, label_of = standard_expressions(levels)
+        else:
+            amount_of, label_of = Value(amount), Value("")
+        added = _insert_lines(batch, chosen, amount_of, label_of)
+    if added:
+        _record(
+            batch,
+            Action.EDITED,
+            batch.unit_id,
+            by,
+            comment=_("%(n)s people added") % {"n": added},
+        )
+    return added
+
+
+def _insert_lines(batch: Batch, chosen: QuerySet[Member], amount_of, label_of) -> int:
+    """The batch's lines for the people ``chosen``, in one INSERT ... SELECT."""
+    return insert_select(
+        BatchLine,
+        chosen,
+        {
+            "batch": batch.pk,
+            "member": F("pk"),
+            "unit": F("unit_id"),
+            "level": label_of,
+            "amount": amount_of,
+        },
+    )
+
+
+class Built(NamedTuple):
+    batch: Batch
+    added: int
+
+
+@transaction.atomic
+def build_batches(
+    *, participants: Sequence[Participant], by: ActingUser
+) -> dict[int, Built | Refusal]:
+    """Open each participating unit's batch if it is not yet, and list in it everyone of the
+    unit's subtree whom the program's standard amounts are for and who is not listed yet
+    (``add_people`` with the standard amounts), in a fixed number of queries per unit.  Per
+    participant id: the batch, or why it was not built (nothing is written for it)."""
+    actor = require_actor(by)
+    outcomes: dict[int, Built | Refusal] = {}
+    allowed = []
+    for participant in participants:
+        try:
+            authorize_write(by, Capability.OPEN_CASES, participant.unit)
+        except (Http404, PermissionDenied) as error:
+            outcomes[participant.pk] = error
+            continue
+        allowed.append(participant)
+    existing = dict(
+        Batch.objects.filter(participant__in=allowed).values_list("participant_id", "pk")
+    )
+    opened = Batch.objects.bulk_create(
+        Batch(
+            participant=participant,
+            program_id=participant.program_id,
+            unit_id=participant.unit_id,
+            fund_id=participant.program.fund_id,
+            created_by=actor,
+        )
+        for participant in allowed
+        if participant.pk not in existing
+    )
+    events = [
+        BatchEvent(batch=batch, action=Action.CREATED, unit_id=batch.unit_id, actor=actor)
+        for batch in opened
+    ]
+    existing.update({batch.participant_id: batch.pk for batch in opened})
+    locked = (
+        Batch.objects.select_for_update(of=("self",))
+        .select_related("program", "unit", "fund__unit", "current_unit", "participant")
+        .filter(pk__in=existing.values())
+    )
+    levels: dict[int, list[Level]] = defaultdict(list)
+    for level in Level.objects.filter(program__in={p.program_id for p in allowed}):
+        levels[level.program_id].append(level)
+    for batch in locked:
+        decision = rules.decide(by, batch, "edit", steps=set())  # the edit rule reads no steps
+        if not decision.allowed:
+            outcomes[batch.participant_id] = (
+                PermissionDenied(decision.reason)
+                if decision.status == 403
+                else ValidationError(decision.reason)
+            )
+            continue
+        program_levels = levels[batch.program_id]
+        amount_of, label_of = standard_expressions(program_levels)
+        chosen = (
+            candidates(batch)
+            .filter(eligible(program_levels))
+            .order_by("unit__path", "search_name", "pk")
+        )
+        if batch.program.support_type in FOR_A_CHILD:
+            added = _add_each(batch, chosen, program_levels, None, {}, ValidationError(""))
+        else:
+            added = _insert_lines(batch, chosen, amount_of, label_of)
+        if added:
+            events.append(
+                BatchEvent(
+                    batch=batch,
+                    action=Action.EDITED,
+                    unit_id=batch.unit_id,
+                    actor=actor,
+                    comment=_("%(n)s people added") % {"n": added},
+                )
+            )
+        outcomes[batch.participant_id] = Built(batch, added)
+    BatchEvent.objects.bulk_create(events)
+    return outcomes
+
+
+def _add_each(
+    batch: Batch,
+    chosen: QuerySet[Member],
+    levels: list[Level],
+    amount: int | None,
+    amounts: dict[int, int],
+    no_standard: ValidationError,
+) -> int:
+    """The lines of people with amounts of their own, or of their children, one by one."""
+    rows = chosen.values_list("pk", "unit_id", "kind", "poor_household", "policy_family")
     lines: list[BatchLine] = []
     for_children = batch.program.support_type in FOR_A_CHILD
     for chunk in _chunks(rows.iterator(chunk_size=BULK), BULK):
@@ -452,9 +672,7 @@ def add_people(
             elif amount is not None:
                 standard = Standard("", amount)
             elif standard is None:
-                raise ValidationError(
-                    {"amount": _("The program has no standard amount: give the amount per person.")}
-                )
+                raise no_standard
             # One line for the member, or one for each of their children listed.
             beneficiaries: list[int | None] = [*children.get(pk, [])] if for_children else [None]
             lines.extend(
@@ -469,14 +687,6 @@ def add_people(
                 for child in beneficiaries
             )
     BatchLine.objects.bulk_create(lines, batch_size=BULK)
-    if lines:
-        _record(
-            batch,
-            Action.EDITED,
-            batch.unit_id,
-            by,
-            comment=_("%(n)s people added") % {"n": len(lines)},
-        )
     return len(lines)
 
 
@@ -579,26 +789,172 @@ def approve_batch(
     """Approve the batch, less the people taken out (each with a reason): its total is
     reserved once on the fund, refused when it exceeds the program's remaining budget or the
     fund's available money; each person left becomes an approved support record."""
-    batch = _lock(batch, by)
-    rules.decide(by, batch, "approve").enforce()
+    outcome = approve_batches(
+        batches=[batch], by=by, take_out={batch.pk: take_out or {}}, comment=comment
+    )[batch.pk]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+Refusal = Http404 | PermissionDenied | ValidationError
+
+
+@transaction.atomic
+def approve_batches(
+    *,
+    batches: Sequence[Batch],
+    by: ActingUser,
+    take_out: dict[int, dict[int, str]] | None = None,
+    comment: str = "",
+) -> dict[int, Batch | Refusal]:
+    """Approve each of the batches as ``approve_batch`` does one (``take_out``: batch id ->
+    its people taken out), in a fixed number of queries however many batches and people:
+    each batch is checked against what the budget and the fund have left once the batches
+    before it are reserved, under the fund's lock.  Per batch id, the approved batch or why
+    it was refused (nothing is written for a refused one)."""
     actor = require_actor(by)
     take_out = take_out or {}
-    if any(not reason.strip() for reason in take_out.values()):
-        raise ValidationError({"take_out": _("Give the reason for each person taken out.")})
-    lines = BatchLine.objects.filter(batch=batch, status=LineStatus.LISTED)
-    if take_out:
-        known = set(lines.filter(pk__in=take_out).values_list("pk", flat=True))
-        if known != set(take_out):
-            raise ValidationError({"take_out": _("Someone taken out is not in the batch.")})
-    kept = lines.exclude(pk__in=take_out)
-    total = int(kept.aggregate(total=Coalesce(Sum("amount"), 0))["total"])
+    locked = list(
+        Batch.objects.select_for_update(of=("self",))
+        .select_related("program", "unit", "fund__unit", "current_unit", "participant")
+        .filter(pk__in=[batch.pk for batch in batches])
+        .order_by("pk")
+    )
+    outcomes: dict[int, Batch | Refusal] = {}
+    steps = rules.steps_on(actor, locked)
+    payable: dict[int, bool] = {}
+    waiting = []
+    for batch in locked:
+        try:
+            authorize_write(by, Capability.VIEW, batch.unit)
+            if batch.fund_id not in payable:  # one question per fund, not per batch
+                payable[batch.fund_id] = batch.fund.payable
+            batch.fund.has_treasurer = payable[batch.fund_id]  # type: ignore[attr-defined]
+            rules.decide(by, batch, "approve", steps[batch.pk]).enforce()
+            if any(not reason.strip() for reason in take_out.get(batch.pk, {}).values()):
+                raise ValidationError({"take_out": _("Give the reason for each person taken out.")})
+        except (Http404, PermissionDenied, ValidationError) as error:
+            outcomes[batch.pk] = error
+            continue
+        waiting.append(batch)
+    if not waiting:
+        return outcomes
+    out = {pk for batch in waiting for pk in take_out.get(batch.pk, {})}
+    listed = BatchLine.objects.filter(batch__in=waiting, status=LineStatus.LISTED).order_by()
+    known = dict(listed.filter(pk__in=out).values_list("pk", "batch_id")) if out else {}
+    kept = {
+        batch_id: (int(total), people)
+        for batch_id, total, people in listed.exclude(pk__in=out)
+        .values("batch_id")
+        .annotate(total=Sum("amount"), people=Count("pk"))
+        .values_list("batch_id", "total", "people")
+    }
+    # Every batch and case of a fund waits here; several funds are locked in one order.
+    funds = {pk: lock_fund(pk) for pk in sorted({batch.fund_id for batch in waiting})}
+    programs = {batch.program_id for batch in waiting}
+    held = dict(Program.objects.filter(pk__in=programs).values_list("pk", "committed"))
+    added: dict[int, int] = defaultdict(int)
+    approved = []
+    for batch in waiting:
+        refusal = _approval_refusal(
+            batch,
+            funds[batch.fund_id],
+            kept.get(batch.pk, (0, 0))[0],
+            held[batch.program_id] + added[batch.program_id],
+            {pk for pk in take_out.get(batch.pk, {}) if known.get(pk) != batch.pk},
+        )
+        if refusal is not None:
+            outcomes[batch.pk] = refusal
+            continue
+        total, people = kept[batch.pk]
+        funds[batch.fund_id].reserved += total
+        added[batch.program_id] += total
+        batch.approved_amount = total
+        batch.records = people
+        approved.append(batch)
+    if not approved:
+        return outcomes
+    for fund in funds.values():
+        fund.save(update_fields=["reserved"])
+    for program_id, amount in added.items():
+        Program.objects.filter(pk=program_id).update(committed=F("committed") + amount)
+    for batch in approved:
+        reasons: dict[str, list[int]] = defaultdict(list)
+        for pk, reason in take_out.get(batch.pk, {}).items():
+            reasons[reason.strip()].append(pk)
+        for reason, pks in reasons.items():
+            BatchLine.objects.filter(pk__in=pks).update(
+                status=LineStatus.TAKEN_OUT, reason=reason[:255]
+            )
+    today = timezone.localdate()
+    insert_select(
+        Case,
+        BatchLine.objects.filter(batch__in=approved, status=LineStatus.LISTED).order_by("pk"),
+        {
+            "unit": F("unit_id"),
+            "member": F("member_id"),
+            "dependant": F("dependant_id"),
+            "category": F("batch__program__category"),
+            "circumstances": F("batch__program__name"),
+            "support_type": F("batch__program__support_type"),
+            "requested_amount": F("amount"),
+            "approved_amount": F("amount"),
+            "fund": F("batch__fund_id"),
+            "status": CaseStatus.APPROVED,
+            "approved_on": today,
+            "created_by": F("batch__created_by_id"),
+            "submitted_at": F("batch__submitted_at"),
+            "program": F("batch__program_id"),
+            "batch": F("batch_id"),
+            "batch_line": F("pk"),
+        },
+    )
+    _record_on_cases(
+        approved,
+        Action.APPROVED,
+        F("batch__current_unit_id"),
+        actor,
+        comment or F("program__name"),
+    )
+    now = timezone.now()
+    events = []
+    for batch in approved:
+        events.append(
+            BatchEvent(
+                batch=batch,
+                action=Action.APPROVED,
+                unit=_waiting_at(batch),
+                actor=actor,
+                amount=batch.approved_amount,
+                comment=comment,
+            )
+        )
+        batch.status = CaseStatus.APPROVED
+        batch.approved_on = today
+        batch.current_unit = None
+        batch.updated_at = now
+        outcomes[batch.pk] = batch
+    Batch.objects.bulk_update(
+        approved,
+        ["status", "approved_amount", "records", "approved_on", "current_unit", "updated_at"],
+    )
+    BatchEvent.objects.bulk_create(events)
+    return outcomes
+
+
+def _approval_refusal(
+    batch: Batch, fund: Fund, total: int, committed_now: int, strangers: set[int]
+) -> ValidationError | None:
+    """Why the batch cannot be approved for ``total`` with what the program has committed
+    and the fund has left, or None."""
+    if strangers:
+        return ValidationError({"take_out": _("Someone taken out is not in the batch.")})
     if total == 0:
-        raise ValidationError(_("Nobody is left in the batch: reject it instead."))
-    program = batch.program
-    fund = lock_fund(batch.fund_id)  # every batch and case of the fund waits here
-    remaining = program.budget - committed(program)
+        return ValidationError(_("Nobody is left in the batch: reject it instead."))
+    remaining = batch.program.budget - committed_now
     if total > remaining:
-        raise ValidationError(
+        return ValidationError(
             _(
                 "The batch (%(total)s) exceeds the program's remaining budget (%(remaining)s) "
                 "by %(over)s."
@@ -610,7 +966,7 @@ def approve_batch(
             }
         )
     if total > fund.available:
-        raise ValidationError(
+        return ValidationError(
             _("%(fund)s cannot cover the batch (%(total)s): it is %(over)s short.")
             % {
                 "fund": fund.name,
@@ -618,66 +974,24 @@ def approve_batch(
                 "over": format_dong(total - fund.available),
             }
         )
-    fund.reserved += total
-    fund.save(update_fields=["reserved"])
-    reasons: dict[str, list[int]] = defaultdict(list)
-    for pk, reason in take_out.items():
-        reasons[reason.strip()].append(pk)
-    for reason, pks in reasons.items():
-        lines.filter(pk__in=pks).update(status=LineStatus.TAKEN_OUT, reason=reason[:255])
-    today = timezone.localdate()
-    level = _waiting_at(batch)
-    records = [
-        Case(
-            unit_id=unit_id,
-            member_id=member_id,
-            category=program.category,
-            circumstances=program.name,
-            support_type=program.support_type,
-            requested_amount=amount,
-            approved_amount=amount,
-            fund_id=batch.fund_id,
-            status=CaseStatus.APPROVED,
-            approved_on=today,
-            created_by_id=batch.created_by_id,
-            submitted_at=batch.submitted_at,
-            dependant_id=dependant_id,
-            program=program,
-            batch=batch,
-            batch_line_id=pk,
-        )
-        for pk, unit_id, member_id, dependant_id, amount in kept.values_list(
-            "pk", "unit_id", "member_id", "dependant_id", "amount"
-        ).iterator(chunk_size=BULK)
-    ]
-    Case.objects.bulk_create(records, batch_size=BULK)
-    _record_on_cases(batch, Action.APPROVED, level.pk, actor, comment or program.name)
-    batch.status = CaseStatus.APPROVED
-    batch.approved_amount = total
-    batch.approved_on = today
-    batch.current_unit = None
-    batch.save()
-    _record(batch, Action.APPROVED, level, by, total, comment)
-    return batch
+    return None
 
 
-def _record_on_cases(batch: Batch, action: str, unit_id: int, actor, comment: str) -> None:
-    """The step on the timeline of each of the batch's records it reaches, in bulk."""
+def _record_on_cases(batches: Sequence[Batch], action: str, unit, actor, comment) -> None:
+    """The step on the timeline of each of the batches' records it reaches, in one statement
+    (``unit`` and ``comment``: values, or expressions over the record)."""
     status = CaseStatus.APPROVED if action == Action.APPROVED else CaseStatus.PAID
-    cases = Case.objects.filter(batch=batch, status=status).values_list("pk", "approved_amount")
-    CaseEvent.objects.bulk_create(
-        (
-            CaseEvent(
-                case_id=pk,
-                action=action,
-                unit_id=unit_id,
-                actor=actor,
-                amount=amount,
-                comment=comment,
-            )
-            for pk, amount in cases.iterator(chunk_size=BULK)
-        ),
-        batch_size=BULK,
+    insert_select(
+        CaseEvent,
+        Case.objects.filter(batch__in=batches, status=status).order_by("pk"),
+        {
+            "case": F("pk"),
+            "action": action,
+            "unit": unit,
+            "actor": actor.pk,
+            "amount": F("approved_amount"),
+            "comment": comment,
+        },
     )
 
 
@@ -694,80 +1008,197 @@ def record_batch_payment(
     """The treasurer of the fund's union pays the approved batch: every person, or all but the
     named exceptions, whose reserve goes back to the fund.  One ledger entry for the batch; the
     same form sent twice records nothing more (``ledger.AlreadyRecorded``)."""
-    batch = _lock(batch, by)
-    if batch.status == CaseStatus.PAID:
-        authorize_write(by, Capability.PAY, batch.fund.unit, here=True)
-        raise AlreadyRecorded
-    rules.decide(by, batch, "pay").enforce()
+    outcome = record_batches_paid(
+        batches=[batch],
+        by=by,
+        paid_on=paid_on,
+        receipt_reference=receipt_reference,
+        unpaid={batch.pk: unpaid or {}},
+        submissions={batch.pk: submission},
+    )[batch.pk]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def record_batches_paid(
+    *,
+    batches: Sequence[Batch],
+    by: ActingUser,
+    paid_on: datetime.date,
+    receipt_reference: str,
+    unpaid: dict[int, dict[int, str]] | None = None,
+    submissions: dict[int, str] | None = None,
+) -> dict[int, Batch | Refusal]:
+    """Record each of the batches paid as ``record_batch_payment`` does one (``unpaid``:
+    batch id -> its exceptions), with one ledger entry per batch and the per-person rows
+    written as sets: a fixed number of queries per batch.  Per batch id, the paid batch or
+    why not (``AlreadyRecorded`` for one paid before); nothing is written for a refused one."""
     actor = require_actor(by)
     unpaid = unpaid or {}
-    if any(reason not in Unpaid.values for reason in unpaid.values()):
-        raise ValidationError({"unpaid": _("Choose why each exception was not paid.")})
-    if paid_on > timezone.localdate():
-        raise ValidationError({"paid_on": _("The payment date cannot be in the future.")})
-    if batch.approved_on and paid_on < batch.approved_on:
-        raise ValidationError({"paid_on": _("The payment date cannot be before the approval.")})
-    lines = BatchLine.objects.filter(batch=batch, status=LineStatus.LISTED)
-    exceptions = lines.filter(pk__in=unpaid)
-    row = exceptions.aggregate(count=Count("pk"), amount=Coalesce(Sum("amount"), 0))
-    if row["count"] != len(unpaid):
-        raise ValidationError({"unpaid": _("Someone named as not paid is not in the batch.")})
-    approved = batch.approved_amount or 0
-    paid = approved - int(row["amount"])
-    fund = lock_fund(batch.fund_id)
-    fund.reserved -= approved
-    program = batch.program
-    entry = None
-    if paid:
-        people = lines.count() - len(unpaid)
-        entry = post_entry(
-            fund=fund,
-            kind=EntryKind.DISBURSEMENT,
-            amount=-paid,
-            occurred_on=paid_on,
-            description=(
-                _("%(program)s — %(unit)s: %(people)s people")
-                % {"program": program.name, "unit": batch.unit.name, "people": people}
-            )[:255],
-            source=receipt_reference[:255],
-            by=actor,
-            submission=submission,
-        )
-    else:
+    submissions = submissions or {}
+    locked = list(
+        Batch.objects.select_for_update(of=("self",))
+        .select_related("program", "unit", "fund__unit", "current_unit", "participant")
+        .filter(pk__in=[batch.pk for batch in batches])
+        .order_by("pk")
+    )
+    steps = rules.steps_on(actor, locked)
+    outcomes: dict[int, Batch | Refusal] = {}
+    payable = []
+    for batch in locked:
+        named = unpaid.get(batch.pk, {})
+        try:
+            authorize_write(by, Capability.VIEW, batch.unit)
+            if batch.status == CaseStatus.PAID:
+                authorize_write(by, Capability.PAY, batch.fund.unit, here=True)
+                raise AlreadyRecorded
+            rules.decide(by, batch, "pay", steps[batch.pk]).enforce()
+            if any(reason not in Unpaid.values for reason in named.values()):
+                raise ValidationError({"unpaid": _("Choose why each exception was not paid.")})
+            if paid_on > timezone.localdate():
+                raise ValidationError({"paid_on": _("The payment date cannot be in the future.")})
+            if batch.approved_on and paid_on < batch.approved_on:
+                raise ValidationError(
+                    {"paid_on": _("The payment date cannot be before the approval.")}
+                )
+        except (Http404, PermissionDenied, ValidationError) as error:
+            outcomes[batch.pk] = error
+            continue
+        payable.append(batch)
+    if not payable:
+        return outcomes
+    listed = BatchLine.objects.filter(batch__in=payable, status=LineStatus.LISTED).order_by()
+    people = dict(listed.values("batch_id").annotate(n=Count("pk")).values_list("batch_id", "n"))
+    named_lines = {pk for batch in payable for pk in unpaid.get(batch.pk, {})}
+    exceptions = (
+        {
+            pk: (batch_id, amount)
+            for pk, batch_id, amount in listed.filter(pk__in=named_lines).values_list(
+                "pk", "batch_id", "amount"
+            )
+        }
+        if named_lines
+        else {}
+    )
+    funds = {pk: lock_fund(pk) for pk in sorted({batch.fund_id for batch in payable})}
+    released: dict[int, int] = defaultdict(int)  # program -> what its people not paid held
+    paid_batches = []
+    for batch in payable:
+        named = unpaid.get(batch.pk, {})
+        if any(exceptions.get(pk, (None, 0))[0] != batch.pk for pk in named):
+            outcomes[batch.pk] = ValidationError(
+                {"unpaid": _("Someone named as not paid is not in the batch.")}
+            )
+            continue
+        approved = batch.approved_amount or 0
+        paid = approved - sum(exceptions[pk][1] for pk in named)
+        fund = funds[batch.fund_id]
+        fund.reserved -= approved
+        entry = None
+        if paid:
+            try:
+                entry = post_entry(
+                    fund=fund,
+                    kind=EntryKind.DISBURSEMENT,
+                    amount=-paid,
+                    occurred_on=paid_on,
+                    description=(
+                        _("%(program)s — %(unit)s: %(people)s people")
+                        % {
+                            "program": batch.program.name,
+                            "unit": batch.unit.name,
+                            "people": people.get(batch.pk, 0) - len(named),
+                        }
+                    )[:255],
+                    source=receipt_reference[:255],
+                    by=actor,
+                    submission=submissions.get(batch.pk, ""),
+                )
+            except ValidationError as error:  # AlreadyRecorded too: nothing was posted
+                fund.reserved += approved
+                outcomes[batch.pk] = error
+                continue
+        released[batch.program_id] += approved - paid
+        batch.paid_amount = paid
+        batch.records -= len(named)
+        batch.payment_entry = entry
+        paid_batches.append(batch)
+    for fund in funds.values():
         fund.save(update_fields=["reserved"])
+    if not paid_batches:
+        return outcomes
+    for program_id, amount in released.items():
+        if amount:  # the people not paid no longer hold the program's money
+            Program.objects.filter(pk=program_id).update(committed=F("committed") - amount)
+    _record_exceptions(paid_batches, unpaid, actor)
+    BatchLine.objects.filter(batch__in=paid_batches, status=LineStatus.LISTED).update(
+        status=LineStatus.PAID
+    )  # the listed lines left
+    now = timezone.now()
+    paying = Case.objects.filter(batch__in=paid_batches, status=CaseStatus.APPROVED)
+    paid_ids = list(paying.values_list("pk", flat=True))
+    paying.update(status=CaseStatus.PAID, paid_on=paid_on, updated_at=now)
+    tallies.count_paid(paid_ids)
+    _record_on_cases(paid_batches, Action.PAID, F("fund__unit_id"), actor, receipt_reference)
+    events = []
+    for batch in paid_batches:
+        batch.status = CaseStatus.PAID
+        batch.paid_on = paid_on
+        batch.receipt_reference = receipt_reference
+        batch.updated_at = now
+        events.append(
+            BatchEvent(
+                batch=batch,
+                action=Action.PAID,
+                unit_id=batch.fund.unit_id,
+                actor=actor,
+                amount=batch.paid_amount,
+                comment=receipt_reference,
+            )
+        )
+        outcomes[batch.pk] = batch
+    Batch.objects.bulk_update(
+        paid_batches,
+        [
+            "status",
+            "paid_on",
+            "paid_amount",
+            "records",
+            "receipt_reference",
+            "payment_entry",
+            "updated_at",
+        ],
+    )
+    BatchEvent.objects.bulk_create(events)
+    return outcomes
+
+
+def _record_exceptions(batches: list[Batch], unpaid: dict[int, dict[int, str]], actor) -> None:
+    """The people named as not paid: their lines say why, their records are closed unpaid
+    with the reason on their timeline."""
+    named = {pk: reason for batch in batches for pk, reason in unpaid.get(batch.pk, {}).items()}
+    if not named:
+        return
     by_reason: dict[str, list[int]] = defaultdict(list)
-    for pk, reason in unpaid.items():
+    for pk, reason in named.items():
         by_reason[reason].append(pk)
     for reason, pks in by_reason.items():
-        lines.filter(pk__in=pks).update(status=LineStatus.NOT_PAID, exception=reason)
-    if unpaid:
-        not_paid = Case.objects.filter(batch_line_id__in=list(unpaid))
-        labels = dict(Unpaid.choices)
-        CaseEvent.objects.bulk_create(
-            CaseEvent(
-                case_id=pk,
-                action=Action.REJECTED,
-                unit_id=fund.unit_id,
-                actor=actor,
-                comment=str(labels[unpaid[line_id]]),
-            )
-            for pk, line_id in not_paid.values_list("pk", "batch_line_id")
+        BatchLine.objects.filter(pk__in=pks).update(status=LineStatus.NOT_PAID, exception=reason)
+    not_paid = Case.objects.filter(batch_line_id__in=list(named))
+    labels = dict(Unpaid.choices)
+    CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case_id=pk,
+            action=Action.REJECTED,
+            unit_id=unit_id,
+            actor=actor,
+            comment=str(labels[named[line_id]]),
         )
-        not_paid.update(status=CaseStatus.REJECTED, updated_at=timezone.now())
-    lines.update(status=LineStatus.PAID)  # the listed lines left
-    paying = Case.objects.filter(batch=batch, status=CaseStatus.APPROVED)
-    paid_ids = list(paying.values_list("pk", flat=True))
-    paying.update(status=CaseStatus.PAID, paid_on=paid_on, updated_at=timezone.now())
-    tallies.count_paid(paid_ids)
-    _record_on_cases(batch, Action.PAID, fund.unit_id, actor, receipt_reference)
-    batch.status = CaseStatus.PAID
-    batch.paid_on = paid_on
-    batch.paid_amount = paid
-    batch.receipt_reference = receipt_reference
-    batch.payment_entry = entry
-    batch.save()
-    _record(batch, Action.PAID, fund.unit_id, by, paid, receipt_reference)
-    return batch
+        for pk, line_id, unit_id in not_paid.values_list("pk", "batch_line_id", "fund__unit_id")
+    )
+    not_paid.update(status=CaseStatus.REJECTED, updated_at=timezone.now())
 
 
 def may_build(user: ActingUser, participant: Participant) -> bool:

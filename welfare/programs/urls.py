@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import import_views, signature_views, views
+from . import import_views, run_views, signature_views, views
 
 app_name = "programs"
 urlpatterns = [
@@ -9,6 +9,9 @@ urlpatterns = [
     path("<int:pk>/", views.program_detail, name="detail"),
     path("<int:pk>/units/", views.participant_add, name="participant_add"),
     path("<int:pk>/copy/", views.program_copy, name="copy"),
+    path("<int:pk>/runs/", run_views.run_start, name="run_start"),
+    path("runs/<int:pk>/", run_views.run_detail, name="run"),
+    path("runs/<int:pk>/status/", run_views.run_status, name="run_status"),
     path("units/<int:pk>/batch/", views.batch_start, name="batch_start"),
     path("batches/<int:pk>/", views.batch_detail, name="batch"),
     path("batches/<int:pk>/people/", views.batch_people, name="batch_people"),

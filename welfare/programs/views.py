@@ -34,7 +34,7 @@ from welfare.funds.ledger import AlreadyRecorded
 from welfare.reports.charts import UNITS, bar_chart
 from welfare.shelters.models import Progress, Shelter
 
-from . import services, signature_lists
+from . import run_views, services, signature_lists
 from .forms import (
     AddPeopleForm,
     BatchImportForm,
@@ -48,7 +48,7 @@ from .forms import (
     SignedListForm,
     parse_amount,
 )
-from .models import Batch, BatchLine, LineStatus, Participant, Program, Unpaid
+from .models import Batch, BatchLine, LineStatus, Participant, Program, ProgramRun, Unpaid
 
 # People shown on a page of a batch, and found at once by the people picker.
 LINES_PER_PAGE = 50
@@ -93,77 +93,124 @@ def program_create(request: HttpRequest) -> HttpResponse:
     return render(request, "welfare/programs/program_form.html", {"form": form})
 
 
-def _unit_rows(request: HttpRequest, program: Program) -> list[dict]:
-    """Each participating unit in the reader's scope with its batch and its figures: three
-    queries however many units and people."""
-    participants = list(
-        program.participants.filter(unit_id__in=visible_unit_ids(request.user))
+# Participating units shown on a page of the program's page.
+UNITS_PER_PAGE = 50
+
+
+def _in_scope(request: HttpRequest, program: Program) -> Q:
+    """The participants the reader sees: every one for whoever sees the program's union,
+    whose subtree holds them all."""
+    if can(request.user, Capability.VIEW, program.unit):
+        return Q()
+    return Q(unit_id__in=visible_unit_ids(request.user))
+
+
+def _unit_rows(request: HttpRequest, program: Program, scope: Q, count: int | None):
+    """A page of the participating units in the reader's scope (``count`` of them, when
+    known), each with its batch and its figures: two queries however many units and
+    people."""
+    participants = (
+        program.participants.filter(scope)
         .select_related("unit", "batch")
-        .order_by("unit__path")
+        .order_by("unit__path", "pk")
     )
+    page = _units_page(participants, request.GET.get("page"), count)
+    shown = [participant.pk for participant in page]
     listed = {
         row["batch__participant_id"]: row
-        for row in BatchLine.objects.filter(batch__program=program)
+        for row in BatchLine.objects.filter(batch__participant_id__in=shown)
         .exclude(status=LineStatus.TAKEN_OUT)
+        .order_by()
         .values("batch__participant_id")
         .annotate(people=Count("pk"), amount=Coalesce(Sum("amount"), 0))
     }
-    records = {
-        row["batch__participant_id"]: row
-        for row in Case.objects.filter(program=program, status__in=services.COMMITTED)
-        .values("batch__participant_id")
-        .annotate(
-            approved=Coalesce(Sum("approved_amount"), 0),
-            paid=Coalesce(Sum("approved_amount", filter=Q(status=CaseStatus.PAID)), 0),
-            people=Count("member_id", distinct=True),
-            turns=Count("pk"),
-        )
-    }
     rows = []
-    for participant in participants:
+    for participant in page:
         batch = getattr(participant, "batch", None)
         lines = listed.get(participant.pk, {})
-        done = records.get(participant.pk, {})
+        # What the batch's records hold is kept on the batch; a person is once in a batch.
+        held = paid = records = 0
+        if batch is not None:
+            records = batch.records
+            if batch.status == CaseStatus.APPROVED:
+                held = batch.approved_amount or 0
+            elif batch.status == CaseStatus.PAID:
+                held = paid = batch.paid_amount or 0
         rows.append(
             {
                 "participant": participant,
                 "batch": batch,
                 "listed": lines.get("people", 0),
                 "proposed": lines.get("amount", 0),
-                "approved": done.get("approved", 0),
-                "paid": done.get("paid", 0),
-                "people": done.get("people", 0),
-                "turns": done.get("turns", 0),
+                "approved": held,
+                "paid": paid,
+                "people": records,
+                "turns": records,
                 "may_build": batch is None and services.may_build(request.user, participant),
             }
         )
-    return rows
+    return page, rows
+
+
+class _Counted(Paginator):
+    """A paginator told how many there are, counted with the program's figures."""
+
+    def __init__(self, object_list, per_page, count: int):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # Paginator.count is a cached property
+
+
+def _units_page(participants, number: str | None, count: int | None):
+    """The page of units asked for; without their count, the first page of a program with
+    no more units than a page holds is read without counting them."""
+    if count is not None:
+        return _Counted(participants, UNITS_PER_PAGE, count).get_page(number)
+    if number in (None, "", "1"):
+        first = list(participants[: UNITS_PER_PAGE + 1])
+        if len(first) <= UNITS_PER_PAGE:
+            return Paginator(first, UNITS_PER_PAGE).get_page(1)
+        page = Paginator(participants, UNITS_PER_PAGE).get_page(1)
+        page.object_list = first[:UNITS_PER_PAGE]
+        return page
+    return Paginator(participants, UNITS_PER_PAGE).get_page(number)
+
+
+def _totals(program: Program, scope: Q) -> dict:
+    """The program's figures from its batches' own (one row a unit, not one a person): what
+    its records hold, what was paid, its turns, and how many of its units the reader sees
+    (``units``); a shelter program counts its shelters by progress instead, from its few
+    records."""
+    if program.support_type == SupportType.SHELTER:
+        return Case.objects.filter(program=program, status__in=services.COMMITTED).aggregate(
+            approved=Coalesce(Sum("approved_amount"), 0),
+            paid=Coalesce(Sum("approved_amount", filter=Q(status=CaseStatus.PAID)), 0),
+            turns=Count("pk"),
+            **{
+                f"shelters_{value}": Count("shelter", filter=Q(shelter__progress=value))
+                for value in Progress.values
+            },
+        )
+    totals = Participant.objects.filter(program=program).aggregate(
+        units=Count("pk", filter=scope) if scope else Count("pk"),
+        paid=Coalesce(Sum("batch__paid_amount", filter=Q(batch__status=CaseStatus.PAID)), 0),
+        turns=Coalesce(Sum("batch__records"), 0),
+    )
+    return {**totals, "approved": program.committed}
 
 
 def _program_page(request: HttpRequest, program: Program, bound: dict | None = None):
-    rows = _unit_rows(request, program)
-    # A shelter program counts its shelters by progress with the rest of its figures.
-    by_progress = (
-        {
-            f"shelters_{value}": Count("shelter", filter=Q(shelter__progress=value))
-            for value in Progress.values
-        }
-        if program.support_type == SupportType.SHELTER
-        else {}
-    )
-    totals = Case.objects.filter(program=program, status__in=services.COMMITTED).aggregate(
-        approved=Coalesce(Sum("approved_amount"), 0),
-        paid=Coalesce(Sum("approved_amount", filter=Q(status=CaseStatus.PAID)), 0),
-        people=Count("member_id", distinct=True),
-        turns=Count("pk"),
-        **by_progress,
-    )
+    scope = _in_scope(request, program)
+    totals = _totals(program, scope)
+    page, rows = _unit_rows(request, program, scope, totals.get("units"))
     runs = can(request.user, Capability.OPEN_CASES, program.unit)
+    recent = list(ProgramRun.objects.visible_to(request.user).filter(program=program)[:4])
+    active = next((run for run in recent if run.is_active), None)
     bound = bound or {}
     context = {
         "program": program,
         "levels": program.levels.all(),
         "rows": rows,
+        "unit_page": page,
         "chart": bar_chart(
             [(row["participant"].unit.name, row["approved"]) for row in rows],
             _("Approved by unit"),
@@ -181,6 +228,9 @@ def _program_page(request: HttpRequest, program: Program, bound: dict | None = N
         "copy_form": (bound.get("copy") or CopyForm(initial={"year": program.year + 1}))
         if runs
         else None,
+        "active_run": active,
+        "recent_runs": recent,
+        "run_forms": [] if active else run_views.run_forms(request, program),
         **_shelters(request, program, totals),
     }
     return render(request, "welfare/programs/program_detail.html", context)

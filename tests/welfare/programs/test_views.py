@@ -209,3 +209,24 @@ def test_the_people_picker_finds_children_of_school_age_and_who_this_program_sup
     type(world.member_b1).objects.filter(pk=world.member_b1.pk).update(unit=world.a1)
     found = client.get(url, {"supported": "in_this"})
     assert [m.full_name for m in found.context["found"]] == [world.member_b1.full_name]
+
+
+def test_program_page_shows_its_units_a_page_at_a_time_at_a_fixed_cost(
+    client_for, world, tet, django_assert_max_num_queries
+):
+    from tests.factories import make_unit
+    from welfare.programs import services
+    from welfare.programs.views import UNITS_PER_PAGE
+
+    for n in range(UNITS_PER_PAGE + 10):
+        unit = make_unit(f"CĐCS Xưởng {n:02}", parent=world.commune_a, code=f"P-A-X{n:02}")
+        services.add_participant(program=tet, unit=unit, by=world.users["province"])
+    client = client_for("province")
+    url = reverse("programs:detail", args=[tet.pk])
+    client.get(url)  # the session and the grants, read once
+    with django_assert_max_num_queries(12):
+        first = client.get(url)
+    assert len(first.context["rows"]) == UNITS_PER_PAGE
+    with django_assert_max_num_queries(12):
+        last = client.get(url, {"page": 2})
+    assert len(last.context["rows"]) == 12  # A1, B1 and 60 more: 62 in all

@@ -1,0 +1,57 @@
+"""Rows written from a query in one statement: ``INSERT INTO table (columns) SELECT ...``.
+
+What a program's batch writes per person (its lines, its support records, their timeline
+steps) is copied from rows the database already holds; building a model instance per person in
+Python costs more than the whole statement.  The SELECT is an ordinary queryset, so its filters
+and scoping are the ones the rest of the code uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import connections, models
+from django.db.models import Value
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+
+def insert_select(
+    model: type[models.Model], queryset: models.QuerySet, values: Mapping[str, Any]
+) -> int:
+    """Insert one ``model`` row per row of ``queryset``; ``values`` maps each field's name
+    to an expression over the queryset's model (``F("member_id")``) or a constant.  Fields
+    left out get their default (``auto_now`` ones the current time); returns the rows
+    inserted."""
+    now = timezone.now()
+    connection = connections[queryset.db]
+    columns: dict[str, Any] = {}
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        if field.name in values or field.attname in values:
+            value = values.get(field.name, values.get(field.attname))
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = now
+        else:
+            # The field's default; for a text field without one, "" as the ORM writes.
+            value = field.get_default()
+            if value is None and not field.null:
+                raise ValueError(f"{model.__name__}.{field.name} needs a value")
+        if not isinstance(value, Combinable):
+            kind = getattr(field, "target_field", field) if field.is_relation else field
+            value = Value(value, output_field=kind)
+            if connection.vendor == "postgresql":
+                # Typed: an untyped parameter in a SELECT list is read as text.
+                value = Cast(value, output_field=kind)
+        columns[field.column] = value
+    aliases = {f"_c{n}": expression for n, expression in enumerate(columns.values())}
+    select = queryset.annotate(**aliases).values_list(*aliases)
+    sql, params = select.query.sql_with_params()
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(column) for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({names}) {sql}", params)
+        return cursor.rowcount
