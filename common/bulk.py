@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models import Value
 from django.db.models.expressions import Combinable
@@ -49,7 +50,10 @@ def insert_select(
         columns[field.column] = value
     aliases = {f"_c{n}": expression for n, expression in enumerate(columns.values())}
     select = queryset.annotate(**aliases).values_list(*aliases)
-    sql, params = select.query.sql_with_params()
+    try:
+        sql, params = select.query.sql_with_params()
+    except EmptyResultSet:  # a filter such as ``pk__in=[]``: no row to select, none to insert
+        return 0
     quote = connection.ops.quote_name
     names = ", ".join(quote(column) for column in columns)
     with connection.cursor() as cursor:

@@ -357,3 +357,14 @@ def test_the_database_keeps_one_line_per_child_and_per_person(world, scholarship
     tet = make_batch()  # lists A1's member without a child
     with pytest.raises(IntegrityError), transaction.atomic():
         BatchLine.objects.create(batch=tet, member=world.member_a1, unit=world.a1, amount=1)
+
+
+def test_listing_nobody_lists_nobody(world, make_batch):
+    """An imported list whose rows were all refused confirms with nobody to add."""
+    from members.models import Member
+
+    batch = make_batch()
+    before = BatchLine.objects.filter(batch=batch).count()
+    for nobody in (Member.objects.none(), Member.objects.filter(pk__in=[])):
+        assert services.add_people(batch=batch, members=nobody, by=world.users["grassroots"]) == 0
+    assert BatchLine.objects.filter(batch=batch).count() == before
