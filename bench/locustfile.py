@@ -45,6 +45,8 @@ SEARCHES = ["nguyen", "tran thi", "hoang", "le van", "pham", "vu"]
 EVIDENCE = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 CASE_LINK = re.compile(r'href="/cases/(\d+)/"')
 MEMBER_LINK = re.compile(r'href="/members/(\d+)/"')
+# The case form's refusal for a person who restricted the processing of their data.
+RESTRICTED = "đã yêu cầu hạn chế xử lý dữ liệu cá nhân"
 
 
 class FormReader(HTMLParser):
@@ -253,6 +255,12 @@ class Officer(PortalUser):
             catch_response=True,
         ) as response:
             found = re.search(r"/cases/(\d+)/$", response.headers.get("Location", ""))
+            if response.status_code == 200 and RESTRICTED in response.text:
+                # The person asked to restrict the processing of their data (the demo has one):
+                # the refusal is the right answer; nobody opens a case for them again.
+                response.success()
+                self.members.remove(member)
+                return
             if response.status_code != 302 or not found:
                 response.failure(f"the case form came back ({response.status_code})")
                 return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -22,6 +23,12 @@ from members.models import Member
 from unions.models import Role, Unit, UnitKind
 
 from .factories import ROLES, DependantFactory, MemberFactory, make_unit, make_user
+
+# The suite runs in the portal's time zone: a test's ``datetime.date.today()`` is the portal's
+# ``timezone.localdate()`` (from 17:00 UTC the two differ by a day in Vietnam), and so is the
+# date of the servers and workers the suite starts, which inherit it.
+os.environ["TZ"] = django_settings.TIME_ZONE
+time.tzset()
 
 REQUIRE_FULL_SUITE = os.environ.get("REQUIRE_FULL_SUITE") == "1"
 
