@@ -251,6 +251,29 @@ class BatchEvent(models.Model):
         return f"{self.get_action_display()} {self.batch_id}"
 
 
+class UnitProgress:
+    """What a background job over a program's units shows while it runs (a signature-list
+    build, a program-wide run): ``status`` among its ``ACTIVE`` ones, ``units_done`` of
+    ``units_total``, 100 once done."""
+
+    status: str
+    units_done: int
+    units_total: int
+    ACTIVE: tuple
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def progress(self) -> int:
+        if self.status == "done":
+            return 100
+        if not self.units_total:
+            return 0
+        return min(99, 100 * self.units_done // self.units_total)
+
+
 class SignatureListQuerySet(models.QuerySet["SignatureList"]):
     def visible_to(self, user) -> SignatureListQuerySet:
         """One unit's list: whoever sees the batch.  Every unit's lists at once: whoever sees
@@ -262,7 +285,7 @@ class SignatureListQuerySet(models.QuerySet["SignatureList"]):
         )
 
 
-class SignatureList(models.Model):
+class SignatureList(UnitProgress, models.Model):
     """A signature list (danh sách ký nhận) asked for and built in the background: one unit's
     PDF, or, without a batch, a ZIP of the PDF of every unit whose batch is approved or paid.
     Its state and progress are what the progress page polls, as a report's are."""
@@ -300,18 +323,6 @@ class SignatureList(models.Model):
 
     def __str__(self) -> str:
         return f"{self.program_id} {self.batch_id or '*'}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
-
-    @property
-    def progress(self) -> int:
-        if self.status == self.Status.DONE:
-            return 100
-        if not self.units_total:
-            return 0
-        return min(99, 100 * self.units_done // self.units_total)
 
 
 def signed_list_path(instance: SignedList, filename: str) -> str:
@@ -371,7 +382,7 @@ class ProgramRunQuerySet(models.QuerySet["ProgramRun"]):
         )
 
 
-class ProgramRun(models.Model):
+class ProgramRun(UnitProgress, models.Model):
     """One step taken over a whole program in the background: build every participating
     unit's batch, check them all for earlier support, approve every batch waiting at the
     approver's level, or record every approved batch paid.  It works unit by unit, each in a
@@ -431,18 +442,6 @@ class ProgramRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.program_id} {self.kind}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
-
-    @property
-    def progress(self) -> int:
-        if self.status == self.Status.DONE:
-            return 100
-        if not self.units_total:
-            return 0
-        return min(99, 100 * self.units_done // self.units_total)
 
 
 class RunIssue(models.Model):
