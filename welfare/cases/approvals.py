@@ -401,6 +401,27 @@ def record_payment(
 
 # --- reads ---------------------------------------------------------------------------------
 
+# The steps that give the person money: on a batch record's timeline, with the person's amount.
+GIVING = (CaseEvent.Action.APPROVED, CaseEvent.Action.PAID)
+
+
+def timeline(case: Case) -> list:
+    """The steps of the case, oldest first.  A program batch's record has no steps of its own
+    for what was done to its whole list: its batch's steps stand for them (marked
+    ``for_list``, with the person's own amount where the step gave money), with the record's
+    own steps (a person not paid) among them."""
+    events: list = list(case.events.select_related("actor", "unit"))
+    if case.batch_id is not None:
+        assert case.batch is not None
+        for step in case.batch.events.select_related("actor", "unit"):
+            if step.action == CaseEvent.Action.PAID and case.status != CaseStatus.PAID:
+                continue  # paid with the list, but not this person
+            step.for_list = True  # type: ignore[attr-defined]
+            step.amount = case.approved_amount if step.action in GIVING else None
+            events.append(step)
+        events.sort(key=lambda step: step.at)
+    return events
+
 
 def waiting_for(user) -> QuerySet[Case]:
     """The cases on which the user may act now, oldest first."""

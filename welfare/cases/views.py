@@ -419,7 +419,7 @@ def _render_case(request: HttpRequest, case: Case, bound: dict | None = None) ->
         decision = rules.decide(request.user, case, "approve")
         if decision.refusal is rules.Refusal.NO_TREASURER:
             no_treasurer = decision.reason
-    events = list(case.events.select_related("actor", "unit"))
+    events = approvals.timeline(case)
     # Shown beside the resubmit button: why the case came back, read from the timeline.
     returned = None
     if case.status == CaseStatus.RETURNED:

@@ -21,7 +21,8 @@ from members.models import Member, MemberAccess
 from unions.scope import ActingUser, Capability, can
 
 from ..campaigns.models import Contribution
-from ..cases.models import Case, CaseAccess, CaseEvent, Evidence, Payment
+from ..cases.approvals import timeline
+from ..cases.models import Case, CaseAccess, Evidence, Payment
 from ..loans.models import Instalment, Loan, LoanEvent, Repayment
 
 README = """Dữ liệu cá nhân của {name}, do {by} xuất ngày {at}.
@@ -38,6 +39,23 @@ access_log.json    những lần người dùng mở, xem hoặc xuất dữ li�
 
 def _rows(queryset: QuerySet, *fields: str) -> list[dict[str, Any]]:
     return list(queryset.values(*fields))
+
+
+def _steps(case_id: int) -> list[dict[str, Any]]:
+    """The case's timeline as its page shows it (a batch record's includes its list's steps)."""
+    case = Case.objects.select_related("batch").get(pk=case_id)
+    return [
+        {
+            "at": step.at,
+            "action": step.action,
+            "unit__name": step.unit.name,
+            "actor__username": step.actor.username,
+            "amount": step.amount,
+            "comment": step.comment,
+            "with_the_list": getattr(step, "for_list", False),
+        }
+        for step in timeline(case)
+    ]
 
 
 def archive(*, member: Member, by: ActingUser) -> bytes:
@@ -89,15 +107,7 @@ def archive(*, member: Member, by: ActingUser) -> bytes:
         "cases.json": [
             {
                 **case,
-                "events": _rows(
-                    CaseEvent.objects.filter(case_id=case["id"]).order_by("at", "id"),
-                    "at",
-                    "action",
-                    "unit__name",
-                    "actor__username",
-                    "amount",
-                    "comment",
-                ),
+                "events": _steps(case["id"]),
                 "payment": next(
                     iter(
                         _rows(

@@ -196,11 +196,17 @@ class Unpaid(models.TextChoices):
 class BatchLine(models.Model):
     """One person in a batch, with the amount proposed for them."""
 
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="lines")
+    # Indexed with the line's status (below), which serves every lookup by batch.
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="lines", db_index=False)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
     # A savings book or a scholarship is for one of the member's children (a line each).
     dependant = models.ForeignKey(
-        Dependant, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Dependant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # one_line_per_child and the partial index below
     )
     # The person's union when listed: their support record is made there.
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
@@ -225,7 +231,12 @@ class BatchLine(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="line_amount_positive"),
         ]
-        indexes = [models.Index(fields=["batch", "status"])]
+        indexes = [
+            models.Index(fields=["batch", "status"]),
+            models.Index(
+                fields=["dependant"], condition=Q(dependant__isnull=False), name="line_dependant"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.batch_id} {self.member_id}"

@@ -910,13 +910,6 @@ def approve_batches(
             "batch_line": F("pk"),
         },
     )
-    _record_on_cases(
-        approved,
-        Action.APPROVED,
-        F("batch__current_unit_id"),
-        actor,
-        comment or F("program__name"),
-    )
     now = timezone.now()
     events = []
     for batch in approved:
@@ -975,24 +968,6 @@ def _approval_refusal(
             }
         )
     return None
-
-
-def _record_on_cases(batches: Sequence[Batch], action: str, unit, actor, comment) -> None:
-    """The step on the timeline of each of the batches' records it reaches, in one statement
-    (``unit`` and ``comment``: values, or expressions over the record)."""
-    status = CaseStatus.APPROVED if action == Action.APPROVED else CaseStatus.PAID
-    insert_select(
-        CaseEvent,
-        Case.objects.filter(batch__in=batches, status=status).order_by("pk"),
-        {
-            "case": F("pk"),
-            "action": action,
-            "unit": unit,
-            "actor": actor.pk,
-            "amount": F("approved_amount"),
-            "comment": comment,
-        },
-    )
 
 
 @transaction.atomic
@@ -1141,7 +1116,6 @@ def record_batches_paid(
     paid_ids = list(paying.values_list("pk", flat=True))
     paying.update(status=CaseStatus.PAID, paid_on=paid_on, updated_at=now)
     tallies.count_paid(paid_ids)
-    _record_on_cases(paid_batches, Action.PAID, F("fund__unit_id"), actor, receipt_reference)
     events = []
     for batch in paid_batches:
         batch.status = CaseStatus.PAID

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils import translation
 
 from welfare.cases import rules
+from welfare.cases.approvals import timeline
 from welfare.cases.models import Case, CaseEvent, CaseStatus, SupportType
 from welfare.funds.ledger import AlreadyRecorded
 from welfare.funds.models import EntryKind, Fund, LedgerEntry
@@ -76,7 +77,14 @@ def test_partial_approval_takes_people_out_with_their_reason(world, funds, make_
         (CaseStatus.APPROVED, 500_000, batch.program_id)
     }
     assert not records.filter(member=people[0]).exists()
-    assert CaseEvent.objects.filter(case__batch=batch, action="approved").count() == 3
+    # No step per person: each record's timeline is its list's, with its own amount.
+    assert not CaseEvent.objects.filter(case__batch=batch).exists()
+    steps = timeline(records.select_related("batch").first())
+    assert [(step.action, step.amount, step.for_list) for step in steps][-1] == (
+        "approved",
+        500_000,
+        True,
+    )
 
 
 def test_a_reason_is_needed_to_take_someone_out(world, make_batch, people):
@@ -109,6 +117,14 @@ def test_payment_with_exceptions_returns_their_reserve(world, funds, make_batch,
     assert statuses[people[2].pk] == statuses[people[3].pk] == CaseStatus.PAID
     line = BatchLine.objects.get(pk=lines[people[0].pk].pk)
     assert (line.status, line.exception) == (LineStatus.NOT_PAID, Unpaid.MOVED_AWAY)
+    # The person not paid: the list's approval, then their own step, never the list's payment.
+    moved = Case.objects.select_related("batch").get(batch=batch, member=people[0])
+    assert [(step.action, getattr(step, "for_list", False)) for step in timeline(moved)][-2:] == [
+        ("approved", True),
+        ("rejected", False),
+    ]
+    paid = Case.objects.select_related("batch").get(batch=batch, member=people[2])
+    assert [step.action for step in timeline(paid)][-2:] == ["approved", "paid"]
 
 
 def test_a_second_payment_click_records_nothing(world, funds, make_batch):

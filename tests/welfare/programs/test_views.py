@@ -12,6 +12,7 @@ from welfare.cases.models import Case, CaseStatus, SupportType
 from welfare.funds.models import EntryKind, LedgerEntry
 from welfare.programs.models import Batch, BatchLine, LineStatus, Participant, Program
 
+from ...access import told
 from ...factories import MemberFactory
 from .conftest import YEAR
 
@@ -181,6 +182,10 @@ def test_a_batch_record_opens_as_the_persons_case_without_a_pay_button(
     paid = Case.objects.get(batch__unit=world.b1)
     page = client_for("province").get(reverse("cases:detail", args=[paid.pk]))
     assert page.status_code == 200 and paid.member.full_name in page.content.decode()
+    # Its timeline is its list's: approved and paid with the whole list, at the person's amount.
+    steps = [(e.action, e.amount) for e in page.context["events"]]
+    assert steps[-2:] == [("approved", paid.approved_amount), ("paid", paid.approved_amount)]
+    assert page.content.decode().count(told("with the whole list")) >= 2
     voucher = client_for("province").get(reverse("cases:document", args=[paid.pk, "phieu-chi"]))
     assert voucher.status_code == 200 and voucher["Content-Type"] == "application/pdf"
 
