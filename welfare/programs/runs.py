@@ -39,7 +39,7 @@ from unions.scope import (
     scope_q,
     visible_unit_ids,
 )
-from welfare.cases.models import Case, CaseEvent, CaseStatus
+from welfare.cases.models import Case, CaseStatus
 from welfare.funds.ledger import AlreadyRecorded
 
 from . import services
@@ -308,8 +308,8 @@ def _refresh_statistics(run_id: int) -> None:
         return
     written = {
         Kind.BUILD: [BatchLine, Batch],
-        Kind.APPROVE: [Case, CaseEvent, Batch],
-        Kind.PAY: [Case, CaseEvent, BatchLine, Batch],
+        Kind.APPROVE: [Case, Batch],
+        Kind.PAY: [Case, BatchLine, Batch],
     }.get(Kind(run.kind), [])
     with connection.cursor() as cursor:
         for model in written:

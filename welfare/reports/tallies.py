@@ -149,7 +149,11 @@ def _compute_in_postgresql(year: int) -> dict[Key, Figures]:
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        return _decoded(cursor.fetchall())
+
+
+def _decoded(rows: Iterable[tuple]) -> dict[Key, Figures]:
+    """The tally rows of a grouped query shaped as ``COMPUTE_SQL``'s."""
     computed: dict[Key, Figures] = {}
     for own, node, *row in rows:
         grouped_out, (support_type, category, fund_id, month) = row[:4], row[4:8]
@@ -266,6 +270,11 @@ def count_paid(case_ids: Iterable[int]) -> None:
     ids = sorted(set(case_ids))
     if not ids:
         return
+    if connection.vendor == "postgresql":
+        paid = Case.objects.filter(pk__in=ids, status=CaseStatus.PAID)
+        for day in paid.dates("paid_on", "year"):
+            _count_year_in_postgresql(day.year, ids)
+        return
     by_year: dict[int, list[tuple]] = defaultdict(list)
     for row in Case.objects.filter(pk__in=ids, status=CaseStatus.PAID).values_list(*COLUMNS):
         by_year[row[7].year].append(row)
@@ -310,6 +319,93 @@ def _count_year(year: int, rows: list[tuple], ids: list[int]) -> None:
             key: (0, people[key], children[key], 0)
             for key in set(people) | set(children)
             if people[key] or children[key]
+        },
+    )
+
+
+# The figures ``ids`` add to the tallies of a year, shaped as ``COMPUTE_SQL``'s, in one
+# grouped query however many they are (a program-wide payment adds thousands at once): their
+# records and, with ``{earlier}``, the same people's other records paid that year, each record
+# joined to the units on its path.  A person adds one to a row when none of their other
+# records counts there: the people of a row are then the distinct people of all the records
+# less those of the other records alone.
+PAID_SQL = """
+WITH new AS (
+    SELECT unit_id, member_id, dependant_id, support_type, category, fund_id,
+           EXTRACT(MONTH FROM paid_on)::integer AS month, COALESCE(approved_amount, 0) AS amount
+    FROM {case}
+    WHERE id = ANY(%(ids)s) AND status = %(paid)s AND paid_on >= %(start)s AND paid_on < %(end)s
+), counted AS (
+    SELECT TRUE AS is_new, * FROM new
+    {earlier}
+), path AS (
+    SELECT placement.unit_id, node::bigint AS node_id
+    FROM {placement} AS placement,
+         unnest(string_to_array(rtrim(placement.path, %(separator)s), %(separator)s)) AS node
+    WHERE placement.unit_id IN (SELECT unit_id FROM counted)
+      AND placement.valid_from <= %(day)s
+      AND (placement.valid_to IS NULL OR placement.valid_to > %(day)s)
+)
+SELECT FALSE, node_id, GROUPING(support_type), GROUPING(category), GROUPING(fund_id),
+       GROUPING(month), support_type, category, fund_id, month, {figures}
+FROM counted JOIN path USING (unit_id)
+GROUP BY GROUPING SETS (
+    (node_id), (node_id, support_type), (node_id, category), (node_id, fund_id),
+    (node_id, month)
+)
+UNION ALL
+SELECT TRUE, unit_id, 1, 1, 1, 1, NULL, NULL, NULL, NULL, {figures}
+FROM counted GROUP BY unit_id
+"""
+
+PAID_EARLIER_SQL = """
+    UNION ALL
+    SELECT FALSE, unit_id, member_id, dependant_id, support_type, category, fund_id,
+           EXTRACT(MONTH FROM paid_on)::integer, COALESCE(approved_amount, 0)
+    FROM {case}
+    WHERE status = %(paid)s AND paid_on >= %(start)s AND paid_on < %(end)s
+      AND member_id IN (SELECT member_id FROM new) AND NOT id = ANY(%(ids)s)
+"""
+
+PAID_FIGURES = """
+    COUNT(*) FILTER (WHERE is_new),
+    COUNT(DISTINCT member_id) - COUNT(DISTINCT member_id) FILTER (WHERE NOT is_new),
+    COUNT(DISTINCT dependant_id) - COUNT(DISTINCT dependant_id) FILTER (WHERE NOT is_new),
+    COALESCE(SUM(amount) FILTER (WHERE is_new), 0)
+"""
+
+
+def _count_year_in_postgresql(year: int, ids: list[int]) -> None:
+    """``_count_year`` as two grouped queries: the records and money first (which locks the
+    rows they add to, as there), then the people and children, read after the locks."""
+    case = connection.ops.quote_name(Case._meta.db_table)
+    params = {
+        "ids": ids,
+        "paid": CaseStatus.PAID,
+        "start": datetime.date(year, 1, 1),
+        "end": datetime.date(year + 1, 1, 1),
+        "day": year_end(year),
+        "separator": PATH_SEPARATOR,
+    }
+
+    def figures(earlier: str) -> dict[Key, Figures]:
+        sql = PAID_SQL.format(
+            case=case,
+            placement=connection.ops.quote_name(Placement._meta.db_table),
+            earlier=earlier.format(case=case),
+            figures=PAID_FIGURES,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return _decoded(cursor.fetchall())
+
+    _add(year, {key: (cases, 0, 0, amount) for key, (cases, _, _, amount) in figures("").items()})
+    _add(
+        year,
+        {
+            key: (0, people, children, 0)
+            for key, (_, people, children, _) in figures(PAID_EARLIER_SQL).items()
+            if people or children
         },
     )
 
