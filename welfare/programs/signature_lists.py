@@ -1,12 +1,12 @@
 """Signature lists (danh sách ký nhận): the paper each person of a unit's approved batch signs
 when the money is handed over, in the union's document format, and its scan brought back.
 
-WeasyPrint cannot add up the rows that fall on a page, so the list is paginated here: a fixed
-number of rows a page (fewer on the first, under the letterhead), each page its own small table
-ending with its subtotal ("Cộng trang"), the last with the grand total.  Rows have a fixed
-height (room for a hand signature) and names never wrap, so the rows counted for a page are the
-rows that land on it.  Small tables with a fixed layout are also what keeps a 2,000-name list
-within its time and memory budget (bench/signature_list.py).
+The list is paginated here: a fixed number of rows a page (fewer on the first, under the
+letterhead), each page its own small table ending with its subtotal ("Cộng trang"), the last
+with the grand total.  Rows have a fixed height (room for a hand signature) and names never
+wrap, so the rows counted for a page are the rows that land on it.  The pages are drawn by
+ReportLab (``signature_pdf``), which keeps a 2,000-name list within its time and memory budget
+(bench/signature_list.py).
 
 The lists are always background work (``welfare.tasks.build_signature_list``) with the progress
 page the reports and imports share: one unit's list, or every unit's as a ZIP.
@@ -42,25 +42,20 @@ from welfare.reports.pdf import (
     document_date,
     head_signature,
     header,
-    render_in_parts,
     signature,
 )
 
+from . import signature_pdf
 from .models import Batch, BatchAccess, BatchLine, LineStatus, Program, SignatureList, SignedList
 
-TEMPLATE = "welfare/documents/signature_list.html"
 # Measured on A4 with the format's margins (bench/signature_list.py checks every page's rows
 # land on it): the first page holds the letterhead, the title and the decision it follows.
 FIRST_PAGE_ROWS = 17
 # A list of one page: its rows, the total, the total in words and the signatures.
 ONLY_PAGE_ROWS = 11
 PAGE_ROWS = 30
-# Letters of a name that fit its column at the list's size.
-LONG_NAME = 30
 # The total in words and the three signature blocks, counted in rows.
 ENDING_ROWS = 8
-# Rendered this many pages at a time (``render_in_parts``).
-PART_PAGES = 25
 BLANK_DATE = "ngày ….. tháng ….. năm ………"
 PRINTABLE = (CaseStatus.APPROVED, CaseStatus.PAID)
 
@@ -75,11 +70,6 @@ class Row:
     # A savings book's or scholarship's child, named under the member who signs for them: two
     # small lines that keep the row's fixed height.
     child: str = ""
-
-    @property
-    def long(self) -> bool:
-        """Set smaller so that it stays on its row: names never wrap (fixed row heights)."""
-        return len(self.name) > LONG_NAME
 
 
 @dataclass
@@ -189,23 +179,19 @@ def signature_list_context(batch: Batch, rows: list[Row] | None = None) -> dict:
 
 
 def render_signature_list(batch: Batch, rows: list[Row] | None = None) -> bytes:
-    """The unit's list as a PDF, ``PART_PAGES`` pages at a time.  The caller has checked the
-    reader may see the batch."""
+    """The unit's list as a PDF (``signature_pdf``).  The caller has checked the reader may
+    see the batch."""
     with translation.override("vi"):  # the figures' separators too
         context = signature_list_context(batch, rows)
-    pages = context["pages"]
-    context["several"] = len(pages) > 1
-    parts = []
-    for start in range(0, len(pages), PART_PAGES):
-        chunk = pages[start : start + PART_PAGES]
-        part = {
-            **context,
-            "pages": chunk,
-            "opening": start == 0,
-            "closing": start + PART_PAGES >= len(pages),
-        }
-        parts.append((part, len(chunk)))
-    return render_in_parts(TEMPLATE, parts)
+    context["several"] = len(context["pages"]) > 1
+    return render_pages(context)
+
+
+def render_pages(context: dict) -> bytes:
+    content, taken = signature_pdf.render(context)
+    if taken != len(context["pages"]):  # a page overflowed: numbered again with what it took
+        content, _taken = signature_pdf.render(context, total_pages=taken)
+    return content
 
 
 def filename(batch: Batch) -> str:

@@ -9,11 +9,9 @@ to a system font.  The print CSS is the PDF's own (static/reports/print.css), no
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import functools
-import gc
 import io
 import json
 import logging
@@ -21,7 +19,6 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,62 +89,6 @@ def render_document(template: str, context: dict, *, extra_css: str = "") -> byt
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
         stylesheets=stylesheets, font_config=font_config
     )
-
-
-@contextlib.contextmanager
-def _few_collections() -> Iterator[None]:
-    """WeasyPrint makes hundreds of thousands of small objects a long document: with the
-    default thresholds Python's collector walks them over and over, a third of the time of a
-    70-page list.  Collected rarely while rendering (the process's own objects frozen out of
-    it), and between parts."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
-def render_in_parts(template: str, parts: list[tuple[dict, int]]) -> bytes:
-    """A long document as one PDF of several rendered apart: ``parts`` are each part's context
-    and how many pages it should take (a list paginated in Python).
-
-    WeasyPrint keeps every page's boxes until it writes the PDF: a 2,000-name list rendered
-    whole peaks at 370 MB; a few pages at a time it stays well under that, and the parts are
-    joined by pypdf.  The pages are numbered across the parts ("Trang 12/68"); should a part
-    take more pages than expected (a name longer than measured), it is all numbered again
-    with the counts it took.
-    """
-    expected = [pages for _, pages in parts]
-    content, taken = _joined(template, [context for context, _ in parts], expected)
-    if taken != expected:
-        content, _taken = _joined(template, [context for context, _ in parts], taken)
-    return content
-
-
-def _joined(template: str, contexts: list[dict], counts: list[int]) -> tuple[bytes, list[int]]:
-    from pypdf import PdfReader, PdfWriter
-
-    total = sum(counts)
-    writer = PdfWriter()
-    taken = []
-    first = 1
-    with _few_collections():
-        for context, pages in zip(contexts, counts, strict=True):
-            numbering = (
-                f"@page :first {{ counter-reset: page {first} }}"
-                f"@page {{ @bottom-center {{ content: 'Trang ' counter(page) '/{total}' }} }}"
-            )
-            part = PdfReader(io.BytesIO(render_document(template, context, extra_css=numbering)))
-            taken.append(len(part.pages))
-            writer.append(part)
-            first += pages
-            gc.collect()
-    output = io.BytesIO()
-    writer.write(output)
-    return output.getvalue(), taken
 
 
 def print_css() -> str:

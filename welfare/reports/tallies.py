@@ -379,7 +379,7 @@ def _count_year_in_postgresql(year: int, ids: list[int]) -> None:
     """``_count_year`` as two grouped queries: the records and money first (which locks the
     rows they add to, as there), then the people and children, read after the locks."""
     case = connection.ops.quote_name(Case._meta.db_table)
-    params = {
+    params: dict[str, Any] = {
         "ids": ids,
         "paid": CaseStatus.PAID,
         "start": datetime.date(year, 1, 1),

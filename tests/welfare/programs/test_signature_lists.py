@@ -335,15 +335,13 @@ def test_approved_batch_page_costs_the_same_queries_with_more_scans(
     assert cost() == one
 
 
-def test_a_part_longer_than_counted_is_numbered_again(world, make_batch, tmp_path):
+def test_a_page_longer_than_counted_is_numbered_again(world, make_batch, tmp_path):
     """Should a page hold fewer rows than measured, the numbering still follows the pages."""
-    from welfare.reports.pdf import render_in_parts
-
     batch = make_batch(state="approved")
     context = signature_lists.signature_list_context(batch)
     rows = [Row(n, f"Người {n}", "", 1_000, "1.000") for n in range(1, 41)]
-    context |= {"pages": [Page(1, rows)], "opening": True, "closing": True, "several": False}
-    texts = page_texts(render_in_parts(signature_lists.TEMPLATE, [(context, 1)]), tmp_path)
+    context |= {"pages": [Page(1, rows)], "several": False}
+    texts = page_texts(signature_lists.render_pages(context), tmp_path)
     texts = [" ".join(t.split()) for t in texts if t.strip()]
     assert len(texts) > 1
     assert [f"Trang {n}/{len(texts)}" in text for n, text in enumerate(texts, start=1)] == [
