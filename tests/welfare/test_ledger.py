@@ -730,3 +730,57 @@ def test_the_ledger_says_why_an_entry_cannot_be_reversed(world, funds, make_case
         assert "belongs to its case" in ledger.reversal_refusal(payment)
         assert "correction cannot itself" in ledger.reversal_refusal(correction)
         assert "already been reversed" in ledger.reversal_refusal(entry)
+
+
+def test_an_entry_set_checks_each_entry_as_one_posting_does_and_writes_them_together(
+    world, funds, django_assert_num_queries
+):
+    """Each entry is checked against what the entries before it left (its token, its amount,
+    the money available); those refused leave the fund as it was; the rest are written in a
+    fixed number of queries, with the fund's and the months' totals."""
+    treasurer = world.users["treasurer"]
+    with transaction.atomic():
+        ledger.post_entry(
+            fund=ledger.lock_fund(funds.social),
+            kind=EntryKind.DISBURSEMENT,
+            amount=-1_000,
+            occurred_on=DAY,
+            by=treasurer,
+            submission="earlier",
+        )
+    with transaction.atomic():
+        fund = ledger.lock_fund(funds.social)  # balance 99,999,000
+        entries = ledger.EntrySet([fund], ["earlier", "a", "b", "c", "a"])
+        posted = []
+        for amount, token in [(-60_000_000, "a"), (-50_000_000, "b"), (-30_000_000, "c")]:
+            try:
+                posted.append(
+                    entries.add(
+                        fund=fund,
+                        kind=EntryKind.DISBURSEMENT,
+                        amount=amount,
+                        occurred_on=DAY + datetime.timedelta(days=len(posted)),
+                        by=treasurer,
+                        submission=token,
+                    )
+                )
+            except ValidationError as error:
+                assert token == "b"  # 39,999,000 was left for 50,000,000
+                assert format_dong(39_999_000) in " ".join(error.messages)
+        for token in ("a", "earlier"):  # a second click, in this set or before it
+            with pytest.raises(ledger.AlreadyRecorded):
+                entries.add(
+                    fund=fund,
+                    kind=EntryKind.DISBURSEMENT,
+                    amount=-1,
+                    occurred_on=DAY,
+                    by=treasurer,
+                    submission=token,
+                )
+        # The entries, the fund, the month's totals (kept since the earlier entry).
+        with django_assert_num_queries(3):
+            entries.write()
+    assert [entry.amount for entry in posted] == [-60_000_000, -30_000_000]
+    assert [entry.balance_after for entry in posted] == [39_999_000, 9_999_000]
+    assert_books_balance(funds.social)
+    assert fresh(funds.social).balance == 9_999_000

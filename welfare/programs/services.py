@@ -47,7 +47,7 @@ from unions.scope import ActingUser, Capability, authorize_write, can, require_a
 from welfare.cases import rules
 from welfare.cases.approvals import FOR_A_CHILD, check_fund_usable, next_level
 from welfare.cases.models import Case, CaseEvent, CaseStatus, SupportType
-from welfare.funds.ledger import AlreadyRecorded, lock_fund, post_entry
+from welfare.funds.ledger import AlreadyRecorded, EntrySet, lock_fund
 from welfare.funds.models import EntryKind, Fund
 from welfare.reports import tallies
 
@@ -1058,6 +1058,8 @@ def record_batches_paid(
         else {}
     )
     funds = {pk: lock_fund(pk) for pk in sorted({batch.fund_id for batch in payable})}
+    # One entry a batch, checked one by one and written together.
+    entries = EntrySet(list(funds.values()), [submissions.get(b.pk, "") for b in payable])
     released: dict[int, int] = defaultdict(int)  # program -> what its people not paid held
     paid_batches = []
     for batch in payable:
@@ -1074,7 +1076,7 @@ def record_batches_paid(
         entry = None
         if paid:
             try:
-                entry = post_entry(
+                entry = entries.add(
                     fund=fund,
                     kind=EntryKind.DISBURSEMENT,
                     amount=-paid,
@@ -1100,6 +1102,7 @@ def record_batches_paid(
         batch.records -= len(named)
         batch.payment_entry = entry
         paid_batches.append(batch)
+    entries.write()
     for fund in funds.values():
         fund.save(update_fields=["reserved"])
     if not paid_batches:
