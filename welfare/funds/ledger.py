@@ -219,7 +219,7 @@ class EntrySet:
         LedgerEntry.objects.bulk_create(self.entries, batch_size=2000)
         for fund in self.funds.values():
             fund.save(update_fields=FUND_TOTALS)
-        months: dict[tuple, list[LedgerEntry]] = {}
+        months: dict[tuple[int, datetime.date, str], list[LedgerEntry]] = {}
         for entry in self.entries:
             key = (entry.fund_id, entry.occurred_on.replace(day=1), entry.kind)
             months.setdefault(key, []).append(entry)
