@@ -2206,4 +2206,7 @@ def attach_shelters(program) -> int:
         ShelterContributor.objects.bulk_create(contributors, batch_size=2000)
         program.committed = committed(program)
         program.save(update_fields=["committed"])
+    if connection.vendor == "postgresql":  # the records' program was set after the vacuum
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE welfare_case, welfare_shelter, welfare_sheltercontributor")
     return len(rows)

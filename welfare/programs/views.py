@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -115,15 +115,19 @@ def _unit_rows(request: HttpRequest, program: Program, scope: Q, count: int | No
         .order_by("unit__path", "pk")
     )
     page = _units_page(participants, request.GET.get("page"), count)
-    shown = [participant.pk for participant in page]
-    listed = {
-        row["batch__participant_id"]: row
-        for row in BatchLine.objects.filter(batch__participant_id__in=shown)
-        .exclude(status=LineStatus.TAKEN_OUT)
-        .order_by()
-        .values("batch__participant_id")
-        .annotate(people=Count("pk"), amount=Coalesce(Sum("amount"), 0))
-    }
+    shown = [participant.pk for participant in page if getattr(participant, "batch", None)]
+    listed = (
+        {
+            row["batch__participant_id"]: row
+            for row in BatchLine.objects.filter(batch__participant_id__in=shown)
+            .exclude(status=LineStatus.TAKEN_OUT)
+            .order_by()
+            .values("batch__participant_id")
+            .annotate(people=Count("pk"), amount=Coalesce(Sum("amount"), 0))
+        }
+        if shown
+        else {}
+    )  # a shelter program's units have no batches
     rows = []
     for participant in page:
         batch = getattr(participant, "batch", None)
@@ -181,21 +185,46 @@ def _totals(program: Program, scope: Q) -> dict:
     (``units``); a shelter program counts its shelters by progress instead, from its few
     records."""
     if program.support_type == SupportType.SHELTER:
-        return Case.objects.filter(program=program, status__in=services.COMMITTED).aggregate(
-            approved=Coalesce(Sum("approved_amount"), 0),
-            paid=Coalesce(Sum("approved_amount", filter=Q(status=CaseStatus.PAID)), 0),
-            turns=Count("pk"),
-            **{
-                f"shelters_{value}": Count("shelter", filter=Q(shelter__progress=value))
-                for value in Progress.values
-            },
-        )
+        return _shelter_totals(program, scope)
     totals = Participant.objects.filter(program=program).aggregate(
         units=Count("pk", filter=scope) if scope else Count("pk"),
         paid=Coalesce(Sum("batch__paid_amount", filter=Q(batch__status=CaseStatus.PAID)), 0),
         turns=Coalesce(Sum("batch__records"), 0),
     )
     return {**totals, "approved": program.committed}
+
+
+def _shelter_totals(program: Program, scope: Q) -> dict:
+    """A shelter program's figures from its records, and how many of its units the reader
+    sees, read in one query: each figure a subquery over the program's few records, by the
+    program's id (correlated, the planner took them for hundreds of thousands)."""
+    records = Case.objects.filter(program=program.pk, status__in=services.COMMITTED).order_by()
+
+    def figure(aggregate, **filters) -> Coalesce:
+        grouped = records.filter(**filters).values("program").annotate(figure=aggregate)
+        return Coalesce(Subquery(grouped.values("figure")), 0)
+
+    units = (
+        Participant.objects.filter(scope, program=program.pk)
+        .order_by()
+        .values("program")
+        .annotate(figure=Count("pk"))
+    )
+    return (
+        Program.objects.filter(pk=program.pk)
+        .annotate(
+            approved=figure(Sum("approved_amount")),
+            paid=figure(Sum("approved_amount"), status=CaseStatus.PAID),
+            turns=figure(Count("pk")),
+            units=Coalesce(Subquery(units.values("figure")), 0),
+            **{
+                f"shelters_{value}": figure(Count("pk"), shelter__progress=value)
+                for value in Progress.values
+            },
+        )
+        .values("approved", "paid", "turns", "units", *(f"shelters_{v}" for v in Progress.values))
+        .get()
+    )
 
 
 def _program_page(request: HttpRequest, program: Program, bound: dict | None = None):
@@ -251,14 +280,17 @@ def _shelters(request: HttpRequest, program: Program, totals: dict) -> dict:
         case__unit_id__in=visible_unit_ids(request.user),
     )
     counts = {value: totals[f"shelters_{value}"] for value in Progress.values}
+    order = ("progress", "case__unit__name", "case_id")
+    first = shelters.order_by(*order)[:SHELTERS_SHOWN]
     return {
         "shelter_progress": [
             (value, label, counts.get(value, 0)) for value, label in Progress.choices
         ],
         "shelter_count": sum(counts.values()),
-        "shelters": shelters.select_related("case__member", "case__unit").order_by(
-            "progress", "case__unit__name", "case_id"
-        )[:SHELTERS_SHOWN],
+        # The first ones chosen on the records and their units alone, then read whole.
+        "shelters": Shelter.objects.filter(pk__in=Subquery(first.values("pk")))
+        .select_related("case__member", "case__unit")
+        .order_by(*order),
     }
 
 
