@@ -208,8 +208,9 @@ class BatchLine(models.Model):
         related_name="+",
         db_index=False,  # one_line_per_child and the partial index below
     )
-    # The person's union when listed: their support record is made there.
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    # The person's union when listed: their support record is made there.  Never looked up
+    # by it, so not indexed: a city's run writes and pays 445,000 lines.
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", db_index=False)
     level = models.CharField(max_length=100, blank=True)
     amount = models.BigIntegerField(_("amount (đồng)"))
     status = models.CharField(max_length=16, choices=LineStatus.choices, default=LineStatus.LISTED)
