@@ -331,12 +331,14 @@ def _count_year(year: int, rows: list[tuple], ids: list[int]) -> None:
 # less those of the other records alone.
 PAID_SQL = """
 WITH new AS (
-    SELECT unit_id, member_id, dependant_id, support_type, category, fund_id,
+    SELECT id, unit_id, member_id, dependant_id, support_type, category, fund_id,
            EXTRACT(MONTH FROM paid_on)::integer AS month, COALESCE(approved_amount, 0) AS amount
     FROM {case}
     WHERE id = ANY(%(ids)s) AND status = %(paid)s AND paid_on >= %(start)s AND paid_on < %(end)s
 ), counted AS (
-    SELECT TRUE AS is_new, * FROM new
+    SELECT TRUE AS is_new, unit_id, member_id, dependant_id, support_type, category, fund_id,
+           month, amount
+    FROM new
     {earlier}
 ), path AS (
     SELECT placement.unit_id, node::bigint AS node_id
@@ -364,7 +366,7 @@ PAID_EARLIER_SQL = """
            EXTRACT(MONTH FROM paid_on)::integer, COALESCE(approved_amount, 0)
     FROM {case}
     WHERE status = %(paid)s AND paid_on >= %(start)s AND paid_on < %(end)s
-      AND member_id IN (SELECT member_id FROM new) AND NOT id = ANY(%(ids)s)
+      AND member_id IN (SELECT member_id FROM new) AND id NOT IN (SELECT id FROM new)
 """
 
 PAID_FIGURES = """
