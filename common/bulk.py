@@ -59,3 +59,42 @@ def insert_select(
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({names}) {sql}", params)
         return cursor.rowcount
+
+
+def update_each(objects: list[models.Model], fields: list[str]) -> int:
+    """Save ``fields`` of each of ``objects`` (of one model) in one statement: on PostgreSQL
+    ``UPDATE ... FROM (VALUES ...)``, typed by the fields; elsewhere Django's
+    ``bulk_update``.  Django's builds a ``CASE WHEN`` per object and field, which for the
+    thousands of batches a program-wide run changes cost more than the rows' own writing.
+    ``auto_now`` fields are not set here: name them and set them."""
+    if not objects:
+        return 0
+    model = type(objects[0])
+    connection = connections[model._default_manager.db]
+    if connection.vendor != "postgresql":
+        return model._default_manager.bulk_update(objects, fields)
+    meta = model._meta
+    chosen = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    key = quote(meta.pk.column)
+    casts = [f"%s::{meta.pk.db_type(connection)}"] + [
+        f"%s::{field.db_type(connection)}"
+        if not field.is_relation
+        else f"%s::{field.target_field.rel_db_type(connection)}"  # type: ignore[union-attr]
+        for field in chosen
+    ]
+    row = f"({', '.join(casts)})"
+    params: list[Any] = []
+    for obj in objects:
+        params.append(obj.pk)
+        for field in chosen:
+            params.append(field.get_db_prep_save(getattr(obj, field.attname), connection))
+    names = ", ".join(["_pk", *(f"_c{n}" for n in range(len(chosen)))])
+    assignments = ", ".join(f"{quote(field.column)} = v._c{n}" for n, field in enumerate(chosen))
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
+        f"FROM (VALUES {', '.join([row] * len(objects))}) AS v ({names}) WHERE t.{key} = v._pk"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

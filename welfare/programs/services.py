@@ -39,7 +39,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from common.bulk import insert_select
+from common.bulk import insert_select, update_each
 from common.money import format_dong
 from members.models import Dependant, Member, MemberKind, MemberStatus
 from unions.models import PATH_SEPARATOR, Unit, UnitKind
@@ -928,7 +928,7 @@ def approve_batches(
         batch.current_unit = None
         batch.updated_at = now
         outcomes[batch.pk] = batch
-    Batch.objects.bulk_update(
+    update_each(
         approved,
         ["status", "approved_amount", "records", "approved_on", "current_unit", "updated_at"],
     )
@@ -1136,7 +1136,7 @@ def record_batches_paid(
             )
         )
         outcomes[batch.pk] = batch
-    Batch.objects.bulk_update(
+    update_each(
         paid_batches,
         [
             "status",
