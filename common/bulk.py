@@ -8,8 +8,8 @@ and scoping are the ones the rest of the code uses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
@@ -61,7 +61,7 @@ def insert_select(
         return cursor.rowcount
 
 
-def update_each(objects: list[models.Model], fields: list[str]) -> int:
+def update_each(objects: Sequence[models.Model], fields: list[str]) -> int:
     """Save ``fields`` of each of ``objects`` (of one model) in one statement: on PostgreSQL
     ``UPDATE ... FROM (VALUES ...)``, typed by the fields; elsewhere Django's
     ``bulk_update``.  Django's builds a ``CASE WHEN`` per object and field, which for the
@@ -74,13 +74,14 @@ def update_each(objects: list[models.Model], fields: list[str]) -> int:
     if connection.vendor != "postgresql":
         return model._default_manager.bulk_update(objects, fields)
     meta = model._meta
-    chosen = [meta.get_field(name) for name in fields]
+    chosen = [cast(models.Field, meta.get_field(name)) for name in fields]
     quote = connection.ops.quote_name
+    assert meta.pk is not None
     key = quote(meta.pk.column)
     casts = [f"%s::{meta.pk.db_type(connection)}"] + [
         f"%s::{field.db_type(connection)}"
         if not field.is_relation
-        else f"%s::{field.target_field.rel_db_type(connection)}"  # type: ignore[union-attr]
+        else f"%s::{field.target_field.rel_db_type(connection)}"  # type: ignore[attr-defined]
         for field in chosen
     ]
     row = f"({', '.join(casts)})"
