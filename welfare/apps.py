@@ -30,6 +30,11 @@ def count_missing_tallies(**kwargs) -> None:
         return
     if not SupportTally.objects.exists() and Case.objects.filter(status=CaseStatus.PAID).exists():
         tallies.rebuild()
+    from .loans import tallies as loan_tallies
+    from .loans.models import DISBURSED, Loan, LoanYear
+
+    if not LoanYear.objects.exists() and Loan.objects.filter(status__in=DISBURSED).exists():
+        loan_tallies.rebuild()
     contributions = LedgerEntry.objects.filter(kind=EntryKind.CONTRIBUTION)
     if not RaisedYear.objects.exists() and contributions.exists():
         tallies.rebuild_raised()

@@ -38,8 +38,7 @@ from members.models import ENDED_STATUSES, Member, MemberKind, Membership
 from unions.models import PATH_SEPARATOR, Placement, Unit, UnitKind
 from unions.scope import visible_unit_ids
 
-from ..loans.models import Loan
-from ..loans.portfolio import YearFigures, year_figures
+from ..loans.portfolio import YearFigures, tallied_year_figures
 from ..models import (
     Case,
     CaseStatus,
@@ -842,26 +841,25 @@ def _shelters(year: int, base: Basis, previous_base: Basis) -> Shelters:
 
 def _loans(year: int, base: Basis, previous_base: Basis) -> Loans:
     """Lending in the year and the year before from the loans applied at the units each year
-    covers, with this year's child units as the rows."""
-    now = year_figures(Loan.objects.filter(unit_id__in=base.units), year, base.as_of)
-    before = year_figures(
-        Loan.objects.filter(unit_id__in=previous_base.units), year - 1, previous_base.as_of
+    covers, with this year's child units as the rows: read from the yearly tallies by child
+    unit (the year before's units outside this year's tree count in its total only)."""
+    now = tallied_year_figures(base.child_of, year, base.as_of)
+    outside = 0  # no unit has this id: the year before's units without a child row
+    before = tallied_year_figures(
+        {unit: base.child_of.get(unit, outside) for unit in previous_base.child_of},
+        year - 1,
+        previous_base.as_of,
     )
     nothing = YearFigures()
     children: dict[int, LoanRow] = {}
-    for unit_id, figures in now.items():
-        child = base.child_of[unit_id]
-        row = children.setdefault(
-            child, LoanRow(child, base.children.get(child, ""), YearFigures(), YearFigures())
-        )
-        row.now += figures
-    for unit_id, figures in before.items():
-        if unit_id in base.child_of:
-            child = base.child_of[unit_id]
+    for child, figures in now.items():
+        children[child] = LoanRow(child, base.children.get(child, ""), figures, YearFigures())
+    for child, figures in before.items():
+        if child != outside:
             row = children.setdefault(
                 child, LoanRow(child, base.children.get(child, ""), YearFigures(), YearFigures())
             )
-            row.before += figures
+            row.before = figures
     return Loans(
         now=sum(now.values(), nothing),
         before=sum(before.values(), nothing),

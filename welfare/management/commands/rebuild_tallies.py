@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from welfare.loans import tallies as loans
 from welfare.reports import tallies
 
 
@@ -7,7 +8,8 @@ class Command(BaseCommand):
     help = (
         "Count the yearly tallies of support paid (what the dashboard and the annual report "
         "read) again from the paid records, every year or the years given, and the money "
-        "raised by fund and campaign from the ledgers. With --check, only compare them and "
+        "raised by fund and campaign from the ledgers, and the yearly tallies of lending "
+        "(with each loan's overdue date) from the loans. With --check, only compare them and "
         "fail when they disagree."
     )
 
@@ -25,11 +27,16 @@ class Command(BaseCommand):
                 self.stdout.write(f"{year}: {count:,} rows differ from the records")
             raised = len(tallies.raised_differences())
             self.stdout.write(f"money raised: {raised:,} rows differ from the ledgers")
-            if any(wrong.values()) or raised:
+            lending = len(loans.differences()) + len(loans.late_differences())
+            self.stdout.write(f"lending: {lending:,} rows differ from the loans")
+            if any(wrong.values()) or raised or lending:
                 raise CommandError("The tallies disagree with the records.")
             return
         rows = tallies.rebuild(years)
         raised = tallies.rebuild_raised()
+        loans.rebuild_late_since()
+        lending = loans.rebuild()
         self.stdout.write(
-            f"Counted {rows:,} tally rows for {len(years)} years and {raised:,} of money raised."
+            f"Counted {rows:,} tally rows for {len(years)} years, {raised:,} of money raised "
+            f"and {lending:,} of lending."
         )
