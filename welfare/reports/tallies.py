@@ -266,6 +266,9 @@ def count_paid(case_ids: Iterable[int]) -> None:
     ids = sorted(set(case_ids))
     if not ids:
         return
+    from .unlisted import mark_cases
+
+    mark_cases(ids)
     by_year: dict[int, list[tuple]] = defaultdict(list)
     for row in Case.objects.filter(pk__in=ids, status=CaseStatus.PAID).values_list(*COLUMNS):
         by_year[row[7].year].append(row)
