@@ -148,25 +148,26 @@ def by(
     return found
 
 
-# Every loan of the page at once: the totals and the figures per fund and per unit by one pass
-# over the loans' running figures (``GROUPING SETS``), the largest ``limit`` of each kept and
-# named in the same query.
+# Every loan of the page at once: the totals and the figures per fund by one pass over the
+# loans' running figures (``GROUPING SETS``), and per unit for the ``limit`` units with the
+# most outstanding only (ranked by one sum), named in the same query.
 OVERVIEW_SQL = """
-WITH grouped AS (
-    SELECT GROUPING(l.fund_id) AS no_fund, GROUPING(l.unit_id) AS no_unit, l.fund_id, l.unit_id,
+WITH l AS MATERIALIZED ({loans}),
+top AS (
+    SELECT l.unit_id FROM l GROUP BY l.unit_id
+    ORDER BY SUM(l.outstanding) DESC, l.unit_id LIMIT %s
+),
+grouped AS (
+    SELECT GROUPING(l.fund_id) AS no_fund, 1 AS no_unit, l.fund_id, NULL::bigint AS unit_id,
            {measures}
-    FROM ({loans}) AS l
-    GROUP BY GROUPING SETS ((), (l.fund_id), (l.unit_id))
-), ranked AS (
-    SELECT grouped.*, ROW_NUMBER() OVER (
-        PARTITION BY no_fund, no_unit ORDER BY outstanding DESC, fund_id, unit_id
-    ) AS rank
-    FROM grouped
+    FROM l GROUP BY GROUPING SETS ((), (l.fund_id))
+    UNION ALL
+    SELECT 1, 0, NULL::bigint, l.unit_id, {measures}
+    FROM l WHERE l.unit_id IN (SELECT unit_id FROM top) GROUP BY l.unit_id
 )
-SELECT ranked.*, f.name, u.name FROM ranked
-LEFT JOIN {fund} f ON f.id = ranked.fund_id AND ranked.no_fund = 0
-LEFT JOIN {unit} u ON u.id = ranked.unit_id AND ranked.no_unit = 0
-WHERE rank <= %s
+SELECT grouped.*, f.name, u.name FROM grouped
+LEFT JOIN {fund} f ON f.id = grouped.fund_id
+LEFT JOIN {unit} u ON u.id = grouped.unit_id
 """
 
 
@@ -219,7 +220,7 @@ def overview(
         unit=connection.ops.quote_name(Unit._meta.db_table),
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*measure_params, *inner_params, limit])
+        cursor.execute(sql, [*inner_params, limit, *measure_params, *measure_params])
         rows = cursor.fetchall()
     totals, per_fund, per_unit = Figures(), [], []
     for no_fund, no_unit, fund_id, unit_id, *values in rows:
@@ -237,7 +238,7 @@ def overview(
             figures.key, figures.label = unit_id, unit_name
             per_unit.append(figures)
     order = lambda figures: (-figures.outstanding, figures.key)  # noqa: E731
-    return totals, sorted(per_fund, key=order), sorted(per_unit, key=order)
+    return totals, sorted(per_fund, key=order)[:limit], sorted(per_unit, key=order)
 
 
 # --- a year as it stood ------------------------------------------------------------------------
