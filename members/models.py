@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -236,6 +236,42 @@ class UnitMemberCount(models.Model):
         return f"{self.unit_id}: {self.members} members, {self.workers} workers"
 
 
+class MembershipYear(models.Model):
+    """One unit's membership in one year (its own, not its subtree's): the memberships there on
+    the year's last day (today for the year in progress) by kind, those that began by joining,
+    and the people whose membership ended there in the year.  What the annual report adds up
+    over a union's units instead of reading every membership.
+
+    ``members.counters.refresh_member_counts`` recounts the units a change touches, every year;
+    ``MembershipYearCounted`` says a year has been counted for every unit (the report reads
+    the records for a year that has not); ``manage.py rebuild_tallies`` recounts them all."""
+
+    year = models.PositiveSmallIntegerField()
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    members = models.PositiveIntegerField(default=0)
+    workers = models.PositiveIntegerField(default=0)
+    joined = models.PositiveIntegerField(default=0)
+    left = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["year", "unit"], name="one_membership_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.year}"
+
+
+class MembershipYearCounted(models.Model):
+    """A year whose ``MembershipYear`` rows are counted for every unit."""
+
+    year = models.PositiveSmallIntegerField(unique=True)
+    counted_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
 class Dependant(models.Model):
     """A member's child: savings books and scholarships are given for them."""
 
@@ -286,6 +322,16 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} at {self.unit_id} from {self.valid_from}"
+
+
+@receiver(post_save, sender=Membership)
+@receiver(post_delete, sender=Membership)
+def _recount_membership_years(sender, instance: Membership, **kwargs) -> None:
+    """A membership saved or deleted one at a time recounts its unit's years; the bulk
+    writers (transfers, merges, imports) recount the units they touched themselves."""
+    from .counters import refresh_membership_years
+
+    refresh_membership_years({instance.unit_id})
 
 
 class MemberAccess(models.Model):

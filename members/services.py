@@ -22,7 +22,7 @@ from simple_history.utils import bulk_update_with_history
 from unions.models import Unit, UnitKind
 from unions.scope import ActingUser, Capability, authorize_write, can
 
-from .counters import refresh_member_counts
+from .counters import refresh_member_counts, refresh_membership_years
 from .models import ENDED_STATUSES, Dependant, Member, Membership, MemberStatus
 
 
@@ -76,6 +76,8 @@ def update_member(*, member: Member, by: User) -> Member:
     _keep_membership(member, was=before["status"], was_left_on=before["left_on"], by=by)
     member._history_user = by
     member.save()
+    # A corrected leaving date or kind changes the years' counts, and the unit counters not.
+    refresh_membership_years({before["unit_id"], member.unit_id})
     return member
 
 

@@ -254,6 +254,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "welfare.tasks.mark_overdue_loans",
         "schedule": crontab(hour=1, minute=5),  # daily, after midnight in the province
     },
+    "count-membership-year": {
+        "task": "welfare.tasks.count_membership_year",
+        "schedule": crontab(hour=1, minute=20),
+    },
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

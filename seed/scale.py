@@ -51,8 +51,16 @@ from django.db.models import Max, Model, Q
 from django.utils import timezone
 
 from common.text import sort_key
-from members.counters import rebuild_member_counts
-from members.models import Dependant, Member, MemberKind, Membership, MemberStatus, Sex
+from members.counters import rebuild_member_counts, rebuild_membership_years
+from members.models import (
+    Dependant,
+    Member,
+    MemberKind,
+    Membership,
+    MembershipYear,
+    MemberStatus,
+    Sex,
+)
 from members.national_id import make_national_id
 from members.search import normalise
 from seed import demo_members as demo
@@ -88,7 +96,8 @@ from unions.models import (
     UnitStatus,
 )
 from welfare.loans import schedule
-from welfare.loans.models import Frequency, RepaymentKind
+from welfare.loans import tallies as loan_tallies
+from welfare.loans.models import Frequency, LoanYear, RepaymentKind
 from welfare.models import (
     Campaign,
     Case,
@@ -114,6 +123,7 @@ from welfare.models import (
     SupportTally,
     SupportType,
 )
+from welfare.reports import unlisted
 from welfare.reports.tallies import rebuild as rebuild_tallies
 from welfare.reports.tallies import rebuild_raised
 
@@ -762,8 +772,16 @@ class ScaleBuilder:
             self.loader.reset_sequences()
             rows = rebuild_tallies()
             raised = rebuild_raised()
-            self.loader.models |= {SupportTally, RaisedYear}
-            self.phase("tallies", f"{rows:,} rows of support paid, {raised:,} of money raised")
+            loan_tallies.rebuild_late_since()
+            lending = loan_tallies.rebuild()
+            membership = rebuild_membership_years()
+            unlisted.rebuild()
+            self.loader.models |= {SupportTally, RaisedYear, LoanYear, Loan, MembershipYear}
+            self.phase(
+                "tallies",
+                f"{rows:,} rows of support paid, {raised:,} of money raised, {lending:,} of "
+                f"lending, {membership:,} of membership",
+            )
         if self.loader.postgres:
             # VACUUM sets the visibility map (index-only scans) as autovacuum would in time;
             # inside a caller's transaction (a test) only ANALYZE can run.

@@ -8,11 +8,16 @@ class WelfareConfig(AppConfig):
     verbose_name = _("Welfare")
 
     def ready(self) -> None:
+        from members.signals import memberships_changed
         from unions.signals import tree_changed
 
+        from .reports import unlisted
         from .reports.tallies import recount_after_reorganisation
 
         tree_changed.connect(recount_after_reorganisation, dispatch_uid="welfare_tree_changed")
+        memberships_changed.connect(
+            unlisted.memberships_changed, dispatch_uid="welfare_memberships_changed"
+        )
         post_migrate.connect(count_missing_tallies, sender=self, dispatch_uid="welfare_tallies")
 
 
@@ -30,6 +35,16 @@ def count_missing_tallies(**kwargs) -> None:
         return
     if not SupportTally.objects.exists() and Case.objects.filter(status=CaseStatus.PAID).exists():
         tallies.rebuild()
+    from .loans import tallies as loan_tallies
+    from .loans.models import DISBURSED, Loan, LoanYear
+
+    if not LoanYear.objects.exists() and Loan.objects.filter(status__in=DISBURSED).exists():
+        loan_tallies.rebuild()
+    from members.counters import rebuild_membership_years
+    from members.models import Membership, MembershipYearCounted
+
+    if not MembershipYearCounted.objects.exists() and Membership.objects.exists():
+        rebuild_membership_years()
     contributions = LedgerEntry.objects.filter(kind=EntryKind.CONTRIBUTION)
     if not RaisedYear.objects.exists() and contributions.exists():
         tallies.rebuild_raised()

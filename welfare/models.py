@@ -38,6 +38,8 @@ from .loans.models import (
     LoanEvent,
     LoanProduct,
     LoanStatus,
+    LoanYear,
+    LoanYearEnd,
     Repayment,
 )
 from .programs.models import (
@@ -91,6 +93,8 @@ __all__ = [
     "LoanEvent",
     "LoanProduct",
     "LoanStatus",
+    "LoanYear",
+    "LoanYearEnd",
     "OrganisationKind",
     "Participant",
     "Payment",

@@ -42,6 +42,15 @@ def mark_overdue_loans() -> int:
 
 
 @shared_task
+def count_membership_year() -> bool:
+    """Daily (``CELERY_BEAT_SCHEDULE``): on its first run of a year, the new year's membership
+    of every unit (``members.counters.count_new_year``); a later run does nothing."""
+    from members.counters import count_new_year
+
+    return count_new_year()
+
+
+@shared_task
 def prune_access_log() -> int:
     """Daily (``CELERY_BEAT_SCHEDULE``): the access log past ``PERSONAL_DATA_LOG_DAYS``."""
     return prune()

@@ -16,7 +16,11 @@ from django.urls import reverse
 
 from common.imports import engine
 from common.models import ImportJob
-from members.counters import rebuild_member_counts, refresh_member_counts
+from members.counters import (
+    membership_year_differences,
+    rebuild_member_counts,
+    refresh_member_counts,
+)
 from members.models import Member, MemberKind, MemberStatus, UnitMemberCount
 from members.services import create_member, transfer_member, update_member
 from unions.models import Unit
@@ -56,7 +60,10 @@ def stored_counts() -> dict[int, tuple[int, int, int]]:
 
 
 def assert_counters_match() -> None:
+    """The unit counters, and each unit's membership by year (what the annual report adds
+    up), are what the members and their memberships say."""
     assert stored_counts() == fresh_counts()
+    assert membership_year_differences() == {}
 
 
 # -- every write keeps the counters -----------------------------------------------------------

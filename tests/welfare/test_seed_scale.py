@@ -323,6 +323,15 @@ class TestSeedScale:
         for year in tallies.years():
             assert tallies.differences(year) == {}
 
+    def test_the_lending_and_membership_tallies_are_the_records(self, db_seeded):
+        from members.counters import membership_year_differences
+        from welfare.loans import tallies
+
+        assert tallies.stored()
+        assert tallies.differences() == {}
+        assert tallies.late_differences() == {}
+        assert membership_year_differences() == {}
+
     def test_timelines(self, db_seeded):
         Action = CaseEvent.Action
         actions = dict(CaseEvent.objects.values_list("action").annotate(n=Count("pk")).order_by())

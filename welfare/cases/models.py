@@ -185,6 +185,11 @@ class Case(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # A paid record whose person had no membership at its unit in the year paid (they may
+    # have had one elsewhere in the union counted): the few the report's "people without a
+    # membership" looks at.  Kept by ``reports/unlisted.py``.
+    unlisted = models.BooleanField(default=False, db_default=False)
+
     objects = CaseQuerySet.as_manager()
 
     class Meta:
@@ -192,6 +197,11 @@ class Case(models.Model):
         verbose_name_plural = _("cases")
         ordering = ["-created_at", "-id"]
         indexes = [
+            models.Index(
+                fields=["paid_on", "unit"],
+                condition=Q(unlisted=True, status="paid"),
+                name="case_paid_unlisted",
+            ),
             # The case list's newest-first order, walked without sorting the table.
             models.Index(fields=["-created_at", "-id"], name="case_newest_first"),
             models.Index(

@@ -136,6 +136,9 @@ class Loan(models.Model):
     interest_paid = models.BigIntegerField(_("interest paid"), default=0)
     written_off = models.BigIntegerField(_("written off"), default=0)
     recovered = models.BigIntegerField(_("recovered after write-off"), default=0)
+    # The last day of grace of the oldest unsettled instalment of the current schedule (None
+    # once all are settled, or the loan is not being repaid): overdue from the next day.
+    late_since = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="loans_created"
     )
@@ -151,6 +154,11 @@ class Loan(models.Model):
             models.Index(fields=["-created_at", "-id"], name="loan_newest_first"),
             models.Index(fields=["fund", "status"], name="loan_fund_status"),
             models.Index(fields=["unit", "status"], name="loan_unit_status"),
+            models.Index(
+                fields=["late_since", "unit"],
+                condition=Q(status="current"),
+                name="loan_late_since",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_positive"),
@@ -284,3 +292,48 @@ class LoanEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} #{self.loan_id}"
+
+
+class LoanYear(models.Model):
+    """One year of lending at one unit (where the loans were applied) from one fund: the money
+    that moved in it, each flow in the year it is dated, and the loans settled in it (their
+    principal outstanding reached nil, by repayment or write-off).  What is outstanding and how
+    many borrowers there are at a year's end follow from the years up to it.
+
+    ``overdue_*`` and ``at_risk_30`` are the loans overdue on the last day of a year that has
+    ended, counted once the year is over (``LoanYearEnd``); the year in progress reads its
+    overdue loans from the instalments.  Kept by ``loans/services.py`` under the fund's lock
+    (``loans/tallies.py``); rebuilt by ``manage.py rebuild_tallies``."""
+
+    year = models.PositiveSmallIntegerField()
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    fund = models.ForeignKey(Fund, on_delete=models.CASCADE, related_name="+")
+    disbursed_loans = models.IntegerField(default=0)
+    disbursed = models.BigIntegerField(default=0)
+    principal_repaid = models.BigIntegerField(default=0)
+    interest_paid = models.BigIntegerField(default=0)
+    written_off = models.BigIntegerField(default=0)
+    recovered = models.BigIntegerField(default=0)
+    settled_loans = models.IntegerField(default=0)
+    overdue_loans = models.IntegerField(default=0)
+    overdue = models.BigIntegerField(default=0)
+    at_risk_30 = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["year", "unit", "fund"], name="one_loan_year"),
+        ]
+        indexes = [models.Index(fields=["unit", "year"], name="loan_year_unit")]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.unit_id} {self.fund_id}"
+
+
+class LoanYearEnd(models.Model):
+    """A year that has ended whose overdue loans on its last day are counted in ``LoanYear``."""
+
+    year = models.PositiveSmallIntegerField(unique=True)
+    counted_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return str(self.year)

@@ -2,7 +2,8 @@
 one loan or summed over loans per fund or per unit, each in one grouped query.
 
 A loan's age is the days since its oldest unsettled instalment of the current schedule fell
-overdue (the day after its due date and grace days): 1-30, 31-90, 91-180 or over 180 days.
+overdue (the day after its due date and grace days: ``Loan.late_since``, kept by the
+services): 1-30, 31-90, 91-180 or over 180 days.
 The overdue bands hold the principal outstanding of the loans in them, as the portfolio at
 risk over 30 days does (its share of all principal outstanding).
 """
@@ -13,9 +14,13 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+
+from unions.models import Unit
+from welfare.funds.models import Fund
 
 from .models import (
     DISBURSED,
@@ -23,24 +28,14 @@ from .models import (
     Loan,
     LoanEvent,
     LoanStatus,
+    LoanYear,
+    LoanYearEnd,
     Repayment,
     RepaymentKind,
 )
+from .tallies import overdue_then
 
 BANDS = [("1_30", 1, 30), ("31_90", 31, 90), ("91_180", 91, 180), ("over_180", 181, None)]
-
-
-def with_late_since(loans: QuerySet[Loan]) -> QuerySet[Loan]:
-    """Each loan with ``late_since``: the day its oldest unsettled instalment fell overdue, or
-    the last day of grace of the next one (None once all are settled)."""
-    oldest = (
-        Instalment.objects.filter(
-            loan=OuterRef("pk"), version=OuterRef("schedule_version"), settled_on__isnull=True
-        )
-        .order_by("overdue_after")
-        .values("overdue_after")[:1]
-    )
-    return loans.annotate(late_since=Subquery(oldest))
 
 
 def age_in_days(late_since: datetime.date | None, today: datetime.date) -> int:
@@ -131,7 +126,7 @@ class Figures:
 def totals(loans: QuerySet[Loan], today: datetime.date | None = None) -> Figures:
     """The figures of all ``loans`` together: one query."""
     today = today or timezone.localdate()
-    return _figures(with_late_since(loans.order_by()).aggregate(**_measures(today)))
+    return _figures(loans.order_by().aggregate(**_measures(today)))
 
 
 def by(
@@ -141,7 +136,7 @@ def by(
     query."""
     today = today or timezone.localdate()
     rows = (
-        with_late_since(loans.order_by())
+        loans.order_by()
         .values(key, label)
         .annotate(**_measures(today))
         .order_by(f"-{PREFIX}outstanding", key)[:limit]
@@ -151,6 +146,99 @@ def by(
         row = dict(row)
         found.append(_figures(row, key=row.pop(key), label=row.pop(label)))
     return found
+
+
+# Every loan of the page at once: the totals and the figures per fund by one pass over the
+# loans' running figures (``GROUPING SETS``), and per unit for the ``limit`` units with the
+# most outstanding only (ranked by one sum), named in the same query.
+OVERVIEW_SQL = """
+WITH l AS MATERIALIZED ({loans}),
+top AS (
+    SELECT l.unit_id FROM l GROUP BY l.unit_id
+    ORDER BY SUM(l.outstanding) DESC, l.unit_id LIMIT %s
+),
+grouped AS (
+    SELECT GROUPING(l.fund_id) AS no_fund, 1 AS no_unit, l.fund_id, NULL::bigint AS unit_id,
+           {measures}
+    FROM l GROUP BY GROUPING SETS ((), (l.fund_id))
+    UNION ALL
+    SELECT 1, 0, NULL::bigint, l.unit_id, {measures}
+    FROM l WHERE l.unit_id IN (SELECT unit_id FROM top) GROUP BY l.unit_id
+)
+SELECT grouped.*, f.name, u.name FROM grouped
+LEFT JOIN {fund} f ON f.id = grouped.fund_id
+LEFT JOIN {unit} u ON u.id = grouped.unit_id
+"""
+
+
+def _overview_measures(today: datetime.date) -> tuple[str, list[Any], list[str]]:
+    """The SQL of ``_measures`` over the columns of ``OVERVIEW_SQL``'s loans."""
+    late = "l.status = %s AND l.late_since <= %s"
+    parts: list[tuple[str, str, list[Any]]] = [
+        ("loans", "COUNT(*) FILTER (WHERE l.status IN (%s, %s, %s))", list(DISBURSED)),
+        ("current", "COUNT(*) FILTER (WHERE l.status = %s)", [LoanStatus.CURRENT]),
+        ("disbursed", "SUM(l.principal) FILTER (WHERE l.status IN (%s, %s, %s))", list(DISBURSED)),
+        ("outstanding", "SUM(l.outstanding)", []),
+        ("paid", "SUM(l.principal_paid + l.interest_paid)", []),
+        ("written_off", "SUM(l.written_off)", []),
+        ("recovered", "SUM(l.recovered)", []),
+        (
+            "at_risk_30",
+            f"SUM(l.outstanding) FILTER (WHERE {late})",
+            [LoanStatus.CURRENT, today - datetime.timedelta(days=31)],
+        ),
+    ]
+    for name, low, high in BANDS:
+        when, params = late, [LoanStatus.CURRENT, today - datetime.timedelta(days=low)]
+        if high is not None:
+            when += " AND l.late_since >= %s"
+            params.append(today - datetime.timedelta(days=high))
+        parts.append((f"band_{name}", f"SUM(l.outstanding) FILTER (WHERE {when})", params))
+        parts.append((f"count_{name}", f"COUNT(*) FILTER (WHERE {when})", params))
+    sql = ",\n           ".join(
+        f"COALESCE({expression}, 0) AS {name}" for name, expression, _ in parts
+    )
+    return sql, [param for _name, _sql, params in parts for param in params], [p[0] for p in parts]
+
+
+def overview(
+    loans: QuerySet[Loan], today: datetime.date | None = None, limit: int = 20
+) -> tuple[Figures, list[Figures], list[Figures]]:
+    """The figures of all ``loans``, per fund and per unit (the ``limit`` largest outstanding
+    of each, then by id): one query over the loans' running figures and ``late_since``."""
+    today = today or timezone.localdate()
+    columns = (
+        "pk", "fund_id", "unit_id", "status", "principal", "outstanding", "principal_paid",
+        "interest_paid", "written_off", "recovered", "late_since",
+    )  # fmt: skip
+    inner, inner_params = loans.order_by().values(*columns).query.sql_with_params()
+    measures, measure_params, names = _overview_measures(today)
+    sql = OVERVIEW_SQL.format(
+        measures=measures,
+        loans=inner,
+        fund=connection.ops.quote_name(Fund._meta.db_table),
+        unit=connection.ops.quote_name(Unit._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*inner_params, limit, *measure_params, *measure_params])
+        rows = cursor.fetchall()
+    totals, per_fund, per_unit = Figures(), [], []
+    for no_fund, no_unit, fund_id, unit_id, *values in rows:
+        measured: dict[str, Any] = {
+            name: int(value) for name, value in zip(names, values, strict=False)
+        }
+        figures = Figures(**measured)
+        fund_name, unit_name = values[-2:]
+        if no_fund and no_unit:
+            totals = figures
+        elif not no_fund:
+            figures.key, figures.label = fund_id, fund_name
+            per_fund.append(figures)
+        else:
+            figures.key, figures.label = unit_id, unit_name
+            per_unit.append(figures)
+    order = lambda figures: (-figures.outstanding, figures.key)  # noqa: E731
+    return totals, sorted(per_fund, key=order)[:limit], sorted(per_unit, key=order)
 
 
 # --- a year as it stood ------------------------------------------------------------------------
@@ -239,7 +327,7 @@ def year_figures(loans: QuerySet[Loan], year: int, as_of: datetime.date) -> dict
             version_then=1
             + Coalesce(Subquery(reschedules.values("loan").annotate(n=Count("pk")).values("n")), 0),
         )
-        .annotate(late_since=Subquery(late))
+        .annotate(late_then=Subquery(late))
         .values_list(
             "unit_id",
             "principal",
@@ -250,7 +338,7 @@ def year_figures(loans: QuerySet[Loan], year: int, as_of: datetime.date) -> dict
             "interest_in_year",
             "written_off_in_year",
             "recovered_in_year",
-            "late_since",
+            "late_then",
         )
     )
     found: dict[int, YearFigures] = {}
@@ -264,7 +352,7 @@ def year_figures(loans: QuerySet[Loan], year: int, as_of: datetime.date) -> dict
         interest,
         written_off,
         recovered,
-        late_since,
+        late_then,
     ) in rows:
         figures = found.setdefault(unit_id, YearFigures())
         if disbursed_on is not None and disbursed_on >= first:  # always set on these loans
@@ -278,9 +366,100 @@ def year_figures(loans: QuerySet[Loan], year: int, as_of: datetime.date) -> dict
         if outstanding > 0:
             figures.borrowers += 1
             figures.outstanding += outstanding
-            if late_since is not None:
+            if late_then is not None:
                 figures.overdue_loans += 1
                 figures.overdue += outstanding
-                if age_in_days(late_since, last) > 30:
+                if age_in_days(late_then, last) > 30:
                     figures.at_risk_30 += outstanding
+    return found
+
+
+# The tallies of the years up to one, each unit's rows added to its group (the map comes as two
+# arrays): the year's flows and year-end columns, and the stocks from every year up to it.
+TALLIED_SQL = """
+SELECT m.grp,
+       SUM(t.disbursed_loans) FILTER (WHERE t.year = %s),
+       SUM(t.disbursed) FILTER (WHERE t.year = %s),
+       SUM(t.principal_repaid) FILTER (WHERE t.year = %s),
+       SUM(t.interest_paid) FILTER (WHERE t.year = %s),
+       SUM(t.written_off) FILTER (WHERE t.year = %s),
+       SUM(t.recovered) FILTER (WHERE t.year = %s),
+       SUM(t.disbursed_loans - t.settled_loans),
+       SUM(t.disbursed - t.principal_repaid - t.written_off),
+       SUM(t.overdue_loans) FILTER (WHERE t.year = %s),
+       SUM(t.overdue) FILTER (WHERE t.year = %s),
+       SUM(t.at_risk_30) FILTER (WHERE t.year = %s)
+FROM {table} t JOIN unnest(%s::bigint[], %s::bigint[]) AS m (unit_id, grp) USING (unit_id)
+WHERE t.year <= %s
+GROUP BY m.grp
+"""
+TALLIED = (
+    "disbursed_loans",
+    "disbursed",
+    "principal_repaid",
+    "interest_paid",
+    "written_off",
+    "recovered",
+    "borrowers",
+    "outstanding",
+    "overdue_loans",
+    "overdue",
+    "at_risk_30",
+)
+
+# The loans being repaid and overdue today (``late_since`` before today), by group.
+OVERDUE_NOW_SQL = """
+SELECT m.grp, COUNT(*), SUM(l.outstanding), SUM(l.outstanding) FILTER (WHERE l.late_since < %s)
+FROM {table} l JOIN unnest(%s::bigint[], %s::bigint[]) AS m (unit_id, grp) USING (unit_id)
+WHERE l.status = %s AND l.late_since < %s AND l.outstanding > 0
+GROUP BY m.grp
+"""
+
+
+def tallied_year_figures(
+    groups: dict[int, int], year: int, as_of: datetime.date
+) -> dict[int, YearFigures]:
+    """``year_figures`` for the loans applied at the units of ``groups``, added up by the group
+    each unit is mapped to: read from the yearly tallies (``loans/tallies.py``) in one query
+    over the rows of the years up to ``year``, and for the year in progress one over the
+    loans overdue today (``Loan.late_since``), each a row per group.
+
+    The overdue loans of a year that has ended are those counted on its last day; of one not
+    counted yet (the daily task counts it on its first run of the next year), from the
+    records."""
+    units, keys = list(groups), [groups[unit] for unit in groups]
+    found: dict[int, YearFigures] = {}
+    if not units:
+        return found
+    sql = TALLIED_SQL.format(table=connection.ops.quote_name(LoanYear._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [year] * 9 + [units, keys, year])
+        for group, *values in cursor.fetchall():
+            found[group] = YearFigures(
+                **{name: int(value or 0) for name, value in zip(TALLIED, values, strict=True)}
+            )
+    today = timezone.localdate()
+    if as_of < today and LoanYearEnd.objects.filter(year=year).exists():
+        return found
+    for figures in found.values():
+        figures.overdue_loans = figures.overdue = figures.at_risk_30 = 0
+    if as_of >= today:
+        risk = today - datetime.timedelta(days=30)
+        sql = OVERDUE_NOW_SQL.format(table=connection.ops.quote_name(Loan._meta.db_table))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [risk, units, keys, LoanStatus.CURRENT, today])
+            late_rows = cursor.fetchall()
+        for group, loans, overdue, at_risk in late_rows:
+            figures = found.setdefault(group, YearFigures())
+            figures.overdue_loans = int(loans)
+            figures.overdue = int(overdue or 0)
+            figures.at_risk_30 = int(at_risk or 0)
+        return found
+    risk = as_of - datetime.timedelta(days=30)
+    for loan in overdue_then(Loan.objects.filter(unit_id__in=units), as_of):
+        figures = found.setdefault(groups[loan.unit_id], YearFigures())
+        figures.overdue_loans += 1
+        figures.overdue += loan.outstanding
+        if loan.since < risk:
+            figures.at_risk_30 += loan.outstanding
     return found

@@ -32,7 +32,7 @@ from unions.scope import (
 from welfare.funds.ledger import AlreadyRecorded, lock_fund, post_entry
 from welfare.funds.models import EntryKind, Fund, FundKind, LedgerEntry
 
-from . import notices, rules, schedule
+from . import notices, rules, schedule, tallies
 from .models import (
     Instalment,
     Loan,
@@ -240,9 +240,10 @@ def approve_loan(*, loan: Loan, by, comment: str = "") -> Loan:
     return loan
 
 
-def _write_schedule(loan: Loan, version: int, rows: list[schedule.Row]) -> None:
+def _write_schedule(loan: Loan, version: int, rows: list[schedule.Row]) -> datetime.date:
+    """Write a schedule; returns the last day of grace of its first instalment."""
     grace = datetime.timedelta(days=loan.product.grace_days)
-    Instalment.objects.bulk_create(
+    written = Instalment.objects.bulk_create(
         Instalment(
             loan=loan,
             version=version,
@@ -254,6 +255,7 @@ def _write_schedule(loan: Loan, version: int, rows: list[schedule.Row]) -> None:
         )
         for row in rows
     )
+    return min(instalment.overdue_after for instalment in written)
 
 
 @transaction.atomic
@@ -287,11 +289,14 @@ def disburse_loan(
         start=disbursed_on,
     )
     loan.schedule_version = 1
-    _write_schedule(loan, 1, rows)
+    loan.late_since = _write_schedule(loan, 1, rows)
     loan.status = LoanStatus.CURRENT
     loan.disbursed_on = disbursed_on
     loan.outstanding = loan.principal
-    loan.save(update_fields=["status", "disbursed_on", "outstanding", "schedule_version"])
+    loan.save(
+        update_fields=["status", "disbursed_on", "outstanding", "schedule_version", "late_since"]
+    )
+    tallies.disbursed(loan)
     _event(loan, Action.DISBURSED, by, on=disbursed_on, amount=loan.principal)
     return loan
 
@@ -402,11 +407,17 @@ def record_repayment(
     loan.outstanding -= principal_part
     loan.principal_paid += principal_part
     loan.interest_paid += interest_part
+    unsettled = [i.overdue_after for i in owed if i.settled_on is None]
+    loan.late_since = min(unsettled) if unsettled else None
     _event(loan, Action.REPAID, by, on=paid_on, amount=amount, comment=receipt_reference)
     if amount == total:
         loan.status = LoanStatus.CLOSED
+        loan.late_since = None
         _event(loan, Action.CLOSED, by, on=paid_on)
-    loan.save(update_fields=["outstanding", "principal_paid", "interest_paid", "status"])
+    loan.save(
+        update_fields=["outstanding", "principal_paid", "interest_paid", "status", "late_since"]
+    )
+    tallies.repaid(loan, repayment)
     return repayment
 
 
@@ -434,9 +445,9 @@ def reschedule_loan(
         start=starts_on,
     )
     version = loan.schedule_version + 1
-    _write_schedule(loan, version, rows)
+    loan.late_since = _write_schedule(loan, version, rows)
     loan.schedule_version = version
-    loan.save(update_fields=["schedule_version"])
+    loan.save(update_fields=["schedule_version", "late_since"])
     _event(
         loan,
         Action.RESCHEDULED,
@@ -460,8 +471,12 @@ def write_off_loan(*, loan: Loan, by, reason: str) -> Loan:
     loan.written_off = amount
     loan.outstanding = 0
     loan.status = LoanStatus.WRITTEN_OFF
-    loan.save(update_fields=["written_off", "outstanding", "status"])
-    _event(loan, Action.WRITTEN_OFF, by, amount=amount, comment=reason)
+    loan.late_since = None
+    loan.save(update_fields=["written_off", "outstanding", "status", "late_since"])
+    event = _event(loan, Action.WRITTEN_OFF, by, amount=amount, comment=reason)
+    # The fund's lock, which every change to its tallies takes, though no money moves.
+    lock_fund(loan.fund_id)
+    tallies.written_off(loan, amount, event.on)
     return loan
 
 
@@ -511,6 +526,7 @@ def record_recovery(
     )
     loan.recovered += amount
     loan.save(update_fields=["recovered"])
+    tallies.recovered(loan, repayment)
     _event(loan, Action.RECOVERED, by, on=paid_on, amount=amount, comment=receipt_reference)
     return repayment
 
@@ -524,6 +540,8 @@ def mark_overdue(today: datetime.date | None = None) -> int:
     current schedule) and tell the loan's union and the borrower's union, once per instalment:
     a second run on the same day finds nothing new. Returns how many were marked."""
     today = today or timezone.localdate()
+    # The first run of a year counts the loans overdue at the end of the year just ended.
+    tallies.count_ended_years()
     due = (
         Instalment.objects.select_for_update(of=("self",))
         .filter(

@@ -58,7 +58,7 @@ def _filtered(request, loans):
     if data.get("overdue"):
         today = timezone.localdate()
         low, high = next((lo, hi) for name, lo, hi in portfolio.BANDS if name == data["overdue"])
-        loans = portfolio.with_late_since(loans).filter(
+        loans = loans.filter(
             status=LoanStatus.CURRENT, late_since__lte=today - datetime.timedelta(days=low)
         )
         if high is not None:
@@ -70,7 +70,7 @@ def loan_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The portfolio: its figures, per fund and per unit, and the loans, newest first."""
     form, loans = _filtered(request, Loan.objects.visible_to(request.user))
     page = KeysetPaginator(
-        portfolio.with_late_since(loans).select_related("member", "unit", "fund"),
+        loans.select_related("member", "unit", "fund"),
         ["-created_at", "-pk"],
         settings.PAGE_SIZE,
     ).get_page(request.GET)
@@ -78,6 +78,7 @@ def loan_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     for loan in page:
         loan.age = portfolio.age_in_days(loan.late_since, today)
         loan.late = loan.status == LoanStatus.CURRENT and loan.age > 0
+    totals, per_fund, per_unit = portfolio.overview(loans, today, limit=20)
     return render(
         request,
         "welfare/loans/loan_list.html",
@@ -85,9 +86,9 @@ def loan_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             "filter_form": form,
             "page": page,
             "query": page.filter_query,
-            "totals": portfolio.totals(loans, today),
-            "per_fund": portfolio.by(loans, "fund_id", "fund__name", today, limit=20),
-            "per_unit": portfolio.by(loans, "unit_id", "unit__name", today, limit=20),
+            "totals": totals,
+            "per_fund": per_fund,
+            "per_unit": per_unit,
         },
     )
 

@@ -20,7 +20,6 @@ from django.db.models import (
     BigIntegerField,
     BooleanField,
     Count,
-    Exists,
     ExpressionWrapper,
     IntegerField,
     OuterRef,
@@ -34,12 +33,18 @@ from django.db.models import (
 from django.db.models import Case as DjangoCase
 from django.db.models.functions import Cast, Coalesce, ExtractMonth
 
-from members.models import ENDED_STATUSES, Member, MemberKind, Membership
+from members.models import (
+    ENDED_STATUSES,
+    Member,
+    MemberKind,
+    Membership,
+    MembershipYear,
+    MembershipYearCounted,
+)
 from unions.models import PATH_SEPARATOR, Placement, Unit, UnitKind
 from unions.scope import visible_unit_ids
 
-from ..loans.models import Loan
-from ..loans.portfolio import YearFigures, year_figures
+from ..loans.portfolio import YearFigures, tallied_year_figures
 from ..models import (
     Case,
     CaseStatus,
@@ -842,26 +847,25 @@ def _shelters(year: int, base: Basis, previous_base: Basis) -> Shelters:
 
 def _loans(year: int, base: Basis, previous_base: Basis) -> Loans:
     """Lending in the year and the year before from the loans applied at the units each year
-    covers, with this year's child units as the rows."""
-    now = year_figures(Loan.objects.filter(unit_id__in=base.units), year, base.as_of)
-    before = year_figures(
-        Loan.objects.filter(unit_id__in=previous_base.units), year - 1, previous_base.as_of
+    covers, with this year's child units as the rows: read from the yearly tallies by child
+    unit (the year before's units outside this year's tree count in its total only)."""
+    now = tallied_year_figures(base.child_of, year, base.as_of)
+    outside = 0  # no unit has this id: the year before's units without a child row
+    before = tallied_year_figures(
+        {unit: base.child_of.get(unit, outside) for unit in previous_base.child_of},
+        year - 1,
+        previous_base.as_of,
     )
     nothing = YearFigures()
     children: dict[int, LoanRow] = {}
-    for unit_id, figures in now.items():
-        child = base.child_of[unit_id]
-        row = children.setdefault(
-            child, LoanRow(child, base.children.get(child, ""), YearFigures(), YearFigures())
-        )
-        row.now += figures
-    for unit_id, figures in before.items():
-        if unit_id in base.child_of:
-            child = base.child_of[unit_id]
+    for child, figures in now.items():
+        children[child] = LoanRow(child, base.children.get(child, ""), figures, YearFigures())
+    for child, figures in before.items():
+        if child != outside:
             row = children.setdefault(
                 child, LoanRow(child, base.children.get(child, ""), YearFigures(), YearFigures())
             )
-            row.before += figures
+            row.before = figures
     return Loans(
         now=sum(now.values(), nothing),
         before=sum(before.values(), nothing),
@@ -872,6 +876,34 @@ def _loans(year: int, base: Basis, previous_base: Basis) -> Loans:
 
 
 def _organisation(base: Basis, year: int) -> Organisation:
+    """The membership of the units covered in ``year``: from the per-unit counts by year
+    (``MembershipYear``, kept by the members services) once the year is counted for every
+    unit, from the memberships otherwise."""
+    if MembershipYearCounted.objects.filter(year=year).exists():
+        kept = MembershipYear.objects.filter(year=year, unit_id__in=base.units).aggregate(
+            members=Sum("members"), workers=Sum("workers"), joined=Sum("joined"), left=Sum("left")
+        )
+        counts = {name: int(value or 0) for name, value in kept.items()}
+        return Organisation(
+            members=counts["members"],
+            workers=counts["workers"],
+            grassroots_units=_grassroots(base),
+            joined=counts["joined"],
+            left=counts["left"],
+        )
+    return _organisation_from_records(base, year)
+
+
+def _grassroots(base: Basis) -> int:
+    as_of = base.as_of
+    return (
+        Unit.objects.filter(pk__in=base.units, kind=UnitKind.GRASSROOTS, founded_on__lte=as_of)
+        .filter(Q(closed_on__isnull=True) | Q(closed_on__gt=as_of))
+        .count()
+    )
+
+
+def _organisation_from_records(base: Basis, year: int) -> Organisation:
     as_of = base.as_of
     start = datetime.date(year, 1, 1)
     at_year_end = Q(valid_from__lte=as_of) & (Q(valid_to__isnull=True) | Q(valid_to__gt=as_of))
@@ -895,33 +927,48 @@ def _organisation(base: Basis, year: int) -> Organisation:
         left_on__lte=as_of,
         unit_id__in=base.units,
     ).count()
-    grassroots = (
-        Unit.objects.filter(pk__in=base.units, kind=UnitKind.GRASSROOTS, founded_on__lte=as_of)
-        .filter(Q(closed_on__isnull=True) | Q(closed_on__gt=as_of))
-        .count()
-    )
     return Organisation(
         members=counts["at_year_end"] - counts["workers"],
         workers=counts["workers"],
-        grassroots_units=grassroots,
+        grassroots_units=_grassroots(base),
         joined=counts["joined"],
         left=left,
     )
 
 
+# Of the people given, those with a membership at the units covered in the year: looked up by
+# person (their index), where a join would read every membership of the units.
+LISTED_PEOPLE_SQL = """
+SELECT COUNT(DISTINCT m.member_id) FROM {membership} m
+WHERE m.member_id = ANY(%s) AND m.valid_from <= %s
+  AND (m.valid_to IS NULL OR m.valid_to > %s) AND m.unit_id IN ({units})
+"""
+
+
 def _people_without_membership(base: Basis, year: int) -> int:
     """The people paid support in ``year`` in the units covered who were on no member list of
     those units that year: no membership there overlapping 1 January to ``as_of`` (a
-    membership ends the day its ``valid_to`` says).  One query, whatever the number of people."""
-    in_the_year = Membership.objects.filter(
-        member_id=OuterRef("member_id"), unit_id__in=base.units, valid_from__lte=base.as_of
-    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=datetime.date(year, 1, 1)))
-    found = (
+    membership ends the day its ``valid_to`` says).  Only the people of records flagged
+    ``unlisted`` (no membership at the record's own unit that year, ``reports/unlisted.py``)
+    can be such: their people first (a few hundred in a city's year), then their
+    memberships."""
+    people = list(
         _paid(year, base.units)
-        .filter(~Exists(in_the_year))
-        .aggregate(people=Count("member_id", distinct=True))
+        .filter(unlisted=True, member__isnull=False)
+        .order_by()
+        .values_list("member_id", flat=True)
+        .distinct()
     )
-    return int(found["people"])
+    if not people:
+        return 0
+    units, unit_params = base.units.order_by().query.sql_with_params()
+    sql = LISTED_PEOPLE_SQL.format(
+        membership=connection.ops.quote_name(Membership._meta.db_table), units=units
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [people, base.as_of, datetime.date(year, 1, 1), *unit_params])
+        listed = int(cursor.fetchone()[0])
+    return len(people) - listed
 
 
 def _fund_labels(union: Unit, *years: tuple[int, Basis], now: YearTally, before: YearTally):

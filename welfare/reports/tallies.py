@@ -270,6 +270,9 @@ def count_paid(case_ids: Iterable[int]) -> None:
     ids = sorted(set(case_ids))
     if not ids:
         return
+    from .unlisted import mark_cases
+
+    mark_cases(ids)
     if connection.vendor == "postgresql":
         paid = Case.objects.filter(pk__in=ids, status=CaseStatus.PAID)
         for day in paid.dates("paid_on", "year"):
