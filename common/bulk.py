@@ -89,7 +89,12 @@ def update_each(objects: Sequence[models.Model], fields: list[str]) -> int:
     for obj in objects:
         params.append(obj.pk)
         for field in chosen:
-            params.append(field.get_db_prep_save(getattr(obj, field.attname), connection))
+            value = getattr(obj, field.attname)
+            if value is None and field.is_relation and field.is_cached(obj):  # type: ignore[attr-defined]
+                # An object saved after it was assigned (as ``bulk_update`` reads it).
+                related = field.get_cached_value(obj)  # type: ignore[attr-defined]
+                value = None if related is None else related.pk
+            params.append(field.get_db_prep_save(value, connection))
     names = ", ".join(["_pk", *(f"_c{n}" for n in range(len(chosen)))])
     assignments = ", ".join(f"{quote(field.column)} = v._c{n}" for n, field in enumerate(chosen))
     sql = (

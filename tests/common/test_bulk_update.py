@@ -1,8 +1,11 @@
 """``common.bulk.update_each``: each object's own values saved in one statement."""
 
+import datetime
+
 import pytest
 
 from common.bulk import update_each
+from unions.models import Unit, UnitKind
 from welfare.models import Fund, FundKind
 
 pytestmark = pytest.mark.django_db
@@ -32,3 +35,18 @@ def test_each_object_keeps_its_own_values_in_one_statement(world, django_assert_
     others.refresh_from_db()
     assert others.name == "Quỹ khác"  # only the objects given
     assert update_each([], ["name"]) == 0
+
+
+def test_an_object_assigned_before_it_was_saved_is_saved_by_its_key(world):
+    fund = Fund.objects.create(unit=world.province, name="Quỹ", kind=FundKind.SOCIAL)
+    unit = Unit(
+        name="CĐCS mới",
+        code="NEW",
+        kind=UnitKind.GRASSROOTS,
+        parent=world.province,
+        founded_on=datetime.date(2020, 1, 1),
+    )
+    fund.unit = unit  # assigned unsaved, saved after, as a batch's ledger entry is
+    unit.save()
+    update_each([fund], ["unit"])
+    assert Fund.objects.get(pk=fund.pk).unit_id == unit.pk

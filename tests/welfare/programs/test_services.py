@@ -16,7 +16,7 @@ from welfare.cases.models import Case, CaseEvent, CaseStatus, SupportType
 from welfare.funds.ledger import AlreadyRecorded
 from welfare.funds.models import EntryKind, Fund, LedgerEntry
 from welfare.programs import services
-from welfare.programs.models import BatchLine, LineStatus, Participant, Program, Unpaid
+from welfare.programs.models import Batch, BatchLine, LineStatus, Participant, Program, Unpaid
 from welfare.reports.figures import annual_figures
 
 from .conftest import YEAR, reload
@@ -112,11 +112,20 @@ def test_payment_with_exceptions_returns_their_reserve(world, funds, make_batch,
     entries = LedgerEntry.objects.filter(fund=fund, kind=EntryKind.DISBURSEMENT)
     assert list(entries.values_list("amount", flat=True)) == [-1_000_000]  # one entry
     assert batch.payment_entry == entries.get() and batch.paid_amount == 1_000_000
+    saved = Batch.objects.get(pk=batch.pk)
+    assert (saved.payment_entry_id, saved.paid_amount, saved.records) == (
+        entries.get().pk,
+        1_000_000,
+        2,
+    )
     statuses = dict(Case.objects.filter(batch=batch).values_list("member_id", "status"))
     assert statuses[people[0].pk] == statuses[people[1].pk] == CaseStatus.REJECTED
     assert statuses[people[2].pk] == statuses[people[3].pk] == CaseStatus.PAID
     line = BatchLine.objects.get(pk=lines[people[0].pk].pk)
     assert (line.status, line.exception) == (LineStatus.NOT_PAID, Unpaid.MOVED_AWAY)
+    program = Program.objects.get(pk=batch.program_id)  # kept as the records say
+    assert (program.committed, program.paid, program.records) == (1_000_000, 1_000_000, 2)
+    assert services.kept_figures(program) == (1_000_000, 1_000_000, 2)
     # The person not paid: the list's approval, then their own step, never the list's payment.
     moved = Case.objects.select_related("batch").get(batch=batch, member=people[0])
     assert [(step.action, getattr(step, "for_list", False)) for step in timeline(moved)][-2:] == [
