@@ -53,6 +53,10 @@ class Program(models.Model):
     # and paying under the fund's lock: the budget check reads one row, not every record.
     # ``services.committed`` adds it up from the records.
     committed = models.BigIntegerField(default=0)
+    # What its batches paid and how many records they hold, kept with ``committed`` (the
+    # program page reads them from this row, not from its thousands of batches).
+    paid = models.BigIntegerField(default=0)
+    records = models.PositiveIntegerField(default=0)
     copied_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -96,6 +96,16 @@ def committed(program: Program) -> int:
     return int(total)
 
 
+def kept_figures(program: Program) -> tuple[int, int, int]:
+    """``Program.committed``, ``paid`` and ``records`` added up from its batches and records,
+    as approving and paying keep them."""
+    batches = Batch.objects.filter(program=program).aggregate(
+        paid=Coalesce(Sum("paid_amount", filter=Q(status=CaseStatus.PAID)), 0),
+        records=Coalesce(Sum("records"), 0),
+    )
+    return committed(program), int(batches["paid"]), int(batches["records"])
+
+
 @dataclass
 class Standard:
     label: str
@@ -855,6 +865,7 @@ def approve_batches(
     programs = {batch.program_id for batch in waiting}
     held = dict(Program.objects.filter(pk__in=programs).values_list("pk", "committed"))
     added: dict[int, int] = defaultdict(int)
+    recorded: dict[int, int] = defaultdict(int)  # program -> the records made
     approved = []
     for batch in waiting:
         refusal = _approval_refusal(
@@ -870,6 +881,7 @@ def approve_batches(
         total, people = kept[batch.pk]
         funds[batch.fund_id].reserved += total
         added[batch.program_id] += total
+        recorded[batch.program_id] += people
         batch.approved_amount = total
         batch.records = people
         approved.append(batch)
@@ -878,7 +890,9 @@ def approve_batches(
     for fund in funds.values():
         fund.save(update_fields=["reserved"])
     for program_id, amount in added.items():
-        Program.objects.filter(pk=program_id).update(committed=F("committed") + amount)
+        Program.objects.filter(pk=program_id).update(
+            committed=F("committed") + amount, records=F("records") + recorded[program_id]
+        )
     for batch in approved:
         reasons: dict[str, list[int]] = defaultdict(list)
         for pk, reason in take_out.get(batch.pk, {}).items():
@@ -1061,6 +1075,8 @@ def record_batches_paid(
     # One entry a batch, checked one by one and written together.
     entries = EntrySet(list(funds.values()), [submissions.get(b.pk, "") for b in payable])
     released: dict[int, int] = defaultdict(int)  # program -> what its people not paid held
+    paid_out: dict[int, int] = defaultdict(int)  # program -> what was paid
+    unpaid_records: dict[int, int] = defaultdict(int)  # program -> its people not paid
     paid_batches = []
     for batch in payable:
         named = unpaid.get(batch.pk, {})
@@ -1098,6 +1114,8 @@ def record_batches_paid(
                 outcomes[batch.pk] = error
                 continue
         released[batch.program_id] += approved - paid
+        paid_out[batch.program_id] += paid
+        unpaid_records[batch.program_id] += len(named)
         batch.paid_amount = paid
         batch.records -= len(named)
         batch.payment_entry = entry
@@ -1108,8 +1126,12 @@ def record_batches_paid(
     if not paid_batches:
         return outcomes
     for program_id, amount in released.items():
-        if amount:  # the people not paid no longer hold the program's money
-            Program.objects.filter(pk=program_id).update(committed=F("committed") - amount)
+        # The people not paid no longer hold the program's money, nor count as its records.
+        Program.objects.filter(pk=program_id).update(
+            committed=F("committed") - amount,
+            paid=F("paid") + paid_out[program_id],
+            records=F("records") - unpaid_records[program_id],
+        )
     _record_exceptions(paid_batches, unpaid, actor)
     BatchLine.objects.filter(batch__in=paid_batches, status=LineStatus.LISTED).update(
         status=LineStatus.PAID

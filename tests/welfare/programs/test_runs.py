@@ -383,6 +383,7 @@ def test_the_programs_kept_figures_match_its_records(client_for, world, tet, peo
     committed = Case.objects.filter(program=tet, status__in=services.COMMITTED)
     # A1: 3.000.000 less 500.000 taken out and 500.000 not paid; B1: 500.000.
     assert tet.committed == services.committed(tet) == 2_500_000
+    assert (tet.committed, tet.paid, tet.records) == services.kept_figures(tet)
     for batch in Batch.objects.filter(program=tet):
         assert batch.records == committed.filter(batch=batch).count()
     page = client_for("province").get(reverse("programs:detail", args=[tet.pk]))
