@@ -7,6 +7,7 @@ from typing import cast
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from welfare.funds.forms import DongField, _date_field, _MoneyForm
@@ -160,7 +161,9 @@ class PortfolioFilter(forms.Form):
         super().__init__(*args, **kwargs)
         # The funds the reader's loans come from: a commune's loans may come from the
         # province's fund, which the commune does not see among its own funds.
-        lent_from = Loan.objects.visible_to(user).values("fund_id")
+        # Asked per lending fund (a few), each stopping at its first loan in scope, rather
+        # than reading every loan in scope for their funds.
+        lent_from = Loan.objects.visible_to(user).filter(fund=OuterRef("pk"))
         cast(forms.ModelChoiceField, self.fields["fund"]).queryset = Fund.objects.filter(
-            kind=FundKind.LOAN, pk__in=lent_from
+            Exists(lent_from), kind=FundKind.LOAN
         )

@@ -696,27 +696,23 @@ def _raised_from_tallies(
     key, label = ("campaign_id", "campaign__name") if by_campaign else ("fund_id", "fund__name")
     if by_campaign:
         rows = rows.filter(campaign__isnull=False)
+    # Grouped by year as well, and the years told apart here: the units of each year are then
+    # looked up once, by the filter, not again by a FILTER clause per sum.
     grouped = (
-        rows.values(key, label)
-        .annotate(
-            net_entries=Sum("entries", filter=now),
-            money=Sum("amount", filter=now),
-            prev_entries=Sum("entries", filter=before),
-            prev_money=Sum("amount", filter=before),
-        )
+        rows.values(key, label, "year")
+        .annotate(net_entries=Sum("entries"), money=Sum("amount"))
         .order_by()
     )
-    result = [
-        Row(
-            key=row[key],
-            label=row[label],
-            cases=int(row["net_entries"] or 0),
-            amount=int(row["money"] or 0),
-            prev_cases=int(row["prev_entries"] or 0),
-            prev_amount=int(row["prev_money"] or 0),
-        )
-        for row in grouped
-    ]
+    found: dict[Any, Row] = {}
+    for row in grouped:
+        entry = found.setdefault(row[key], Row(key=row[key], label=row[label]))
+        if row["year"] == year:
+            entry.cases += int(row["net_entries"] or 0)
+            entry.amount += int(row["money"] or 0)
+        else:
+            entry.prev_cases += int(row["net_entries"] or 0)
+            entry.prev_amount += int(row["money"] or 0)
+    result = list(found.values())
     return sorted(result, key=lambda row: (-row.amount, -row.prev_amount, row.label))
 
 
