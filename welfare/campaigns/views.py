@@ -148,12 +148,15 @@ def _collecting_children(
     """Of ``units`` (pk, name, path, status), those that collect for the campaign: its
     participating units, the units above them, or every unit under its union when it lists
     none."""
-    roots = {unit.path for unit in listed} or {campaign.unit.path}
+    roots = {unit.path for unit in listed}
     above = {path for root in roots for path in paths_above(root)}
     return [
         services.UnitRef(pk, name, path, status == UnitStatus.ACTIVE)
         for pk, name, path, status in units
-        if path in above or any(part in roots for part in paths_above(path))
+        # Listing none, every unit under the campaign's union collects.
+        if (not roots and path.startswith(campaign.unit.path))
+        or path in above
+        or any(part in roots for part in paths_above(path))
     ]
 
 
