@@ -168,6 +168,25 @@ def test_a_commune_reader_starts_at_their_own_union(client_for, world, campaign,
     assert [row.name for row in outside.context["rows"]] == ["CĐCS Công ty A1"]
 
 
+def test_a_reader_of_two_unions_sees_a_row_for_each(client, world, campaign, contribute):
+    from unions.models import Role, RoleAssignment
+
+    from ...factories import make_user
+
+    reader = make_user("two_unions", Role.OFFICER, world.a1)
+    RoleAssignment.objects.create(user=reader, unit=world.b1, role=Role.OFFICER)
+    contribute(campaign, 3_000_000, collected_by=world.a1)
+    contribute(campaign, 1_500_000, collected_by=world.b1)
+    contribute(campaign, 700_000, collected_by=world.a2)
+    client.force_login(reader)
+    response = client.get(detail(campaign))
+    assert [(row.name, row.amount) for row in response.context["rows"]] == [
+        ("CĐCS Công ty A1", 3_000_000),
+        ("CĐCS Bệnh viện B1", 1_500_000),
+    ]
+    assert "Trường A2" not in response.content.decode()
+
+
 def total_of(context) -> int:
     return context["total"].amount
 
