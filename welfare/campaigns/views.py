@@ -184,13 +184,13 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         node = tops[0]
         around = Unit.objects.filter(Q(parent=node) | Q(pk__in=node.ancestor_ids()[:-1]))
         below = []
-        for pk, name, path, status in around.order_by("depth").values_list(
+        for unit_id, name, path, status in around.order_by("depth").values_list(
             "pk", "name", "path", "status"
         ):
             if path.startswith(node.path):
-                below.append((pk, name, path, status))
+                below.append((unit_id, name, path, status))
             elif any(path.startswith(top) for top in top_paths):
-                trail.append(services.UnitRef(pk, name, path))
+                trail.append(services.UnitRef(unit_id, name, path))
         children = _collecting_children(campaign, listed, below)
     # Every unit of ``tops`` is in the reader's scope (their own, or one the filter accepted
     # from it), so the contributions under them need no other scoping.
