@@ -37,10 +37,12 @@ def report_state(report, client) -> dict:
 
 
 def recount_args(world, role, inside):
-    """A recount is of the whole database (every unit's tallies), so it is never outside a
-    scope: only those who reorganise the tree follow it."""
+    """A recount is of the whole database (every unit's tallies), so none is outside a
+    scope: only those who reorganise the tree follow it, and "outside" asks for one that
+    does not exist."""
     day = datetime.date(2025, 7, 1)
-    return [TallyRecount.objects.create(first_year=2025, last_year=2026, effective_on=day)]
+    recount = TallyRecount.objects.create(first_year=2025, last_year=2026, effective_on=day)
+    return [recount if inside else recount.pk + 1000]
 
 
 MANAGERS_ONLY = {role: (200 if role == "admin" else 404) for role in ROLES}
@@ -52,7 +54,7 @@ ENTRIES: dict[str, Entry] = {
     "reports:list": Entry(inside=dict.fromkeys(ROLES, 200)),
     "reports:detail": Entry(inside=dict.fromkeys(ROLES, 200), args=report_args),
     "reports:status": Entry(inside=dict.fromkeys(ROLES, 200), args=report_args),
-    "reports:recount_status": Entry(inside=MANAGERS_ONLY, outside=MANAGERS_ONLY, args=recount_args),
+    "reports:recount_status": Entry(inside=MANAGERS_ONLY, args=recount_args),
     "reports:download": Entry(inside=dict.fromkeys(ROLES, 200), args=download_args),
     "reports:narrative": Entry(
         inside={role: (302 if role in WRITERS else 403) for role in ROLES},
