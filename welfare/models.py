@@ -56,7 +56,7 @@ from .programs.models import (
     SignedList,
     Unpaid,
 )
-from .reports.models import Breakdown, Report, ReportQuerySet, SupportTally
+from .reports.models import Breakdown, Report, ReportQuerySet, SupportTally, TallyRecount
 from .shelters.models import ContributorKind, Progress, Shelter, ShelterContributor, Work
 
 __all__ = [
@@ -112,6 +112,7 @@ __all__ = [
     "SignedList",
     "SupportTally",
     "SupportType",
+    "TallyRecount",
     "Unpaid",
     "Work",
     "evidence_path",

@@ -58,15 +58,15 @@ def prune_access_log() -> int:
 
 @shared_task
 def requeue_waiting() -> int:
-    """Every few minutes (``CELERY_BEAT_SCHEDULE``): the reports, signature lists and imports
-    whose task never reached the broker (Redis was down) or was lost before it started, sent
-    again."""
+    """Every few minutes (``CELERY_BEAT_SCHEDULE``): the reports, signature lists, imports and
+    tally recounts whose task never reached the broker (Redis was down) or was lost before it
+    started, sent again."""
     from common.dispatch import requeue
     from common.models import ImportJob
     from common.tasks import apply_import, preview_import
 
     from .programs.models import ProgramRun, SignatureList
-    from .reports.models import Report
+    from .reports.models import Report, TallyRecount
 
     return (
         requeue(build_report, Report.objects.filter(status=Report.Status.QUEUED))
@@ -77,4 +77,13 @@ def requeue_waiting() -> int:
         + requeue(run_program_step, ProgramRun.objects.filter(status=ProgramRun.Status.QUEUED))
         + requeue(preview_import, ImportJob.objects.filter(status=ImportJob.Status.QUEUED))
         + requeue(apply_import, ImportJob.objects.filter(status=ImportJob.Status.CONFIRMED))
+        + requeue(recount_tallies, TallyRecount.objects.filter(status=TallyRecount.Status.QUEUED))
     )
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def recount_tallies(recount_id: int) -> None:
+    """Resumable (each year committed with the mark that it is done), hence acks_late."""
+    from .reports.tallies import run_recount
+
+    run_recount(recount_id)

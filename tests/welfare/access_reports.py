@@ -1,9 +1,11 @@
 """Access-matrix entries for the annual reports."""
 
+import datetime
+
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from welfare.models import Report
+from welfare.models import Report, TallyRecount
 
 from ..access import ROLES, Effect, Entry, each
 
@@ -34,6 +36,17 @@ def report_state(report, client) -> dict:
     return {"status": report.status, "narrative": report.narrative}
 
 
+def recount_args(world, role, inside):
+    """A recount is of the whole database (every unit's tallies), so none is outside a
+    scope: only those who reorganise the tree follow it, and "outside" asks for one that
+    does not exist."""
+    day = datetime.date(2025, 7, 1)
+    recount = TallyRecount.objects.create(first_year=2025, last_year=2026, effective_on=day)
+    return [recount if inside else recount.pk + 1000]
+
+
+MANAGERS_ONLY = {role: (200 if role == "admin" else 404) for role in ROLES}
+
 NARRATIVE = "Năm 2025, công đoàn cơ sở đã thăm hỏi mọi đoàn viên ốm đau."
 
 
@@ -41,6 +54,7 @@ ENTRIES: dict[str, Entry] = {
     "reports:list": Entry(inside=dict.fromkeys(ROLES, 200)),
     "reports:detail": Entry(inside=dict.fromkeys(ROLES, 200), args=report_args),
     "reports:status": Entry(inside=dict.fromkeys(ROLES, 200), args=report_args),
+    "reports:recount_status": Entry(inside=MANAGERS_ONLY, args=recount_args),
     "reports:download": Entry(inside=dict.fromkeys(ROLES, 200), args=download_args),
     "reports:narrative": Entry(
         inside={role: (302 if role in WRITERS else 403) for role in ROLES},

@@ -20,6 +20,7 @@ from welfare.models import (
     LedgerEntry,
     SupportTally,
     SupportType,
+    TallyRecount,
 )
 from welfare.programs import services as programs
 from welfare.programs.models import BatchLine, Unpaid
@@ -173,6 +174,21 @@ def test_imported_past_support_counts_in_the_year_it_was_paid(world, funds):
     del child
 
 
+def reorganise(change, **kwargs) -> None:
+    """A reorganisation as the tree page makes it, then its recount as the worker runs it."""
+    from django.test import TestCase
+
+    from portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            change(**kwargs)
+    finally:
+        app.conf.task_always_eager = before
+
+
 def test_a_move_counts_the_years_from_its_date_again(world, records, funds):
     by = world.users["grassroots"]
     member = MemberFactory(full_name="Trần Văn Tư", unit=world.a2)
@@ -180,8 +196,12 @@ def test_a_move_counts_the_years_from_its_date_again(world, records, funds):
     paid_case(member, funds.social, 2_000_000, datetime.date(YEAR - 2, 6, 1), by=by)
     assert total(world.commune_a)[0] == 4  # the 2026 records of A1 and A2
     before = SupportTally.objects.filter(year=YEAR - 2).count()
-    move_unit(
-        unit=world.a2, new_parent=world.commune_b, effective_on=TODAY, by=world.users["admin"]
+    reorganise(
+        move_unit,
+        unit=world.a2,
+        new_parent=world.commune_b,
+        effective_on=TODAY,
+        by=world.users["admin"],
     )
     assert total(world.commune_b) == (1, 1, 4_000_000)
     assert total(world.commune_a)[0] == 3
@@ -195,14 +215,69 @@ def test_a_move_counts_the_years_from_its_date_again(world, records, funds):
 
 def test_a_merge_counts_the_year_again(world, records, funds):
     paid_case(world.member_b1, funds.social, 1_500_000, TODAY, by=world.users["grassroots"])
-    merge_unit(
-        unit=world.commune_b, into=world.commune_a, effective_on=TODAY, by=world.users["admin"]
+    reorganise(
+        merge_unit,
+        unit=world.commune_b,
+        into=world.commune_a,
+        effective_on=TODAY,
+        by=world.users["admin"],
     )
     # B1 now stands under commune A; commune B keeps its own records only.
     assert total(world.commune_a) == (4, 3, 9_000_000)
     assert_tallies_match()
     assert_report_reads_the_records(world.province, YEAR)
     assert_report_reads_the_records(world.commune_a, YEAR)
+
+
+def test_a_reorganisation_leaves_the_recount_to_the_worker_and_reads_the_records_meanwhile(
+    world, records, funds, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    paid_case(world.member_b1, funds.social, 1_500_000, TODAY, by=world.users["grassroots"])
+    kept = tallies.stored(YEAR)
+    with django_capture_on_commit_callbacks() as queued:
+        move_unit(
+            unit=world.b1, new_parent=world.commune_a, effective_on=TODAY, by=world.users["admin"]
+        )
+    # The request counted nothing: the tallies are as they were, the recount is queued.
+    assert tallies.stored(YEAR) == kept
+    recount = TallyRecount.objects.get()
+    assert (recount.status, recount.first_year, recount.last_year) == ("queued", YEAR, YEAR)
+    assert len(queued) == 1
+    # Until it is done the year is read from the records, which already follow the new tree.
+    assert not figures.basis(world.province, YEAR).whole
+    assert figures.basis(world.province, YEAR - 1).whole
+    commune_a = figures.year_tally(
+        YEAR, figures.basis(world.commune_a, YEAR), figures.basis(world.commune_a, YEAR)
+    )
+    tallies.run_recount(recount.pk)
+    recount.refresh_from_db()
+    assert (recount.status, recount.progress, recount.years_done) == ("done", 100, [YEAR])
+    assert figures.basis(world.province, YEAR).whole
+    assert_tallies_match()
+    assert (
+        figures.year_tally(
+            YEAR, figures.basis(world.commune_a, YEAR), figures.basis(world.commune_a, YEAR)
+        ).total
+        == commune_a.total
+    )
+    tallies.run_recount(recount.pk)  # sent twice: nothing more
+    assert_tallies_match()
+
+
+@pytest.mark.postgres
+def test_the_recount_writes_what_the_records_say_in_one_statement_a_year(
+    world, records, funds, django_assert_max_num_queries
+):
+    child = DependantFactory(member=world.member_b1, full_name="Đặng Minh Khoa")
+    paid_case(
+        world.member_b1, funds.social, 2_000_000, TODAY, SupportType.SAVINGS_BOOK,
+        by=world.users["grassroots"], dependant=child,
+    )  # fmt: skip
+    SupportTally.objects.filter(year=YEAR).update(people=0, amount=1)
+    with django_assert_max_num_queries(3):  # the lock, the old rows, the new ones
+        tallies.recount_year(YEAR)
+    assert tallies.differences(YEAR) == {}
+    assert tallies.stored(YEAR) == tallies._compute_in_python(YEAR)
 
 
 def test_children_are_counted_once_however_many_records_name_them(world, funds):
@@ -342,3 +417,42 @@ def test_a_database_migrated_with_records_and_no_tallies_gets_them_after_migrate
         SupportTally.objects.get(year=YEAR, unit=world.province, breakdown=Breakdown.TOTAL).people
         == 99
     )
+
+
+def test_the_unit_page_shows_the_recount_a_move_set_off_until_it_is_done(
+    client_for, world, records, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    admin = client_for("admin")
+    with django_capture_on_commit_callbacks() as queued:
+        response = admin.post(
+            reverse("units:move", args=[world.b1.pk]),
+            {"new_parent": world.commune_a.pk, "effective_on": TODAY.isoformat()},
+        )
+    assert response.status_code == 302 and len(queued) == 1
+    recount = TallyRecount.objects.get()
+    page = admin.get(reverse("units:detail", args=[world.b1.pk])).content.decode()
+    status_url = reverse("reports:recount_status", args=[recount.pk])
+    assert 'id="job-progress"' in page and status_url in page
+    answer = admin.get(status_url)
+    assert answer.status_code == 200, (answer.status_code, answer.get("Location"))
+    assert answer.json() == {
+        "status": "queued",
+        "active": True,
+        "progress": 0,
+        "label": str(TallyRecount.Status.QUEUED.label),
+    }
+    # Who does not reorganise the tree neither sees it nor may ask for it.
+    province = client_for("province")
+    assert (
+        'id="job-progress"'
+        not in province.get(reverse("units:detail", args=[world.b1.pk])).content.decode()
+    )
+    assert province.get(status_url).status_code == 404
+    tallies.run_recount(recount.pk)
+    admin = client_for("admin")
+    assert admin.get(status_url).json()["active"] is False
+    page = admin.get(reverse("units:detail", args=[world.b1.pk])).content.decode()
+    assert 'id="job-progress"' not in page
+    assert_tallies_match()

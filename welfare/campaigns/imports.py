@@ -2,11 +2,11 @@
 union that owns the campaign's fund.
 
 A row schema of the import engine in ``common/imports/`` (same preview, confirmation and
-refused rows).  Each row names its campaign (its name or number in the portal) and is recorded
-through ``services.record_campaign_contribution``: one ledger entry under the fund's lock and
-the contribution with its receipt, all rows in the import's one transaction.  A receipt number
-is used once in a campaign, so importing the same file again adds nothing: its rows are found
-already recorded.
+refused rows).  Each row names its campaign (its name or number in the portal).  The rows are
+written in bulk (``ContributionSchema.write``): each a ledger entry of the campaign's fund,
+posted under the fund's lock, and the contribution with its receipt, all rows in the import's
+one transaction.  A receipt number is used once in a campaign, so importing the same file
+again adds nothing: its rows are found already recorded.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from members.national_id import national_id_from
 from unions.importing import UNIT_CODE_ALIASES, UnitImportSchema, unit_code_key
 from unions.models import Unit
 from unions.scope import Capability, holds_at, scope_paths
-from welfare.funds.ledger import AlreadyRecorded
+from welfare.funds.ledger import Inflow, authorize_treasurer, lock_fund, post_contributions
 
 from . import services
 from .models import Campaign, Contribution, DonorKind
@@ -366,36 +366,113 @@ class ContributionSchema(UnitImportSchema):
     # -- writing ------------------------------------------------------------------------------
 
     def write(self, job: ImportJob, plan: dict, progress: Progress) -> None:
+        """The rows in bulk, in the import's one transaction: each campaign's fund locked once
+        (in id order), then a chunk at a time the receipts looked up again, the ledger entries
+        posted together (``ledger.post_contributions``) and the contributions inserted; the
+        queries do not grow with the rows.  Whatever changed since the preview (a receipt
+        recorded meanwhile, a campaign's dates, a unit moved out of it) writes nothing."""
         rows = plan["create"]
-        campaigns = {c.pk: c for c in Campaign.objects.filter(fund__unit=job.unit)}
+        by = job.created_by
+        campaigns = {
+            c.pk: c
+            for c in Campaign.objects.filter(fund__unit=job.unit)
+            .select_related("unit", "fund__unit")
+            .prefetch_related("units")
+        }
         unit_ids = {row["collected_by_id"] for row in rows} | {
             row["donor_unit_id"] for row in rows if row["donor_unit_id"]
         }
         units = Unit.objects.in_bulk(unit_ids)
-        members = Member.objects.in_bulk([row["member_id"] for row in rows if row["member_id"]])
-        for done, row in enumerate(rows, start=1):
-            campaign = campaigns.get(row["campaign_id"])
-            if campaign is None:
-                raise StaleImport(stale_message())
-            try:
-                services.record_campaign_contribution(
-                    campaign=campaign,
-                    donor_kind=row["donor_kind"],
-                    donor_name=row["donor_name"],
-                    member=members.get(row["member_id"]) if row["member_id"] else None,
-                    donor_unit=units.get(row["donor_unit_id"]) if row["donor_unit_id"] else None,
-                    amount=row["amount"],
-                    received_on=datetime.date.fromisoformat(row["received_on"]),
-                    receipt_number=row["receipt_number"],
-                    collected_by=units[row["collected_by_id"]],
-                    row_key=row_key(row),
-                    by=job.created_by,
-                )
-            except AlreadyRecorded as error:
-                raise StaleImport(stale_message()) from error
-            if done % 100 == 0:
-                progress(done / len(rows))
+        members = set(
+            Member.objects.filter(
+                pk__in=[row["member_id"] for row in rows if row["member_id"]]
+            ).values_list("pk", flat=True)
+        )
+        today = timezone.localdate()
+        for row in rows:
+            self._still_valid(row, campaigns, units, members, today)
+        used = {campaigns[row["campaign_id"]].fund_id for row in rows}
+        for campaign in campaigns.values():
+            if campaign.fund_id in used:
+                authorize_treasurer(by, campaign.fund)
+        funds = {pk: lock_fund(pk) for pk in sorted(used)}
+        for start in range(0, len(rows), WRITE_BATCH):
+            chunk = rows[start : start + WRITE_BATCH]
+            self._write_chunk(chunk, campaigns, funds, by)
+            progress(min(1.0, (start + len(chunk)) / len(rows)))
         progress(1.0)
+
+    def _still_valid(self, row, campaigns, units, members, today) -> None:
+        """What ``services.record_campaign_contribution`` checks of one row, from what was
+        read in bulk: the import stops (nothing written) when the preview no longer holds."""
+        campaign = campaigns.get(row["campaign_id"])
+        collected_by = units.get(row["collected_by_id"])
+        received_on = datetime.date.fromisoformat(row["received_on"])
+        kind = row["donor_kind"]
+        if (
+            campaign is None
+            or collected_by is None
+            or not services.in_scope(campaign, collected_by, campaign.units.all())
+            or not campaign.starts_on <= received_on <= campaign.ends_on
+            or received_on > today
+            or row["amount"] is None
+            or row["amount"] <= 0
+            or not row["donor_name"].strip()
+            or (kind == DonorKind.MEMBER) != bool(row["member_id"])
+            or (row["member_id"] and row["member_id"] not in members)
+            or (kind == DonorKind.UNIT) != bool(row["donor_unit_id"])
+            or (row["donor_unit_id"] and row["donor_unit_id"] not in units)
+        ):
+            raise StaleImport(stale_message())
+
+    def _write_chunk(self, chunk, campaigns, funds, by) -> None:
+        keys = {(row["campaign_id"], row["receipt_number"].strip()) for row in chunk}
+        recorded = Contribution.objects.filter(
+            campaign_id__in={campaign for campaign, _receipt in keys},
+            receipt_number__in={receipt for _campaign, receipt in keys},
+        ).values_list("campaign_id", "receipt_number")
+        if any(key in keys for key in recorded):
+            raise StaleImport(stale_message())
+        by_fund: dict[int, list[dict]] = {}
+        for row in chunk:
+            by_fund.setdefault(campaigns[row["campaign_id"]].fund_id, []).append(row)
+        contributions = []
+        for fund_id, fund_rows in sorted(by_fund.items()):
+            inflows = []
+            for row in fund_rows:
+                campaign = campaigns[row["campaign_id"]]
+                number = row["receipt_number"].strip()
+                inflows.append(
+                    Inflow(
+                        amount=row["amount"],
+                        occurred_on=datetime.date.fromisoformat(row["received_on"]),
+                        source=row["donor_name"].strip()[:255],
+                        description=(
+                            _("%(campaign)s, receipt %(number)s")
+                            % {"campaign": campaign.name, "number": number}
+                        )[:255],
+                        campaign_id=campaign.pk,
+                    )
+                )
+            entries = post_contributions(fund=funds[fund_id], inflows=inflows, by=by)
+            contributions += [
+                Contribution(
+                    campaign_id=row["campaign_id"],
+                    donor_kind=row["donor_kind"],
+                    donor_name=row["donor_name"].strip(),
+                    member_id=row["member_id"],
+                    donor_unit_id=row["donor_unit_id"],
+                    amount=row["amount"],
+                    received_on=entry.occurred_on,
+                    receipt_number=row["receipt_number"].strip(),
+                    collected_by_id=row["collected_by_id"],
+                    entry=entry,
+                    row_key=row_key(row),
+                    recorded_by=by,
+                )
+                for row, entry in zip(fund_rows, entries, strict=True)
+            ]
+        Contribution.objects.bulk_create(contributions)
 
 
 def _donor_kind(value: Any) -> str | None:

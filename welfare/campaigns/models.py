@@ -20,7 +20,7 @@ from unions.scope import scope_paths, visible_unit_ids
 from welfare.funds.models import Fund, LedgerEntry
 
 
-def _paths_above(path: str) -> list[str]:
+def paths_above(path: str) -> list[str]:
     """ "1/5/9/" -> ["1/", "1/5/", "1/5/9/"]: the paths of a unit and the units above it."""
     parts = [part for part in path.split(PATH_SEPARATOR) if part]
     return [PATH_SEPARATOR.join(parts[: depth + 1]) + PATH_SEPARATOR for depth in range(len(parts))]
@@ -32,7 +32,7 @@ class CampaignQuerySet(models.QuerySet["Campaign"]):
         their units take part in (all of its subtree when it lists none, else the units it
         lists and theirs)."""
         units = visible_unit_ids(user)
-        above = sorted({p for path in scope_paths(user) for p in _paths_above(path)})
+        above = sorted({p for path in scope_paths(user) for p in paths_above(path)})
         listed = Campaign.units.through.objects.filter(campaign_id=OuterRef("pk"))
         return self.filter(
             Q(unit_id__in=units)
@@ -99,8 +99,12 @@ class ContributionQuerySet(models.QuerySet["Contribution"]):
         return self.filter(collected_by_id__in=visible_unit_ids(user))
 
     def standing(self) -> ContributionQuerySet:
-        """Those whose ledger entry has not been reversed: what the campaign raised."""
-        return self.exclude(Exists(LedgerEntry.objects.filter(reverses_id=OuterRef("entry_id"))))
+        """Those whose ledger entry has not been reversed: what the campaign raised.
+
+        Reversals are rare: their entries are read once (by the index on ``reverses``) and
+        each contribution looked up among them, not the ledger probed per contribution."""
+        reversed_entries = LedgerEntry.objects.filter(reverses__isnull=False).values("reverses_id")
+        return self.exclude(entry_id__in=reversed_entries)
 
 
 class Contribution(models.Model):

@@ -8,12 +8,15 @@ A contribution is corrected by reversing its ledger entry on the fund's page
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
@@ -23,14 +26,14 @@ from common.exports import Column, export_response
 from common.forms import apply_service_errors
 from common.keyset import KeysetPaginator
 from common.money import format_dong
-from unions.models import Unit
+from unions.models import Unit, UnitStatus
 from unions.scope import Capability, authorize, can, can_anywhere, visible_unit_ids
 from welfare.funds.ledger import AlreadyRecorded, authorize_treasurer
 
 from . import services
 from .chart import month_columns, months_between
 from .forms import CampaignForm, ContributionFilter, ContributionForm
-from .models import Campaign, Contribution, DonorKind
+from .models import Campaign, Contribution, DonorKind, paths_above
 from .receipts import render_receipt
 
 
@@ -135,47 +138,80 @@ def _filtered(
     return form, contributions
 
 
+# The rows of the "by unit" table shown before the rest is summed on one line.
+TABLE_ROWS = 30
+
+
+def _collecting_children(
+    campaign: Campaign, listed: list[Unit], units: Iterable[tuple]
+) -> list[services.UnitRef]:
+    """Of ``units`` (pk, name, path, status), those that collect for the campaign: its
+    participating units, the units above them, or every unit under its union when it lists
+    none."""
+    roots = {unit.path for unit in listed}
+    above = {path for root in roots for path in paths_above(root)}
+    return [
+        services.UnitRef(pk, name, path, status == UnitStatus.ACTIVE)
+        for pk, name, path, status in units
+        # Listing none, every unit under the campaign's union collects.
+        if (not roots and path.startswith(campaign.unit.path))
+        or path in above
+        or any(part in roots for part in paths_above(path))
+    ]
+
+
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Raised against the target, by unit (rolled up to the child units of the union in
+    view: the campaign's, or the reader's own, or the unit chosen in the filter, whose child
+    units a row's link opens) and by month, and the contributions."""
     campaign = services.get_campaign_for_user(request.user, pk)
     listed = list(campaign.units.all())
-    seen = Contribution.objects.visible_to(request.user).filter(campaign=campaign)
     total = services.raised(Contribution.objects.filter(campaign=campaign))
-    # By unit: the participating units in the reader's scope (or, when the campaign lists
-    # none, the units that collected), each with what it collected.
-    by_unit = {
-        row["collected_by_id"]: row
-        for row in seen.standing()
-        .values("collected_by_id", "collected_by__name", "collected_by__path")
-        .annotate(amount=Sum("amount"), count=Count("pk"))
-        .order_by()
-    }
-    rows = []
-    visible = set(visible_unit_ids(request.user).values_list("pk", flat=True)) if listed else set()
-    for unit in listed:
-        if unit.pk not in visible:
-            continue
-        inside = [
-            row for row in by_unit.values() if row["collected_by__path"].startswith(unit.path)
-        ]
-        rows.append(
-            {
-                "name": unit.name,
-                "amount": sum(row["amount"] for row in inside),
-                "count": sum(row["count"] for row in inside),
-            }
-        )
-    if not listed:
-        rows = [
-            {"name": row["collected_by__name"], "amount": row["amount"], "count": row["count"]}
-            for row in sorted(by_unit.values(), key=lambda row: row["collected_by__path"])
-        ]
-    months = dict(
-        seen.standing()
-        .annotate(month=TruncMonth("received_on"))
-        .values_list("month")
-        .annotate(amount=Sum("amount"))
-        .values_list("month", "amount")
-        .order_by()
+    units = services.collecting_units(campaign, listed).filter(
+        pk__in=visible_unit_ids(request.user)
+    )
+    filter_form, contributions = _filtered(request, campaign, units)
+    tops = services.reader_top(request.user, campaign)
+    top_paths = [top.path for top in tops]
+    chosen = filter_form.cleaned_data.get("unit") if filter_form.is_valid() else None
+    if chosen is not None:
+        tops = [chosen]
+    # The units right under the one in view and those above it that the reader sees from
+    # the top of their table (the trail back), in one query.
+    trail: list[services.UnitRef] = []
+    children: list[services.UnitRef] = []
+    if len(tops) == 1:
+        node = tops[0]
+        around = Unit.objects.filter(Q(parent=node) | Q(pk__in=node.ancestor_ids()[:-1]))
+        below = []
+        for unit_id, name, path, status in around.order_by("depth").values_list(
+            "pk", "name", "path", "status"
+        ):
+            if path.startswith(node.path):
+                below.append((unit_id, name, path, status))
+            elif any(path.startswith(top) for top in top_paths):
+                trail.append(services.UnitRef(unit_id, name, path))
+        children = _collecting_children(campaign, listed, below)
+    # Every unit of ``tops`` is in the reader's scope (their own, or one the filter accepted
+    # from it), so the contributions under them need no other scoping.
+    rows, months = services.raised_by_unit(
+        Contribution.objects.filter(campaign=campaign),
+        tops,
+        children=children,
+        keep_empty=bool(listed),
+    )
+    # The units that raised most, the rest on one line unless all are asked for.
+    everyone = request.GET.get("units") == "all"
+    shown = rows if everyone else rows[:TABLE_ROWS]
+    others = rows[len(shown) :]
+    rest = (
+        {
+            "units": len(others),
+            "amount": sum(row.amount for row in others),
+            "count": sum(row.count for row in others),
+        }
+        if others
+        else None
     )
     chart = month_columns(
         [
@@ -184,8 +220,14 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         _("Raised by month"),
     )
-    units = services.collecting_units(campaign).filter(pk__in=visible_unit_ids(request.user))
-    filter_form, contributions = _filtered(request, campaign, units)
+    # The filter offers the unit in view and those above it (its child units open from the
+    # table); any other unit the reader sees is still accepted (a link, a bookmark).
+    offered: list[Unit | services.UnitRef] = [*trail, tops[0]] if len(tops) == 1 else [*tops]
+    depth = (lambda index: index) if len(tops) == 1 else (lambda index: 0)
+    unit_field = cast(forms.ModelChoiceField, filter_form.fields["unit"])
+    unit_field.widget.choices = [("", unit_field.empty_label)] + [
+        (unit.pk, f"{'— ' * depth(index)}{unit.name}") for index, unit in enumerate(offered)
+    ]
     page = KeysetPaginator(
         contributions.select_related("collected_by", "entry__reversed_by"),
         ["-received_on", "-pk"],
@@ -200,7 +242,10 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "total": total,
             "share": total.share_of(campaign.target),
             "bar": min(100.0, total.share_of(campaign.target)),
-            "rows": rows,
+            "rows": shown,
+            "rest": rest,
+            "node": tops[0] if len(tops) == 1 else None,
+            "trail": trail,
             "chart": chart,
             "filter_form": filter_form,
             "page": page,

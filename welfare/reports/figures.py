@@ -20,6 +20,7 @@ from django.db.models import (
     BigIntegerField,
     BooleanField,
     Count,
+    Exists,
     ExpressionWrapper,
     IntegerField,
     OuterRef,
@@ -56,7 +57,7 @@ from ..models import (
     SupportType,
 )
 from ..shelters.models import Shelter, ShelterContributor, Work
-from .models import Breakdown, SupportTally
+from .models import Breakdown, SupportTally, TallyRecount
 from .tallies import year_end
 
 # Support types reported on their own lines ("four union houses with 120 million đồng ...").
@@ -200,7 +201,10 @@ class Basis:
 
 def basis(union: Unit, year: int, user=None) -> Basis:
     as_of = year_end(year)
-    own = Placement.objects.on(as_of).filter(unit=union).first()
+    # Whether a reorganisation's recount of the year is still to be done, in the same query:
+    # until it is, the year's tallies are not read (``TallyRecount``).
+    recounting = Exists(TallyRecount.objects.covering(year))
+    own = Placement.objects.on(as_of).filter(unit=union).annotate(recounting=recounting).first()
     if own is not None:
         placements: QuerySet = Placement.objects.on(as_of).filter(path__startswith=own.path)
         field, prefix = "unit_id", own.path
@@ -218,7 +222,7 @@ def basis(union: Unit, year: int, user=None) -> Basis:
         )
     pairs = placements.annotate(visible=visible).values_list(field, "path", "visible")
     child_of = {}
-    whole = own is not None
+    whole = own is not None and not cast(Any, own).recounting
     for unit_id, path, seen in pairs:
         if not seen:
             whole = False

@@ -113,3 +113,57 @@ class SupportTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year} {self.unit_id} {self.breakdown} {self.key}"
+
+
+class TallyRecountQuerySet(models.QuerySet["TallyRecount"]):
+    def pending(self) -> TallyRecountQuerySet:
+        return self.filter(status__in=TallyRecount.ACTIVE)
+
+    def covering(self, year: int) -> TallyRecountQuerySet:
+        """The recounts not done (still to run, or failed) of the years that include
+        ``year``: until they are, the year's tallies are not read (its figures come from the
+        records)."""
+        return self.exclude(status=TallyRecount.Status.DONE).filter(
+            first_year__lte=year, last_year__gte=year
+        )
+
+
+class TallyRecount(models.Model):
+    """The years of tallies a reorganisation set to be counted again from the records, in the
+    background (``tallies.run_recount``): queued with the reorganisation, done year by year.
+    While it is not done the years it covers are read from the records, so no figure is ever
+    read from tallies of the tree before the change."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to recount")
+        RUNNING = "running", _("Recounting the figures")
+        DONE = "done", _("Figures recounted")
+        FAILED = "failed", _("Recount failed")
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    first_year = models.PositiveSmallIntegerField()
+    last_year = models.PositiveSmallIntegerField()
+    effective_on = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    # The years already counted again, each committed with its rows.
+    years_done = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TallyRecountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "first_year"], name="tally_recount_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.first_year}-{self.last_year} {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE

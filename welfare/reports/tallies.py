@@ -31,7 +31,7 @@ from unions.models import PATH_SEPARATOR, Placement
 
 from ..cases.models import Case, CaseStatus
 from ..funds.models import EntryKind, LedgerEntry, RaisedYear
-from .models import Breakdown, SupportTally
+from .models import Breakdown, SupportTally, TallyRecount
 
 # The columns of a paid record the tallies are made of, in this order.
 COLUMNS = (
@@ -249,14 +249,8 @@ def rebuild(only: Iterable[int] | None = None) -> int:
         ]
         SupportTally.objects.bulk_create(rows, batch_size=5000)
         written += len(rows)
+    settle_recounts(None if only is None else set(only))
     return written
-
-
-def recount_after_reorganisation(sender, *, effective_on: datetime.date, **kwargs) -> None:
-    """``unions.signals.tree_changed``: every year whose tree is read on or after
-    ``effective_on`` is counted again, in the reorganisation's transaction (a reorganisation
-    is rare; the years before it are untouched)."""
-    rebuild(range(effective_on.year, timezone.localdate().year + 1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -502,3 +496,148 @@ def rebuild_raised() -> int:
     ]
     RaisedYear.objects.bulk_create(rows, batch_size=5000)
     return len(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# After a reorganisation: the years counted again in the background, in one statement a year
+# --------------------------------------------------------------------------------------------
+
+
+def recount_after_reorganisation(sender, *, effective_on: datetime.date, **kwargs) -> None:
+    """``unions.signals.tree_changed``: every year whose tree is read on or after
+    ``effective_on`` is to be counted again.  The request only writes the ``TallyRecount``
+    row, in the reorganisation's transaction, and queues ``run_recount`` once it commits;
+    until the recount is done those years' figures are read from the records."""
+    from common.dispatch import dispatch_on_commit
+    from welfare.tasks import recount_tallies
+
+    recount = TallyRecount.objects.create(
+        first_year=effective_on.year,
+        last_year=max(effective_on.year, timezone.localdate().year),
+        effective_on=effective_on,
+    )
+    dispatch_on_commit(recount_tallies, TallyRecount, recount.pk)
+
+
+def run_recount(recount_id: int) -> None:
+    """Count the recount's years again, each in its own transaction committed with the row
+    that says it is done, so a worker lost halfway goes on from the next year.  Idempotent."""
+    recount = TallyRecount.objects.filter(pk=recount_id).first()
+    if recount is None or not recount.is_active:
+        return
+    now = timezone.now()
+    TallyRecount.objects.filter(pk=recount.pk).update(
+        status=TallyRecount.Status.RUNNING, started_at=recount.started_at or now
+    )
+    years = list(range(recount.first_year, recount.last_year + 1))
+    done = list(recount.years_done)
+    try:
+        for year in years:
+            if year in done:
+                continue
+            with transaction.atomic():
+                recount_year(year)
+                done.append(year)
+                TallyRecount.objects.filter(pk=recount.pk).update(
+                    years_done=done, progress=int(100 * len(done) / len(years))
+                )
+    except Exception as error:
+        TallyRecount.objects.filter(pk=recount.pk).update(
+            status=TallyRecount.Status.FAILED, error=str(error)[:2000]
+        )
+        raise
+    TallyRecount.objects.filter(pk=recount.pk).update(
+        status=TallyRecount.Status.DONE, progress=100, finished_at=timezone.now()
+    )
+
+
+def settle_recounts(years: set[int] | None) -> None:
+    """After ``rebuild``: the recounts waiting or failed whose years it counted again are
+    done (all of them when it counted every year)."""
+    unsettled = TallyRecount.objects.exclude(status=TallyRecount.Status.DONE)
+    for recount in unsettled:
+        if years is None or set(range(recount.first_year, recount.last_year + 1)) <= years:
+            TallyRecount.objects.filter(pk=recount.pk).update(
+                status=TallyRecount.Status.DONE, progress=100, finished_at=timezone.now()
+            )
+
+
+def recount_year(year: int) -> int:
+    """Replace the tallies of ``year`` by those computed from its paid records, in the
+    caller's transaction; returns the rows written.  The table is locked against writers
+    first (readers go on): a payment being counted is waited for, and one that comes later
+    adds to the new rows, so none is lost or counted twice.  On PostgreSQL one ``INSERT ...
+    SELECT`` (the records, each joined to the units of its path in the year's tree, grouped
+    by every breakdown at once); elsewhere the rows computed in Python."""
+    table = connection.ops.quote_name(SupportTally._meta.db_table)
+    if connection.vendor != "postgresql":
+        SupportTally.objects.filter(year=year).delete()
+        rows = [
+            SupportTally(year=year, unit_id=unit_id, breakdown=breakdown, key=key,
+                         cases=cases, people=people, children=children, amount=amount)
+            for (unit_id, breakdown, key), (cases, people, children, amount) in compute(
+                year
+            ).items()
+        ]  # fmt: skip
+        SupportTally.objects.bulk_create(rows, batch_size=5000)
+        return len(rows)
+    quote = connection.ops.quote_name
+    sql = RECOUNT_SQL.format(
+        tally=table,
+        case=quote(Case._meta.db_table),
+        placement=quote(Placement._meta.db_table),
+    )
+    on = year_end(year)
+    params: dict[str, Any] = {
+        "year": year,
+        "paid": CaseStatus.PAID,
+        "start": datetime.date(year, 1, 1),
+        "end": datetime.date(year + 1, 1, 1),
+        "on": on,
+        "sep": PATH_SEPARATOR,
+        **{name: str(value) for name, value in Breakdown.__members__.items()},
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        cursor.execute(f"DELETE FROM {table} WHERE year = %s", [year])
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+# The statement ``recount_year`` runs: ``COMPUTE_SQL``'s grouping written straight into the
+# table, with the map of each unit to the units of its path read from the placements in
+# force at the year's end.
+RECOUNT_SQL = """
+WITH paid AS (
+    SELECT unit_id, member_id, dependant_id, support_type, category, fund_id,
+           EXTRACT(MONTH FROM paid_on)::integer AS month, COALESCE(approved_amount, 0) AS amount
+    FROM {case} WHERE status = %(paid)s AND paid_on >= %(start)s AND paid_on < %(end)s
+), path AS (
+    SELECT p.unit_id, node::bigint AS node_id
+    FROM {placement} p
+    CROSS JOIN LATERAL unnest(string_to_array(rtrim(p.path, %(sep)s), %(sep)s)) AS node
+    WHERE p.valid_from <= %(on)s AND (p.valid_to IS NULL OR p.valid_to > %(on)s)
+)
+INSERT INTO {tally} (year, unit_id, breakdown, "key", cases, people, children, amount)
+SELECT %(year)s, node_id,
+       CASE WHEN GROUPING(support_type) = 0 THEN %(TYPE)s
+            WHEN GROUPING(category) = 0 THEN %(CATEGORY)s
+            WHEN GROUPING(fund_id) = 0 THEN %(FUND)s
+            WHEN GROUPING(month) = 0 THEN %(MONTH)s
+            ELSE %(TOTAL)s END,
+       CASE WHEN GROUPING(support_type) = 0 THEN COALESCE(support_type, '')
+            WHEN GROUPING(category) = 0 THEN COALESCE(category, '')
+            WHEN GROUPING(fund_id) = 0 THEN COALESCE(fund_id::text, '')
+            WHEN GROUPING(month) = 0 THEN month::text
+            ELSE '' END,
+       COUNT(*), COUNT(DISTINCT member_id), COUNT(DISTINCT dependant_id), SUM(amount)
+FROM paid JOIN path USING (unit_id)
+GROUP BY GROUPING SETS (
+    (node_id), (node_id, support_type), (node_id, category), (node_id, fund_id),
+    (node_id, month)
+)
+UNION ALL
+SELECT %(year)s, unit_id, %(OWN)s, '',
+       COUNT(*), COUNT(DISTINCT member_id), COUNT(DISTINCT dependant_id), SUM(amount)
+FROM paid GROUP BY unit_id
+"""

@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/status/", views.report_status, name="status"),
     path("<int:pk>/narrative/", views.report_narrative, name="narrative"),
     path("<int:pk>/download.<str:kind>", views.report_download, name="download"),
+    path("recounts/<int:pk>/status/", views.recount_status, name="recount_status"),
 ]

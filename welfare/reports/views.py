@@ -15,7 +15,7 @@ from unions.scope import Capability, can, can_anywhere
 
 from .build import get_report_for_user, rebuild_with_narrative, request_report
 from .forms import NarrativeForm, ReportRequestForm
-from .models import Report
+from .models import Report, TallyRecount
 
 
 def report_list(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -92,3 +92,21 @@ def report_download(request: HttpRequest, pk: int, kind: str) -> FileResponse:
     response = FileResponse(stored.open("rb"), as_attachment=True, filename=name)
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def recount_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """The progress of a reorganisation's recount, polled by the tree's pages; only for those
+    who reorganise the tree."""
+    if not can_anywhere(request.user, Capability.MANAGE_TREE):
+        raise Http404
+    recount = TallyRecount.objects.filter(pk=pk).first()
+    if recount is None:
+        raise Http404
+    return JsonResponse(
+        {
+            "status": recount.status,
+            "active": recount.is_active,
+            "progress": recount.progress,
+            "label": recount.get_status_display(),
+        }
+    )

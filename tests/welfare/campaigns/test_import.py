@@ -135,3 +135,83 @@ def test_the_import_page_offers_the_template(client_for, campaign):
     template = client.get(reverse("contribution_imports:template"))
     assert template.status_code == 200
     assert template["Content-Disposition"].endswith('mau-nhap-dong-gop.xlsx"')
+
+
+def many_rows(world, campaign, count: int, first: int = 1) -> list[list]:
+    day = TODAY.strftime("%d/%m/%Y")
+    units = ("P-A-1", "P-A-2", "P-B-1", "")
+    return [
+        [
+            campaign.name,
+            f"BN-{number:05d}",
+            day,
+            "Doanh nghiệp",
+            f"Công ty số {number}",
+            "",
+            "",
+            f"{100_000 + number}",
+            units[number % 4],
+        ]
+        for number in range(first, first + count)
+    ]
+
+
+def write_cost(world, content, django_assert_max_num_queries) -> int:
+    """The queries of the write step alone (``run_apply`` as the worker runs it)."""
+    job = preview(world, content)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.CONFIRMED)
+    with django_assert_max_num_queries(40) as counted:
+        engine.run_apply(job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE, job.error
+    return len(counted.captured_queries)
+
+
+def test_the_write_costs_the_same_queries_for_any_number_of_rows(
+    world, funds, campaign, django_assert_max_num_queries
+):
+    from welfare.funds.ledger import month_totals
+    from welfare.models import LedgerEntry, LedgerMonth
+    from welfare.reports import tallies
+
+    # The first list opens the fund's month and year rows; those after add to them.
+    write_cost(world, xlsx(many_rows(world, campaign, 3)), django_assert_max_num_queries)
+    few = write_cost(
+        world, xlsx(many_rows(world, campaign, 3, first=4)), django_assert_max_num_queries
+    )
+    many = write_cost(
+        world, xlsx(many_rows(world, campaign, 120, first=10)), django_assert_max_num_queries
+    )
+    assert many == few
+    # Each landed in the ledger once, in order, and every kept total says so.
+    assert Contribution.objects.count() == 126
+    entries = list(LedgerEntry.objects.filter(fund=funds.social).order_by("pk"))
+    balance = 0
+    for entry in entries:
+        balance += entry.amount
+        assert entry.balance_after == balance
+    fund = Fund.objects.get(pk=funds.social.pk)
+    assert (
+        fund.balance
+        == balance
+        == 100_000_000 + sum(100_000 + n for n in [*range(1, 7), *range(10, 130)])
+    )
+    assert fund.entry_count == len(entries)
+    assert tallies.raised_differences() == {}
+    kept = set(
+        LedgerMonth.objects.values_list("fund_id", "month", "kind", "entry_count", "money_in")
+    )
+    computed = {
+        (row["fund_id"], row["month"], row["kind"], row["entry_count"], row["money_in"])
+        for row in month_totals(LedgerEntry.objects.all())
+    }
+    assert kept == computed
+    assert Contribution.objects.filter(collected_by=world.province).count() == 31
+
+
+def test_a_receipt_recorded_since_the_preview_writes_nothing(world, funds, campaign, contribute):
+    job = preview(world, xlsx(many_rows(world, campaign, 5)))
+    contribute(campaign, 1_000, receipt_number="BN-00003")
+    job = engine.confirm_import(job=job, by=world.users["treasurer"])
+    assert job.status == ImportJob.Status.FAILED
+    assert Contribution.objects.count() == 1

@@ -29,19 +29,41 @@ def detail(campaign) -> str:
 def test_the_campaign_page_costs_the_same_queries_for_any_number_of_contributions(
     client_for, world, campaign, contribute, django_assert_max_num_queries
 ):
-    def cost():
+    def cost(**query):
         client = client_for("province")
-        client.get(detail(campaign))  # the session and the grants, read once
+        client.get(detail(campaign), query)  # the session and the grants, read once
         with django_assert_max_num_queries(12) as counted:
-            assert client.get(detail(campaign)).status_code == 200
+            assert client.get(detail(campaign), query).status_code == 200
         return len(counted.captured_queries)
 
     contribute(campaign)
-    few = cost()
+    few, few_drilled = cost(), cost(unit=world.commune_a.pk)
     for number in range(40):
-        unit = (world.a1, world.a2, world.b1)[number % 3]
+        unit = (world.a1, world.a2, world.b1, world.commune_b)[number % 4]
         contribute(campaign, 100_000 + number, collected_by=unit)
-    assert cost() == few
+    assert (cost(), cost(unit=world.commune_a.pk)) == (few, few_drilled)
+
+
+def test_a_participating_campaign_costs_the_same_queries_for_any_number_of_units(
+    client_for, world, funds, contribute, django_assert_max_num_queries
+):
+    listed = services.create_campaign(
+        unit=world.province,
+        name="Tháng Công nhân",
+        fund=funds.social,
+        target=1_000_000,
+        starts_on=STARTS,
+        ends_on=ENDS,
+        by=world.users["province"],
+        units=[world.a1, world.b1],
+    )
+    contribute(listed, collected_by=world.a1)
+    client = client_for("province")
+    client.get(detail(listed))
+    with django_assert_max_num_queries(12):
+        response = client.get(detail(listed))
+    rows = {row.name: (row.amount, row.count) for row in response.context["rows"]}
+    assert rows == {"Công đoàn phường A": (1_000_000, 1), "Công đoàn xã B": (0, 0)}
 
 
 def test_the_campaign_list_costs_the_same_queries_for_any_number_of_campaigns(
@@ -87,9 +109,10 @@ def test_the_campaign_page_shows_raised_against_target_by_unit_and_month(
     context = response.context
     assert context["total"].amount == 4_500_000
     assert context["share"] == 45.0
-    assert {row["name"]: row["amount"] for row in context["rows"]} == {
-        "CĐCS Công ty A1": 3_000_000,
-        "CĐCS Bệnh viện B1": 1_500_000,
+    # Rolled up to the province's child units, as the annual report does.
+    assert {row.name: row.amount for row in context["rows"]} == {
+        "Công đoàn phường A": 3_000_000,
+        "Công đoàn xã B": 1_500_000,
     }
     body = response.content.decode()
     assert "4.500.000 ₫" in body and "45,0%" in body
@@ -104,7 +127,68 @@ def test_a_collecting_unit_sees_only_its_own_contributions(client_for, world, ca
     response = client_for("grassroots").get(detail(campaign))
     body = response.content.decode()
     assert "Công ty A1 ủng hộ" in body and "Bệnh viện B1 ủng hộ" not in body
-    assert [row["name"] for row in response.context["rows"]] == ["CĐCS Công ty A1"]
+    assert [(row.name, row.amount) for row in response.context["rows"]] == [
+        ("CĐCS Công ty A1", 3_000_000)
+    ]
+
+
+def test_a_unit_of_the_table_opens_on_its_own_child_units(client_for, world, campaign, contribute):
+    contribute(campaign, 3_000_000, collected_by=world.a1)
+    contribute(campaign, 700_000, collected_by=world.a2)
+    contribute(campaign, 200_000, collected_by=world.commune_a)
+    contribute(campaign, 1_500_000, collected_by=world.b1)
+    client = client_for("province")
+    top = client.get(detail(campaign))
+    assert f"?unit={world.commune_a.pk}" in top.content.decode()
+    drilled = client.get(detail(campaign), {"unit": world.commune_a.pk})
+    context = drilled.context
+    assert [(row.name, row.amount, row.own) for row in context["rows"]] == [
+        ("Công đoàn phường A", 200_000, True),
+        ("CĐCS Công ty A1", 3_000_000, False),
+        ("CĐCS Trường A2", 700_000, False),
+    ]
+    assert [unit.name for unit in context["trail"]] == ["LĐLĐ tỉnh P"]
+    # The chart and the list follow the unit opened.
+    assert {c.amount for c in context["page"]} == {3_000_000, 700_000, 200_000}
+    assert "3,9" in str(context["chart"])  # million đồng
+    assert total_of(context) == 5_400_000  # the campaign's total stays whole
+
+
+def test_a_commune_reader_starts_at_their_own_union(client_for, world, campaign, contribute):
+    contribute(campaign, 3_000_000, collected_by=world.a1)
+    contribute(campaign, 1_500_000, collected_by=world.b1)
+    response = client_for("commune").get(detail(campaign))
+    assert [(row.name, row.amount) for row in response.context["rows"]] == [
+        ("CĐCS Công ty A1", 3_000_000)
+    ]
+    assert "Bệnh viện B1" not in response.content.decode()
+    # A unit outside their scope is not theirs to open: the filter refuses it.
+    outside = client_for("commune").get(detail(campaign), {"unit": world.b1.pk})
+    assert "Bệnh viện B1" not in outside.content.decode()
+    assert [row.name for row in outside.context["rows"]] == ["CĐCS Công ty A1"]
+
+
+def test_a_reader_of_two_unions_sees_a_row_for_each(client, world, campaign, contribute):
+    from unions.models import Role, RoleAssignment
+
+    from ...factories import make_user
+
+    reader = make_user("two_unions", Role.OFFICER, world.a1)
+    RoleAssignment.objects.create(user=reader, unit=world.b1, role=Role.OFFICER)
+    contribute(campaign, 3_000_000, collected_by=world.a1)
+    contribute(campaign, 1_500_000, collected_by=world.b1)
+    contribute(campaign, 700_000, collected_by=world.a2)
+    client.force_login(reader)
+    response = client.get(detail(campaign))
+    assert [(row.name, row.amount) for row in response.context["rows"]] == [
+        ("CĐCS Công ty A1", 3_000_000),
+        ("CĐCS Bệnh viện B1", 1_500_000),
+    ]
+    assert "Trường A2" not in response.content.decode()
+
+
+def total_of(context) -> int:
+    return context["total"].amount
 
 
 def test_the_contributions_filter_and_export_alike(client_for, world, campaign, contribute):
