@@ -95,6 +95,8 @@ NOT_PAGES = {
     # The same for a step over every unit of a program (its page and its progress answer).
     "programs:run",
     "programs:run_status",
+    # A reorganisation's recount answers its progress as JSON, and only while one exists.
+    "reports:recount_status",
     "members:import_template",
     "members:import_status",
     "members:import_refused",
