@@ -191,7 +191,7 @@ class EntrySet:
         """The entry, unsaved until ``write``; ``AlreadyRecorded`` or a ValidationError as
         ``post_entry`` raises them, the fund then left as it was."""
         if kind == EntryKind.CONTRIBUTION:
-            raise ValueError("contributions are posted one by one (post_entry)")
+            raise ValueError("contributions are posted by post_entry or post_contributions")
         if submission and (fund.pk, submission) in self.recorded:
             raise AlreadyRecorded
         entry = LedgerEntry(
@@ -246,83 +246,57 @@ def post_contributions(*, fund: Fund, inflows: list[Inflow], by: User) -> list[L
     insert per month and per year and campaign touched.  Checks nothing: the caller has."""
     if not inflows:
         return []
-    balance = fund.balance
     entries = []
     for inflow in inflows:
         if inflow.amount <= 0:
             raise ValidationError({"amount": _("A contribution must be a positive amount.")})
-        balance += inflow.amount
         entries.append(
             LedgerEntry(
                 fund=fund,
                 kind=EntryKind.CONTRIBUTION,
                 amount=inflow.amount,
-                balance_after=balance,
+                balance_after=fund.balance + inflow.amount,
                 occurred_on=inflow.occurred_on,
                 description=inflow.description,
                 source=inflow.source,
                 by=by,
             )
         )
+        _apply(fund, inflow.amount)
     entries = LedgerEntry.objects.bulk_create(entries)
-    total = sum(inflow.amount for inflow in inflows)
-    fund.balance = balance
-    fund.money_in += total
-    fund.entry_count += len(entries)
-    fund.save(update_fields=["balance", "reserved", "money_in", "money_out", "entry_count"])
+    fund.save(update_fields=FUND_TOTALS)
     months: dict[datetime.date, list[LedgerEntry]] = {}
     raised: dict[tuple[int, int | None], list[LedgerEntry]] = {}
     for entry, inflow in zip(entries, inflows, strict=True):
         months.setdefault(entry.occurred_on.replace(day=1), []).append(entry)
         raised.setdefault((entry.occurred_on.year, inflow.campaign_id), []).append(entry)
     for month, posted in sorted(months.items()):
-        money_in = sum(entry.amount for entry in posted)
-        first, last = min(entry.pk for entry in posted), max(entry.pk for entry in posted)
-        counted = LedgerMonth.objects.filter(fund=fund, month=month, kind=EntryKind.CONTRIBUTION)
-        if not counted.update(
-            entry_count=F("entry_count") + len(posted),
-            money_in=F("money_in") + money_in,
-            last_id=Greatest("last_id", last),
-        ):
-            LedgerMonth.objects.create(
-                fund=fund,
-                month=month,
-                kind=EntryKind.CONTRIBUTION,
-                entry_count=len(posted),
-                money_in=money_in,
-                money_out=0,
-                first_id=first,
-                last_id=last,
-            )
+        _add_to_month_all(fund.pk, month, EntryKind.CONTRIBUTION, posted)
     for (year, campaign_id), posted in sorted(raised.items(), key=lambda item: str(item[0])):
-        amount = sum(entry.amount for entry in posted)
-        counted_year = RaisedYear.objects.filter(fund=fund, year=year)
-        if campaign_id is None:
-            counted_year = counted_year.filter(campaign__isnull=True)
-        else:
-            counted_year = counted_year.filter(campaign_id=campaign_id)
-        if not counted_year.update(entries=F("entries") + len(posted), amount=F("amount") + amount):
-            RaisedYear.objects.create(
-                fund=fund, year=year, campaign_id=campaign_id, entries=len(posted), amount=amount
-            )
+        _add_to_raised_all(
+            fund.pk, year, campaign_id, len(posted), sum(entry.amount for entry in posted)
+        )
     return entries
 
 
 def _add_to_raised(entry: LedgerEntry, entries: int, campaign_id: int | None) -> None:
     """Count a contribution (1) or its reversal (-1) in its fund's year (the fund is locked)."""
-    year = entry.occurred_on.year
-    counted = RaisedYear.objects.filter(fund_id=entry.fund_id, year=year)
+    _add_to_raised_all(entry.fund_id, entry.occurred_on.year, campaign_id, entries, entry.amount)
+
+
+def _add_to_raised_all(
+    fund_id: int, year: int, campaign_id: int | None, entries: int, amount: int
+) -> None:
+    """Count ``entries`` contributions (negative: reversals) of ``amount`` in all in a fund's
+    year and campaign (the fund is locked)."""
+    counted = RaisedYear.objects.filter(fund_id=fund_id, year=year)
     if campaign_id is None:
         counted = counted.filter(campaign__isnull=True)
     else:
         counted = counted.filter(campaign_id=campaign_id)
-    if not counted.update(entries=F("entries") + entries, amount=F("amount") + entry.amount):
+    if not counted.update(entries=F("entries") + entries, amount=F("amount") + amount):
         RaisedYear.objects.create(
-            fund_id=entry.fund_id,
-            year=year,
-            campaign_id=campaign_id,
-            entries=entries,
-            amount=entry.amount,
+            fund_id=fund_id, year=year, campaign_id=campaign_id, entries=entries, amount=amount
         )
 
 
