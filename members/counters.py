@@ -164,10 +164,13 @@ def membership_years(unit_ids: Iterable[int] | None = None) -> dict[tuple[int, i
     if ids is not None:
         params.append(ids)
     found: dict[tuple[int, int], list[int]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for year, unit_id, members, workers, joined in cursor.fetchall():
-            found[(year, unit_id)] = [members, workers, joined, 0]
+    if connection.vendor != "postgresql":  # the demo's SQLite: the same rule in Python
+        found = _membership_years_in_python(ids, today)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for year, unit_id, members, workers, joined in cursor.fetchall():
+                found[(year, unit_id)] = [members, workers, joined, 0]
     left = Member.objects.filter(
         status__in=ENDED_STATUSES, left_on__isnull=False, left_on__lte=today
     )
@@ -177,6 +180,34 @@ def membership_years(unit_ids: Iterable[int] | None = None) -> dict[tuple[int, i
     for year, unit_id, n in rows:
         found.setdefault((year, unit_id), [0, 0, 0, 0])[3] = n
     return {key: tuple(values) for key, values in found.items() if any(values)}
+
+
+def _membership_years_in_python(ids: list[int] | None, today) -> dict[tuple[int, int], list]:
+    """``MEMBERSHIP_YEARS_SQL``'s counts, membership by membership, for a database without
+    its date functions."""
+    import datetime
+
+    from .models import Membership
+
+    memberships = Membership.objects.all()
+    if ids is not None:
+        memberships = memberships.filter(unit_id__in=ids)
+    found: dict[tuple[int, int], list[int]] = {}
+    rows = memberships.values_list("unit_id", "valid_from", "valid_to", "reason", "member__kind")
+    for unit_id, valid_from, valid_to, reason, kind in rows:
+        last_year = today.year if valid_to is None else min(valid_to.year, today.year)
+        for year in range(valid_from.year, last_year + 1):
+            last_day = min(datetime.date(year, 12, 31), today)
+            figures = found.setdefault((year, unit_id), [0, 0, 0, 0])
+            if valid_from <= last_day and (valid_to is None or valid_to > last_day):
+                figures[1 if kind == MemberKind.WORKER else 0] += 1
+            if (
+                reason == Membership.Reason.JOINED
+                and year == valid_from.year
+                and valid_from <= last_day
+            ):
+                figures[2] += 1
+    return found
 
 
 def refresh_membership_years(unit_ids: Iterable[int | None]) -> None:

@@ -85,3 +85,29 @@ def test_a_membership_dated_long_ago_counts_in_each_year_since(world):
     rows = MembershipYear.objects.filter(unit=world.b1, year__gte=2020, year__lt=2021)
     assert rows.get().joined >= 1
     assert counters.membership_year_differences() == {}
+
+
+@pytest.mark.postgres
+def test_the_count_in_python_is_the_count_in_postgresql(world):
+    """The demo's SQLite counts in Python by the same rule as PostgreSQL's query."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("compares with PostgreSQL's query")
+    today = timezone.localdate()
+    MemberFactory(full_name="Lê Thị Mới", unit=world.a1)
+    transfer_member(
+        member=world.member_a1,
+        to_unit=world.b1,
+        effective_on=today.replace(month=1, day=15),
+        by=world.users["admin"],
+    )
+    counted = counters.membership_years()
+    assert counted
+    python = {
+        key: tuple(values)
+        for key, values in counters._membership_years_in_python(None, today).items()
+    }
+    assert {key: value[:3] for key, value in counted.items()} == {
+        key: value[:3] for key, value in python.items() if any(value)
+    }

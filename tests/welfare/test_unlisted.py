@@ -96,3 +96,21 @@ def test_rebuild_sets_every_flag_again(world, funds):
     assert unlisted.differences() == [case.pk]
     assert unlisted.rebuild() == 1
     assert_reads_the_records(world)
+
+
+@pytest.mark.postgres
+def test_the_flags_in_python_are_the_flags_in_postgresql(world, funds):
+    """The demo's SQLite flags in Python by the same rule as PostgreSQL's statement."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("compares with PostgreSQL's statement")
+    member = MemberFactory(full_name="Trịnh Văn Khách", unit=world.b1)
+    moved = paid_case(member, funds.social, 1_000_000, TODAY, by=world.users["grassroots"])
+    Case.objects.filter(pk=moved.pk).update(unit=world.a1)  # paid at A1, listed at B1
+    paid_case(world.member_a1, funds.social, 1_000_000, TODAY, by=world.users["grassroots"])
+    unlisted.rebuild()
+    flags = unlisted.flags_in_python(Case.objects.all(), Membership.objects.all(), TODAY)
+    due = {pk: flag for pk, (_now, flag) in flags.items()}
+    assert due[moved.pk] and not all(due.values())
+    assert due == dict(Case.objects.filter(pk__in=due).values_list("pk", "unlisted"))

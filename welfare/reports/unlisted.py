@@ -14,6 +14,7 @@ changed (``members.signals.memberships_changed``, sent by every write of the mem
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 
 from django.db import connection
@@ -44,7 +45,45 @@ WHERE c.status = %s AND c.member_id IS NOT NULL AND {where}
 """
 
 
-def _update(where: str, params: list) -> int:
+def flags_in_python(records, memberships, today) -> dict[int, tuple[bool, bool]]:
+    """Each paid record's flag as it is and as the memberships say, computed in Python: the
+    same rule as ``LISTED_SQL``, for a database without its date functions (the demo's
+    SQLite).  ``records`` and ``memberships`` are querysets (real or historical models)."""
+    rows = list(
+        records.filter(status=CaseStatus.PAID, member__isnull=False).values_list(
+            "pk", "member_id", "unit_id", "paid_on", "unlisted"
+        )
+    )
+    held: dict[tuple[int, int], list[tuple]] = {}
+    for member_id, unit_id, valid_from, valid_to in memberships.filter(
+        member_id__in={row[1] for row in rows}
+    ).values_list("member_id", "unit_id", "valid_from", "valid_to"):
+        held.setdefault((member_id, unit_id), []).append((valid_from, valid_to))
+    flags = {}
+    for pk, member_id, unit_id, paid_on, unlisted in rows:
+        start = datetime.date(paid_on.year, 1, 1)
+        end = min(datetime.date(paid_on.year, 12, 31), today)
+        listed = any(
+            valid_from <= end and (valid_to is None or valid_to > start)
+            for valid_from, valid_to in held.get((member_id, unit_id), ())
+        )
+        flags[pk] = (unlisted, not listed)
+    return flags
+
+
+def _update_in_python(records) -> int:
+    flags = flags_in_python(records, Membership.objects.all(), timezone.localdate())
+    changed = 0
+    for value in (True, False):
+        pks = [pk for pk, (now, due) in flags.items() if now != due and due is value]
+        changed += Case.objects.filter(pk__in=pks).update(unlisted=value) if pks else 0
+    return changed
+
+
+def _update(where: str, params: list, records) -> int:
+    """The flags of the paid records ``where`` says (``records`` the same, as a queryset)."""
+    if connection.vendor != "postgresql":
+        return _update_in_python(records)
     listed = LISTED_SQL.format(membership=connection.ops.quote_name(Membership._meta.db_table))
     sql = UPDATE_SQL.format(
         case=connection.ops.quote_name(Case._meta.db_table), listed=listed, where=where
@@ -58,13 +97,13 @@ def _update(where: str, params: list) -> int:
 def mark_cases(case_ids: Iterable[int]) -> None:
     ids = sorted(set(case_ids))
     if ids:
-        _update("c.id = ANY(%s)", [ids])
+        _update("c.id = ANY(%s)", [ids], Case.objects.filter(pk__in=ids))
 
 
 def mark_units(unit_ids: Iterable[int]) -> None:
     ids = sorted(set(unit_ids))
     if ids:
-        _update("c.unit_id = ANY(%s)", [ids])
+        _update("c.unit_id = ANY(%s)", [ids], Case.objects.filter(unit_id__in=ids))
 
 
 def memberships_changed(sender, *, unit_ids: Iterable[int], **kwargs) -> None:
@@ -74,11 +113,14 @@ def memberships_changed(sender, *, unit_ids: Iterable[int], **kwargs) -> None:
 
 def rebuild() -> int:
     """Every paid record's flag again; returns the records changed."""
-    return _update("TRUE", [])
+    return _update("TRUE", [], Case.objects.all())
 
 
 def differences() -> list[int]:
     """The paid records whose flag is not what the memberships say."""
+    if connection.vendor != "postgresql":
+        flags = flags_in_python(Case.objects.all(), Membership.objects.all(), timezone.localdate())
+        return sorted(pk for pk, (now, due) in flags.items() if now != due)
     listed = LISTED_SQL.format(membership=connection.ops.quote_name(Membership._meta.db_table))
     sql = (
         f"SELECT c.id FROM {connection.ops.quote_name(Case._meta.db_table)} c "
